@@ -1,0 +1,198 @@
+package cmdb
+
+import (
+	"context"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Authority is a school authority (Schulträger): the root of a tenant tree.
+// Every CI, ticket and credential belongs to exactly one authority.
+type Authority struct {
+	ID        int64     `json:"id"`
+	Code      string    `json:"code"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// School belongs to one authority. Code is its stable short code, usually
+// the official school number; it is unique within the authority.
+type School struct {
+	ID          int64  `json:"id"`
+	AuthorityID int64  `json:"authority_id"`
+	Code        string `json:"code"`
+	Name        string `json:"name"`
+}
+
+// Building belongs to one school; Code is unique within the school.
+type Building struct {
+	ID       int64  `json:"id"`
+	SchoolID int64  `json:"school_id"`
+	Code     string `json:"code"`
+	Name     string `json:"name"`
+}
+
+// Room belongs to one building; Code is unique within the building.
+// SchoolID and AuthorityID are read-only and follow from the building.
+type Room struct {
+	ID          int64  `json:"id"`
+	BuildingID  int64  `json:"building_id"`
+	SchoolID    int64  `json:"school_id"`
+	AuthorityID int64  `json:"authority_id"`
+	Code        string `json:"code"`
+	Name        string `json:"name"`
+}
+
+// Provider is a service organisation (2nd/3rd level support) with
+// contracts to zero or more authorities.
+type Provider struct {
+	ID          int64   `json:"id"`
+	Code        string  `json:"code"`
+	Name        string  `json:"name"`
+	Authorities []int64 `json:"authority_ids"`
+}
+
+// Scope is what a caller may see and change. Every store method takes one
+// and filters by it in the store itself. The zero Scope sees nothing.
+type Scope struct {
+	// Subject names the caller for history and audit, e.g. "user:42" or
+	// "token:7". Hand edits are recorded with Source(Subject).
+	Subject string
+	// Admin callers see every tenant.
+	Admin bool
+	// Authorities the caller sees completely.
+	Authorities []int64
+	// Schools the caller sees (within their authorities).
+	Schools []int64
+}
+
+// AdminScope returns a scope that sees everything, for bootstrapping,
+// the demo loader and tests.
+func AdminScope(subject string) Scope { return Scope{Subject: subject, Admin: true} }
+
+// CanSeeAuthority reports whether the whole authority is visible.
+func (s Scope) CanSeeAuthority(id int64) bool {
+	return s.Admin || slices.Contains(s.Authorities, id)
+}
+
+// CanSee reports whether an object of the authority (and optional school)
+// is visible to the scope.
+func (s Scope) CanSee(authorityID, schoolID int64) bool {
+	return s.CanSeeAuthority(authorityID) || (schoolID != 0 && slices.Contains(s.Schools, schoolID))
+}
+
+// TenantFilter selects tenant objects; zero fields do not filter.
+type TenantFilter struct {
+	AuthorityID int64
+	SchoolID    int64
+	BuildingID  int64
+}
+
+// TenantStore manages the tenant tree. Methods return ENOTFOUND for
+// objects outside the scope (never EFORBIDDEN, so nothing leaks),
+// EINVALID for bad input and ECONFLICT for a duplicate code.
+type TenantStore interface {
+	CreateAuthority(ctx context.Context, s Scope, a *Authority) error
+	FindAuthorities(ctx context.Context, s Scope) ([]*Authority, error)
+	FindAuthorityByID(ctx context.Context, s Scope, id int64) (*Authority, error)
+	CreateSchool(ctx context.Context, s Scope, v *School) error
+	FindSchools(ctx context.Context, s Scope, f TenantFilter) ([]*School, error)
+	FindSchoolByID(ctx context.Context, s Scope, id int64) (*School, error)
+	CreateBuilding(ctx context.Context, s Scope, v *Building) error
+	FindBuildings(ctx context.Context, s Scope, f TenantFilter) ([]*Building, error)
+	CreateRoom(ctx context.Context, s Scope, v *Room) error
+	FindRooms(ctx context.Context, s Scope, f TenantFilter) ([]*Room, error)
+	FindRoomByID(ctx context.Context, s Scope, id int64) (*Room, error)
+	CreateProvider(ctx context.Context, s Scope, v *Provider) error
+	FindProviders(ctx context.Context, s Scope) ([]*Provider, error)
+	AddContract(ctx context.Context, s Scope, providerID, authorityID int64) error
+}
+
+// Limits on text fields, enforced by Validate and by the schema.
+const (
+	MaxCodeLen = 32
+	MaxNameLen = 200
+	MaxTextLen = 1000
+)
+
+var codeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// ValidateCode checks a short code: 1–32 characters of letters, digits,
+// dot, dash and underscore, starting with a letter or digit.
+func ValidateCode(field, code string) error {
+	if code == "" {
+		return Invalid(field, "is required")
+	} else if len(code) > MaxCodeLen {
+		return Invalid(field, "must be at most %d characters", MaxCodeLen)
+	} else if !codeRE.MatchString(code) {
+		return Invalid(field, "may contain only letters, digits, '.', '-' and '_' and must start with a letter or digit")
+	}
+	return nil
+}
+
+// ValidateName checks a display name: required, at most MaxNameLen characters.
+func ValidateName(field, name string) error {
+	if strings.TrimSpace(name) == "" {
+		return Invalid(field, "is required")
+	}
+	return ValidateText(field, name, MaxNameLen)
+}
+
+// ValidateText checks an optional text for valid UTF-8, no NUL and a maximum length in characters.
+func ValidateText(field, v string, max int) error {
+	if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+		return Invalid(field, "must be valid UTF-8 text without NUL characters")
+	} else if utf8.RuneCountInString(v) > max {
+		return Invalid(field, "must be at most %d characters", max)
+	}
+	return nil
+}
+
+// Validate checks an authority before it is created.
+func (a *Authority) Validate() error {
+	if err := ValidateCode("code", a.Code); err != nil {
+		return err
+	}
+	return ValidateName("name", a.Name)
+}
+
+// Validate checks a school before it is created.
+func (v *School) Validate() error {
+	if v.AuthorityID <= 0 {
+		return Invalid("authority_id", "is required")
+	} else if err := ValidateCode("code", v.Code); err != nil {
+		return err
+	}
+	return ValidateName("name", v.Name)
+}
+
+// Validate checks a building before it is created.
+func (v *Building) Validate() error {
+	if v.SchoolID <= 0 {
+		return Invalid("school_id", "is required")
+	} else if err := ValidateCode("code", v.Code); err != nil {
+		return err
+	}
+	return ValidateName("name", v.Name)
+}
+
+// Validate checks a room before it is created.
+func (v *Room) Validate() error {
+	if v.BuildingID <= 0 {
+		return Invalid("building_id", "is required")
+	} else if err := ValidateCode("code", v.Code); err != nil {
+		return err
+	}
+	return ValidateName("name", v.Name)
+}
+
+// Validate checks a provider before it is created.
+func (v *Provider) Validate() error {
+	if err := ValidateCode("code", v.Code); err != nil {
+		return err
+	}
+	return ValidateName("name", v.Name)
+}

@@ -1,0 +1,248 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/schulit/cmdb/server/cmdb"
+)
+
+var _ cmdb.CIStore = (*DB)(nil)
+
+// FindCIByID returns one CI, also a merged one (MergedInto tells);
+// ENOTFOUND outside the scope.
+func (db *DB) FindCIByID(ctx context.Context, s cmdb.Scope, id int64) (*cmdb.CI, error) {
+	return findCI(ctx, db.db, s, id)
+}
+
+func findCI(ctx context.Context, q sqlx.QueryerContext, s cmdb.Scope, id int64) (*cmdb.CI, error) {
+	var w where
+	w.scope(s, "c.authority_id", "c.school_id")
+	w.add("c.id = ?", id)
+	var row ciRow
+	if err := sqlx.GetContext(ctx, q, &row, rebind(`SELECT `+ciColumns+` FROM cis c WHERE `+w.String()), w.args...); err != nil {
+		if cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND {
+			return nil, notFound("CI", id)
+		}
+		return nil, mapErr("postgres.FindCIByID", err)
+	}
+	return row.toCI()
+}
+
+// likePattern escapes LIKE wildcards in a search text.
+func likePattern(q string) string {
+	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
+}
+
+// FindCIs returns a page of visible, unmerged CIs and the total matching.
+func (db *DB) FindCIs(ctx context.Context, s cmdb.Scope, f cmdb.CIFilter) ([]*cmdb.CI, int, error) {
+	if err := f.Validate(); err != nil {
+		return nil, 0, err
+	}
+	if f.Limit == 0 {
+		f.Limit = 50
+	}
+	var w where
+	w.add("c.merged_into IS NULL")
+	w.scope(s, "c.authority_id", "c.school_id")
+	if f.AuthorityID != 0 {
+		w.add("c.authority_id = ?", f.AuthorityID)
+	}
+	if f.SchoolID != 0 {
+		w.add("c.school_id = ?", f.SchoolID)
+	}
+	if f.RoomID != 0 {
+		w.add("c.room_id = ?", f.RoomID)
+	}
+	if f.Class != "" {
+		w.add("c.class = ?", f.Class)
+	}
+	if f.Status != "" {
+		w.add("c.status = ?", f.Status)
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		p := likePattern(q)
+		mac := likePattern(strings.ToLower(q))
+		if m, ok := cmdb.NormalizeMAC(q); ok {
+			mac = m
+		}
+		w.add(`(c.name ILIKE ? OR c.serial ILIKE ? OR c.asset_tag ILIKE ? OR c.hostname ILIKE ?
+			OR EXISTS (SELECT 1 FROM ci_identifiers i WHERE i.ci_id = c.id AND i.kind = 'mac' AND i.value LIKE ?))`,
+			p, p, p, p, mac)
+	}
+	type row struct {
+		ciRow
+		Total int `db:"total"`
+	}
+	var rows []row
+	err := db.db.SelectContext(ctx, &rows, rebind(`SELECT `+ciColumns+`, count(*) OVER () AS total FROM cis c
+		WHERE `+w.String()+` ORDER BY c.name, c.id LIMIT ? OFFSET ?`), append(w.args, f.Limit, f.Offset)...)
+	if err != nil {
+		return nil, 0, mapErr("postgres.FindCIs", err)
+	}
+	out := make([]*cmdb.CI, 0, len(rows))
+	total := 0
+	for i := range rows {
+		ci, err := rows[i].toCI()
+		if err != nil {
+			return nil, 0, mapErr("postgres.FindCIs", err)
+		}
+		out, total = append(out, ci), rows[i].Total
+	}
+	if len(rows) == 0 && f.Offset > 0 {
+		// The page is past the end; count anyway so clients can page back.
+		if err := db.db.GetContext(ctx, &total, rebind(`SELECT count(*) FROM cis c WHERE `+w.String()), w.args...); err != nil {
+			return nil, 0, mapErr("postgres.FindCIs", err)
+		}
+	}
+	return out, total, nil
+}
+
+// FindIdentifiers lists a visible CI's identifiers.
+func (db *DB) FindIdentifiers(ctx context.Context, s cmdb.Scope, ciID int64) ([]*cmdb.Identifier, error) {
+	if _, err := db.FindCIByID(ctx, s, ciID); err != nil {
+		return nil, err
+	}
+	out := []*cmdb.Identifier{}
+	err := db.db.SelectContext(ctx, &out, `SELECT kind, value, vendor, school_id AS schoolid, source, first_seen AS firstseen
+		FROM ci_identifiers WHERE ci_id = $1 ORDER BY kind, value`, ciID)
+	return out, mapErr("postgres.FindIdentifiers", err)
+}
+
+// FindLocks lists locks of one visible CI, or of all visible CIs.
+func (db *DB) FindLocks(ctx context.Context, s cmdb.Scope, ciID int64) ([]*cmdb.Lock, error) {
+	var w where
+	w.scope(s, "c.authority_id", "c.school_id")
+	if ciID != 0 {
+		if _, err := db.FindCIByID(ctx, s, ciID); err != nil {
+			return nil, err
+		}
+		w.add("l.ci_id = ?", ciID)
+	}
+	out := []*cmdb.Lock{}
+	err := db.db.SelectContext(ctx, &out, rebind(`SELECT l.ci_id AS ciid, l.attr, l.value, l.locked_by AS lockedby,
+		l.locked_at AS lockedat FROM ci_locks l JOIN cis c ON c.id = l.ci_id WHERE `+w.String()+` ORDER BY l.ci_id, l.attr`), w.args...)
+	return out, mapErr("postgres.FindLocks", err)
+}
+
+// ReleaseLock removes a lock so that sources may set the attribute again;
+// the release is recorded in the CI's history.
+func (db *DB) ReleaseLock(ctx context.Context, s cmdb.Scope, ciID int64, attr string) error {
+	if _, err := db.FindCIByID(ctx, s, ciID); err != nil {
+		return err
+	}
+	return mapErr("postgres.ReleaseLock", db.inTx(ctx, func(tx *sqlx.Tx) error {
+		var value string
+		err := tx.GetContext(ctx, &value, `DELETE FROM ci_locks WHERE ci_id = $1 AND attr = $2 RETURNING value`, ciID, attr)
+		if cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND {
+			return &cmdb.Error{Code: cmdb.ENOTFOUND, Field: "attribute", Message: "CI " + itoa(ciID) + " has no lock on " + attr + "."}
+		} else if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO ci_history (ci_id, attr, old, new, source, at) VALUES ($1, $2, 'locked', 'unlocked', $3, $4)`,
+			ciID, "lock."+attr, subject(s), db.now())
+		return err
+	}))
+}
+
+// subject names the caller in history rows.
+func subject(s cmdb.Scope) string {
+	if s.Subject == "" {
+		return "system"
+	}
+	return s.Subject
+}
+
+// FindHistory lists the history of a visible CI and of the CIs merged
+// into it, newest first.
+func (db *DB) FindHistory(ctx context.Context, s cmdb.Scope, ciID int64, limit int) ([]*cmdb.HistoryEntry, error) {
+	if _, err := db.FindCIByID(ctx, s, ciID); err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > 10000 {
+		limit = 1000
+	}
+	out := []*cmdb.HistoryEntry{}
+	err := db.db.SelectContext(ctx, &out, `WITH RECURSIVE m(id) AS (
+			SELECT $1::bigint UNION SELECT c.id FROM cis c JOIN m ON c.merged_into = m.id)
+		SELECT h.id, h.ci_id AS ciid, h.attr, h.old, h.new, h.source, h.at FROM ci_history h
+		WHERE h.ci_id IN (SELECT id FROM m) ORDER BY h.at DESC, h.id DESC LIMIT $2`, ciID, limit)
+	return out, mapErr("postgres.FindHistory", err)
+}
+
+// CreateRelation links two visible CIs of one authority.
+func (db *DB) CreateRelation(ctx context.Context, s cmdb.Scope, r *cmdb.Relation) error {
+	if !containsStr(cmdb.RelationKinds, r.Kind) {
+		return cmdb.Invalid("kind", "must be one of %s", strings.Join(cmdb.RelationKinds, ", "))
+	} else if r.FromID == r.ToID {
+		return cmdb.Invalid("to_ci_id", "a CI cannot be related to itself")
+	}
+	from, err := db.FindCIByID(ctx, s, r.FromID)
+	if err != nil {
+		return cmdb.WithFieldPrefix(err, "from_ci_id")
+	}
+	to, err := db.FindCIByID(ctx, s, r.ToID)
+	if err != nil {
+		return cmdb.WithFieldPrefix(err, "to_ci_id")
+	} else if from.AuthorityID != to.AuthorityID {
+		return cmdb.Invalid("to_ci_id", "CIs of different authorities cannot be related")
+	} else if from.MergedInto != 0 || to.MergedInto != 0 {
+		return cmdb.Invalid("to_ci_id", "a merged CI cannot be related")
+	}
+	r.Source = subject(s)
+	return mapErr("postgres.CreateRelation", db.inTx(ctx, func(tx *sqlx.Tx) error {
+		now := db.now()
+		if err := tx.QueryRowxContext(ctx, `INSERT INTO ci_relations (authority_id, from_ci, to_ci, kind, source, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, created_at`, from.AuthorityID, r.FromID, r.ToID, r.Kind, r.Source, now).
+			Scan(&r.ID, &r.CreatedAt); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO ci_history (ci_id, attr, new, source, at) VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $4, $5)`,
+			r.FromID, "relation."+r.Kind, "CI "+itoa(r.ToID), r.Source, now, r.ToID, "relation."+r.Kind+".from", "CI "+itoa(r.FromID))
+		return err
+	}))
+}
+
+// FindRelations lists relations from or to a visible CI.
+func (db *DB) FindRelations(ctx context.Context, s cmdb.Scope, ciID int64) ([]*cmdb.Relation, error) {
+	if _, err := db.FindCIByID(ctx, s, ciID); err != nil {
+		return nil, err
+	}
+	out := []*cmdb.Relation{}
+	err := db.db.SelectContext(ctx, &out, `SELECT id, from_ci AS fromid, to_ci AS toid, kind, source, created_at AS createdat
+		FROM ci_relations WHERE from_ci = $1 OR to_ci = $1 ORDER BY id`, ciID)
+	return out, mapErr("postgres.FindRelations", err)
+}
+
+// DeleteRelation removes a relation between visible CIs.
+func (db *DB) DeleteRelation(ctx context.Context, s cmdb.Scope, id int64) error {
+	var w where
+	w.scope(s, "c.authority_id", "c.school_id")
+	w.add("r.id = ?", id)
+	var r cmdb.Relation
+	if err := db.db.GetContext(ctx, &r, rebind(`SELECT r.id, r.from_ci AS fromid, r.to_ci AS toid, r.kind FROM ci_relations r
+		JOIN cis c ON c.id = r.from_ci WHERE `+w.String()), w.args...); err != nil {
+		if cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND {
+			return notFound("relation", id)
+		}
+		return mapErr("postgres.DeleteRelation", err)
+	}
+	return mapErr("postgres.DeleteRelation", db.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ci_relations WHERE id = $1`, id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO ci_history (ci_id, attr, old, source, at) VALUES ($1, $2, $3, $4, $5)`,
+			r.FromID, "relation."+r.Kind, "CI "+itoa(r.ToID), subject(s), db.now())
+		return err
+	}))
+}
+
+func containsStr(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,445 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/schulit/cmdb/server/cmdb"
+)
+
+// authorityLockClass is the first key of the transaction advisory lock
+// that serialises writers of one authority's CIs (the second key is the
+// authority id). Reconcile and merge take it, so concurrent batches that
+// observe the same device can never both create it.
+const authorityLockClass = 7201
+
+// Reconcile identifies, merges and writes a batch of observations in one
+// transaction. See cmdb.CIStore.
+func (db *DB) Reconcile(ctx context.Context, s cmdb.Scope, obs []cmdb.Observation) (*cmdb.ReconcileResult, error) {
+	if len(obs) > cmdb.MaxBatch {
+		return nil, cmdb.Invalid("observations", "must have at most %d entries", cmdb.MaxBatch)
+	}
+	for i := range obs {
+		if err := obs[i].Validate(); err != nil {
+			return nil, cmdb.WithFieldPrefix(err, "observations["+strconv.Itoa(i)+"]")
+		}
+	}
+	var res *cmdb.ReconcileResult
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		r := &reconciler{db: db, tx: tx, scope: s, now: db.now()}
+		var err error
+		res, err = r.run(ctx, obs)
+		return err
+	})
+	if err != nil {
+		return nil, mapErr("postgres.Reconcile", err)
+	}
+	return res, nil
+}
+
+// reconciler holds the state of one Reconcile transaction.
+type reconciler struct {
+	db    *DB
+	tx    *sqlx.Tx
+	scope cmdb.Scope
+	now   time.Time
+
+	rooms   map[int64]roomRef
+	schools map[int64]int64 // school id → authority id
+	index   map[int64]*cmdb.IdentityIndex
+	locks   map[int64]map[string]bool
+	seen    map[int64]map[string]time.Time
+	nextTmp int64
+
+	created  []*cmdb.CI
+	dirty    map[*cmdb.CI]bool
+	idents   []identRow
+	history  []historyRow
+	sources  map[sourceKey]time.Time
+	newLocks map[lockKey]lockRow
+	dups     map[[2]*cmdb.CI]dupRow
+	cloned   map[clonedKey]bool
+	byID     map[int64]*cmdb.CI
+}
+
+type roomRef struct{ school, authority int64 }
+
+type clonedKey struct {
+	authority int64
+	uuid      string
+}
+
+type identRow struct {
+	ci *cmdb.CI
+	x  cmdb.Identifier
+}
+
+type historyRow struct {
+	ci       *cmdb.CI
+	attr     string
+	old, new string
+	source   string
+	at       time.Time
+}
+
+type sourceKey struct {
+	ci     *cmdb.CI
+	source string
+}
+
+type lockKey struct {
+	ci   *cmdb.CI
+	attr string
+}
+
+type lockRow struct {
+	value, by string
+	at        time.Time
+}
+
+type dupRow struct{ rule, detail string }
+
+func (r *reconciler) run(ctx context.Context, obs []cmdb.Observation) (*cmdb.ReconcileResult, error) {
+	r.dirty = map[*cmdb.CI]bool{}
+	r.sources = map[sourceKey]time.Time{}
+	r.newLocks = map[lockKey]lockRow{}
+	r.dups = map[[2]*cmdb.CI]dupRow{}
+	r.cloned = map[clonedKey]bool{}
+	r.byID = map[int64]*cmdb.CI{}
+
+	if err := r.loadTargets(ctx, obs); err != nil {
+		return nil, err
+	}
+	if err := r.resolveLocations(ctx, obs); err != nil {
+		return nil, err
+	}
+	auths := map[int64]bool{}
+	for i := range obs {
+		auths[obs[i].AuthorityID] = true
+	}
+	if err := r.lockAuthorities(ctx, auths); err != nil {
+		return nil, err
+	}
+	// Targets were read before the lock; read them again under it.
+	if err := r.loadTargets(ctx, obs); err != nil {
+		return nil, err
+	}
+	junk, err := r.db.loadJunk(ctx, r.tx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]cmdb.Identity, len(obs))
+	for i := range obs {
+		ids[i] = junk.Identity(&obs[i], r.schoolOf(&obs[i]))
+	}
+	if err := r.loadIndex(ctx, obs, ids, junk); err != nil {
+		return nil, err
+	}
+
+	res := &cmdb.ReconcileResult{Items: make([]cmdb.ReconcileItem, len(obs))}
+	refs := make([]*cmdb.CI, len(obs))
+	for i := range obs {
+		ci, item, err := r.apply(&obs[i], &ids[i])
+		if err != nil {
+			return nil, cmdb.WithFieldPrefix(err, "observations["+strconv.Itoa(i)+"]")
+		}
+		refs[i], res.Items[i] = ci, item
+	}
+	if err := r.write(ctx); err != nil {
+		return nil, err
+	}
+	for i, ci := range refs {
+		res.Items[i].CIID = ci.ID
+	}
+	return res, nil
+}
+
+// loadTargets loads the CIs that hand edits name by id, checks they are
+// visible and not merged, and fills in their authority.
+func (r *reconciler) loadTargets(ctx context.Context, obs []cmdb.Observation) error {
+	var want []int64
+	for i := range obs {
+		if obs[i].CIID != 0 {
+			want = append(want, obs[i].CIID)
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	cis, err := r.loadCIs(ctx, want)
+	if err != nil {
+		return err
+	}
+	for i := range obs {
+		o := &obs[i]
+		if o.CIID == 0 {
+			continue
+		}
+		field := "observations[" + strconv.Itoa(i) + "].ci_id"
+		ci := cis[o.CIID]
+		if ci == nil || !r.scope.CanSee(ci.AuthorityID, ci.SchoolID) {
+			return &cmdb.Error{Code: cmdb.ENOTFOUND, Field: field, Message: fmt.Sprintf("CI %d not found.", o.CIID)}
+		} else if ci.MergedInto != 0 {
+			return &cmdb.Error{Code: cmdb.ECONFLICT, Field: field, Message: fmt.Sprintf("CI %d was merged into CI %d.", ci.ID, ci.MergedInto)}
+		} else if o.AuthorityID != 0 && o.AuthorityID != ci.AuthorityID {
+			return cmdb.Invalid("observations["+strconv.Itoa(i)+"].authority_id", "a CI cannot move to another authority")
+		}
+		o.AuthorityID = ci.AuthorityID
+	}
+	return nil
+}
+
+// resolveLocations checks that every school and room exists in the
+// observation's authority and that the caller may write there.
+func (r *reconciler) resolveLocations(ctx context.Context, obs []cmdb.Observation) error {
+	r.rooms, r.schools = map[int64]roomRef{}, map[int64]int64{}
+	var roomIDs, schoolIDs []int64
+	for i := range obs {
+		if obs[i].RoomID != 0 {
+			roomIDs = append(roomIDs, obs[i].RoomID)
+		}
+		if obs[i].SchoolID != 0 {
+			schoolIDs = append(schoolIDs, obs[i].SchoolID)
+		}
+	}
+	if len(roomIDs) > 0 {
+		rows, err := r.tx.QueryxContext(ctx, `SELECT id, school_id, authority_id FROM rooms WHERE id = ANY($1)`, pq.Array(roomIDs))
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int64
+			var ref roomRef
+			if err := rows.Scan(&id, &ref.school, &ref.authority); err != nil {
+				rows.Close()
+				return err
+			}
+			r.rooms[id] = ref
+		}
+		rows.Close()
+	}
+	if len(schoolIDs) > 0 {
+		rows, err := r.tx.QueryxContext(ctx, `SELECT id, authority_id FROM schools WHERE id = ANY($1)`, pq.Array(schoolIDs))
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id, a int64
+			if err := rows.Scan(&id, &a); err != nil {
+				rows.Close()
+				return err
+			}
+			r.schools[id] = a
+		}
+		rows.Close()
+	}
+	for i := range obs {
+		o := &obs[i]
+		p := "observations[" + strconv.Itoa(i) + "]."
+		if o.RoomID != 0 {
+			ref, ok := r.rooms[o.RoomID]
+			if !ok || ref.authority != o.AuthorityID || !r.scope.CanSee(ref.authority, ref.school) {
+				return cmdb.Invalid(p+"room_id", "room %d does not exist in authority %d", o.RoomID, o.AuthorityID)
+			} else if o.SchoolID != 0 && o.SchoolID != ref.school {
+				return cmdb.Invalid(p+"room_id", "room %d is not in school %d", o.RoomID, o.SchoolID)
+			}
+		}
+		if o.SchoolID != 0 {
+			if a, ok := r.schools[o.SchoolID]; !ok || a != o.AuthorityID || !r.scope.CanSee(a, o.SchoolID) {
+				return cmdb.Invalid(p+"school_id", "school %d does not exist in authority %d", o.SchoolID, o.AuthorityID)
+			}
+		}
+		if !r.scope.CanSee(o.AuthorityID, r.schoolOf(o)) {
+			return cmdb.Invalid(p+"authority_id", "authority %d does not exist", o.AuthorityID)
+		}
+	}
+	return nil
+}
+
+func (r *reconciler) schoolOf(o *cmdb.Observation) int64 {
+	if o.RoomID != 0 {
+		return r.rooms[o.RoomID].school
+	}
+	return o.SchoolID
+}
+
+func (r *reconciler) lockAuthorities(ctx context.Context, auths map[int64]bool) error {
+	ids := make([]int64, 0, len(auths))
+	for a := range auths {
+		ids = append(ids, a)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, a := range ids {
+		if _, err := r.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, authorityLockClass, int32(a)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadJunk reads the junk identifier list.
+func (db *DB) loadJunk(ctx context.Context, q sqlx.QueryerContext) (*cmdb.Junk, error) {
+	rows, err := q.QueryxContext(ctx, `SELECT kind, value FROM junk_identifiers`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	j := &cmdb.Junk{Serials: map[string]bool{}, UUIDs: map[string]bool{}}
+	for rows.Next() {
+		var kind, v string
+		if err := rows.Scan(&kind, &v); err != nil {
+			return nil, err
+		}
+		if kind == cmdb.IdentSerial {
+			j.Serials[cmdb.NormalizeSerial(v)] = true
+		} else if u, ok := cmdb.NormalizeUUID(v); ok {
+			j.UUIDs[u] = true
+		}
+	}
+	return j, rows.Err()
+}
+
+// loadIndex reads every CI that shares an identifier with the batch, with
+// its locks and per-source last-seen times, into one index per authority.
+func (r *reconciler) loadIndex(ctx context.Context, obs []cmdb.Observation, ids []cmdb.Identity, junk *cmdb.Junk) error {
+	r.index = map[int64]*cmdb.IdentityIndex{}
+	var auth []int64
+	var kinds, values, uuids []string
+	for i := range obs {
+		a := obs[i].AuthorityID
+		if r.index[a] == nil {
+			r.index[a] = cmdb.NewIdentityIndex(junk)
+		}
+		for _, x := range ids[i].Identifiers("") {
+			if x.Kind == cmdb.IdentAssetTag {
+				continue
+			}
+			auth, kinds, values = append(auth, a), append(kinds, x.Kind), append(values, x.Value)
+			if x.Kind == cmdb.IdentUUID {
+				uuids = append(uuids, x.Value)
+			}
+		}
+	}
+	type hit struct {
+		CIID        int64  `db:"ci_id"`
+		AuthorityID int64  `db:"authority_id"`
+		Kind        string `db:"kind"`
+		Value       string `db:"value"`
+		SchoolID    int64  `db:"school_id"`
+	}
+	var hits []hit
+	if len(auth) > 0 {
+		err := sqlx.SelectContext(ctx, r.tx, &hits, `SELECT DISTINCT i.ci_id, i.authority_id, i.kind, i.value, i.school_id
+			FROM unnest($1::bigint[], $2::text[], $3::text[]) AS k(a, kind, value)
+			JOIN ci_identifiers i ON i.authority_id = k.a AND i.kind = k.kind AND i.value = k.value`,
+			pq.Array(auth), pq.Array(kinds), pq.Array(values))
+		if err != nil {
+			return err
+		}
+	}
+	want := make([]int64, 0, len(hits))
+	for _, h := range hits {
+		want = append(want, h.CIID)
+	}
+	for i := range obs {
+		if obs[i].CIID != 0 {
+			want = append(want, obs[i].CIID)
+		}
+	}
+	cis, err := r.loadCIs(ctx, want)
+	if err != nil {
+		return err
+	}
+	for id, ci := range cis {
+		r.byID[id] = ci
+		r.index[ci.AuthorityID].CIs[id] = ci
+	}
+	for _, h := range hits {
+		r.index[h.AuthorityID].Add(h.CIID, cmdb.Identifier{Kind: h.Kind, Value: h.Value, SchoolID: h.SchoolID})
+	}
+	if len(uuids) > 0 {
+		rows, err := r.tx.QueryxContext(ctx, `SELECT authority_id, uuid FROM cloned_uuids WHERE uuid = ANY($1)`, pq.Array(uuids))
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var a int64
+			var u string
+			if err := rows.Scan(&a, &u); err != nil {
+				rows.Close()
+				return err
+			}
+			if ix := r.index[a]; ix != nil {
+				ix.Cloned[u] = true
+			}
+		}
+		rows.Close()
+	}
+	return r.loadLocksAndSeen(ctx, want)
+}
+
+func (r *reconciler) loadCIs(ctx context.Context, ids []int64) (map[int64]*cmdb.CI, error) {
+	out := map[int64]*cmdb.CI{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []ciRow
+	if err := sqlx.SelectContext(ctx, r.tx, &rows, `SELECT `+ciColumns+` FROM cis c WHERE c.id = ANY($1)`, pq.Array(ids)); err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		ci, err := rows[i].toCI()
+		if err != nil {
+			return nil, err
+		}
+		out[ci.ID] = ci
+	}
+	return out, nil
+}
+
+func (r *reconciler) loadLocksAndSeen(ctx context.Context, ids []int64) error {
+	r.locks, r.seen = map[int64]map[string]bool{}, map[int64]map[string]time.Time{}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := r.tx.QueryxContext(ctx, `SELECT ci_id, attr FROM ci_locks WHERE ci_id = ANY($1)`, pq.Array(ids))
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id int64
+		var attr string
+		if err := rows.Scan(&id, &attr); err != nil {
+			rows.Close()
+			return err
+		}
+		if r.locks[id] == nil {
+			r.locks[id] = map[string]bool{}
+		}
+		r.locks[id][attr] = true
+	}
+	rows.Close()
+	rows, err = r.tx.QueryxContext(ctx, `SELECT ci_id, source, last_seen FROM ci_sources WHERE ci_id = ANY($1)`, pq.Array(ids))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var src string
+		var t time.Time
+		if err := rows.Scan(&id, &src, &t); err != nil {
+			return err
+		}
+		if r.seen[id] == nil {
+			r.seen[id] = map[string]time.Time{}
+		}
+		r.seen[id][src] = t
+	}
+	return rows.Err()
+}

@@ -1,0 +1,261 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/lib/pq"
+	"github.com/schulit/cmdb/server/cmdb"
+)
+
+// apply identifies one observation, merges it into its CI (a new one if
+// none was found) and queues the writes.
+func (r *reconciler) apply(o *cmdb.Observation, id *cmdb.Identity) (*cmdb.CI, cmdb.ReconcileItem, error) {
+	ix := r.index[o.AuthorityID]
+	at := o.ObservedAt
+	if at.IsZero() || at.After(r.now) {
+		at = r.now
+	}
+	var m cmdb.Match
+	if o.CIID != 0 {
+		m = cmdb.Match{CIID: o.CIID, Rule: cmdb.RuleCIID}
+	} else {
+		m = ix.Identify(id)
+	}
+	if m.ClonedUUID != "" {
+		r.cloned[clonedKey{o.AuthorityID, m.ClonedUUID}] = true
+	}
+	if o.MustCreate && m.CIID != 0 {
+		return nil, cmdb.ReconcileItem{}, &cmdb.Error{Code: cmdb.ECONFLICT, Field: ruleField(m.Rule),
+			Message: fmt.Sprintf("CI %d already has this %s; edit it instead of creating another.", m.CIID, ruleField(m.Rule))}
+	}
+	item := cmdb.ReconcileItem{Rule: m.Rule, Outcome: cmdb.OutcomeUpdated}
+	ci := r.byID[m.CIID]
+	if m.CIID == 0 {
+		r.nextTmp--
+		ci = &cmdb.CI{ID: r.nextTmp, AuthorityID: o.AuthorityID, Attributes: map[string]string{},
+			Provenance: map[string]cmdb.Provenance{}}
+		ix.CIs[ci.ID] = ci
+		r.byID[ci.ID] = ci
+		r.created = append(r.created, ci)
+		item.Outcome = cmdb.OutcomeCreated
+	}
+	values := o.Values(r.schoolOf(o))
+	if item.Outcome == cmdb.OutcomeCreated {
+		// A new CI always gets a class and a status.
+		if o.Class == "" {
+			values[0].Value = cmdb.ClassOther
+		}
+		if o.Status == "" {
+			values[1].Value = cmdb.DefaultStatus(o.Source)
+		}
+	}
+	before := maps.Clone(ci.Provenance)
+	changes, locks := r.db.policy.Merge(ci, cmdb.MergeInput{Source: o.Source, Now: at, Values: values,
+		Clear: o.Clear, Locked: r.locks[ci.ID], LastSeen: r.seen[ci.ID]})
+	// A school change without a room leaves the old room behind: clear it.
+	if ci.RoomID != 0 && ci.Get(cmdb.AttrSchool) != "" && o.RoomID == 0 && changed(changes, cmdb.AttrSchool) {
+		old := ci.Get(cmdb.AttrRoom)
+		ci.Set(cmdb.AttrRoom, "")
+		delete(ci.Provenance, cmdb.AttrRoom)
+		changes = append(changes, cmdb.Change{Attr: cmdb.AttrRoom, Old: old})
+	}
+	for _, c := range changes {
+		r.history = append(r.history, historyRow{ci: ci, attr: c.Attr, old: c.Old, new: c.New, source: o.Source, at: at})
+		item.Changed = append(item.Changed, c.Attr)
+	}
+	for _, a := range locks {
+		r.newLocks[lockKey{ci, a}] = lockRow{value: ci.Get(a), by: o.Source, at: at}
+	}
+	if len(changes) > 0 || !maps.Equal(before, ci.Provenance) {
+		r.dirty[ci] = true
+	} else if item.Outcome != cmdb.OutcomeCreated {
+		item.Outcome = cmdb.OutcomeUnchanged
+	}
+	for _, x := range id.Identifiers(o.Source) {
+		if ix.Add(ci.ID, x) {
+			x.FirstSeen = at
+			r.idents = append(r.idents, identRow{ci: ci, x: x})
+		}
+	}
+	sk := sourceKey{ci, o.Source}
+	if t, ok := r.sources[sk]; !ok || at.After(t) {
+		r.sources[sk] = at
+	}
+	for _, other := range m.Others {
+		a, b := ci, r.byID[other]
+		if a.ID > b.ID {
+			a, b = b, a
+		}
+		r.dups[[2]*cmdb.CI{a, b}] = dupRow{rule: m.Rule, detail: fmt.Sprintf("%s matched more than one CI", m.Rule)}
+		item.Duplicates = append(item.Duplicates, other)
+	}
+	return ci, item, nil
+}
+
+func changed(cs []cmdb.Change, attr string) bool {
+	for _, c := range cs {
+		if c.Attr == attr {
+			return true
+		}
+	}
+	return false
+}
+
+func ruleField(rule string) string {
+	switch rule {
+	case cmdb.RuleSerial:
+		return "serial"
+	case cmdb.RuleUUID:
+		return "hardware_uuid"
+	case cmdb.RuleMAC:
+		return "nics"
+	case cmdb.RuleHostname:
+		return "hostname"
+	}
+	return "source_key"
+}
+
+// write allocates ids for new CIs and writes everything queued, one
+// statement per table.
+func (r *reconciler) write(ctx context.Context) error {
+	if len(r.created) > 0 {
+		var ids []int64
+		if err := r.tx.SelectContext(ctx, &ids, `SELECT nextval('cis_id_seq') FROM generate_series(1, $1)`, len(r.created)); err != nil {
+			return err
+		}
+		for i, ci := range r.created {
+			ci.ID = ids[i]
+			if ci.Name == "" {
+				ci.Name = cmdb.DefaultName(ci)
+				src := ""
+				for _, h := range r.history {
+					if h.ci == ci {
+						src, ci.Provenance[cmdb.AttrName] = h.source, cmdb.Provenance{Source: h.source, At: h.at}
+						break
+					}
+				}
+				r.history = append(r.history, historyRow{ci: ci, attr: cmdb.AttrName, new: ci.Name, source: src, at: r.now})
+			}
+		}
+		rows := make([]ciRow, len(r.created))
+		for i, ci := range r.created {
+			rows[i] = fromCI(ci)
+		}
+		if _, err := r.tx.ExecContext(ctx, `INSERT INTO cis (id, authority_id, school_id, room_id, class, status, name,
+			vendor, model, serial, asset_tag, hostname, hardware_uuid, os_name, os_version, owner, purchase_date,
+			warranty_end, attributes, provenance, created_at, updated_at)
+			SELECT id, authority_id, NULLIF(school_id, 0), NULLIF(room_id, 0), class, status, name, vendor, model, serial,
+			asset_tag, hostname, hardware_uuid, os_name, os_version, owner, NULLIF(purchase_date, '')::date,
+			NULLIF(warranty_end, '')::date, attributes, provenance, $2, $2
+			FROM jsonb_to_recordset($1::jsonb) AS `+ciRecordset, mustJSON(rows), r.now); err != nil {
+			return err
+		}
+	}
+	var upd []ciRow
+	for ci := range r.dirty {
+		if ci.ID > 0 && !contains(r.created, ci) {
+			upd = append(upd, fromCI(ci))
+		}
+	}
+	if len(upd) > 0 {
+		if _, err := r.tx.ExecContext(ctx, `UPDATE cis SET school_id = NULLIF(x.school_id, 0), room_id = NULLIF(x.room_id, 0),
+			class = x.class, status = x.status, name = x.name, vendor = x.vendor, model = x.model, serial = x.serial,
+			asset_tag = x.asset_tag, hostname = x.hostname, hardware_uuid = x.hardware_uuid, os_name = x.os_name,
+			os_version = x.os_version, owner = x.owner, purchase_date = NULLIF(x.purchase_date, '')::date,
+			warranty_end = NULLIF(x.warranty_end, '')::date, attributes = x.attributes, provenance = x.provenance,
+			updated_at = $2
+			FROM jsonb_to_recordset($1::jsonb) AS `+ciRecordset+` WHERE cis.id = x.id`, mustJSON(upd), r.now); err != nil {
+			return err
+		}
+	}
+	return r.writeRest(ctx)
+}
+
+func contains(list []*cmdb.CI, ci *cmdb.CI) bool {
+	for _, c := range list {
+		if c == ci {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *reconciler) writeRest(ctx context.Context) error {
+	type identJSON struct {
+		CIID        int64     `json:"ci_id"`
+		AuthorityID int64     `json:"authority_id"`
+		Kind        string    `json:"kind"`
+		Value       string    `json:"value"`
+		Vendor      string    `json:"vendor"`
+		SchoolID    int64     `json:"school_id"`
+		Source      string    `json:"source"`
+		FirstSeen   time.Time `json:"first_seen"`
+	}
+	if len(r.idents) > 0 {
+		rows := make([]identJSON, len(r.idents))
+		for i, x := range r.idents {
+			rows[i] = identJSON{x.ci.ID, x.ci.AuthorityID, x.x.Kind, x.x.Value, x.x.Vendor, x.x.SchoolID, x.x.Source, x.x.FirstSeen}
+		}
+		if _, err := r.tx.ExecContext(ctx, `INSERT INTO ci_identifiers (ci_id, authority_id, kind, value, vendor, school_id, source, first_seen)
+			SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(ci_id bigint, authority_id bigint, kind text, value text,
+			vendor text, school_id bigint, source text, first_seen timestamptz)
+			ON CONFLICT DO NOTHING`, mustJSON(rows)); err != nil {
+			return err
+		}
+	}
+	if len(r.history) > 0 {
+		type histJSON struct {
+			CIID   int64     `json:"ci_id"`
+			Attr   string    `json:"attr"`
+			Old    string    `json:"old"`
+			New    string    `json:"new"`
+			Source string    `json:"source"`
+			At     time.Time `json:"at"`
+		}
+		rows := make([]histJSON, len(r.history))
+		for i, h := range r.history {
+			rows[i] = histJSON{h.ci.ID, h.attr, h.old, h.new, h.source, h.at}
+		}
+		if _, err := r.tx.ExecContext(ctx, `INSERT INTO ci_history (ci_id, attr, old, new, source, at)
+			SELECT ci_id, attr, NULLIF(old, ''), NULLIF(new, ''), source, at
+			FROM jsonb_to_recordset($1::jsonb) AS x(ci_id bigint, attr text, old text, new text, source text, at timestamptz)`, mustJSON(rows)); err != nil {
+			return err
+		}
+	}
+	if len(r.sources) > 0 {
+		ids, srcs, ts := make([]int64, 0, len(r.sources)), make([]string, 0, len(r.sources)), make([]string, 0, len(r.sources))
+		for k, t := range r.sources {
+			ids, srcs, ts = append(ids, k.ci.ID), append(srcs, k.source), append(ts, t.Format(time.RFC3339Nano))
+		}
+		if _, err := r.tx.ExecContext(ctx, `INSERT INTO ci_sources (ci_id, source, last_seen)
+			SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[])
+			ON CONFLICT (ci_id, source) DO UPDATE SET last_seen = GREATEST(ci_sources.last_seen, EXCLUDED.last_seen)`,
+			pq.Array(ids), pq.Array(srcs), pq.Array(ts)); err != nil {
+			return err
+		}
+	}
+	for k, l := range r.newLocks {
+		if _, err := r.tx.ExecContext(ctx, `INSERT INTO ci_locks (ci_id, attr, value, locked_by, locked_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (ci_id, attr) DO UPDATE SET value = EXCLUDED.value, locked_by = EXCLUDED.locked_by, locked_at = EXCLUDED.locked_at`,
+			k.ci.ID, k.attr, l.value, l.by, l.at); err != nil {
+			return err
+		}
+	}
+	for k, d := range r.dups {
+		if _, err := r.tx.ExecContext(ctx, `INSERT INTO duplicate_candidates (authority_id, ci_a, ci_b, rule, detail, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (ci_a, ci_b) WHERE status <> 'merged' DO NOTHING`,
+			k[0].AuthorityID, min(k[0].ID, k[1].ID), max(k[0].ID, k[1].ID), d.rule, d.detail, r.now); err != nil {
+			return err
+		}
+	}
+	for k := range r.cloned {
+		if _, err := r.tx.ExecContext(ctx, `INSERT INTO cloned_uuids (authority_id, uuid, first_seen) VALUES ($1, $2, $3)
+			ON CONFLICT DO NOTHING`, k.authority, k.uuid, r.now); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -306,10 +306,11 @@ func (f *CIFilter) Validate() error {
 
 // DuplicateFilter selects duplicate candidates.
 type DuplicateFilter struct {
-	Status string // default: open
-	CIID   int64
-	Offset int
-	Limit  int
+	Status      string // default: open
+	AuthorityID int64
+	CIID        int64
+	Offset      int
+	Limit       int
 }
 
 // Outcomes of reconciling one observation.

@@ -1,6 +1,7 @@
 package cmdb
 
 import (
+	"math"
 	"sort"
 	"strconv"
 )
@@ -264,12 +265,20 @@ func (ix *IdentityIndex) best(cands []int64, id *Identity) int64 {
 		}
 		return n
 	}
+	// Temporary (negative) ids of CIs created in this batch are younger
+	// than every stored CI, and -1 is older than -2.
+	age := func(id int64) int64 {
+		if id < 0 {
+			return math.MaxInt64/2 - id
+		}
+		return id
+	}
 	sort.Slice(cands, func(i, j int) bool {
 		si, sj := score(cands[i]), score(cands[j])
 		if si != sj {
 			return si > sj
 		}
-		return cands[i] < cands[j]
+		return age(cands[i]) < age(cands[j])
 	})
 	return cands[0]
 }

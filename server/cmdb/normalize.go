@@ -23,7 +23,7 @@ var vendorAliases = map[string]string{
 	"dell": "Dell", "dell inc": "Dell", "dell computer corporation": "Dell",
 	"hp": "HP", "hewlett-packard": "HP", "hewlett packard": "HP", "hp inc": "HP", "hpe": "HPE",
 	"hewlett packard enterprise": "HPE",
-	"lenovo": "Lenovo", "ibm": "IBM",
+	"lenovo":                     "Lenovo", "ibm": "IBM",
 	"apple": "Apple", "apple inc": "Apple", "apple computer, inc": "Apple",
 	"microsoft": "Microsoft", "microsoft corporation": "Microsoft",
 	"acer": "Acer", "asus": "ASUS", "asustek computer inc": "ASUS", "asustek computer": "ASUS",

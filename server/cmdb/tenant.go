@@ -69,6 +69,25 @@ type Scope struct {
 	Schools []int64
 }
 
+// Source is the source name of hand edits and other changes the caller
+// makes: "user:" and the subject with characters outside the source
+// alphabet replaced by '-', at most 64 of them.
+func (s Scope) Source() string {
+	id := []rune(s.Subject)
+	if len(id) == 0 {
+		return "user:system"
+	}
+	if len(id) > 64 {
+		id = id[:64]
+	}
+	for i, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@-", r)) {
+			id[i] = '-'
+		}
+	}
+	return "user:" + string(id)
+}
+
 // AdminScope returns a scope that sees everything, for bootstrapping,
 // the demo loader and tests.
 func AdminScope(subject string) Scope { return Scope{Subject: subject, Admin: true} }
@@ -92,8 +111,9 @@ type TenantFilter struct {
 }
 
 // TenantStore manages the tenant tree. Methods return ENOTFOUND for
-// objects outside the scope (never EFORBIDDEN, so nothing leaks),
-// EINVALID for bad input and ECONFLICT for a duplicate code.
+// objects outside the scope (so that nothing leaks), EINVALID for bad
+// input and ECONFLICT for a duplicate code. Creating authorities and
+// providers and adding contracts is for platform admins: EFORBIDDEN.
 type TenantStore interface {
 	CreateAuthority(ctx context.Context, s Scope, a *Authority) error
 	FindAuthorities(ctx context.Context, s Scope) ([]*Authority, error)

@@ -146,13 +146,8 @@ func (db *DB) ReleaseLock(ctx context.Context, s cmdb.Scope, ciID int64, attr st
 	}))
 }
 
-// subject names the caller in history rows.
-func subject(s cmdb.Scope) string {
-	if s.Subject == "" {
-		return "system"
-	}
-	return s.Subject
-}
+// subject names the caller in history rows, as hand edits do.
+func subject(s cmdb.Scope) string { return s.Source() }
 
 // FindHistory lists the history of a visible CI and of the CIs merged
 // into it, newest first.

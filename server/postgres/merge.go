@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/schulit/cmdb/server/cmdb"
@@ -25,6 +26,9 @@ func (db *DB) FindDuplicates(ctx context.Context, s cmdb.Scope, f cmdb.Duplicate
 	w.add("d.status = ?", f.Status)
 	if f.CIID != 0 {
 		w.add("(d.ci_a = ? OR d.ci_b = ?)", f.CIID, f.CIID)
+	}
+	if f.AuthorityID != 0 {
+		w.add("d.authority_id = ?", f.AuthorityID)
 	}
 	type row struct {
 		cmdb.DuplicateCandidate
@@ -171,19 +175,19 @@ func (db *DB) merge(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, keep, rm *cm
 		// Identifiers, source last-seen times and locks move over where keep lacks them.
 		`UPDATE ci_identifiers i SET ci_id = $1 WHERE ci_id = $2 AND NOT EXISTS (SELECT 1 FROM ci_identifiers k
 			WHERE k.ci_id = $1 AND k.kind = i.kind AND k.value = i.value AND k.school_id = i.school_id)`,
-		`DELETE FROM ci_identifiers WHERE ci_id = $2`,
+		`DELETE FROM ci_identifiers WHERE ci_id = $1`,
 		`INSERT INTO ci_sources (ci_id, source, last_seen) SELECT $1, source, last_seen FROM ci_sources WHERE ci_id = $2
 			ON CONFLICT (ci_id, source) DO UPDATE SET last_seen = GREATEST(ci_sources.last_seen, EXCLUDED.last_seen)`,
-		`DELETE FROM ci_sources WHERE ci_id = $2`,
+		`DELETE FROM ci_sources WHERE ci_id = $1`,
 		`UPDATE ci_locks l SET ci_id = $1 WHERE ci_id = $2 AND NOT EXISTS (SELECT 1 FROM ci_locks k WHERE k.ci_id = $1 AND k.attr = l.attr)`,
-		`DELETE FROM ci_locks WHERE ci_id = $2`,
+		`DELETE FROM ci_locks WHERE ci_id = $1`,
 		// Relations follow, without self-loops or doubles.
 		`DELETE FROM ci_relations WHERE (from_ci = $1 AND to_ci = $2) OR (from_ci = $2 AND to_ci = $1)`,
 		`UPDATE ci_relations r SET from_ci = $1 WHERE from_ci = $2 AND NOT EXISTS (SELECT 1 FROM ci_relations k
 			WHERE k.from_ci = $1 AND k.to_ci = r.to_ci AND k.kind = r.kind)`,
 		`UPDATE ci_relations r SET to_ci = $1 WHERE to_ci = $2 AND NOT EXISTS (SELECT 1 FROM ci_relations k
 			WHERE k.to_ci = $1 AND k.from_ci = r.from_ci AND k.kind = r.kind)`,
-		`DELETE FROM ci_relations WHERE from_ci = $2 OR to_ci = $2`,
+		`DELETE FROM ci_relations WHERE from_ci = $1 OR to_ci = $1`,
 		// Open candidates naming the removed CI now name keep.
 		`INSERT INTO duplicate_candidates (authority_id, ci_a, ci_b, rule, detail, created_at)
 			SELECT authority_id, LEAST($1, o), GREATEST($1, o), rule, detail, created_at FROM (
@@ -192,7 +196,11 @@ func (db *DB) merge(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, keep, rm *cm
 			WHERE o <> $1 ON CONFLICT (ci_a, ci_b) WHERE status <> 'merged' DO NOTHING`,
 	}
 	for _, q := range stmts {
-		if _, err := tx.ExecContext(ctx, q, keep.ID, rm.ID); err != nil {
+		args := []any{keep.ID, rm.ID}
+		if !strings.Contains(q, "$2") {
+			args = args[1:] // statements about the removed CI alone
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return err
 		}
 	}

@@ -65,6 +65,7 @@ type reconciler struct {
 	dups     map[[2]*cmdb.CI]dupRow
 	cloned   map[clonedKey]bool
 	byID     map[int64]*cmdb.CI
+	junk     *cmdb.Junk
 }
 
 type roomRef struct{ school, authority int64 }
@@ -133,6 +134,7 @@ func (r *reconciler) run(ctx context.Context, obs []cmdb.Observation) (*cmdb.Rec
 	if err != nil {
 		return nil, err
 	}
+	r.junk = junk
 	ids := make([]cmdb.Identity, len(obs))
 	for i := range obs {
 		ids[i] = junk.Identity(&obs[i], r.schoolOf(&obs[i]))
@@ -155,6 +157,9 @@ func (r *reconciler) run(ctx context.Context, obs []cmdb.Observation) (*cmdb.Rec
 	}
 	for i, ci := range refs {
 		res.Items[i].CIID = ci.ID
+		for j, d := range res.Items[i].Duplicates {
+			res.Items[i].Duplicates[j] = r.byID[d].ID
+		}
 	}
 	return res, nil
 }

@@ -351,3 +351,20 @@ func TestReconcileSameDeviceTwiceInBatch(t *testing.T) {
 		t.Fatalf("third sighting outcome = %s, want unchanged", res.Items[0].Outcome)
 	}
 }
+
+// TestJunkSerialNeverReplacesRealOne: a board that reports "To Be Filled
+// By O.E.M." does not wipe the serial an inventory export recorded.
+func TestJunkSerialNeverReplacesRealOne(t *testing.T) {
+	t.Parallel()
+	db := postgrestest.MustOpenDB(t, postgres.Options{})
+	tn := MustCreateTenant(t, db, "JS")
+	res := reconcile(t, db, cmdb.Observation{Source: "connector:x", SourceKey: "1", AuthorityID: tn.Authority.ID, Class: "desktop",
+		Serial: "CZC9999999", Vendor: "HP", NICs: []cmdb.NIC{{MAC: "00:aa:bb:cc:dd:ee"}}})
+	reconcile(t, db, cmdb.Observation{Source: "agent", AuthorityID: tn.Authority.ID, Serial: "To Be Filled By O.E.M.",
+		HardwareUUID: "00000000-0000-0000-0000-000000000000", NICs: []cmdb.NIC{{MAC: "00:aa:bb:cc:dd:ee"}}})
+	ci, err := db.FindCIByID(context.Background(), admin, res.Items[0].CIID)
+	must(t, err)
+	if ci.Serial != "CZC9999999" || ci.HardwareUUID != "" || countCIs(t, db, tn.Authority.ID) != 1 {
+		t.Fatalf("serial %q uuid %q", ci.Serial, ci.HardwareUUID)
+	}
+}

@@ -43,6 +43,13 @@ func (r *reconciler) apply(o *cmdb.Observation, id *cmdb.Identity) (*cmdb.CI, cm
 		item.Outcome = cmdb.OutcomeCreated
 	}
 	values := o.Values(r.schoolOf(o))
+	for i, v := range values {
+		// A junk serial or UUID is no value: it never replaces a real one.
+		if (v.Attr == cmdb.AttrSerial && r.junk.JunkSerial(cmdb.NormalizeSerial(v.Value))) ||
+			(v.Attr == cmdb.AttrHardwareUUID && r.junk.JunkUUID(v.Value)) {
+			values[i].Value = ""
+		}
+	}
 	if item.Outcome == cmdb.OutcomeCreated {
 		// A new CI always gets a class and a status.
 		if o.Class == "" {
@@ -66,7 +73,12 @@ func (r *reconciler) apply(o *cmdb.Observation, id *cmdb.Identity) (*cmdb.CI, cm
 		r.history = append(r.history, historyRow{ci: ci, attr: c.Attr, old: c.Old, new: c.New, source: o.Source, at: at})
 		item.Changed = append(item.Changed, c.Attr)
 	}
+	// Hand edits lock what they change; creating a CI by hand does not, so
+	// that agents and the poller may still fill it in.
 	for _, a := range locks {
+		if item.Outcome == cmdb.OutcomeCreated {
+			break
+		}
 		r.newLocks[lockKey{ci, a}] = lockRow{value: ci.Get(a), by: o.Source, at: at}
 	}
 	if len(changes) > 0 || !maps.Equal(before, ci.Provenance) {
@@ -90,6 +102,8 @@ func (r *reconciler) apply(o *cmdb.Observation, id *cmdb.Identity) (*cmdb.CI, cm
 			a, b = b, a
 		}
 		r.dups[[2]*cmdb.CI{a, b}] = dupRow{rule: m.Rule, detail: fmt.Sprintf("%s matched more than one CI", m.Rule)}
+		// The id may be a temporary one of a CI created in this batch;
+		// run() puts in the real one after the write.
 		item.Duplicates = append(item.Duplicates, other)
 	}
 	return ci, item, nil

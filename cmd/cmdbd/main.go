@@ -1,0 +1,311 @@
+// Command cmdbd is the CMDB server: serve, migrate, token, demo, bench.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/schulit/cmdb/server/api"
+	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/server/demo"
+	"github.com/schulit/cmdb/server/pgembed"
+	"github.com/schulit/cmdb/server/postgres"
+	"github.com/schulit/cmdb/server/postgres/bench"
+	"golang.org/x/term"
+)
+
+// version is set with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := NewMain()
+	if err := m.ParseFlags(os.Args[1:]); errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	} else if err != nil {
+		fmt.Fprintln(os.Stderr, "cmdbd:", err)
+		os.Exit(2)
+	}
+	err := m.Run(ctx)
+	if err == nil && m.Serving() {
+		<-ctx.Done()
+	}
+	if cerr := m.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cmdbd:", err)
+		os.Exit(1)
+	}
+}
+
+// Config is the parsed command line.
+type Config struct {
+	Command     string // serve, migrate, token-create, demo, bench-reconcile, version
+	Listen      string
+	DatabaseURL cmdb.Secret
+	DataDir     string
+	LogFormat   string
+	LogLevel    string
+	TokenName   string
+	TokenTTL    time.Duration
+	TokenAdmin  bool
+	Bench       bench.Options
+}
+
+// Main wires the adapters together for one command.
+type Main struct {
+	Config Config
+	Stdout io.Writer
+	Stderr io.Writer
+
+	log     *slog.Logger
+	cluster *pgembed.Cluster
+	db      *postgres.DB
+	ln      net.Listener
+	srv     *http.Server
+	serving bool
+}
+
+// NewMain returns a Main writing to the process's stdout and stderr.
+func NewMain() *Main { return &Main{Stdout: os.Stdout, Stderr: os.Stderr} }
+
+const usage = `Usage: cmdbd <command> [flags]
+
+Commands:
+  serve                  run the server (default)
+  demo                   load the demo authority and serve it
+  migrate                apply pending database migrations and exit
+  token create --admin   create an admin API token and print it once
+  bench reconcile        measure reconcile throughput (observations/s)
+  version                print the version
+
+Without --db / CMDB_DATABASE_URL, a private PostgreSQL is started in --data-dir.
+Run "cmdbd <command> -h" for the flags of a command.
+`
+
+// ParseFlags parses the command and its flags; flags fall back to
+// CMDB_* environment variables.
+func (m *Main) ParseFlags(args []string) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	if (cmd == "token" || cmd == "bench") && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = cmd+"-"+args[0], args[1:]
+	}
+	switch cmd {
+	case "serve", "demo", "migrate", "token-create", "bench-reconcile", "version":
+	case "help", "-h", "--help":
+		fmt.Fprint(m.Stderr, usage)
+		return flag.ErrHelp
+	default:
+		fmt.Fprint(m.Stderr, usage)
+		return fmt.Errorf("unknown command %q", strings.ReplaceAll(cmd, "-", " "))
+	}
+	c := &m.Config
+	c.Command = cmd
+	fs := flag.NewFlagSet("cmdbd "+strings.ReplaceAll(cmd, "-", " "), flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	var dbURL string
+	fs.StringVar(&dbURL, "db", os.Getenv("CMDB_DATABASE_URL"), "PostgreSQL URL (env CMDB_DATABASE_URL); empty: private PostgreSQL in --data-dir")
+	fs.StringVar(&c.DataDir, "data-dir", envOr("CMDB_DATA_DIR", "./cmdb-data"), "data directory (env CMDB_DATA_DIR)")
+	fs.StringVar(&c.LogFormat, "log-format", envOr("CMDB_LOG_FORMAT", "auto"), "log format: auto, text or json (env CMDB_LOG_FORMAT)")
+	fs.StringVar(&c.LogLevel, "log-level", envOr("CMDB_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env CMDB_LOG_LEVEL)")
+	switch cmd {
+	case "serve", "demo":
+		fs.StringVar(&c.Listen, "listen", envOr("CMDB_LISTEN", "127.0.0.1:8080"), "address to listen on (env CMDB_LISTEN)")
+	case "token-create":
+		fs.BoolVar(&c.TokenAdmin, "admin", false, "create a platform admin token (required until accounts exist)")
+		fs.StringVar(&c.TokenName, "name", "admin", "what the token is for")
+		fs.DurationVar(&c.TokenTTL, "expires", 0, "lifetime such as 720h; 0: no expiry")
+	case "bench-reconcile":
+		fs.IntVar(&c.Bench.Devices, "devices", 20000, "distinct devices")
+		fs.IntVar(&c.Bench.Batch, "batch", 1000, "observations per batch")
+		fs.IntVar(&c.Bench.Rounds, "rounds", 3, "rounds over all devices after the initial load")
+		fs.IntVar(&c.Bench.Workers, "workers", 1, "concurrent batches")
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	} else if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	c.DatabaseURL = cmdb.Secret(dbURL)
+	if cmd == "token-create" && !c.TokenAdmin {
+		return errors.New("token create: only admin tokens exist so far; pass --admin")
+	}
+	if !map[string]bool{"auto": true, "text": true, "json": true}[c.LogFormat] {
+		return fmt.Errorf("--log-format: must be auto, text or json, not %q", c.LogFormat)
+	}
+	return nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func (m *Main) logger() *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(m.Config.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	format := m.Config.LogFormat
+	if format == "auto" {
+		format = "json"
+		if f, ok := m.Stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(m.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(m.Stderr, opts))
+}
+
+// Serving reports whether Run started a server that runs until Close.
+func (m *Main) Serving() bool { return m.serving }
+
+// Addr returns the address the server listens on, once Run has started it.
+func (m *Main) Addr() string {
+	if m.ln == nil {
+		return ""
+	}
+	return m.ln.Addr().String()
+}
+
+// Run carries out the command. For serve and demo it starts the server
+// and returns; Close stops it.
+func (m *Main) Run(ctx context.Context) error {
+	m.log = m.logger()
+	switch m.Config.Command {
+	case "version":
+		fmt.Fprintln(m.Stdout, "cmdbd", version)
+		return nil
+	case "bench-reconcile":
+		return m.runBench(ctx)
+	}
+	if err := m.openDB(ctx, m.Config.DatabaseURL.Reveal(), m.Config.DataDir); err != nil {
+		return err
+	}
+	switch m.Config.Command {
+	case "migrate":
+		fmt.Fprintln(m.Stdout, "database migrated")
+		return nil
+	case "token-create":
+		tok, err := m.db.CreateAdminToken(ctx, m.Config.TokenName, m.Config.TokenTTL)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(m.Stdout, tok.Reveal())
+		return nil
+	case "demo":
+		sum, err := demo.Load(ctx, m.db, cmdb.AdminScope("demo"))
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		m.log.Info("demo authority loaded", "authority_id", sum.Authority, "schools", sum.Schools, "rooms", sum.Rooms,
+			"observations", sum.Observations, "created", sum.Created, "duplicates", sum.Duplicates)
+	}
+	return m.serve(ctx)
+}
+
+// openDB opens the database at url, or starts the private PostgreSQL in
+// dataDir when url is empty, and migrates it.
+func (m *Main) openDB(ctx context.Context, url, dataDir string) error {
+	if url == "" {
+		dir, err := filepath.Abs(filepath.Join(dataDir, "pg"))
+		if err != nil {
+			return err
+		}
+		m.cluster, err = pgembed.Start(ctx, pgembed.Options{Dir: dir, Logger: m.log})
+		if err != nil {
+			return err
+		}
+		m.log.Info("private PostgreSQL running", "dir", dir, "port", m.cluster.Port())
+		url = m.cluster.URL("cmdb")
+	}
+	var err error
+	m.db, err = postgres.Open(ctx, url, postgres.Options{Logger: m.log})
+	if err != nil {
+		return err
+	}
+	return m.db.Migrate(ctx)
+}
+
+func (m *Main) serve(ctx context.Context) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Auth: m.db, Ready: m.db.Ping, Logger: m.log, Registry: reg})
+	ln, err := net.Listen("tcp", m.Config.Listen)
+	if err != nil {
+		return fmt.Errorf("--listen: %w", err)
+	}
+	m.ln = ln
+	m.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
+		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
+	m.serving = true
+	go func() {
+		if err := m.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.log.Error("http server stopped", "err", err)
+		}
+	}()
+	m.log.Info("serving", "url", "http://"+ln.Addr().String(), "version", version)
+	return nil
+}
+
+func (m *Main) runBench(ctx context.Context) error {
+	url := m.Config.DatabaseURL.Reveal()
+	dir := ""
+	if url == "" {
+		// A throwaway cluster, so that the benchmark never touches real data.
+		var err error
+		if dir, err = os.MkdirTemp("", "cmdb-bench-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		os.Chmod(dir, 0o755)
+	}
+	if err := m.openDB(ctx, url, dir); err != nil {
+		return err
+	}
+	opts := m.Config.Bench
+	opts.Out = m.Stdout
+	_, err := bench.Run(ctx, m.db, opts)
+	return err
+}
+
+// Close stops the server, the database pool and the private PostgreSQL.
+func (m *Main) Close() error {
+	var errs []error
+	if m.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		errs = append(errs, m.srv.Shutdown(ctx))
+	}
+	if m.db != nil {
+		errs = append(errs, m.db.Close())
+	}
+	if m.cluster != nil {
+		errs = append(errs, m.cluster.Stop())
+	}
+	return errors.Join(errs...)
+}

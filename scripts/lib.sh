@@ -1,0 +1,46 @@
+# Shared set-up for scripts/test and scripts/demo: makes sure the tools the
+# project needs are here, installing them when run as root, or stops with
+# a message that says exactly what is missing.
+
+die() { echo "error: $*" >&2; exit 1; }
+
+command -v go >/dev/null 2>&1 || die "Go is not installed or not on PATH (need Go 1.26 or newer: https://go.dev/dl/)."
+
+# have_pg reports whether PostgreSQL server binaries are installed.
+have_pg() {
+  command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1 && return 0
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1
+}
+
+# apt_install installs Debian packages when run as root, else explains.
+apt_install() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian packages: $*" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  else
+    die "missing Debian packages: $*. Install them with: sudo apt-get install $*"
+  fi
+}
+
+ensure_postgres() {
+  have_pg || apt_install postgresql
+  have_pg || die "PostgreSQL server binaries (initdb, pg_ctl) still not found after installing postgresql."
+  if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+    # As root, PostgreSQL must run as the postgres user, which the package creates.
+    apt_install postgresql
+  fi
+}
+
+# ensure_go_tool NAME MODULE@VERSION installs a Go tool into GOBIN.
+ensure_go_tool() {
+  local gobin
+  gobin="$(go env GOBIN)"
+  [ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"
+  export PATH="$gobin:$PATH"
+  if ! command -v "$1" >/dev/null 2>&1; then
+    echo "installing $2" >&2
+    go install "$2" || die "could not install $2 with go install"
+  fi
+}

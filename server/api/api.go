@@ -1,0 +1,330 @@
+// Package api is the JSON HTTP API under /api/v1/, plus /healthz,
+// /readyz and /metrics. Handlers decode, call the store with the caller's
+// scope and encode; the store enforces tenancy.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/schulit/cmdb/server/cmdb"
+)
+
+// Authenticator turns a bearer token into the caller's scope; it returns
+// EUNAUTHORIZED for an unknown, expired or revoked token.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (cmdb.Scope, error)
+}
+
+// Options configures a Server.
+type Options struct {
+	Tenants cmdb.TenantStore
+	CIs     cmdb.CIStore
+	Auth    Authenticator
+	// Ready reports whether the server can serve (database reachable
+	// and migrated).
+	Ready  func(ctx context.Context) error
+	Logger *slog.Logger
+	// Registry receives the HTTP metrics and is served at /metrics.
+	Registry *prometheus.Registry
+}
+
+// Server serves the API.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	mux      *http.ServeMux
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// Route is one entry of the route table. Auth routes require a bearer
+// token; the access-matrix test of the accounts issue walks this table.
+type Route struct {
+	Method, Pattern string
+	Auth            bool
+	handler         func(w http.ResponseWriter, r *http.Request, s cmdb.Scope) error
+}
+
+// New returns a Server with all routes registered.
+func New(opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cmdb_http_requests_total",
+		Help: "HTTP requests by route and status code."}, []string{"route", "code"})
+	s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cmdb_http_request_duration_seconds",
+		Help: "HTTP request duration by route.", Buckets: prometheus.DefBuckets}, []string{"route"})
+	opts.Registry.MustRegister(s.requests, s.duration)
+	for _, rt := range s.Routes() {
+		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
+	}
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
+	s.mux.HandleFunc("/api/", s.notFound)
+	return s
+}
+
+// notFound answers unknown API paths with 404, and known paths asked
+// with the wrong method with 405 and an Allow header.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{"GET", "POST", "PATCH", "PUT", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := s.mux.Handler(probe); p != "" && p != "/api/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		var body ErrorBody
+		body.Error.Code, body.Error.Message = "method_not_allowed", fmt.Sprintf("%s is not allowed here; use %s.", r.Method, strings.Join(allow, " or "))
+		writeJSON(w, http.StatusMethodNotAllowed, body)
+		return
+	}
+	writeError(w, r, s.log, cmdb.Errorf(cmdb.ENOTFOUND, "No such API endpoint: %s %s.", r.Method, r.URL.Path))
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Routes returns the route table.
+func (s *Server) Routes() []Route {
+	return []Route{
+		{"GET", "/healthz", false, s.healthz},
+		{"GET", "/readyz", false, s.readyz},
+		{"GET", "/api/v1/authorities", true, s.listAuthorities},
+		{"POST", "/api/v1/authorities", true, s.createAuthority},
+		{"GET", "/api/v1/authorities/{id}", true, s.getAuthority},
+		{"GET", "/api/v1/authorities/{id}/tree", true, s.getTree},
+		{"GET", "/api/v1/schools", true, s.listSchools},
+		{"POST", "/api/v1/schools", true, s.createSchool},
+		{"GET", "/api/v1/schools/{id}", true, s.getSchool},
+		{"GET", "/api/v1/buildings", true, s.listBuildings},
+		{"POST", "/api/v1/buildings", true, s.createBuilding},
+		{"GET", "/api/v1/rooms", true, s.listRooms},
+		{"POST", "/api/v1/rooms", true, s.createRoom},
+		{"GET", "/api/v1/rooms/{id}", true, s.getRoom},
+		{"GET", "/api/v1/providers", true, s.listProviders},
+		{"POST", "/api/v1/providers", true, s.createProvider},
+		{"POST", "/api/v1/providers/{id}/contracts", true, s.addContract},
+		{"GET", "/api/v1/cis", true, s.listCIs},
+		{"POST", "/api/v1/cis", true, s.createCI},
+		{"GET", "/api/v1/cis/{id}", true, s.getCI},
+		{"PATCH", "/api/v1/cis/{id}", true, s.updateCI},
+		{"GET", "/api/v1/cis/{id}/identifiers", true, s.listIdentifiers},
+		{"GET", "/api/v1/cis/{id}/provenance", true, s.getProvenance},
+		{"GET", "/api/v1/cis/{id}/locks", true, s.listCILocks},
+		{"DELETE", "/api/v1/cis/{id}/locks/{attr}", true, s.releaseLock},
+		{"GET", "/api/v1/cis/{id}/history", true, s.listHistory},
+		{"GET", "/api/v1/cis/{id}/relations", true, s.listRelations},
+		{"POST", "/api/v1/cis/{id}/merge", true, s.mergeCI},
+		{"GET", "/api/v1/locks", true, s.listLocks},
+		{"POST", "/api/v1/relations", true, s.createRelation},
+		{"DELETE", "/api/v1/relations/{id}", true, s.deleteRelation},
+		{"GET", "/api/v1/duplicates", true, s.listDuplicates},
+		{"POST", "/api/v1/duplicates/{id}/merge", true, s.mergeDuplicate},
+		{"POST", "/api/v1/duplicates/{id}/dismiss", true, s.dismissDuplicate},
+		{"POST", "/api/v1/observations", true, s.postObservations},
+	}
+}
+
+type scopeKey struct{}
+
+// wrap adds authentication, metrics, logging and error encoding.
+func (s *Server) wrap(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: 200}
+		var scope cmdb.Scope
+		err := func() error {
+			if !rt.Auth {
+				return nil
+			}
+			h := r.Header.Get("Authorization")
+			tok := ""
+			if len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
+				tok = h[7:]
+			}
+			if tok == "" {
+				rec.Header().Set("WWW-Authenticate", `Bearer realm="cmdb"`)
+				return cmdb.Errorf(cmdb.EUNAUTHORIZED, "A bearer token is required (Authorization: Bearer <token>).")
+			}
+			var err error
+			if scope, err = s.opts.Auth.Authenticate(r.Context(), strings.TrimSpace(tok)); err != nil {
+				if cmdb.ErrorCode(err) == cmdb.EUNAUTHORIZED {
+					rec.Header().Set("WWW-Authenticate", `Bearer realm="cmdb", error="invalid_token"`)
+				}
+				return err
+			}
+			return nil
+		}()
+		if err == nil {
+			err = rt.handler(rec, r.WithContext(context.WithValue(r.Context(), scopeKey{}, scope)), scope)
+		}
+		if err != nil {
+			writeError(rec, r, s.log, err)
+		}
+		s.requests.WithLabelValues(rt.Pattern, strconv.Itoa(rec.code)).Inc()
+		s.duration.WithLabelValues(rt.Pattern).Observe(time.Since(start).Seconds())
+		s.log.Debug("request", "method", r.Method, "route", rt.Pattern, "status", rec.code,
+			"duration_ms", time.Since(start).Milliseconds(), "subject", scope.Subject)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// errorStatus maps application error codes to HTTP status codes.
+func errorStatus(code string) int {
+	switch code {
+	case cmdb.ECONFLICT:
+		return http.StatusConflict
+	case cmdb.EINVALID:
+		return http.StatusBadRequest
+	case cmdb.ENOTFOUND:
+		return http.StatusNotFound
+	case cmdb.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case cmdb.EFORBIDDEN:
+		return http.StatusForbidden
+	case cmdb.ENOTIMPLEMENTED:
+		return http.StatusNotImplemented
+	}
+	return http.StatusInternalServerError
+}
+
+// ErrorBody is the JSON shape of every error response.
+type ErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Field   string `json:"field,omitempty"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	code := cmdb.ErrorCode(err)
+	if code == cmdb.EINTERNAL {
+		log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	var body ErrorBody
+	body.Error.Code, body.Error.Field, body.Error.Message = code, cmdb.ErrorField(err), cmdb.ErrorMessage(err)
+	writeJSON(w, errorStatus(code), body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// Body size limits.
+const (
+	maxBody             = 1 << 20
+	maxObservationsBody = 64 << 20
+)
+
+// decode reads a JSON body strictly: unknown fields, trailing data and
+// wrong types are errors that name the field.
+func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if dec.Decode(&struct{}{}) != io.EOF {
+			return cmdb.Invalid("body", "must hold exactly one JSON value")
+		}
+		return nil
+	}
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return cmdb.Invalid("body", "must be at most %d bytes", mbe.Limit)
+	case errors.As(err, &syn):
+		return cmdb.Invalid("body", "malformed JSON at byte %d: %s", syn.Offset, syn.Error())
+	case errors.As(err, &typ):
+		return cmdb.Invalid(typ.Field, "must be a JSON %s, not %s", jsonType(typ.Type.Kind().String()), typ.Value)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return cmdb.Invalid("body", "malformed JSON: body is empty or cut short")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return cmdb.Invalid(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "is not a known field")
+	}
+	return cmdb.Invalid("body", "malformed JSON: %s", err.Error())
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "int", "int64", "int32", "float64", "uint", "uint64":
+		return "number"
+	case "slice", "array":
+		return "array"
+	case "map", "struct":
+		return "object"
+	case "bool":
+		return "boolean"
+	}
+	return kind
+}
+
+// pathID parses a numeric path parameter.
+func pathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, cmdb.Invalid(name, "must be a positive integer id")
+	}
+	return id, nil
+}
+
+// queryInt parses an optional integer query parameter.
+func queryInt(r *http.Request, name string) (int64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, cmdb.Invalid(name, "must be a non-negative integer")
+	}
+	return n, nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ cmdb.Scope) error {
+	writeJSON(w, 200, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ cmdb.Scope) error {
+	if s.opts.Ready != nil {
+		if err := s.opts.Ready(r.Context()); err != nil {
+			s.log.Warn("not ready", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+			return nil
+		}
+	}
+	writeJSON(w, 200, map[string]string{"status": "ready"})
+	return nil
+}

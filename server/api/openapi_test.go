@@ -1,0 +1,259 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The module has no YAML parser, so the test scans openapi.yaml line by
+// line. That relies on the file's regular layout: 2-space indentation,
+// top-level keys at indent 0, path keys at indent 2, method keys at
+// indent 4, operation keys at indent 6 and response codes at indent 8.
+
+// specOp is one operation of the spec.
+type specOp struct {
+	method, path string
+	line         int
+	operationID  string
+	noSecurity   bool // has "security: []"
+	responses    int
+}
+
+func (o *specOp) key() string { return o.method + " " + o.path }
+
+var httpMethods = map[string]bool{"get": true, "put": true, "post": true, "delete": true,
+	"options": true, "head": true, "patch": true, "trace": true}
+
+// yamlLine is one meaningful line: its indentation and its text.
+type yamlLine struct {
+	n      int // 1-based line number
+	indent int
+	text   string
+}
+
+func readSpecLines(t *testing.T) []yamlLine {
+	t.Helper()
+	b, err := os.ReadFile("openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []yamlLine
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for n := 1; sc.Scan(); n++ {
+		raw := sc.Text()
+		if strings.ContainsRune(raw, '\t') {
+			t.Fatalf("openapi.yaml:%d: tab character; indent with spaces", n)
+		}
+		text := strings.TrimLeft(raw, " ")
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		indent := len(raw) - len(text)
+		if indent%2 != 0 {
+			t.Fatalf("openapi.yaml:%d: indentation of %d is not a multiple of 2", n, indent)
+		}
+		out = append(out, yamlLine{n: n, indent: indent, text: strings.TrimRight(text, " ")})
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// mapKey returns the key of a "key:" or "key: value" line, unquoted.
+func mapKey(text string) (key, value string, ok bool) {
+	if strings.HasPrefix(text, "- ") {
+		return "", "", false
+	}
+	k, v, found := strings.Cut(text, ":")
+	if !found || (v != "" && v[0] != ' ') {
+		return "", "", false
+	}
+	return strings.Trim(k, `"'`), strings.TrimSpace(v), true
+}
+
+// parseSpecOps returns the operations under "paths:".
+func parseSpecOps(t *testing.T, lines []yamlLine) []*specOp {
+	t.Helper()
+	var ops []*specOp
+	var path string
+	var op *specOp
+	inPaths, inResponses := false, false
+	for _, l := range lines {
+		if l.indent == 0 {
+			inPaths = l.text == "paths:"
+			path, op = "", nil
+			continue
+		}
+		if !inPaths {
+			continue
+		}
+		key, value, isKey := mapKey(l.text)
+		switch {
+		case l.indent == 2:
+			if !isKey || value != "" || !strings.HasPrefix(key, "/") {
+				t.Fatalf("openapi.yaml:%d: want a path key such as /api/v1/cis: at indent 2, got %q", l.n, l.text)
+			}
+			path, op = key, nil
+		case l.indent == 4:
+			op = nil
+			if isKey && httpMethods[key] {
+				if value != "" {
+					t.Fatalf("openapi.yaml:%d: method %s must open a block", l.n, key)
+				}
+				op = &specOp{method: strings.ToUpper(key), path: path, line: l.n}
+				ops = append(ops, op)
+			}
+		case op == nil:
+			// Inside path-level parameters and the like.
+		case l.indent == 6:
+			inResponses = isKey && key == "responses"
+			switch {
+			case isKey && key == "operationId":
+				op.operationID = value
+			case isKey && key == "security":
+				op.noSecurity = value == "[]"
+			}
+		case l.indent == 8 && inResponses && isKey:
+			op.responses++
+		}
+	}
+	return ops
+}
+
+// normalizePattern turns a ServeMux pattern path into an OpenAPI path:
+// {name...} becomes {name} and a trailing {$} is dropped.
+func normalizePattern(p string) string {
+	p = strings.TrimSuffix(p, "{$}")
+	return regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\.\.\.\}`).ReplaceAllString(p, "{$1}")
+}
+
+// TestOpenAPI keeps openapi.yaml true to the route table.
+func TestOpenAPI(t *testing.T) {
+	lines := readSpecLines(t)
+	if len(lines) == 0 || !strings.HasPrefix(lines[0].text, "openapi: 3.1.") {
+		t.Fatal("openapi.yaml must start with openapi: 3.1.x")
+	}
+	ops := parseSpecOps(t, lines)
+	if len(ops) == 0 {
+		t.Fatal("openapi.yaml: no operations found under paths:")
+	}
+
+	// The routes: the table plus GET /metrics, which New registers apart.
+	routes := map[string]bool{} // "METHOD /path" → needs auth
+	for _, rt := range New(Options{}).Routes() {
+		routes[rt.Method+" "+normalizePattern(rt.Pattern)] = rt.Auth
+	}
+	routes["GET /metrics"] = false
+
+	specOps := map[string]*specOp{}
+	for _, op := range ops {
+		if prev := specOps[op.key()]; prev != nil {
+			t.Errorf("openapi.yaml:%d: %s is described twice (first at line %d)", op.line, op.key(), prev.line)
+		}
+		specOps[op.key()] = op
+	}
+
+	var missing, extra []string
+	for r := range routes {
+		if specOps[r] == nil {
+			missing = append(missing, r)
+		}
+	}
+	for k, op := range specOps {
+		if _, ok := routes[k]; !ok {
+			extra = append(extra, k+" (line "+strconv.Itoa(op.line)+")")
+		}
+	}
+	slices.Sort(missing)
+	slices.Sort(extra)
+	if len(missing) > 0 {
+		t.Errorf("routes missing from openapi.yaml:\n\t%s", strings.Join(missing, "\n\t"))
+	}
+	if len(extra) > 0 {
+		t.Errorf("operations in openapi.yaml with no route:\n\t%s", strings.Join(extra, "\n\t"))
+	}
+
+	ids := map[string]string{}
+	for _, op := range ops {
+		if op.operationID == "" {
+			t.Errorf("openapi.yaml:%d: %s has no operationId", op.line, op.key())
+		} else if prev, dup := ids[op.operationID]; dup {
+			t.Errorf("openapi.yaml:%d: %s reuses operationId %s of %s", op.line, op.key(), op.operationID, prev)
+		} else {
+			ids[op.operationID] = op.key()
+		}
+		if op.responses == 0 {
+			t.Errorf("openapi.yaml:%d: %s has no responses", op.line, op.key())
+		}
+		if auth, ok := routes[op.key()]; ok && auth == op.noSecurity {
+			if auth {
+				t.Errorf("openapi.yaml:%d: %s needs a bearer token but says security: []", op.line, op.key())
+			} else {
+				t.Errorf("openapi.yaml:%d: %s needs no authentication but lacks security: []", op.line, op.key())
+			}
+		}
+	}
+
+	// Global bearer security, which the operations above override.
+	if !hasTopLevelBlock(lines, "security:", "- bearerAuth: []") {
+		t.Error("openapi.yaml: want top-level security: [- bearerAuth: []]")
+	}
+	checkRefs(t, lines)
+}
+
+// hasTopLevelBlock reports whether top-level key head has child line child.
+func hasTopLevelBlock(lines []yamlLine, head, child string) bool {
+	for i, l := range lines {
+		if l.indent == 0 && l.text == head {
+			for _, c := range lines[i+1:] {
+				if c.indent == 0 {
+					break
+				}
+				if c.text == child {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// checkRefs checks that every local $ref names a defined component.
+func checkRefs(t *testing.T, lines []yamlLine) {
+	t.Helper()
+	defined := map[string]bool{}
+	section, inComponents := "", false
+	for _, l := range lines {
+		if l.indent == 0 {
+			inComponents = l.text == "components:"
+			continue
+		}
+		key, _, isKey := mapKey(l.text)
+		if !inComponents || !isKey {
+			continue
+		}
+		switch l.indent {
+		case 2:
+			section = key
+		case 4:
+			defined["#/components/"+section+"/"+key] = true
+		}
+	}
+	refRE := regexp.MustCompile(`\$ref: ["']?([^"'\s]+)["']?$`)
+	for _, l := range lines {
+		m := refRE.FindStringSubmatch(l.text)
+		if m == nil {
+			continue
+		}
+		if !defined[m[1]] {
+			t.Errorf("openapi.yaml:%d: $ref %s names no component", l.n, m[1])
+		}
+	}
+}

@@ -1,0 +1,76 @@
+package postgres_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/server/postgres"
+	"github.com/schulit/cmdb/server/postgres/postgrestest"
+)
+
+func TestMergeCIs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := postgrestest.MustOpenDB(t, postgres.Options{})
+	tn := MustCreateTenant(t, db, "MG")
+	res := reconcile(t, db,
+		cmdb.Observation{Source: "connector:x", SourceKey: "1", AuthorityID: tn.Authority.ID, SchoolID: tn.School.ID, Class: "desktop",
+			Serial: "CZC1234567", Vendor: "HP", Hostname: "SEK-PC"},
+		cmdb.Observation{Source: "connector:x", SourceKey: "2", AuthorityID: tn.Authority.ID, RoomID: tn.Room.ID, Class: "desktop",
+			Serial: "CZC123456O", Vendor: "HP", Hostname: "SEK-PC", NICs: []cmdb.NIC{{MAC: "00:11:22:33:44:55"}},
+			Attributes: map[string]string{"model": "EliteDesk 800"}},
+		cmdb.Observation{Source: "connector:x", SourceKey: "3", AuthorityID: tn.Authority.ID, Class: "switch", Serial: "SW1", Vendor: "Cisco"},
+		cmdb.Observation{Source: "agent", AuthorityID: tn.Authority.ID, SchoolID: tn.School.ID, Hostname: "sek-pc"},
+	)
+	keep, rm, sw := res.Items[0].CIID, res.Items[1].CIID, res.Items[2].CIID
+	if d := res.Items[3].Duplicates; len(d) != 1 || d[0] != rm {
+		t.Fatalf("duplicates of the ambiguous observation = %v, want [%d]", d, rm)
+	}
+	must(t, db.CreateRelation(ctx, admin, &cmdb.Relation{FromID: rm, ToID: sw, Kind: cmdb.RelConnectedTo}))
+	must(t, db.CreateRelation(ctx, admin, &cmdb.Relation{FromID: keep, ToID: rm, Kind: cmdb.RelPartOf}))
+	dups, _, err := db.FindDuplicates(ctx, admin, cmdb.DuplicateFilter{AuthorityID: tn.Authority.ID})
+	must(t, err)
+	ci, err := db.MergeDuplicate(ctx, admin, dups[0].ID, keep)
+	must(t, err)
+	if ci.Model != "EliteDesk 800" || ci.RoomID != tn.Room.ID || ci.Serial != "CZC1234567" {
+		t.Errorf("kept CI = %+v", ci)
+	}
+	removed, err := db.FindCIByID(ctx, admin, rm)
+	must(t, err)
+	if removed.MergedInto != keep {
+		t.Fatalf("removed CI merged_into = %d", removed.MergedInto)
+	}
+	rels, err := db.FindRelations(ctx, admin, keep)
+	must(t, err)
+	if len(rels) != 1 || rels[0].FromID != keep || rels[0].ToID != sw {
+		t.Fatalf("relations = %+v", rels)
+	}
+	ids, err := db.FindIdentifiers(ctx, admin, keep)
+	must(t, err)
+	var all []string
+	for _, x := range ids {
+		all = append(all, x.Kind+"="+x.Value)
+	}
+	if s := strings.Join(all, " "); !strings.Contains(s, "source_key=connector:x|2") || !strings.Contains(s, "mac=00:11:22:33:44:55") {
+		t.Fatalf("identifiers = %s", s)
+	}
+	hist, err := db.FindHistory(ctx, admin, keep, 0)
+	must(t, err)
+	var merged, fromRemoved bool
+	for _, h := range hist {
+		merged = merged || (h.Attr == "merged" && *h.New == "CI "+strconv.FormatInt(rm, 10))
+		fromRemoved = fromRemoved || (h.CIID == rm && h.Attr == "serial")
+	}
+	if !merged || !fromRemoved {
+		t.Fatalf("history lacks the merge (%v) or the removed CI's own history (%v)", merged, fromRemoved)
+	}
+	if _, err := db.MergeCIs(ctx, admin, keep, rm); cmdb.ErrorCode(err) != cmdb.ECONFLICT {
+		t.Fatalf("second merge: %v", err)
+	}
+	if _, err := db.SQL().Exec(`UPDATE ci_history SET new = 'x'`); err == nil {
+		t.Fatal("history rows can be changed")
+	}
+}

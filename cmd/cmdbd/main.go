@@ -224,6 +224,9 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.log.Info("demo authority loaded", "authority_id", sum.Authority, "schools", sum.Schools, "rooms", sum.Rooms,
 			"observations", sum.Observations, "created", sum.Created, "duplicates", sum.Duplicates)
+		if m.cluster != nil {
+			m.log.Info("make an API token with: cmdbd token create --admin --data-dir " + m.Config.DataDir)
+		}
 	}
 	return m.serve(ctx)
 }

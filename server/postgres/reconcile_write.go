@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lib/pq"
@@ -101,12 +103,30 @@ func (r *reconciler) apply(o *cmdb.Observation, id *cmdb.Identity) (*cmdb.CI, cm
 		if a.ID > b.ID {
 			a, b = b, a
 		}
-		r.dups[[2]*cmdb.CI{a, b}] = dupRow{rule: m.Rule, detail: fmt.Sprintf("%s matched more than one CI", m.Rule)}
+		r.dups[[2]*cmdb.CI{a, b}] = dupRow{rule: m.Rule, detail: dupDetail(m, id, len(m.Others)+1)}
 		// The id may be a temporary one of a CI created in this batch;
 		// run() puts in the real one after the write.
 		item.Duplicates = append(item.Duplicates, other)
 	}
 	return ci, item, nil
+}
+
+// dupDetail says in words which identifier matched several CIs.
+func dupDetail(m cmdb.Match, id *cmdb.Identity, n int) string {
+	var what string
+	switch m.Rule {
+	case cmdb.RuleSourceKey:
+		what = "source key " + id.SourceKey
+	case cmdb.RuleSerial:
+		what = "serial " + id.Serial
+	case cmdb.RuleUUID:
+		what = "hardware UUID " + id.UUID
+	case cmdb.RuleMAC:
+		what = "MAC " + strings.Join(id.MACs, ", ")
+	case cmdb.RuleHostname:
+		what = "hostname " + id.Hostname + " in school " + strconv.FormatInt(id.SchoolID, 10)
+	}
+	return fmt.Sprintf("An observation with %s matched %d CIs; they may be one device.", what, n)
 }
 
 func changed(cs []cmdb.Change, attr string) bool {

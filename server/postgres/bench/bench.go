@@ -86,8 +86,8 @@ type Result struct {
 	Unexpected int
 }
 
-// Scope is the scope Run reconciles with.
-var Scope = cmdb.AdminScope("bench")
+// scope is the scope Run reconciles with.
+var scope = cmdb.AdminScope("bench")
 
 // Run seeds an authority (1 authority, 10 schools with one building and
 // 24 rooms each) in db and loads opts.Devices devices (the initial load,
@@ -106,7 +106,7 @@ func Run(ctx context.Context, db *postgres.DB, opts Options) (*Result, error) {
 	if err := opts.defaults(); err != nil {
 		return nil, err
 	}
-	t, err := SeedTenant(ctx, db, "")
+	t, err := seedTenant(ctx, db, "")
 	if err != nil {
 		return nil, err
 	}
@@ -170,38 +170,38 @@ func round(d time.Duration) time.Duration {
 	return d.Round(10 * time.Millisecond)
 }
 
-// Tenant is the tenant tree the benchmark writes to.
-type Tenant struct {
+// tenant is the tenant tree the benchmark writes to.
+type tenant struct {
 	Authority *cmdb.Authority
 	Schools   []*cmdb.School
 	Rooms     [][]*cmdb.Room // rooms per school, in the order of Schools
 }
 
-// SeedTenant creates an authority with 10 schools, one building and 24
+// seedTenant creates an authority with 10 schools, one building and 24
 // rooms each. The authority code is code, or "bench-<time>" when empty,
 // so that runs against one database do not collide.
-func SeedTenant(ctx context.Context, db *postgres.DB, code string) (*Tenant, error) {
+func seedTenant(ctx context.Context, db *postgres.DB, code string) (*tenant, error) {
 	if code == "" {
 		code = "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	}
-	t := &Tenant{Authority: &cmdb.Authority{Code: code, Name: "Benchmark " + code}}
-	if err := db.CreateAuthority(ctx, Scope, t.Authority); err != nil {
+	t := &tenant{Authority: &cmdb.Authority{Code: code, Name: "Benchmark " + code}}
+	if err := db.CreateAuthority(ctx, scope, t.Authority); err != nil {
 		return nil, fmt.Errorf("bench: seed: %w", err)
 	}
 	for s := range schoolsPerAuthority {
 		sc := &cmdb.School{AuthorityID: t.Authority.ID, Code: fmt.Sprintf("S%02d", s+1), Name: fmt.Sprintf("Schule %d", s+1)}
-		if err := db.CreateSchool(ctx, Scope, sc); err != nil {
+		if err := db.CreateSchool(ctx, scope, sc); err != nil {
 			return nil, fmt.Errorf("bench: seed: %w", err)
 		}
 		b := &cmdb.Building{SchoolID: sc.ID, Code: "A", Name: "Haus A"}
-		if err := db.CreateBuilding(ctx, Scope, b); err != nil {
+		if err := db.CreateBuilding(ctx, scope, b); err != nil {
 			return nil, fmt.Errorf("bench: seed: %w", err)
 		}
 		var rooms []*cmdb.Room
 		for r := range roomsPerSchool {
 			code := fmt.Sprintf("%d.%02d", r/8, r%8+1)
 			rm := &cmdb.Room{BuildingID: b.ID, Code: code, Name: "Raum " + code}
-			if err := db.CreateRoom(ctx, Scope, rm); err != nil {
+			if err := db.CreateRoom(ctx, scope, rm); err != nil {
 				return nil, fmt.Errorf("bench: seed: %w", err)
 			}
 			rooms = append(rooms, rm)
@@ -257,7 +257,7 @@ func reconcileAll(ctx context.Context, db *postgres.DB, batches []batch, workers
 	if workers <= 1 {
 		for _, b := range batches {
 			start := time.Now()
-			res, err := db.Reconcile(ctx, Scope, b.obs)
+			res, err := db.Reconcile(ctx, scope, b.obs)
 			st.dur += time.Since(start)
 			if err != nil {
 				return st, err
@@ -281,7 +281,7 @@ func reconcileAll(ctx context.Context, db *postgres.DB, batches []batch, workers
 		go func() {
 			defer wg.Done()
 			for b := range next {
-				res, err := db.Reconcile(ctx, Scope, b.obs)
+				res, err := db.Reconcile(ctx, scope, b.obs)
 				mu.Lock()
 				if err != nil {
 					if firstErr == nil {

@@ -72,7 +72,7 @@ func TestRun(t *testing.T) {
 
 // TestWorkloadDeterministic: the same seed gives the same observations.
 func TestWorkloadDeterministic(t *testing.T) {
-	tn := &Tenant{Authority: &cmdb.Authority{ID: 1}}
+	tn := &tenant{Authority: &cmdb.Authority{ID: 1}}
 	for s := range schoolsPerAuthority {
 		tn.Schools = append(tn.Schools, &cmdb.School{ID: int64(s + 1), Code: "S"})
 		var rooms []*cmdb.Room
@@ -105,7 +105,7 @@ func BenchmarkReconcile(b *testing.B) {
 	const devices, size = 5000, 1000
 	ctx := context.Background()
 	db := postgrestest.MustOpenDB(b, postgres.Options{})
-	tn, err := SeedTenant(ctx, db, "")
+	tn, err := seedTenant(ctx, db, "")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func BenchmarkReconcile(b *testing.B) {
 		obs, _ := w.round(size)
 		b.StartTimer()
 		start := time.Now()
-		if _, err := db.Reconcile(ctx, Scope, obs); err != nil {
+		if _, err := db.Reconcile(ctx, scope, obs); err != nil {
 			b.Fatal(err)
 		}
 		dur += time.Since(start)

@@ -24,8 +24,8 @@ const connectorSource = "connector:bench"
 type device struct {
 	n        int
 	kind     int
-	school   int // index into Tenant.Schools
-	room     int // index into Tenant.Rooms[school]
+	school   int // index into tenant.Schools
+	room     int // index into tenant.Rooms[school]
 	class    string
 	vendor   string
 	serial   string
@@ -39,12 +39,12 @@ type device struct {
 
 // workload generates observations deterministically from its seed.
 type workload struct {
-	t       *Tenant
+	t       *tenant
 	rng     *rand.Rand
 	devices []*device
 }
 
-func newWorkload(t *Tenant, seed uint64) *workload {
+func newWorkload(t *tenant, seed uint64) *workload {
 	return &workload{t: t, rng: rand.New(rand.NewPCG(seed, 0x5c4017))}
 }
 
@@ -201,7 +201,7 @@ func (w *workload) change(d *device) {
 }
 
 // observation builds what the device's source reports now.
-func (d *device) observation(t *Tenant) cmdb.Observation {
+func (d *device) observation(t *tenant) cmdb.Observation {
 	o := cmdb.Observation{AuthorityID: t.Authority.ID, Class: d.class, Serial: d.serial, Vendor: d.vendor,
 		Hostname: d.hostname, AssetTag: d.assetTag, Attributes: maps.Clone(d.attrs)}
 	if d.uuid != "" {

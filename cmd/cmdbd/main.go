@@ -284,7 +284,8 @@ func (m *Main) runBench(ctx context.Context) error {
 		if dir, err = os.MkdirTemp("", "cmdb-bench-"); err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
+		// Stop the cluster before its directory goes.
+		defer func() { m.Close(); os.RemoveAll(dir) }()
 		os.Chmod(dir, 0o755)
 	}
 	if err := m.openDB(ctx, url, dir); err != nil {
@@ -297,18 +298,22 @@ func (m *Main) runBench(ctx context.Context) error {
 }
 
 // Close stops the server, the database pool and the private PostgreSQL.
+// Calling it again does nothing.
 func (m *Main) Close() error {
 	var errs []error
 	if m.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		errs = append(errs, m.srv.Shutdown(ctx))
+		m.srv = nil
 	}
 	if m.db != nil {
 		errs = append(errs, m.db.Close())
+		m.db = nil
 	}
 	if m.cluster != nil {
 		errs = append(errs, m.cluster.Stop())
+		m.cluster = nil
 	}
 	return errors.Join(errs...)
 }

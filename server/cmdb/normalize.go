@@ -97,11 +97,13 @@ func JunkMAC(mac string) bool {
 	return mac == "00:00:00:00:00:00" || mac == "ff:ff:ff:ff:ff:ff" || hw[0]&1 == 1
 }
 
+var uuidNoise = strings.NewReplacer("-", "", "{", "", "}", "", " ", "")
+
 // NormalizeUUID parses a hardware UUID with or without dashes or braces
 // and returns it in lower-case 8-4-4-4-12 form; ok is false if it is not
 // 32 hex digits.
 func NormalizeUUID(s string) (string, bool) {
-	h := strings.ToLower(strings.NewReplacer("-", "", "{", "", "}", "", " ", "").Replace(s))
+	h := strings.ToLower(uuidNoise.Replace(s))
 	if len(h) != 32 {
 		return "", false
 	}

@@ -57,6 +57,7 @@ type reconciler struct {
 	nextTmp int64
 
 	created  []*cmdb.CI
+	isNew    map[*cmdb.CI]bool
 	dirty    map[*cmdb.CI]bool
 	idents   []identRow
 	history  []historyRow
@@ -107,6 +108,7 @@ type dupRow struct{ rule, detail string }
 
 func (r *reconciler) run(ctx context.Context, obs []cmdb.Observation) (*cmdb.ReconcileResult, error) {
 	r.dirty = map[*cmdb.CI]bool{}
+	r.isNew = map[*cmdb.CI]bool{}
 	r.sources = map[sourceKey]time.Time{}
 	r.newLocks = map[lockKey]lockRow{}
 	r.dups = map[[2]*cmdb.CI]dupRow{}
@@ -339,9 +341,12 @@ func (r *reconciler) loadIndex(ctx context.Context, obs []cmdb.Observation, ids 
 	}
 	var hits []hit
 	if len(auth) > 0 {
+		// LATERAL with OFFSET 0 keeps the planner on the index: one probe per
+		// key. A plain join makes it read every identifier of the authority.
 		err := sqlx.SelectContext(ctx, r.tx, &hits, `SELECT DISTINCT i.ci_id, i.authority_id, i.kind, i.value, i.school_id
 			FROM unnest($1::bigint[], $2::text[], $3::text[]) AS k(a, kind, value)
-			JOIN ci_identifiers i ON i.authority_id = k.a AND i.kind = k.kind AND i.value = k.value`,
+			CROSS JOIN LATERAL (SELECT i.ci_id, i.authority_id, i.kind, i.value, i.school_id FROM ci_identifiers i
+				WHERE i.authority_id = k.a AND i.kind = k.kind AND i.value = k.value OFFSET 0) i`,
 			pq.Array(auth), pq.Array(kinds), pq.Array(values))
 		if err != nil {
 			return err

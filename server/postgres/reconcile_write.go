@@ -42,6 +42,7 @@ func (r *reconciler) apply(o *cmdb.Observation, id *cmdb.Identity) (*cmdb.CI, cm
 		ix.CIs[ci.ID] = ci
 		r.byID[ci.ID] = ci
 		r.created = append(r.created, ci)
+		r.isNew[ci] = true
 		item.Outcome = cmdb.OutcomeCreated
 	}
 	values := o.Values(r.schoolOf(o))
@@ -160,18 +161,20 @@ func (r *reconciler) write(ctx context.Context) error {
 		if err := r.tx.SelectContext(ctx, &ids, `SELECT nextval('cis_id_seq') FROM generate_series(1, $1)`, len(r.created)); err != nil {
 			return err
 		}
+		// The default name is credited to the source that created the CI.
+		creator := make(map[*cmdb.CI]historyRow, len(r.created))
+		for _, h := range r.history {
+			if _, ok := creator[h.ci]; !ok {
+				creator[h.ci] = h
+			}
+		}
 		for i, ci := range r.created {
 			ci.ID = ids[i]
 			if ci.Name == "" {
 				ci.Name = cmdb.DefaultName(ci)
-				src := ""
-				for _, h := range r.history {
-					if h.ci == ci {
-						src, ci.Provenance[cmdb.AttrName] = h.source, cmdb.Provenance{Source: h.source, At: h.at}
-						break
-					}
-				}
-				r.history = append(r.history, historyRow{ci: ci, attr: cmdb.AttrName, new: ci.Name, source: src, at: r.now})
+				h := creator[ci]
+				ci.Provenance[cmdb.AttrName] = cmdb.Provenance{Source: h.source, At: h.at}
+				r.history = append(r.history, historyRow{ci: ci, attr: cmdb.AttrName, new: ci.Name, source: h.source, at: h.at})
 			}
 		}
 		rows := make([]ciRow, len(r.created))
@@ -190,7 +193,7 @@ func (r *reconciler) write(ctx context.Context) error {
 	}
 	var upd []ciRow
 	for ci := range r.dirty {
-		if ci.ID > 0 && !contains(r.created, ci) {
+		if !r.isNew[ci] {
 			upd = append(upd, fromCI(ci))
 		}
 	}
@@ -206,15 +209,6 @@ func (r *reconciler) write(ctx context.Context) error {
 		}
 	}
 	return r.writeRest(ctx)
-}
-
-func contains(list []*cmdb.CI, ci *cmdb.CI) bool {
-	for _, c := range list {
-		if c == ci {
-			return true
-		}
-	}
-	return false
 }
 
 func (r *reconciler) writeRest(ctx context.Context) error {

@@ -269,6 +269,18 @@ func TestCILifecycle(t *testing.T) {
 		t.Errorf("class=laptop: %v", l["total"])
 	}
 
+	// Relations: the printer is connected to a switch; both CIs list it.
+	sw := id(c.must(201, "POST", "/api/v1/cis", map[string]any{"authority_id": auth, "room_id": room1, "class": "switch", "vendor": "LANCOM", "serial": "LC-4711"}))
+	rel := c.must(201, "POST", "/api/v1/relations", map[string]any{"from_ci_id": ciID, "to_ci_id": sw, "kind": "connected_to"})
+	c.must(400, "POST", "/api/v1/relations", map[string]any{"from_ci_id": ciID, "to_ci_id": sw, "kind": "married_to"})
+	if l := c.must(200, "GET", fmt.Sprintf("/api/v1/cis/%d/relations", sw), nil); l["total"].(float64) != 1 {
+		t.Fatalf("relations of the switch: %v", l)
+	}
+	c.must(204, "DELETE", fmt.Sprintf("/api/v1/relations/%d", id(rel)), nil)
+	if l := c.must(200, "GET", fmt.Sprintf("/api/v1/cis/%d/relations", ciID), nil); l["total"].(float64) != 0 {
+		t.Fatalf("relations after delete: %v", l)
+	}
+
 	if strings.Contains(logs.String(), c.token) {
 		t.Fatal("the API token appears in the server log")
 	}

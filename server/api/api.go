@@ -53,8 +53,12 @@ type Server struct {
 type Route struct {
 	Method, Pattern string
 	Auth            bool
-	handler         func(w http.ResponseWriter, r *http.Request, s cmdb.Scope) error
+	handler         handlerFunc
 }
+
+// handlerFunc is a handler that gets the caller's scope and returns its
+// error for the wrapper to encode.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, s cmdb.Scope) error
 
 // New returns a Server with all routes registered.
 func New(opts Options) *Server {
@@ -107,31 +111,31 @@ func (s *Server) Routes() []Route {
 	return []Route{
 		{"GET", "/healthz", false, s.healthz},
 		{"GET", "/readyz", false, s.readyz},
-		{"GET", "/api/v1/authorities", true, s.listAuthorities},
+		{"GET", "/api/v1/authorities", true, listAll(s.opts.Tenants, cmdb.TenantStore.FindAuthorities)},
 		{"POST", "/api/v1/authorities", true, s.createAuthority},
-		{"GET", "/api/v1/authorities/{id}", true, s.getAuthority},
+		{"GET", "/api/v1/authorities/{id}", true, getOne(s.opts.Tenants, cmdb.TenantStore.FindAuthorityByID)},
 		{"GET", "/api/v1/authorities/{id}/tree", true, s.getTree},
-		{"GET", "/api/v1/schools", true, s.listSchools},
+		{"GET", "/api/v1/schools", true, listTenants(s.opts.Tenants, cmdb.TenantStore.FindSchools)},
 		{"POST", "/api/v1/schools", true, s.createSchool},
-		{"GET", "/api/v1/schools/{id}", true, s.getSchool},
-		{"GET", "/api/v1/buildings", true, s.listBuildings},
+		{"GET", "/api/v1/schools/{id}", true, getOne(s.opts.Tenants, cmdb.TenantStore.FindSchoolByID)},
+		{"GET", "/api/v1/buildings", true, listTenants(s.opts.Tenants, cmdb.TenantStore.FindBuildings)},
 		{"POST", "/api/v1/buildings", true, s.createBuilding},
-		{"GET", "/api/v1/rooms", true, s.listRooms},
+		{"GET", "/api/v1/rooms", true, listTenants(s.opts.Tenants, cmdb.TenantStore.FindRooms)},
 		{"POST", "/api/v1/rooms", true, s.createRoom},
-		{"GET", "/api/v1/rooms/{id}", true, s.getRoom},
-		{"GET", "/api/v1/providers", true, s.listProviders},
+		{"GET", "/api/v1/rooms/{id}", true, getOne(s.opts.Tenants, cmdb.TenantStore.FindRoomByID)},
+		{"GET", "/api/v1/providers", true, listAll(s.opts.Tenants, cmdb.TenantStore.FindProviders)},
 		{"POST", "/api/v1/providers", true, s.createProvider},
 		{"POST", "/api/v1/providers/{id}/contracts", true, s.addContract},
 		{"GET", "/api/v1/cis", true, s.listCIs},
 		{"POST", "/api/v1/cis", true, s.createCI},
 		{"GET", "/api/v1/cis/{id}", true, s.getCI},
 		{"PATCH", "/api/v1/cis/{id}", true, s.updateCI},
-		{"GET", "/api/v1/cis/{id}/identifiers", true, s.listIdentifiers},
+		{"GET", "/api/v1/cis/{id}/identifiers", true, listOfCI(s.opts.CIs, cmdb.CIStore.FindIdentifiers)},
 		{"GET", "/api/v1/cis/{id}/provenance", true, s.getProvenance},
-		{"GET", "/api/v1/cis/{id}/locks", true, s.listCILocks},
+		{"GET", "/api/v1/cis/{id}/locks", true, listOfCI(s.opts.CIs, cmdb.CIStore.FindLocks)},
 		{"DELETE", "/api/v1/cis/{id}/locks/{attr}", true, s.releaseLock},
 		{"GET", "/api/v1/cis/{id}/history", true, s.listHistory},
-		{"GET", "/api/v1/cis/{id}/relations", true, s.listRelations},
+		{"GET", "/api/v1/cis/{id}/relations", true, listOfCI(s.opts.CIs, cmdb.CIStore.FindRelations)},
 		{"POST", "/api/v1/cis/{id}/merge", true, s.mergeCI},
 		{"GET", "/api/v1/locks", true, s.listLocks},
 		{"POST", "/api/v1/relations", true, s.createRelation},

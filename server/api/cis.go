@@ -175,19 +175,6 @@ func (s *Server) updateCI(w http.ResponseWriter, r *http.Request, sc cmdb.Scope)
 	return nil
 }
 
-func (s *Server) listIdentifiers(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	out, err := s.opts.CIs.FindIdentifiers(r.Context(), sc, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, list[*cmdb.Identifier]{Items: out, Total: len(out)})
-	return nil
-}
-
 // AttrProvenance is one attribute's value with the source that set it.
 type AttrProvenance struct {
 	Value string `json:"value"`
@@ -217,19 +204,6 @@ func (s *Server) getProvenance(w http.ResponseWriter, r *http.Request, sc cmdb.S
 		out[attr] = AttrProvenance{Value: ci.Get(attr), Provenance: p, Locked: locked[attr]}
 	}
 	writeJSON(w, 200, map[string]any{"ci_id": id, "attributes": out})
-	return nil
-}
-
-func (s *Server) listCILocks(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	out, err := s.opts.CIs.FindLocks(r.Context(), sc, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, list[*cmdb.Lock]{Items: out, Total: len(out)})
 	return nil
 }
 
@@ -268,19 +242,6 @@ func (s *Server) listHistory(w http.ResponseWriter, r *http.Request, sc cmdb.Sco
 		return err
 	}
 	writeJSON(w, 200, list[*cmdb.HistoryEntry]{Items: out, Total: len(out)})
-	return nil
-}
-
-func (s *Server) listRelations(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	out, err := s.opts.CIs.FindRelations(r.Context(), sc, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, list[*cmdb.Relation]{Items: out, Total: len(out)})
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/schulit/cmdb/server/cmdb"
@@ -12,6 +13,59 @@ type list[T any] struct {
 	Total  int `json:"total"`
 	Limit  int `json:"limit,omitempty"`
 	Offset int `json:"offset,omitempty"`
+}
+
+// getOne serves GET …/{id} from a store finder, given as a method
+// expression so that a Server can be built before its stores are.
+func getOne[S, T any](store S, find func(S, context.Context, cmdb.Scope, int64) (T, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		v, err := find(store, r.Context(), sc, id)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, 200, v)
+		return nil
+	}
+}
+
+// listAll serves a whole list from a store finder.
+func listAll[S, T any](store S, find func(S, context.Context, cmdb.Scope) ([]T, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
+		out, err := find(store, r.Context(), sc)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, 200, list[T]{Items: out, Total: len(out)})
+		return nil
+	}
+}
+
+// listTenants serves a tenant list filtered by ?authority, ?school, ?building.
+func listTenants[S, T any](store S, find func(S, context.Context, cmdb.Scope, cmdb.TenantFilter) ([]T, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
+		f, err := tenantFilter(r)
+		if err != nil {
+			return err
+		}
+		out, err := find(store, r.Context(), sc, f)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, 200, list[T]{Items: out, Total: len(out)})
+		return nil
+	}
+}
+
+// listOfCI serves a list that belongs to the CI named by {id}.
+func listOfCI[S, T any](store S, find func(S, context.Context, cmdb.Scope, int64) ([]T, error)) handlerFunc {
+	return getOne(store, func(store S, ctx context.Context, sc cmdb.Scope, id int64) (list[T], error) {
+		out, err := find(store, ctx, sc, id)
+		return list[T]{Items: out, Total: len(out)}, err
+	})
 }
 
 func tenantFilter(r *http.Request) (cmdb.TenantFilter, error) {
@@ -27,15 +81,6 @@ func tenantFilter(r *http.Request) (cmdb.TenantFilter, error) {
 	return f, nil
 }
 
-func (s *Server) listAuthorities(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	out, err := s.opts.Tenants.FindAuthorities(r.Context(), sc)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, list[*cmdb.Authority]{Items: out, Total: len(out)})
-	return nil
-}
-
 func (s *Server) createAuthority(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
 	var in struct {
 		Code string `json:"code"`
@@ -49,19 +94,6 @@ func (s *Server) createAuthority(w http.ResponseWriter, r *http.Request, sc cmdb
 		return err
 	}
 	writeJSON(w, http.StatusCreated, a)
-	return nil
-}
-
-func (s *Server) getAuthority(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	a, err := s.opts.Tenants.FindAuthorityByID(r.Context(), sc, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, a)
 	return nil
 }
 
@@ -130,19 +162,6 @@ func (s *Server) getTree(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) 
 	return nil
 }
 
-func (s *Server) listSchools(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	f, err := tenantFilter(r)
-	if err != nil {
-		return err
-	}
-	out, err := s.opts.Tenants.FindSchools(r.Context(), sc, f)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, list[*cmdb.School]{Items: out, Total: len(out)})
-	return nil
-}
-
 func (s *Server) createSchool(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
 	var in struct {
 		AuthorityID int64  `json:"authority_id"`
@@ -157,32 +176,6 @@ func (s *Server) createSchool(w http.ResponseWriter, r *http.Request, sc cmdb.Sc
 		return err
 	}
 	writeJSON(w, http.StatusCreated, v)
-	return nil
-}
-
-func (s *Server) getSchool(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	v, err := s.opts.Tenants.FindSchoolByID(r.Context(), sc, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, v)
-	return nil
-}
-
-func (s *Server) listBuildings(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	f, err := tenantFilter(r)
-	if err != nil {
-		return err
-	}
-	out, err := s.opts.Tenants.FindBuildings(r.Context(), sc, f)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, list[*cmdb.Building]{Items: out, Total: len(out)})
 	return nil
 }
 
@@ -203,19 +196,6 @@ func (s *Server) createBuilding(w http.ResponseWriter, r *http.Request, sc cmdb.
 	return nil
 }
 
-func (s *Server) listRooms(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	f, err := tenantFilter(r)
-	if err != nil {
-		return err
-	}
-	out, err := s.opts.Tenants.FindRooms(r.Context(), sc, f)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, list[*cmdb.Room]{Items: out, Total: len(out)})
-	return nil
-}
-
 func (s *Server) createRoom(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
 	var in struct {
 		BuildingID int64  `json:"building_id"`
@@ -230,28 +210,6 @@ func (s *Server) createRoom(w http.ResponseWriter, r *http.Request, sc cmdb.Scop
 		return err
 	}
 	writeJSON(w, http.StatusCreated, v)
-	return nil
-}
-
-func (s *Server) getRoom(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	v, err := s.opts.Tenants.FindRoomByID(r.Context(), sc, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, v)
-	return nil
-}
-
-func (s *Server) listProviders(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	out, err := s.opts.Tenants.FindProviders(r.Context(), sc)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, list[*cmdb.Provider]{Items: out, Total: len(out)})
 	return nil
 }
 

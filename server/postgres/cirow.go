@@ -1,10 +1,12 @@
 package postgres
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/schulit/cmdb/server/cmdb"
 )
 
@@ -108,4 +110,19 @@ func mustJSON(v any) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// updateCIs writes rows over their cis rows, setting updated_at to now.
+func updateCIs(ctx context.Context, tx *sqlx.Tx, rows []ciRow, now time.Time) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE cis SET school_id = NULLIF(x.school_id, 0), room_id = NULLIF(x.room_id, 0),
+		class = x.class, status = x.status, name = x.name, vendor = x.vendor, model = x.model, serial = x.serial,
+		asset_tag = x.asset_tag, hostname = x.hostname, hardware_uuid = x.hardware_uuid, os_name = x.os_name,
+		os_version = x.os_version, owner = x.owner, purchase_date = NULLIF(x.purchase_date, '')::date,
+		warranty_end = NULLIF(x.warranty_end, '')::date, attributes = x.attributes, provenance = x.provenance,
+		updated_at = $2
+		FROM jsonb_to_recordset($1::jsonb) AS `+ciRecordset+` WHERE cis.id = x.id`, mustJSON(rows), now)
+	return err
 }

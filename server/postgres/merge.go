@@ -162,13 +162,7 @@ func (db *DB) merge(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, keep, rm *cm
 			return err
 		}
 	}
-	row := fromCI(keep)
-	if _, err := tx.ExecContext(ctx, `UPDATE cis SET school_id = NULLIF(x.school_id, 0), room_id = NULLIF(x.room_id, 0),
-		class = x.class, status = x.status, name = x.name, vendor = x.vendor, model = x.model, serial = x.serial,
-		asset_tag = x.asset_tag, hostname = x.hostname, hardware_uuid = x.hardware_uuid, os_name = x.os_name,
-		os_version = x.os_version, owner = x.owner, purchase_date = NULLIF(x.purchase_date, '')::date,
-		warranty_end = NULLIF(x.warranty_end, '')::date, attributes = x.attributes, provenance = x.provenance, updated_at = $2
-		FROM jsonb_to_recordset($1::jsonb) AS `+ciRecordset+` WHERE cis.id = x.id`, mustJSON([]ciRow{row}), now); err != nil {
+	if err := updateCIs(ctx, tx, []ciRow{fromCI(keep)}, now); err != nil {
 		return err
 	}
 	stmts := []string{

@@ -197,16 +197,8 @@ func (r *reconciler) write(ctx context.Context) error {
 			upd = append(upd, fromCI(ci))
 		}
 	}
-	if len(upd) > 0 {
-		if _, err := r.tx.ExecContext(ctx, `UPDATE cis SET school_id = NULLIF(x.school_id, 0), room_id = NULLIF(x.room_id, 0),
-			class = x.class, status = x.status, name = x.name, vendor = x.vendor, model = x.model, serial = x.serial,
-			asset_tag = x.asset_tag, hostname = x.hostname, hardware_uuid = x.hardware_uuid, os_name = x.os_name,
-			os_version = x.os_version, owner = x.owner, purchase_date = NULLIF(x.purchase_date, '')::date,
-			warranty_end = NULLIF(x.warranty_end, '')::date, attributes = x.attributes, provenance = x.provenance,
-			updated_at = $2
-			FROM jsonb_to_recordset($1::jsonb) AS `+ciRecordset+` WHERE cis.id = x.id`, mustJSON(upd), r.now); err != nil {
-			return err
-		}
+	if err := updateCIs(ctx, r.tx, upd, r.now); err != nil {
+		return err
 	}
 	return r.writeRest(ctx)
 }

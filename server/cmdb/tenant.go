@@ -57,16 +57,49 @@ type Provider struct {
 
 // Scope is what a caller may see and change. Every store method takes one
 // and filters by it in the store itself. The zero Scope sees nothing.
+// It is made from the caller's memberships (or API token) by the account
+// store.
 type Scope struct {
 	// Subject names the caller for history and audit, e.g. "user:42" or
-	// "token:7". Hand edits are recorded with Source(Subject).
+	// "token:7". Hand edits are recorded with Source().
 	Subject string
-	// Admin callers see every tenant.
+	// UserID is the signed-in user, 0 for integration tokens.
+	UserID int64
+	// Admin callers (platform admins) see and change every tenant.
 	Admin bool
-	// Authorities the caller sees completely.
+	// Authorities the caller sees and changes completely (authority IT).
 	Authorities []int64
-	// Schools the caller sees (within their authorities).
+	// Schools whose rooms and devices the caller sees and changes (school IT).
 	Schools []int64
+	// ReadSchools whose devices the caller sees (teachers).
+	ReadSchools []int64
+	// Providers the caller works for; they see what is assigned to them.
+	Providers []int64
+	// IP is the caller's address, for the audit log.
+	IP string
+}
+
+// CanSeeAuthority reports whether the whole authority is visible, and
+// changeable: authority IT and admins.
+func (s Scope) CanSeeAuthority(id int64) bool {
+	return s.Admin || slices.Contains(s.Authorities, id)
+}
+
+// CanSee reports whether an object of the authority (and optional school)
+// is visible to the scope.
+func (s Scope) CanSee(authorityID, schoolID int64) bool {
+	return s.CanWrite(authorityID, schoolID) || (schoolID != 0 && slices.Contains(s.ReadSchools, schoolID))
+}
+
+// CanWrite reports whether the scope may change an object of the
+// authority (and optional school).
+func (s Scope) CanWrite(authorityID, schoolID int64) bool {
+	return s.CanSeeAuthority(authorityID) || (schoolID != 0 && slices.Contains(s.Schools, schoolID))
+}
+
+// VisibleSchools lists the schools seen through school memberships.
+func (s Scope) VisibleSchools() []int64 {
+	return append(append([]int64{}, s.Schools...), s.ReadSchools...)
 }
 
 // Source is the source name of hand edits and other changes the caller
@@ -91,17 +124,6 @@ func (s Scope) Source() string {
 // AdminScope returns a scope that sees everything, for bootstrapping,
 // the demo loader and tests.
 func AdminScope(subject string) Scope { return Scope{Subject: subject, Admin: true} }
-
-// CanSeeAuthority reports whether the whole authority is visible.
-func (s Scope) CanSeeAuthority(id int64) bool {
-	return s.Admin || slices.Contains(s.Authorities, id)
-}
-
-// CanSee reports whether an object of the authority (and optional school)
-// is visible to the scope.
-func (s Scope) CanSee(authorityID, schoolID int64) bool {
-	return s.CanSeeAuthority(authorityID) || (schoolID != 0 && slices.Contains(s.Schools, schoolID))
-}
 
 // TenantFilter selects tenant objects; zero fields do not filter.
 type TenantFilter struct {

@@ -129,8 +129,11 @@ func (db *DB) FindLocks(ctx context.Context, s cmdb.Scope, ciID int64) ([]*cmdb.
 // ReleaseLock removes a lock so that sources may set the attribute again;
 // the release is recorded in the CI's history.
 func (db *DB) ReleaseLock(ctx context.Context, s cmdb.Scope, ciID int64, attr string) error {
-	if _, err := db.FindCIByID(ctx, s, ciID); err != nil {
+	ci, err := db.FindCIByID(ctx, s, ciID)
+	if err != nil {
 		return err
+	} else if !s.CanWrite(ci.AuthorityID, ci.SchoolID) {
+		return cmdb.Errorf(cmdb.EFORBIDDEN, "You may see CI %d but not change it.", ciID)
 	}
 	return mapErr("postgres.ReleaseLock", db.inTx(ctx, func(tx *sqlx.Tx) error {
 		var value string
@@ -140,9 +143,12 @@ func (db *DB) ReleaseLock(ctx context.Context, s cmdb.Scope, ciID int64, attr st
 		} else if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO ci_history (ci_id, attr, old, new, source, at) VALUES ($1, $2, 'locked', 'unlocked', $3, $4)`,
-			ciID, "lock."+attr, subject(s), db.now())
-		return err
+		now := db.now()
+		if _, err = tx.ExecContext(ctx, `INSERT INTO ci_history (ci_id, attr, old, new, source, at) VALUES ($1, $2, 'locked', 'unlocked', $3, $4)`,
+			ciID, "lock."+attr, subject(s), now); err != nil {
+			return err
+		}
+		return audit(ctx, tx, s, cmdb.AuditLockReleased, "ci:"+itoa(ciID), ci.AuthorityID, map[string]any{"attribute": attr}, now)
 	}))
 }
 
@@ -184,6 +190,8 @@ func (db *DB) CreateRelation(ctx context.Context, s cmdb.Scope, r *cmdb.Relation
 		return cmdb.Invalid("to_ci_id", "CIs of different authorities cannot be related")
 	} else if from.MergedInto != 0 || to.MergedInto != 0 {
 		return cmdb.Invalid("to_ci_id", "a merged CI cannot be related")
+	} else if !s.CanWrite(from.AuthorityID, from.SchoolID) || !s.CanWrite(to.AuthorityID, to.SchoolID) {
+		return cmdb.Errorf(cmdb.EFORBIDDEN, "You may see these CIs but not change them.")
 	}
 	r.Source = subject(s)
 	return mapErr("postgres.CreateRelation", db.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -215,13 +223,20 @@ func (db *DB) DeleteRelation(ctx context.Context, s cmdb.Scope, id int64) error 
 	var w where
 	w.scope(s, "c.authority_id", "c.school_id")
 	w.add("r.id = ?", id)
-	var r cmdb.Relation
-	if err := db.db.GetContext(ctx, &r, rebind(`SELECT r.id, r.from_ci AS fromid, r.to_ci AS toid, r.kind FROM ci_relations r
+	var r struct {
+		cmdb.Relation
+		AuthorityID int64 `db:"authority_id"`
+		SchoolID    int64 `db:"school_id"`
+	}
+	if err := db.db.GetContext(ctx, &r, rebind(`SELECT r.id, r.from_ci AS fromid, r.to_ci AS toid, r.kind, c.authority_id,
+		coalesce(c.school_id, 0) AS school_id FROM ci_relations r
 		JOIN cis c ON c.id = r.from_ci WHERE `+w.String()), w.args...); err != nil {
 		if cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND {
 			return notFound("relation", id)
 		}
 		return mapErr("postgres.DeleteRelation", err)
+	} else if !s.CanWrite(r.AuthorityID, r.SchoolID) {
+		return cmdb.Errorf(cmdb.EFORBIDDEN, "You may see this relation but not change it.")
 	}
 	return mapErr("postgres.DeleteRelation", db.inTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM ci_relations WHERE id = $1`, id); err != nil {

@@ -6,6 +6,7 @@ package postgres
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -31,6 +32,16 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxOpenConns bounds the connection pool; 0 means 20.
 	MaxOpenConns int
+	// SecretKey (32 bytes) encrypts secrets at rest. Empty: a random key
+	// for this process only (secrets stored with it are lost on restart).
+	SecretKey []byte
+	// SessionIdle and SessionMax are the idle and absolute lifetimes of
+	// browser sessions; zero means 2 hours and 12 hours.
+	SessionIdle, SessionMax time.Duration
+	// Lockout says after how many failed sign-ins an account is locked,
+	// and for how long; zero means 5 and 15 minutes.
+	LockoutAfter int
+	LockoutFor   time.Duration
 }
 
 // DB is the PostgreSQL store.
@@ -39,6 +50,8 @@ type DB struct {
 	policy *cmdb.Policy
 	now    func() time.Time
 	log    *slog.Logger
+	seal   *sealer
+	opts   Options
 }
 
 // Open connects to the database at url (a lib/pq URL or DSN) and checks
@@ -59,7 +72,29 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("postgres.Open: %s", redactURL(err.Error(), url))
 	}
-	db := &DB{db: sdb, policy: opts.Policy, now: opts.Now, log: opts.Logger}
+	if opts.SessionIdle == 0 {
+		opts.SessionIdle = 2 * time.Hour
+	}
+	if opts.SessionMax == 0 {
+		opts.SessionMax = 12 * time.Hour
+	}
+	if opts.LockoutAfter == 0 {
+		opts.LockoutAfter = 5
+	}
+	if opts.LockoutFor == 0 {
+		opts.LockoutFor = 15 * time.Minute
+	}
+	key := opts.SecretKey
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		rand.Read(key)
+	}
+	seal, err := newSealer(key)
+	if err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("postgres.Open: %w", err)
+	}
+	db := &DB{db: sdb, policy: opts.Policy, now: opts.Now, log: opts.Logger, seal: seal, opts: opts}
 	if db.policy == nil {
 		db.policy = cmdb.DefaultPolicy()
 	}
@@ -262,12 +297,13 @@ func (w *where) String() string {
 // scope adds the tenant condition for the scope: authority column a and
 // (optional) school column sc.
 func (w *where) scope(s cmdb.Scope, a, sc string) {
+	schools := s.VisibleSchools()
 	switch {
 	case s.Admin:
-	case sc == "" || len(s.Schools) == 0:
+	case sc == "" || len(schools) == 0:
 		w.add(a+" = ANY(?)", pq.Array(s.Authorities))
 	default:
-		w.add("("+a+" = ANY(?) OR "+sc+" = ANY(?))", pq.Array(s.Authorities), pq.Array(s.Schools))
+		w.add("("+a+" = ANY(?) OR "+sc+" = ANY(?))", pq.Array(s.Authorities), pq.Array(schools))
 	}
 }
 

@@ -113,6 +113,8 @@ func (db *DB) MergeCIs(ctx context.Context, s cmdb.Scope, keepID, removeID int64
 			return cmdb.WithFieldPrefix(err, "other")
 		} else if k.AuthorityID != rm.AuthorityID {
 			return cmdb.Invalid("other", "CIs of different authorities cannot be merged")
+		} else if !s.CanSeeAuthority(k.AuthorityID) {
+			return cmdb.Errorf(cmdb.EFORBIDDEN, "Only authority IT may merge CIs.")
 		}
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, authorityLockClass, int32(k.AuthorityID)); err != nil {
 			return err
@@ -206,6 +208,9 @@ func (db *DB) merge(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, keep, rm *cm
 		return err
 	}
 	if err := hist(keep.ID, "merged", "", "CI "+itoa(rm.ID)); err != nil {
+		return err
+	}
+	if err := audit(ctx, tx, s, cmdb.AuditMerge, "ci:"+itoa(keep.ID), keep.AuthorityID, map[string]any{"merged": rm.ID}, now); err != nil {
 		return err
 	}
 	return hist(rm.ID, "merged_into", "", "CI "+itoa(keep.ID))

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"sync"
 	"testing"
 
@@ -75,5 +76,38 @@ func TestMigrateToStopsAtVersion(t *testing.T) {
 	must(t, db.SQL().Get(&n, `SELECT count(*) FROM junk_identifiers WHERE kind = 'serial' AND value = 'To Be Filled By O.E.M.'`))
 	if n != 1 {
 		t.Fatal("junk serial list not seeded")
+	}
+}
+
+// TestUp_0002 checks the reshaping of api_tokens: admin tokens made
+// before accounts existed stay valid as platform admin tokens; any other
+// token of the old shape is revoked.
+func TestUp_0002(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, postgrestest.NewEmptyDatabase(t), postgres.Options{})
+	must(t, err)
+	defer db.Close()
+	must(t, db.MigrateTo(ctx, 1))
+	old := "cmdb_oldadmintoken0000000000000000000000000000"
+	sum := sha256.Sum256([]byte(old))
+	_, err = db.SQL().Exec(`INSERT INTO api_tokens (name, token_hash, admin) VALUES ('old admin', $1, true), ('old other', $2, false)`,
+		sum[:], []byte("x"))
+	must(t, err)
+	must(t, db.MigrateTo(ctx, 2))
+	var rows []struct {
+		Name    string `db:"name"`
+		Role    string `db:"role"`
+		OrgKind string `db:"org_kind"`
+		Revoked bool   `db:"revoked"`
+	}
+	must(t, db.SQL().Select(&rows, `SELECT name, role, org_kind, revoked_at IS NOT NULL AS revoked FROM api_tokens ORDER BY id`))
+	if len(rows) != 2 || rows[0].Role != "admin" || rows[0].OrgKind != "platform" || rows[0].Revoked || !rows[1].Revoked {
+		t.Fatalf("tokens after 0002: %+v", rows)
+	}
+	s, err := db.Authenticate(ctx, old)
+	must(t, err)
+	if !s.Admin {
+		t.Fatalf("old admin token scope = %+v", s)
 	}
 }

@@ -191,6 +191,8 @@ func (r *reconciler) loadTargets(ctx context.Context, obs []cmdb.Observation) er
 		ci := cis[o.CIID]
 		if ci == nil || !r.scope.CanSee(ci.AuthorityID, ci.SchoolID) {
 			return &cmdb.Error{Code: cmdb.ENOTFOUND, Field: field, Message: fmt.Sprintf("CI %d not found.", o.CIID)}
+		} else if !r.scope.CanWrite(ci.AuthorityID, ci.SchoolID) {
+			return &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: field, Message: fmt.Sprintf("You may see CI %d but not change it.", o.CIID)}
 		} else if ci.MergedInto != 0 {
 			return &cmdb.Error{Code: cmdb.ECONFLICT, Field: field, Message: fmt.Sprintf("CI %d was merged into CI %d.", ci.ID, ci.MergedInto)}
 		} else if o.AuthorityID != 0 && o.AuthorityID != ci.AuthorityID {
@@ -263,6 +265,11 @@ func (r *reconciler) resolveLocations(ctx context.Context, obs []cmdb.Observatio
 		}
 		if !r.scope.CanSee(o.AuthorityID, r.schoolOf(o)) {
 			return cmdb.Invalid(p+"authority_id", "authority %d does not exist", o.AuthorityID)
+		} else if !r.scope.CanWrite(o.AuthorityID, r.schoolOf(o)) {
+			return &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: p + "authority_id", Message: "You may not change devices here."}
+		} else if o.CIID == 0 && !o.MustCreate && !r.scope.CanSeeAuthority(o.AuthorityID) {
+			// Sources (agent, poller, connectors) speak for a whole authority.
+			return &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: p + "source", Message: "Only authority IT and integrations may send observations."}
 		}
 	}
 	return nil

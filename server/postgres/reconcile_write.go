@@ -29,6 +29,17 @@ func (r *reconciler) apply(o *cmdb.Observation, id *cmdb.Identity) (*cmdb.CI, cm
 	if m.ClonedUUID != "" {
 		r.cloned[clonedKey{o.AuthorityID, m.ClonedUUID}] = true
 	}
+	if m.CIID != 0 && o.CIID == 0 {
+		if c := r.byID[m.CIID]; !r.scope.CanWrite(c.AuthorityID, c.SchoolID) {
+			// The device is registered where the caller may not change it.
+			if o.MustCreate {
+				return nil, cmdb.ReconcileItem{}, &cmdb.Error{Code: cmdb.ECONFLICT, Field: ruleField(m.Rule),
+					Message: fmt.Sprintf("A device with this %s is already registered in another school.", ruleField(m.Rule))}
+			}
+			return nil, cmdb.ReconcileItem{}, &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: ruleField(m.Rule),
+				Message: "This device is registered where you may not change it."}
+		}
+	}
 	if o.MustCreate && m.CIID != 0 {
 		return nil, cmdb.ReconcileItem{}, &cmdb.Error{Code: cmdb.ECONFLICT, Field: ruleField(m.Rule),
 			Message: fmt.Sprintf("CI %d already has this %s; edit it instead of creating another.", m.CIID, ruleField(m.Rule))}
@@ -261,6 +272,10 @@ func (r *reconciler) writeRest(ctx context.Context) error {
 		if _, err := r.tx.ExecContext(ctx, `INSERT INTO ci_locks (ci_id, attr, value, locked_by, locked_at) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (ci_id, attr) DO UPDATE SET value = EXCLUDED.value, locked_by = EXCLUDED.locked_by, locked_at = EXCLUDED.locked_at`,
 			k.ci.ID, k.attr, l.value, l.by, l.at); err != nil {
+			return err
+		}
+		if err := audit(ctx, r.tx, r.scope, cmdb.AuditLockSet, "ci:"+strconv.FormatInt(k.ci.ID, 10), k.ci.AuthorityID,
+			map[string]any{"attribute": k.attr}, r.now); err != nil {
 			return err
 		}
 	}

@@ -88,10 +88,13 @@ func (db *DB) CreateBuilding(ctx context.Context, s cmdb.Scope, v *cmdb.Building
 	if err := v.Validate(); err != nil {
 		return err
 	}
-	if _, err := db.FindSchoolByID(ctx, s, v.SchoolID); err != nil {
+	sch, err := db.FindSchoolByID(ctx, s, v.SchoolID)
+	if err != nil {
 		return cmdb.Invalid("school_id", "school %d does not exist", v.SchoolID)
+	} else if !s.CanWrite(sch.AuthorityID, sch.ID) {
+		return cmdb.Errorf(cmdb.EFORBIDDEN, "You may not change the buildings of this school.")
 	}
-	err := db.db.QueryRowxContext(ctx, `INSERT INTO buildings (school_id, code, name) VALUES ($1, $2, $3) RETURNING id`,
+	err = db.db.QueryRowxContext(ctx, `INSERT INTO buildings (school_id, code, name) VALUES ($1, $2, $3) RETURNING id`,
 		v.SchoolID, v.Code, v.Name).Scan(&v.ID)
 	return mapErr("postgres.CreateBuilding", err)
 }
@@ -125,6 +128,11 @@ func (db *DB) CreateRoom(ctx context.Context, s cmdb.Scope, v *cmdb.Room) error 
 		return err
 	} else if len(bs) == 0 {
 		return cmdb.Invalid("building_id", "building %d does not exist", v.BuildingID)
+	}
+	if sch, err := db.FindSchoolByID(ctx, s, bs[0].SchoolID); err != nil {
+		return err
+	} else if !s.CanWrite(sch.AuthorityID, sch.ID) {
+		return cmdb.Errorf(cmdb.EFORBIDDEN, "You may not change the rooms of this school.")
 	}
 	err = db.db.QueryRowxContext(ctx, `INSERT INTO rooms (building_id, school_id, authority_id, code, name)
 		SELECT b.id, b.school_id, sc.authority_id, $2, $3 FROM buildings b JOIN schools sc ON sc.id = b.school_id

@@ -1,0 +1,207 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/schulit/cmdb/server/cmdb"
+)
+
+// SetOIDCConfig sets an authority's OpenID Connect sign-in (admins and the
+// authority's IT). An empty client secret keeps the stored one.
+func (db *DB) SetOIDCConfig(ctx context.Context, s cmdb.Scope, c *cmdb.OIDCConfig) error {
+	if _, err := db.FindAuthorityByID(ctx, s, c.AuthorityID); err != nil {
+		return err
+	}
+	u, err := url.Parse(c.Issuer)
+	loopback := err == nil && (u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost" || u.Hostname() == "::1")
+	if err != nil || u.Host == "" || !(u.Scheme == "https" || (u.Scheme == "http" && loopback)) {
+		return cmdb.Invalid("issuer", "must be an https URL (http only on loopback)")
+	} else if err := cmdb.ValidateName("client_id", c.ClientID); err != nil {
+		return err
+	} else if err := cmdb.ValidateText("client_secret", c.ClientSecret.Reveal(), cmdb.MaxTextLen); err != nil {
+		return err
+	}
+	for i, sc := range c.Scopes {
+		if sc == "" || strings.ContainsAny(sc, " \t\n") {
+			return cmdb.Invalid("scopes["+itoa(int64(i))+"]", "must be a single word")
+		}
+	}
+	for i, r := range c.Rules {
+		f := "rules[" + itoa(int64(i)) + "]"
+		m := cmdb.Membership{Role: r.Role, OrgID: r.OrgID}
+		if r.Claim == "" || r.Value == "" {
+			return cmdb.Invalid(f+".claim", "claim and value are required")
+		} else if err := m.Validate(); err != nil {
+			return cmdb.WithFieldPrefix(err, f)
+		} else if m.Role == cmdb.RoleAdmin || m.Role == cmdb.RoleProvider {
+			return cmdb.Invalid(f+".role", "an authority's sign-in cannot grant %s", m.Role)
+		}
+		if a, err := db.orgAuthority(ctx, m); err != nil {
+			return cmdb.WithFieldPrefix(err, f)
+		} else if a != c.AuthorityID {
+			return cmdb.Invalid(f+".org_id", "%s %d is not in authority %d", m.OrgKind, m.OrgID, c.AuthorityID)
+		}
+	}
+	if c.Scopes == nil {
+		c.Scopes = []string{}
+	}
+	if c.Rules == nil {
+		c.Rules = []cmdb.ClaimRule{}
+	}
+	rules, _ := json.Marshal(c.Rules)
+	return mapErr("postgres.SetOIDCConfig", db.inTx(ctx, func(tx *sqlx.Tx) error {
+		var sealed []byte
+		if c.ClientSecret != "" {
+			sealed = db.seal.seal([]byte(c.ClientSecret.Reveal()))
+		} else if err := tx.GetContext(ctx, &sealed, `SELECT client_secret_enc FROM oidc_configs WHERE authority_id = $1`, c.AuthorityID); err != nil {
+			return cmdb.Invalid("client_secret", "is required")
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_configs (authority_id, issuer, client_id, client_secret_enc, scopes, rules, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (authority_id) DO UPDATE SET issuer = EXCLUDED.issuer,
+			client_id = EXCLUDED.client_id, client_secret_enc = EXCLUDED.client_secret_enc, scopes = EXCLUDED.scopes,
+			rules = EXCLUDED.rules, updated_at = EXCLUDED.updated_at`,
+			c.AuthorityID, c.Issuer, c.ClientID, sealed, pq.Array(c.Scopes), rules, db.now()); err != nil {
+			return err
+		}
+		return audit(ctx, tx, s, cmdb.AuditOIDCConfigured, "authority:"+itoa(c.AuthorityID), c.AuthorityID,
+			map[string]any{"issuer": c.Issuer, "client_id": c.ClientID, "rules": len(c.Rules)}, db.now())
+	}))
+}
+
+// FindOIDCConfig returns the sign-in configuration of the authority with
+// the code, client secret decrypted; ENOTFOUND when there is none.
+func (db *DB) FindOIDCConfig(ctx context.Context, authorityCode string) (*cmdb.OIDCConfig, error) {
+	var row struct {
+		AuthorityID int64          `db:"authority_id"`
+		Issuer      string         `db:"issuer"`
+		ClientID    string         `db:"client_id"`
+		Sealed      []byte         `db:"client_secret_enc"`
+		Scopes      pq.StringArray `db:"scopes"`
+		Rules       []byte         `db:"rules"`
+	}
+	err := db.db.GetContext(ctx, &row, `SELECT o.authority_id, o.issuer, o.client_id, o.client_secret_enc, o.scopes, o.rules
+		FROM oidc_configs o JOIN authorities a ON a.id = o.authority_id WHERE a.code = $1`, authorityCode)
+	if cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND {
+		return nil, cmdb.Errorf(cmdb.ENOTFOUND, "No single sign-on is set up for %q.", authorityCode)
+	} else if err != nil {
+		return nil, mapErr("postgres.FindOIDCConfig", err)
+	}
+	secret, err := db.seal.open(row.Sealed)
+	if err != nil {
+		return nil, mapErr("postgres.FindOIDCConfig", err)
+	}
+	c := &cmdb.OIDCConfig{AuthorityID: row.AuthorityID, Issuer: row.Issuer, ClientID: row.ClientID,
+		ClientSecret: cmdb.Secret(secret), Scopes: row.Scopes}
+	return c, mapErr("postgres.FindOIDCConfig", json.Unmarshal(row.Rules, &c.Rules))
+}
+
+// SignInExternal signs in a user vouched for by an authority's OpenID
+// provider: it finds them by issuer and subject (or links a local account
+// with the same, verified e-mail address), creates them if new, replaces
+// the memberships that issuer granted with id.Memberships, and starts a
+// session.
+func (db *DB) SignInExternal(ctx context.Context, id cmdb.ExternalIdentity, meta cmdb.RequestMeta) (*cmdb.User, cmdb.Secret, error) {
+	email, err := cmdb.NormalizeEmail("email", id.Email)
+	if err != nil || id.Issuer == "" || id.Subject == "" {
+		return nil, "", cmdb.Errorf(cmdb.EUNAUTHORIZED, "The identity provider did not give a usable e-mail address.")
+	}
+	now := db.now()
+	var userID int64
+	var tok cmdb.Secret
+	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+		err := tx.GetContext(ctx, &userID, `SELECT user_id FROM user_identities WHERE issuer = $1 AND subject = $2`, id.Issuer, id.Subject)
+		if cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND {
+			err = tx.GetContext(ctx, &userID, `SELECT id FROM users WHERE email = $1`, email)
+			switch {
+			case err == nil && !id.EmailVerified:
+				return cmdb.Errorf(cmdb.EUNAUTHORIZED, "An account with this e-mail address exists; sign in with its password.")
+			case cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND:
+				if err := tx.GetContext(ctx, &userID, `INSERT INTO users (email, name, created_at) VALUES ($1, $2, $3) RETURNING id`,
+					email, truncateName(id.Name), now); err != nil {
+					return err
+				}
+				if err := audit(ctx, tx, cmdb.Scope{Subject: id.Issuer, IP: meta.IP}, cmdb.AuditUserCreated, "user:"+itoa(userID),
+					id.AuthorityID, map[string]any{"email": email, "issuer": id.Issuer}, now); err != nil {
+					return err
+				}
+			case err != nil:
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO user_identities (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)`,
+				id.Issuer, id.Subject, userID, now); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		var disabled bool
+		if err := tx.GetContext(ctx, &disabled, `UPDATE users SET name = CASE WHEN $2 = '' THEN name ELSE $2 END, last_sign_in_at = $3
+			WHERE id = $1 RETURNING disabled`, userID, truncateName(id.Name), now); err != nil {
+			return err
+		} else if disabled {
+			return cmdb.Errorf(cmdb.EUNAUTHORIZED, "This account is disabled.")
+		}
+		if err := db.syncMemberships(ctx, tx, userID, id, meta, now); err != nil {
+			return err
+		}
+		if tok, err = db.startSession(ctx, tx, userID, meta, now); err != nil {
+			return err
+		}
+		return audit(ctx, tx, cmdb.Scope{Subject: "user:" + itoa(userID), IP: meta.IP}, cmdb.AuditSignIn, "user:"+itoa(userID),
+			id.AuthorityID, map[string]any{"method": "oidc", "issuer": id.Issuer}, now)
+	})
+	if err != nil {
+		return nil, "", mapErr("postgres.SignInExternal", err)
+	}
+	u, err := db.FindUserByID(ctx, cmdb.AdminScope("system"), userID)
+	return u, tok, err
+}
+
+// syncMemberships makes the memberships granted by the issuer equal to
+// id.Memberships; memberships granted by hand stay.
+func (db *DB) syncMemberships(ctx context.Context, tx *sqlx.Tx, userID int64, id cmdb.ExternalIdentity, meta cmdb.RequestMeta, now time.Time) error {
+	have, err := db.memberships(ctx, tx, userID)
+	if err != nil {
+		return err
+	}
+	key := func(m cmdb.Membership) string { return m.Role + "|" + m.OrgKind + "|" + itoa(m.OrgID) }
+	want := map[string]cmdb.Membership{}
+	for _, m := range id.Memberships {
+		want[key(m)] = m
+	}
+	actor := cmdb.Scope{Subject: id.Issuer, IP: meta.IP, Authorities: []int64{id.AuthorityID}}
+	for _, m := range have {
+		if _, ok := want[key(m)]; ok {
+			delete(want, key(m))
+		} else if m.Source == id.Issuer {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM memberships WHERE id = $1`, m.ID); err != nil {
+				return err
+			}
+			if err := audit(ctx, tx, actor, cmdb.AuditMembershipRemove, "user:"+itoa(userID), m.AuthorityID,
+				map[string]any{"role": m.Role, "org_kind": m.OrgKind, "org_id": m.OrgID, "source": id.Issuer}, now); err != nil {
+				return err
+			}
+		}
+	}
+	for _, m := range want {
+		m.UserID, m.Source = userID, id.Issuer
+		if err := db.addMembership(ctx, tx, actor, &m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func truncateName(n string) string {
+	r := []rune(strings.TrimSpace(n))
+	if len(r) > cmdb.MaxNameLen {
+		r = r[:cmdb.MaxNameLen]
+	}
+	return string(r)
+}

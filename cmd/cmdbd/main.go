@@ -22,6 +22,7 @@ import (
 	"github.com/schulit/cmdb/server/api"
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/demo"
+	"github.com/schulit/cmdb/server/oidc"
 	"github.com/schulit/cmdb/server/pgembed"
 	"github.com/schulit/cmdb/server/postgres"
 	"github.com/schulit/cmdb/server/postgres/bench"
@@ -56,7 +57,7 @@ func main() {
 
 // Config is the parsed command line.
 type Config struct {
-	Command     string // serve, migrate, token-create, demo, bench-reconcile, version
+	Command     string // serve, migrate, token-create, user-add, demo, bench-reconcile, version
 	Listen      string
 	DatabaseURL cmdb.Secret
 	DataDir     string
@@ -65,12 +66,19 @@ type Config struct {
 	TokenName   string
 	TokenTTL    time.Duration
 	TokenAdmin  bool
+	TokenRole   string
+	TokenOrg    int64
+	UserEmail   string
+	UserName    string
+	PublicURL   string
+	SecretKey   cmdb.Secret
 	Bench       bench.Options
 }
 
 // Main wires the adapters together for one command.
 type Main struct {
 	Config Config
+	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
 
@@ -83,7 +91,7 @@ type Main struct {
 }
 
 // NewMain returns a Main writing to the process's stdout and stderr.
-func NewMain() *Main { return &Main{Stdout: os.Stdout, Stderr: os.Stderr} }
+func NewMain() *Main { return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr} }
 
 const usage = `Usage: cmdbd <command> [flags]
 
@@ -92,6 +100,10 @@ Commands:
   demo                   load the demo authority and serve it
   migrate                apply pending database migrations and exit
   token create --admin   create an admin API token and print it once
+  token create --role R --org ID
+                         create an integration token for a role in an organisation
+  user add --email E --role R [--org ID]
+                         create a user (password from CMDB_PASSWORD, the terminal or stdin)
   bench reconcile        measure reconcile throughput (observations/s)
   version                print the version
 
@@ -106,11 +118,11 @@ func (m *Main) ParseFlags(args []string) error {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
-	if (cmd == "token" || cmd == "bench") && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if (cmd == "token" || cmd == "bench" || cmd == "user") && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = cmd+"-"+args[0], args[1:]
 	}
 	switch cmd {
-	case "serve", "demo", "migrate", "token-create", "bench-reconcile", "version":
+	case "serve", "demo", "migrate", "token-create", "user-add", "bench-reconcile", "version":
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stderr, usage)
 		return flag.ErrHelp
@@ -130,10 +142,18 @@ func (m *Main) ParseFlags(args []string) error {
 	switch cmd {
 	case "serve", "demo":
 		fs.StringVar(&c.Listen, "listen", envOr("CMDB_LISTEN", "127.0.0.1:8080"), "address to listen on (env CMDB_LISTEN)")
+		fs.StringVar(&c.PublicURL, "public-url", os.Getenv("CMDB_PUBLIC_URL"), "URL users reach the server at, for single sign-on redirects (env CMDB_PUBLIC_URL); default http://<listen address>")
 	case "token-create":
-		fs.BoolVar(&c.TokenAdmin, "admin", false, "create a platform admin token (required until accounts exist)")
+		fs.BoolVar(&c.TokenAdmin, "admin", false, "create a platform admin token")
+		fs.StringVar(&c.TokenRole, "role", "", "role of an integration token: teacher, school_it, authority_it, provider")
+		fs.Int64Var(&c.TokenOrg, "org", 0, "id of the school, authority or provider the role is held in")
 		fs.StringVar(&c.TokenName, "name", "admin", "what the token is for")
 		fs.DurationVar(&c.TokenTTL, "expires", 0, "lifetime such as 720h; 0: no expiry")
+	case "user-add":
+		fs.StringVar(&c.UserEmail, "email", "", "e-mail address (required)")
+		fs.StringVar(&c.UserName, "name", "", "display name")
+		fs.StringVar(&c.TokenRole, "role", "", "role: teacher, school_it, authority_it, provider, admin (required)")
+		fs.Int64Var(&c.TokenOrg, "org", 0, "id of the school, authority or provider the role is held in (not for admin)")
 	case "bench-reconcile":
 		fs.IntVar(&c.Bench.Devices, "devices", 20000, "distinct devices")
 		fs.IntVar(&c.Bench.Batch, "batch", 1000, "observations per batch")
@@ -146,9 +166,13 @@ func (m *Main) ParseFlags(args []string) error {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	c.DatabaseURL = cmdb.Secret(dbURL)
-	if cmd == "token-create" && !c.TokenAdmin {
-		return errors.New("token create: only admin tokens exist so far; pass --admin")
+	if cmd == "token-create" && c.TokenAdmin == (c.TokenRole != "") {
+		return errors.New("token create: pass either --admin or --role with --org")
 	}
+	if cmd == "user-add" && (c.UserEmail == "" || c.TokenRole == "") {
+		return errors.New("user add: --email and --role are required")
+	}
+	c.SecretKey = cmdb.Secret(os.Getenv("CMDB_SECRET_KEY"))
 	if !map[string]bool{"auto": true, "text": true, "json": true}[c.LogFormat] {
 		return fmt.Errorf("--log-format: must be auto, text or json, not %q", c.LogFormat)
 	}
@@ -211,12 +235,25 @@ func (m *Main) Run(ctx context.Context) error {
 		fmt.Fprintln(m.Stdout, "database migrated")
 		return nil
 	case "token-create":
-		tok, err := m.db.CreateAdminToken(ctx, m.Config.TokenName, m.Config.TokenTTL)
+		var tok cmdb.Secret
+		var err error
+		if m.Config.TokenAdmin {
+			tok, err = m.db.CreateAdminToken(ctx, m.Config.TokenName, m.Config.TokenTTL)
+		} else {
+			t := &cmdb.APIToken{Name: m.Config.TokenName, Role: m.Config.TokenRole, OrgID: m.Config.TokenOrg}
+			if m.Config.TokenTTL > 0 {
+				exp := time.Now().Add(m.Config.TokenTTL)
+				t.ExpiresAt = &exp
+			}
+			tok, err = m.db.CreateToken(ctx, cmdb.AdminScope("cli"), t)
+		}
 		if err != nil {
-			return err
+			return fmt.Errorf("token create: %s%s", fieldPrefix(err), cmdb.ErrorMessage(err))
 		}
 		fmt.Fprintln(m.Stdout, tok.Reveal())
 		return nil
+	case "user-add":
+		return m.userAdd(ctx)
 	case "demo":
 		sum, err := demo.Load(ctx, m.db, cmdb.AdminScope("demo"))
 		if err != nil {
@@ -246,8 +283,11 @@ func (m *Main) openDB(ctx context.Context, url, dataDir string) error {
 		m.log.Info("private PostgreSQL running", "dir", dir, "port", m.cluster.Port())
 		url = m.cluster.URL("cmdb")
 	}
-	var err error
-	m.db, err = postgres.Open(ctx, url, postgres.Options{Logger: m.log})
+	key, err := m.secretKey()
+	if err != nil {
+		return err
+	}
+	m.db, err = postgres.Open(ctx, url, postgres.Options{Logger: m.log, SecretKey: key})
 	if err != nil {
 		return err
 	}
@@ -257,12 +297,19 @@ func (m *Main) openDB(ctx context.Context, url, dataDir string) error {
 func (m *Main) serve(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Auth: m.db, Ready: m.db.Ping, Logger: m.log, Registry: reg})
 	ln, err := net.Listen("tcp", m.Config.Listen)
 	if err != nil {
 		return fmt.Errorf("--listen: %w", err)
 	}
 	m.ln = ln
+	public := strings.TrimRight(m.Config.PublicURL, "/")
+	if public == "" {
+		public = "http://" + ln.Addr().String()
+	}
+	sso := oidc.New(oidc.Options{Store: m.db, BaseURL: public, SecureCookies: true, SessionCookie: api.SessionCookie,
+		SessionMaxAge: m.db.SessionMaxAge(), Logger: m.log})
+	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, OIDCLogin: sso.Login, OIDCCallback: sso.Callback,
+		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Logger: m.log, Registry: reg})
 	m.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
 	m.serving = true

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,21 @@ import (
 )
 
 func TestMain(m *testing.M) { postgrestest.Main(m) }
+
+var (
+	dataDirOnce sync.Once
+	dataDir     string
+)
+
+// sharedDataDir is one data directory for all commands of the test binary,
+// so that they share the secret key as one server's commands would.
+func sharedDataDir(t *testing.T) string {
+	dataDirOnce.Do(func() {
+		dataDir, _ = os.MkdirTemp("", "cmdbd-test-")
+		os.Chmod(dataDir, 0o755)
+	})
+	return dataDir
+}
 
 // syncBuffer is a goroutine-safe buffer for captured logs.
 type syncBuffer struct {
@@ -44,6 +60,10 @@ func runMain(t *testing.T, args ...string) (*Main, string, *syncBuffer) {
 	var out bytes.Buffer
 	logs := &syncBuffer{}
 	m.Stdout, m.Stderr = &out, logs
+	if !slices.Contains(args, "--data-dir") && args[0] != "version" {
+		// Keep the secret key (and any private cluster) out of the source tree.
+		args = append(args, "--data-dir", sharedDataDir(t))
+	}
 	if err := m.ParseFlags(args); err != nil {
 		t.Fatalf("cmdbd %v: %v", args, err)
 	}

@@ -20,17 +20,16 @@ import (
 	"github.com/schulit/cmdb/server/cmdb"
 )
 
-// Authenticator turns a bearer token into the caller's scope; it returns
-// EUNAUTHORIZED for an unknown, expired or revoked token.
-type Authenticator interface {
-	Authenticate(ctx context.Context, token string) (cmdb.Scope, error)
-}
-
 // Options configures a Server.
 type Options struct {
-	Tenants cmdb.TenantStore
-	CIs     cmdb.CIStore
-	Auth    Authenticator
+	Tenants  cmdb.TenantStore
+	CIs      cmdb.CIStore
+	Accounts cmdb.AccountStore
+	// OIDCLogin and OIDCCallback serve single sign-on
+	// (/auth/oidc/{authority}/login and …/callback); nil: not offered.
+	OIDCLogin, OIDCCallback http.HandlerFunc
+	// SessionMaxAge is the lifetime of the session cookie.
+	SessionMaxAge time.Duration
 	// Ready reports whether the server can serve (database reachable
 	// and migrated).
 	Ready  func(ctx context.Context) error
@@ -44,6 +43,8 @@ type Server struct {
 	opts     Options
 	log      *slog.Logger
 	mux      *http.ServeMux
+	handler  http.Handler
+	limit    limiter
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 }
@@ -79,6 +80,19 @@ func New(opts Options) *Server {
 	}
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("/api/", s.notFound)
+	if opts.OIDCLogin != nil {
+		s.mux.HandleFunc("GET /auth/oidc/{authority}/login", opts.OIDCLogin)
+		s.mux.HandleFunc("GET /auth/oidc/{authority}/callback", opts.OIDCCallback)
+	}
+	// Cookies make browsers send credentials on their own: refuse
+	// state-changing cross-origin requests (Sec-Fetch-Site / Origin).
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body ErrorBody
+		body.Error.Code, body.Error.Message = cmdb.EFORBIDDEN, "Cross-origin request refused."
+		writeJSON(w, http.StatusForbidden, body)
+	}))
+	s.handler = csrf.Handler(s.mux)
 	return s
 }
 
@@ -104,13 +118,38 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Routes returns the route table.
 func (s *Server) Routes() []Route {
 	return []Route{
 		{"GET", "/healthz", false, s.healthz},
 		{"GET", "/readyz", false, s.readyz},
+		{"POST", "/auth/login", false, s.login},
+		{"POST", "/auth/logout", false, s.logout},
+		{"POST", "/auth/logout-everywhere", true, s.logoutEverywhere},
+		{"GET", "/auth/me", true, s.me},
+		{"GET", "/api/v1/users", true, listAll(s.opts.Accounts, cmdb.AccountStore.FindUsers)},
+		{"POST", "/api/v1/users", true, s.createUser},
+		{"GET", "/api/v1/users/{id}", true, getOne(s.opts.Accounts, cmdb.AccountStore.FindUserByID)},
+		{"PUT", "/api/v1/users/{id}/password", true, s.setPassword},
+		{"POST", "/api/v1/users/{id}/memberships", true, s.addMembership},
+		{"POST", "/api/v1/users/{id}/unlock", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
+			return s.opts.Accounts.Unlock(r.Context(), sc, id)
+		})},
+		{"POST", "/api/v1/users/{id}/sign-out-everywhere", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
+			return s.opts.Accounts.SignOutEverywhere(r.Context(), sc, id, requestMeta(r))
+		})},
+		{"DELETE", "/api/v1/memberships/{id}", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
+			return s.opts.Accounts.RemoveMembership(r.Context(), sc, id)
+		})},
+		{"GET", "/api/v1/tokens", true, listAll(s.opts.Accounts, cmdb.AccountStore.FindTokens)},
+		{"POST", "/api/v1/tokens", true, s.createToken},
+		{"DELETE", "/api/v1/tokens/{id}", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
+			return s.opts.Accounts.RevokeToken(r.Context(), sc, id)
+		})},
+		{"GET", "/api/v1/audit", true, s.listAudit},
+		{"PUT", "/api/v1/authorities/{id}/oidc", true, s.setOIDC},
 		{"GET", "/api/v1/authorities", true, listAll(s.opts.Tenants, cmdb.TenantStore.FindAuthorities)},
 		{"POST", "/api/v1/authorities", true, s.createAuthority},
 		{"GET", "/api/v1/authorities/{id}", true, getOne(s.opts.Tenants, cmdb.TenantStore.FindAuthorityByID)},
@@ -164,12 +203,21 @@ func (s *Server) wrap(rt Route) http.Handler {
 			if len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
 				tok = h[7:]
 			}
+			var err error
+			if c, cerr := r.Cookie(SessionCookie); tok == "" && cerr == nil && c.Value != "" {
+				if scope, err = s.opts.Accounts.Session(r.Context(), cmdb.Secret(c.Value)); err != nil {
+					clearSessionCookie(rec)
+					return err
+				}
+				scope.IP = requestMeta(r).IP
+				return nil
+			}
 			if tok == "" {
 				rec.Header().Set("WWW-Authenticate", `Bearer realm="cmdb"`)
-				return cmdb.Errorf(cmdb.EUNAUTHORIZED, "A bearer token is required (Authorization: Bearer <token>).")
+				return cmdb.Errorf(cmdb.EUNAUTHORIZED, "Sign in, or send a bearer token (Authorization: Bearer <token>).")
 			}
-			var err error
-			if scope, err = s.opts.Auth.Authenticate(r.Context(), strings.TrimSpace(tok)); err != nil {
+			defer func() { scope.IP = requestMeta(r).IP }()
+			if scope, err = s.opts.Accounts.Authenticate(r.Context(), strings.TrimSpace(tok)); err != nil {
 				if cmdb.ErrorCode(err) == cmdb.EUNAUTHORIZED {
 					rec.Header().Set("WWW-Authenticate", `Bearer realm="cmdb", error="invalid_token"`)
 				}

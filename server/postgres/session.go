@@ -36,6 +36,9 @@ func secretHash(tok string) []byte {
 	return h[:]
 }
 
+// SessionMaxAge is the absolute lifetime of a browser session.
+func (db *DB) SessionMaxAge() time.Duration { return db.opts.SessionMax }
+
 // SignIn checks an e-mail address and password and starts a session. It
 // locks an account after repeated failures and throttles addresses that
 // fail often; every failure takes as long and answers the same.

@@ -443,3 +443,11 @@ func TestDemoLoadsTwiceWithoutDuplicating(t *testing.T) {
 		t.Fatalf("tree = %v", tree)
 	}
 }
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

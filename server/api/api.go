@@ -248,24 +248,6 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
-// errorStatus maps application error codes to HTTP status codes.
-func errorStatus(code string) int {
-	switch code {
-	case cmdb.ECONFLICT:
-		return http.StatusConflict
-	case cmdb.EINVALID:
-		return http.StatusBadRequest
-	case cmdb.ENOTFOUND:
-		return http.StatusNotFound
-	case cmdb.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case cmdb.EFORBIDDEN:
-		return http.StatusForbidden
-	case cmdb.ENOTIMPLEMENTED:
-		return http.StatusNotImplemented
-	}
-	return http.StatusInternalServerError
-}
 
 // ErrorBody is the JSON shape of every error response.
 type ErrorBody struct {
@@ -283,7 +265,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	var body ErrorBody
 	body.Error.Code, body.Error.Field, body.Error.Message = code, cmdb.ErrorField(err), cmdb.ErrorMessage(err)
-	writeJSON(w, errorStatus(code), body)
+	writeJSON(w, cmdb.HTTPStatus(code), body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -7,6 +7,7 @@ package cmdb
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Application error codes. Every error that reaches a user carries one of
@@ -96,4 +97,24 @@ func WithFieldPrefix(err error, prefix string) error {
 		c.Field = prefix + "." + c.Field
 	}
 	return &c
+}
+
+// HTTPStatus maps an error code to the HTTP status every adapter answers
+// with; unknown codes are 500.
+func HTTPStatus(code string) int {
+	switch code {
+	case ECONFLICT:
+		return http.StatusConflict
+	case EINVALID:
+		return http.StatusBadRequest
+	case ENOTFOUND:
+		return http.StatusNotFound
+	case EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case EFORBIDDEN:
+		return http.StatusForbidden
+	case ENOTIMPLEMENTED:
+		return http.StatusNotImplemented
+	}
+	return http.StatusInternalServerError
 }

@@ -257,7 +257,7 @@ func (h *Handler) Callback(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		log.Warn("oidc sign-in refused by store", "sub", id.Subject, "err", err)
-		writeError(w, errorStatus(code), code, cmdb.ErrorMessage(err))
+		writeError(w, cmdb.HTTPStatus(code), code, cmdb.ErrorMessage(err))
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: h.opts.SessionCookie, Value: session.Reveal(), Path: "/",
@@ -354,21 +354,6 @@ func truncate(s string, n int) string {
 	return s
 }
 
-func errorStatus(code string) int {
-	switch code {
-	case cmdb.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case cmdb.EFORBIDDEN:
-		return http.StatusForbidden
-	case cmdb.EINVALID:
-		return http.StatusBadRequest
-	case cmdb.ENOTFOUND:
-		return http.StatusNotFound
-	case cmdb.ECONFLICT:
-		return http.StatusConflict
-	}
-	return http.StatusInternalServerError
-}
 
 // errorBody is the JSON shape of error responses, as in the API.
 type errorBody struct {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -347,6 +348,12 @@ func TestOIDCSignIn(t *testing.T) {
 	if !strings.Contains(me, `"email":"herr.kaya@schule.de"`) || !strings.Contains(me, `"read_schools":[`+fmt.Sprint(school)+`]`) {
 		t.Fatalf("me after SSO: %s", me)
 	}
+	// Sending the config back as it was read keeps the stored secret.
+	a.must(200, "PUT", fmt.Sprintf("/api/v1/authorities/%d/oidc", auth), map[string]any{"issuer": idp.URL, "client_id": "cmdb-sso",
+		"client_secret": cfg["client_secret"], "rules": cfg["rules"]})
+	if resp, body := signIn(); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in after re-saving the config: %d %s", resp.StatusCode, body)
+	}
 	for _, mode := range []string{oidctest.TamperAudience, oidctest.TamperExpired, oidctest.TamperIssuer, oidctest.TamperSignature, oidctest.TamperNonce} {
 		idp.Tamper(mode)
 		if resp, body := signIn(); resp.StatusCode != 401 || len(resp.Cookies()) > 0 && resp.Cookies()[0].Name == "cmdb_session" && resp.Cookies()[0].Value != "" {
@@ -384,5 +391,51 @@ func assertNoSecrets(t *testing.T, a *authServer, secrets ...string) {
 	}
 	if len(logs) == 0 {
 		t.Error("no server log captured")
+	}
+}
+
+// TestNoEscalation: authority IT cannot take over a user who also holds
+// roles elsewhere, and a narrow token cannot buy a wider one or a password.
+func TestNoEscalation(t *testing.T) {
+	t.Parallel()
+	a := startAuthServer(t)
+	authA, schoolA, _, _ := a.tenant("EA")
+	authB, _, _, _ := a.tenant("EB")
+	a.must(201, "POST", "/api/v1/users", map[string]any{"email": "it@ea.de", "password": goodPassword,
+		"memberships": []map[string]any{{"role": "authority_it", "org_id": authA}}})
+	both := a.must(201, "POST", "/api/v1/users", map[string]any{"email": "both@ea.de", "password": goodPassword,
+		"memberships": []map[string]any{{"role": "teacher", "org_id": schoolA}, {"role": "authority_it", "org_id": authB}}})
+	resp, _ := a.login("it@ea.de", goodPassword, nil)
+	it := map[string]string{"Cookie": "cmdb_session=" + sessionCookie(t, resp).Value}
+	for _, path := range []string{fmt.Sprintf("/api/v1/users/%d/unlock", id(both)), fmt.Sprintf("/api/v1/users/%d/sign-out-everywhere", id(both))} {
+		if r, b := a.raw("POST", path, "", it); r.StatusCode != 403 {
+			t.Errorf("authority IT of A on a user who is also IT of B: %s → %d %s", path, r.StatusCode, b)
+		}
+	}
+	if r, b := a.raw("PUT", fmt.Sprintf("/api/v1/users/%d/password", id(both)), `{"password": "Neues-Passwort-99"}`, it); r.StatusCode != 403 {
+		t.Errorf("password takeover across authorities: %d %s", r.StatusCode, b)
+	}
+	// The user of both roles makes a teacher token; it cannot mint an authority IT token or change the password.
+	resp, _ = a.login("both@ea.de", goodPassword, nil)
+	own := map[string]string{"Cookie": "cmdb_session=" + sessionCookie(t, resp).Value}
+	_, body := a.raw("POST", "/api/v1/tokens", fmt.Sprintf(`{"name": "narrow", "role": "teacher", "org_id": %d}`, schoolA), own)
+	var narrow struct{ Token string }
+	json.Unmarshal([]byte(body), &narrow)
+	bearer := map[string]string{"Authorization": "Bearer " + narrow.Token}
+	if r, b := a.raw("POST", "/api/v1/tokens", fmt.Sprintf(`{"name": "wide", "role": "authority_it", "org_id": %d}`, authB), bearer); r.StatusCode != 403 {
+		t.Errorf("teacher token minted an authority IT token: %d %s", r.StatusCode, b)
+	}
+	if r, b := a.raw("PUT", fmt.Sprintf("/api/v1/users/%d/password", id(both)), `{"current_password": "`+goodPassword+`", "password": "Neues-Passwort-99"}`, bearer); r.StatusCode != 403 {
+		t.Errorf("token changed its user's password: %d %s", r.StatusCode, b)
+	}
+	// Signed in, with the current password, it works and ends the other sessions.
+	if r, b := a.raw("PUT", fmt.Sprintf("/api/v1/users/%d/password", id(both)), `{"password": "Neues-Passwort-99"}`, own); r.StatusCode != 400 {
+		t.Errorf("password change without the current one: %d %s", r.StatusCode, b)
+	}
+	if r, b := a.raw("PUT", fmt.Sprintf("/api/v1/users/%d/password", id(both)), `{"current_password": "`+goodPassword+`", "password": "Neues-Passwort-99"}`, own); r.StatusCode != 204 {
+		t.Fatalf("password change: %d %s", r.StatusCode, b)
+	}
+	if r, _ := a.raw("GET", "/auth/me", "", own); r.StatusCode != 401 {
+		t.Errorf("session survived a password change: %d", r.StatusCode)
 	}
 }

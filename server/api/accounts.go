@@ -177,12 +177,13 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, sc cmdb.Sco
 		return err
 	}
 	var in struct {
-		Password cmdb.Secret `json:"password"`
+		CurrentPassword cmdb.Secret `json:"current_password"`
+		Password        cmdb.Secret `json:"password"`
 	}
 	if err := decode(w, r, maxBody, &in); err != nil {
 		return err
 	}
-	if err := s.opts.Accounts.SetPassword(r.Context(), sc, id, in.Password); err != nil {
+	if err := s.opts.Accounts.SetPassword(r.Context(), sc, id, in.CurrentPassword, in.Password); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -282,12 +283,14 @@ func (s *Server) setOIDC(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) 
 	if err := decode(w, r, maxBody, &in); err != nil {
 		return err
 	}
+	if in.ClientSecret.Reveal() == "[redacted]" {
+		in.ClientSecret = "" // a config sent back as it was read keeps its secret
+	}
 	c := &cmdb.OIDCConfig{AuthorityID: id, Issuer: in.Issuer, ClientID: in.ClientID, ClientSecret: in.ClientSecret,
 		Scopes: in.Scopes, Rules: in.Rules}
 	if err := s.opts.Accounts.SetOIDCConfig(r.Context(), sc, c); err != nil {
 		return err
 	}
-	c.ClientSecret = "" // never echoed
-	writeJSON(w, 200, c)
+	writeJSON(w, 200, c) // the secret marshals as "[redacted]"
 	return nil
 }

@@ -49,8 +49,9 @@ type Server struct {
 	duration *prometheus.HistogramVec
 }
 
-// Route is one entry of the route table. Auth routes require a bearer
-// token; the access-matrix test of the accounts issue walks this table.
+// Route is one entry of the route table. Auth routes require a caller:
+// a bearer token or a session cookie. The access-matrix test walks this
+// table.
 type Route struct {
 	Method, Pattern string
 	Auth            bool
@@ -247,7 +248,6 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.code = code
 	r.ResponseWriter.WriteHeader(code)
 }
-
 
 // ErrorBody is the JSON shape of every error response.
 type ErrorBody struct {

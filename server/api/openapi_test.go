@@ -3,6 +3,8 @@ package api
 import (
 	"bufio"
 	"bytes"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"slices"
@@ -145,12 +147,27 @@ func TestOpenAPI(t *testing.T) {
 		t.Fatal("openapi.yaml: no operations found under paths:")
 	}
 
-	// The routes: the table plus GET /metrics, which New registers apart.
+	// The routes: the table plus the routes New registers apart, all
+	// without authentication: GET /metrics always, and the single sign-on
+	// routes when OIDCLogin is set.
+	noop := func(http.ResponseWriter, *http.Request) {}
+	srv := New(Options{OIDCLogin: noop, OIDCCallback: noop})
 	routes := map[string]bool{} // "METHOD /path" → needs auth
-	for _, rt := range New(Options{}).Routes() {
+	for _, rt := range srv.Routes() {
 		routes[rt.Method+" "+normalizePattern(rt.Pattern)] = rt.Auth
 	}
-	routes["GET /metrics"] = false
+	for _, p := range []string{"GET /metrics", "GET /auth/oidc/{authority}/login", "GET /auth/oidc/{authority}/callback"} {
+		if _, dup := routes[p]; dup {
+			t.Errorf("%s is in the route table and registered apart", p)
+		}
+		routes[p] = false
+		// Keep the list above true to what New registers.
+		method, path, _ := strings.Cut(p, " ")
+		req := httptest.NewRequest(method, regexp.MustCompile(`\{[^}]*\}`).ReplaceAllString(path, "x"), nil)
+		if _, pattern := srv.mux.Handler(req); pattern != p {
+			t.Errorf("New does not register %s (the request is routed to %q)", p, pattern)
+		}
+	}
 
 	specOps := map[string]*specOp{}
 	for _, op := range ops {
@@ -194,18 +211,25 @@ func TestOpenAPI(t *testing.T) {
 		}
 		if auth, ok := routes[op.key()]; ok && auth == op.noSecurity {
 			if auth {
-				t.Errorf("openapi.yaml:%d: %s needs a bearer token but says security: []", op.line, op.key())
+				t.Errorf("openapi.yaml:%d: %s needs a bearer token or session cookie but says security: []", op.line, op.key())
 			} else {
 				t.Errorf("openapi.yaml:%d: %s needs no authentication but lacks security: []", op.line, op.key())
 			}
 		}
 	}
 
-	// Global bearer security, which the operations above override.
-	if !hasTopLevelBlock(lines, "security:", "- bearerAuth: []") {
-		t.Error("openapi.yaml: want top-level security: [- bearerAuth: []]")
+	// Global security, bearer token or session cookie, which the
+	// operations above override; both schemes must be defined.
+	defined := componentNames(lines)
+	for _, scheme := range []string{"bearerAuth", "cookieAuth"} {
+		if !hasTopLevelBlock(lines, "security:", "- "+scheme+": []") {
+			t.Errorf("openapi.yaml: want top-level security to list - %s: []", scheme)
+		}
+		if !defined["#/components/securitySchemes/"+scheme] {
+			t.Errorf("openapi.yaml: security scheme %s is not defined under components.securitySchemes", scheme)
+		}
 	}
-	checkRefs(t, lines)
+	checkRefs(t, lines, defined)
 }
 
 // hasTopLevelBlock reports whether top-level key head has child line child.
@@ -225,9 +249,9 @@ func hasTopLevelBlock(lines []yamlLine, head, child string) bool {
 	return false
 }
 
-// checkRefs checks that every local $ref names a defined component.
-func checkRefs(t *testing.T, lines []yamlLine) {
-	t.Helper()
+// componentNames returns the components the spec defines, as local
+// references such as #/components/schemas/Error.
+func componentNames(lines []yamlLine) map[string]bool {
 	defined := map[string]bool{}
 	section, inComponents := "", false
 	for _, l := range lines {
@@ -246,6 +270,12 @@ func checkRefs(t *testing.T, lines []yamlLine) {
 			defined["#/components/"+section+"/"+key] = true
 		}
 	}
+	return defined
+}
+
+// checkRefs checks that every local $ref names a defined component.
+func checkRefs(t *testing.T, lines []yamlLine, defined map[string]bool) {
+	t.Helper()
 	refRE := regexp.MustCompile(`\$ref: ["']?([^"'\s]+)["']?$`)
 	for _, l := range lines {
 		m := refRE.FindStringSubmatch(l.text)

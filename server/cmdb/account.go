@@ -236,7 +236,7 @@ type AccountStore interface {
 	CreateUser(ctx context.Context, s Scope, u *User, password Secret) error
 	FindUsers(ctx context.Context, s Scope) ([]*User, error)
 	FindUserByID(ctx context.Context, s Scope, id int64) (*User, error)
-	SetPassword(ctx context.Context, s Scope, id int64, password Secret) error
+	SetPassword(ctx context.Context, s Scope, id int64, current, password Secret) error
 	AddMembership(ctx context.Context, s Scope, m *Membership) error
 	RemoveMembership(ctx context.Context, s Scope, id int64) error
 	Unlock(ctx context.Context, s Scope, userID int64) error

@@ -77,6 +77,27 @@ type Scope struct {
 	Providers []int64
 	// IP is the caller's address, for the audit log.
 	IP string
+	// ViaToken is set when the caller authenticated with an API token
+	// rather than by signing in; such callers cannot change credentials.
+	ViaToken bool
+}
+
+// Grants reports whether the scope itself carries the membership's
+// power, so that a token made by this caller never exceeds it.
+func (s Scope) Grants(m Membership) bool {
+	switch m.Role {
+	case RoleAdmin:
+		return s.Admin
+	case RoleAuthorityIT:
+		return slices.Contains(s.Authorities, m.OrgID)
+	case RoleSchoolIT:
+		return slices.Contains(s.Schools, m.OrgID)
+	case RoleTeacher:
+		return slices.Contains(s.Schools, m.OrgID) || slices.Contains(s.ReadSchools, m.OrgID)
+	case RoleProvider:
+		return slices.Contains(s.Providers, m.OrgID)
+	}
+	return false
 }
 
 // CanSeeAuthority reports whether the whole authority is visible, and

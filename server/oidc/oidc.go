@@ -354,7 +354,6 @@ func truncate(s string, n int) string {
 	return s
 }
 
-
 // errorBody is the JSON shape of error responses, as in the API.
 type errorBody struct {
 	Error struct {

@@ -225,34 +225,56 @@ func (db *DB) RemoveMembership(ctx context.Context, s cmdb.Scope, id int64) erro
 	}))
 }
 
-// manages reports whether the scope may manage the (visible) user:
-// themselves, admins, or authority IT over a user of their authority.
+// manages returns a (visible) user the scope may manage: admins anyone,
+// users themselves, and for authority
+// IT a user whose every membership lies in their authorities — never one
+// who also holds roles elsewhere, at a provider or on the platform.
 func (db *DB) manages(ctx context.Context, s cmdb.Scope, id int64) (*cmdb.User, error) {
 	u, err := db.FindUserByID(ctx, s, id)
 	if err != nil {
 		return nil, err
 	}
-	if s.Admin || s.UserID == id {
+	if s.Admin {
+		return u, nil
+	}
+	if s.UserID == id {
 		return u, nil
 	}
 	for _, m := range u.Memberships {
-		if m.Role == cmdb.RoleAdmin {
-			return nil, cmdb.Errorf(cmdb.EFORBIDDEN, "Only platform admins may manage admins.")
+		if m.AuthorityID == 0 || !s.CanSeeAuthority(m.AuthorityID) || m.Role == cmdb.RoleAdmin || m.Role == cmdb.RoleProvider {
+			return nil, cmdb.Errorf(cmdb.EFORBIDDEN, "This user also holds roles outside your authority; ask a platform admin.")
 		}
 	}
 	return u, nil
 }
 
-// SetPassword sets a user's password (themselves, admins, authority IT).
-func (db *DB) SetPassword(ctx context.Context, s cmdb.Scope, id int64, password cmdb.Secret) error {
+// SetPassword sets a user's password (themselves, with their current
+// password; admins; authority IT over users of their authority) and ends
+// all the user's sessions.
+func (db *DB) SetPassword(ctx context.Context, s cmdb.Scope, id int64, current, password cmdb.Secret) error {
 	u, err := db.manages(ctx, s, id)
 	if err != nil {
 		return err
+	} else if s.ViaToken && s.UserID == id {
+		// A token may be narrower than its user: it must not buy a password.
+		return cmdb.Errorf(cmdb.EFORBIDDEN, "Change your password signed in, not with an API token.")
 	} else if err := cmdb.ValidatePassword("password", password, u.Email); err != nil {
 		return err
 	}
+	if s.UserID == id {
+		var hash *string
+		if err := db.db.GetContext(ctx, &hash, `SELECT password_hash FROM users WHERE id = $1`, id); err != nil {
+			return mapErr("postgres.SetPassword", err)
+		}
+		if hash != nil && !verifyPassword(*hash, current.Reveal()) {
+			return cmdb.Invalid("current_password", "is not your current password")
+		}
+	}
 	return mapErr("postgres.SetPassword", db.inTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, id, hashPassword(password.Reveal())); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`, id, db.now()); err != nil {
 			return err
 		}
 		return audit(ctx, tx, s, cmdb.AuditPasswordChanged, "user:"+itoa(id), firstAuthority(u.Memberships), nil, db.now())

@@ -60,7 +60,10 @@ func (db *DB) SetOIDCConfig(ctx context.Context, s cmdb.Scope, c *cmdb.OIDCConfi
 		if c.ClientSecret != "" {
 			sealed = db.seal.seal([]byte(c.ClientSecret.Reveal()))
 		} else if err := tx.GetContext(ctx, &sealed, `SELECT client_secret_enc FROM oidc_configs WHERE authority_id = $1`, c.AuthorityID); err != nil {
-			return cmdb.Invalid("client_secret", "is required")
+			if cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND {
+				return cmdb.Invalid("client_secret", "is required")
+			}
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO oidc_configs (authority_id, issuer, client_id, client_secret_enc, scopes, rules, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (authority_id) DO UPDATE SET issuer = EXCLUDED.issuer,
@@ -179,7 +182,7 @@ func (db *DB) syncMemberships(ctx context.Context, tx *sqlx.Tx, userID int64, id
 	for _, m := range have {
 		if _, ok := want[key(m)]; ok {
 			delete(want, key(m))
-		} else if m.Source == id.Issuer {
+		} else if m.Source == id.Issuer && m.AuthorityID == id.AuthorityID {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM memberships WHERE id = $1`, m.ID); err != nil {
 				return err
 			}

@@ -263,6 +263,10 @@ func (r *reconciler) resolveLocations(ctx context.Context, obs []cmdb.Observatio
 				return cmdb.Invalid(p+"school_id", "school %d does not exist in authority %d", o.SchoolID, o.AuthorityID)
 			}
 		}
+		if o.CIID != 0 && r.schoolOf(o) == 0 {
+			// A hand edit that does not move the CI: loadTargets checked the CI.
+			continue
+		}
 		if !r.scope.CanSee(o.AuthorityID, r.schoolOf(o)) {
 			return cmdb.Invalid(p+"authority_id", "authority %d does not exist", o.AuthorityID)
 		} else if !r.scope.CanWrite(o.AuthorityID, r.schoolOf(o)) {

@@ -64,10 +64,14 @@ func (db *DB) createToken(ctx context.Context, s cmdb.Scope, t *cmdb.APIToken, b
 	switch {
 	case t.UserID != 0 && t.UserID != s.UserID:
 		return "", cmdb.Invalid("user_id", "tokens are made for yourself or for an integration")
-	case t.UserID != 0 && !s.Admin && !holds(ctx, db, s.UserID, m):
+	case t.UserID != 0 && (!holds(ctx, db, s.UserID, m) || !s.Grants(m)):
+		// The user must hold the role, and the caller's own credential
+		// (a token may be narrower than its user) must carry it too.
 		return "", &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "role", Message: "you do not hold this role there"}
-	case t.UserID == 0 && !s.Admin && (m.Role == cmdb.RoleAdmin || m.Role == cmdb.RoleProvider || !s.CanSeeAuthority(authority)):
-		return "", &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "role", Message: "you may not create integration tokens with this role there"}
+	case t.UserID == 0 && !s.Admin && (m.Role == cmdb.RoleAdmin || m.Role == cmdb.RoleProvider || len(s.Authorities) == 0):
+		return "", &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "role", Message: "you may not create integration tokens with this role"}
+	case t.UserID == 0 && !s.Admin && !s.CanSeeAuthority(authority):
+		return "", cmdb.Invalid("org_id", "%s %d is not in your authority", m.OrgKind, m.OrgID)
 	}
 	tok, hash := newSecret(tokenPrefix)
 	var user, auth *int64
@@ -188,5 +192,7 @@ func (db *DB) Authenticate(ctx context.Context, token string) (cmdb.Scope, error
 	if t.LastUsed == nil || now.Sub(*t.LastUsed) > time.Minute {
 		db.db.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $2 WHERE id = $1`, t.ID, now)
 	}
-	return scopeFor("token:"+itoa(t.ID), t.UserID, []cmdb.Membership{m}), nil
+	s := scopeFor("token:"+itoa(t.ID), t.UserID, []cmdb.Membership{m})
+	s.ViaToken = true
+	return s, nil
 }

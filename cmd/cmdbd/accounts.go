@@ -44,15 +44,30 @@ func (m *Main) secretKey() ([]byte, error) {
 	if err := os.MkdirAll(m.Config.DataDir, 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, os.ErrExist) {
+	// Write a whole key beside it, then link it into place: a process
+	// starting at the same moment sees no key or a complete one.
+	tmp, err := os.CreateTemp(m.Config.DataDir, ".secret.key-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if _, err := fmt.Fprintln(tmp, base64.StdEncoding.EncodeToString(k)); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, os.ErrExist) {
 		return m.secretKey() // another process made it first
 	} else if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	_, err = fmt.Fprintln(f, base64.StdEncoding.EncodeToString(k))
-	return k, err
+	return k, nil
 }
 
 // userAdd creates a user from the shell; the password comes from

@@ -407,6 +407,20 @@ func TestNoEscalation(t *testing.T) {
 		"memberships": []map[string]any{{"role": "teacher", "org_id": schoolA}, {"role": "authority_it", "org_id": authB}}})
 	resp, _ := a.login("it@ea.de", goodPassword, nil)
 	it := map[string]string{"Cookie": "cmdb_session=" + sessionCookie(t, resp).Value}
+	// IT of A sees the user's role in A only, not what they are in B.
+	if _, b := a.raw("GET", fmt.Sprintf("/api/v1/users/%d", id(both)), "", it); strings.Contains(b, "authority_it") || !strings.Contains(b, "teacher") {
+		t.Errorf("IT of A sees: %s", b)
+	}
+	// A missing school and another authority's school get the same answer.
+	var msgs []string
+	for _, org := range []int64{schoolA + 100000, authB} {
+		_, b := a.raw("POST", "/api/v1/users", string(mustJSON(map[string]any{"email": fmt.Sprintf("x%d@ea.de", org),
+			"memberships": []map[string]any{{"role": "teacher", "org_id": org}}})), it)
+		msgs = append(msgs, strings.ReplaceAll(b, fmt.Sprint(org), "N"))
+	}
+	if msgs[0] != msgs[1] {
+		t.Errorf("answers differ, telling which ids exist: %s / %s", msgs[0], msgs[1])
+	}
 	for _, path := range []string{fmt.Sprintf("/api/v1/users/%d/unlock", id(both)), fmt.Sprintf("/api/v1/users/%d/sign-out-everywhere", id(both))} {
 		if r, b := a.raw("POST", path, "", it); r.StatusCode != 403 {
 			t.Errorf("authority IT of A on a user who is also IT of B: %s → %d %s", path, r.StatusCode, b)

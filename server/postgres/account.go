@@ -85,7 +85,10 @@ func (db *DB) findUsers(ctx context.Context, q sqlx.QueryerContext, s cmdb.Scope
 		return nil, mapErr("postgres.FindUsers", err)
 	}
 	for _, m := range ms {
-		byID[m.UserID].Memberships = append(byID[m.UserID].Memberships, m)
+		// Others' roles outside the caller's authorities are not theirs to see.
+		if s.Admin || m.UserID == s.UserID || (m.AuthorityID != 0 && s.CanSeeAuthority(m.AuthorityID)) {
+			byID[m.UserID].Memberships = append(byID[m.UserID].Memberships, m)
+		}
 	}
 	return out, nil
 }
@@ -172,6 +175,10 @@ func (db *DB) addMembership(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, m *c
 		provider = &m.OrgID
 	}
 	if cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND {
+		if !s.Admin {
+			// The same answer as for another authority's organisation.
+			return cmdb.Invalid("org_id", "%s %d is not in your authority", m.OrgKind, m.OrgID)
+		}
 		return cmdb.Invalid("org_id", "there is no %s %d", m.OrgKind, m.OrgID)
 	} else if err != nil {
 		return err
@@ -240,7 +247,12 @@ func (db *DB) manages(ctx context.Context, s cmdb.Scope, id int64) (*cmdb.User, 
 	if s.UserID == id {
 		return u, nil
 	}
-	for _, m := range u.Memberships {
+	// All memberships, also those the caller is not shown.
+	all, err := db.memberships(ctx, db.db, id)
+	if err != nil {
+		return nil, mapErr("postgres.manages", err)
+	}
+	for _, m := range all {
 		if m.AuthorityID == 0 || !s.CanSeeAuthority(m.AuthorityID) || m.Role == cmdb.RoleAdmin || m.Role == cmdb.RoleProvider {
 			return nil, cmdb.Errorf(cmdb.EFORBIDDEN, "This user also holds roles outside your authority; ask a platform admin.")
 		}

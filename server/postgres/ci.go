@@ -212,9 +212,14 @@ func (db *DB) FindRelations(ctx context.Context, s cmdb.Scope, ciID int64) ([]*c
 	if _, err := db.FindCIByID(ctx, s, ciID); err != nil {
 		return nil, err
 	}
+	var w where
+	w.add("(r.from_ci = ? OR r.to_ci = ?)", ciID, ciID)
+	w.scope(s, "o.authority_id", "o.school_id") // the other end must be visible too
 	out := []*cmdb.Relation{}
-	err := db.db.SelectContext(ctx, &out, `SELECT id, from_ci AS fromid, to_ci AS toid, kind, source, created_at AS createdat
-		FROM ci_relations WHERE from_ci = $1 OR to_ci = $1 ORDER BY id`, ciID)
+	err := db.db.SelectContext(ctx, &out, rebind(`SELECT r.id, r.from_ci AS fromid, r.to_ci AS toid, r.kind, r.source,
+		r.created_at AS createdat FROM ci_relations r
+		JOIN cis o ON o.id = CASE WHEN r.from_ci = ? THEN r.to_ci ELSE r.from_ci END
+		WHERE `+w.String()+` ORDER BY r.id`), append([]any{ciID}, w.args...)...)
 	return out, mapErr("postgres.FindRelations", err)
 }
 
@@ -227,15 +232,18 @@ func (db *DB) DeleteRelation(ctx context.Context, s cmdb.Scope, id int64) error 
 		cmdb.Relation
 		AuthorityID int64 `db:"authority_id"`
 		SchoolID    int64 `db:"school_id"`
+		ToSchoolID  int64 `db:"to_school_id"`
 	}
+	// Both ends must be visible to see the relation, and changeable to delete it.
+	w.scope(s, "t.authority_id", "t.school_id")
 	if err := db.db.GetContext(ctx, &r, rebind(`SELECT r.id, r.from_ci AS fromid, r.to_ci AS toid, r.kind, c.authority_id,
-		coalesce(c.school_id, 0) AS school_id FROM ci_relations r
-		JOIN cis c ON c.id = r.from_ci WHERE `+w.String()), w.args...); err != nil {
+		coalesce(c.school_id, 0) AS school_id, coalesce(t.school_id, 0) AS to_school_id FROM ci_relations r
+		JOIN cis c ON c.id = r.from_ci JOIN cis t ON t.id = r.to_ci WHERE `+w.String()), w.args...); err != nil {
 		if cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND {
 			return notFound("relation", id)
 		}
 		return mapErr("postgres.DeleteRelation", err)
-	} else if !s.CanWrite(r.AuthorityID, r.SchoolID) {
+	} else if !s.CanWrite(r.AuthorityID, r.SchoolID) || !s.CanWrite(r.AuthorityID, r.ToSchoolID) {
 		return cmdb.Errorf(cmdb.EFORBIDDEN, "You may see this relation but not change it.")
 	}
 	return mapErr("postgres.DeleteRelation", db.inTx(ctx, func(tx *sqlx.Tx) error {

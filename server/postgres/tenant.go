@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -216,7 +217,7 @@ func (db *DB) FindProviders(ctx context.Context, s cmdb.Scope) ([]*cmdb.Provider
 				p.Authorities = append(p.Authorities, a)
 			}
 		}
-		if s.Admin || len(p.Authorities) > 0 {
+		if s.Admin || len(p.Authorities) > 0 || slices.Contains(s.Providers, p.ID) {
 			out = append(out, &p)
 		}
 	}

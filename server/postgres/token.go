@@ -40,12 +40,21 @@ func (db *DB) CreateToken(ctx context.Context, s cmdb.Scope, t *cmdb.APIToken) (
 }
 
 func (db *DB) createToken(ctx context.Context, s cmdb.Scope, t *cmdb.APIToken, bounded bool) (cmdb.Secret, error) {
+	if s.ViaToken && !s.Admin {
+		// Otherwise a token could renew itself for ever.
+		return "", cmdb.Errorf(cmdb.EFORBIDDEN, "Tokens are made by people who signed in, not by other tokens.")
+	}
 	if err := cmdb.ValidateName("name", t.Name); err != nil {
 		return "", err
 	}
 	m := cmdb.Membership{Role: t.Role, OrgKind: t.OrgKind, OrgID: t.OrgID}
 	if err := m.Validate(); err != nil {
 		return "", err
+	}
+	if t.UserID != 0 && t.UserID == s.UserID && (!holds(ctx, db, s.UserID, m) || !s.Grants(m)) {
+		// Checked before the organisation is looked up, so that the answer
+		// says nothing about which organisations exist.
+		return "", &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "role", Message: "you do not hold this role there"}
 	}
 	t.OrgKind, t.OrgID = m.OrgKind, m.OrgID
 	now := db.now()
@@ -58,7 +67,9 @@ func (db *DB) createToken(ctx context.Context, s cmdb.Scope, t *cmdb.APIToken, b
 		}
 	}
 	authority, err := db.orgAuthority(ctx, m)
-	if err != nil {
+	if err != nil && !s.Admin && cmdb.ErrorCode(err) == cmdb.EINVALID {
+		return "", cmdb.Invalid("org_id", "%s %d is not in your authority", m.OrgKind, m.OrgID)
+	} else if err != nil {
 		return "", err
 	}
 	switch {

@@ -1,0 +1,704 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schulit/cmdb/server/api"
+)
+
+// The access matrix: every route of the router's own route table, asked
+// by every role (and anonymously) about the caller's own tenant and about
+// another authority's. A route without an entry here fails the test, and
+// so does an entry whose route is gone.
+//
+// Roles, all held in the "own" authority: teacher and school_it of its
+// school, authority_it of the authority, provider of a provider with a
+// contract to it, and a platform admin. Every caller uses a personal bearer
+// token made for themselves after signing in.
+//
+// Expectations: an allowed request answers 2xx. A denied one answers 401
+// (anonymous), 403 or 404 on the own tenant (400 too where the body names
+// an organisation the caller may not use). On the other tenant a non-admin
+// never learns that an object exists: 404, or 400 for a body naming
+// another authority's organisation; 403 only where the route is closed to
+// the role everywhere (roleGate).
+// Lists answer 200 to every allowed role and must not hold anything of the
+// other tenant.
+
+// accRoles are the callers of the matrix.
+var accRoles = []string{"anonymous", "teacher", "school_it", "authority_it", "provider", "admin"}
+
+// accessRule is what one route allows.
+type accessRule struct {
+	// allow lists the roles besides admin that may use the route on their
+	// own tenant. Admins may everywhere, anonymous callers nowhere (except
+	// public routes).
+	allow []string
+	// public routes (Auth=false) answer 2xx to everyone.
+	public bool
+	// global routes name no tenant object: asked once, not per tenant.
+	global bool
+	// list: the route lists objects of kind; allowed roles get 200 on both
+	// tenants, and a non-admin's list holds nothing of the other tenant.
+	list bool
+	// sees lists the roles (besides admin) whose list must hold something
+	// of their own tenant.
+	sees []string
+	// kind of the objects listed or created (for the list checks).
+	kind string
+	// create: the body names an organisation; a caller who may not use it
+	// is told it does not exist (400).
+	create bool
+	// roleGate: the route is closed to every role outside allow whatever
+	// the tenant (an action the role cannot do at all), so 403 is right
+	// for them on both tenants. Roles in allow are still held to 404/400 on
+	// the other tenant.
+	roleGate bool
+	// req builds the request for a tenant; fixtures that the request
+	// destroys are made fresh inside it.
+	req func(x *accEnv, tn *accTenant, role string) (path string, body any)
+}
+
+// accStaff are the roles that see a school's rooms and devices.
+var accStaff = []string{"teacher", "school_it", "authority_it"}
+
+func accPath(format string, a ...any) func(*accEnv, *accTenant, string) (string, any) {
+	return func(*accEnv, *accTenant, string) (string, any) { return fmt.Sprintf(format, a...), nil }
+}
+
+// accessMatrix is keyed by "METHOD PATTERN" as in api.Server.Routes.
+var accessMatrix = map[string]accessRule{
+	// Public.
+	"GET /healthz": {public: true, req: accPath("/healthz")},
+	"GET /readyz":  {public: true, req: accPath("/readyz")},
+	"POST /auth/login": {public: true, req: func(x *accEnv, _ *accTenant, role string) (string, any) {
+		if role == "anonymous" {
+			role = "teacher"
+		}
+		return "/auth/login", map[string]any{"email": x.email[role], "password": accPassword}
+	}},
+	"POST /auth/logout": {public: true, req: accPath("/auth/logout")},
+
+	// The caller themselves.
+	"POST /auth/logout-everywhere": {global: true, allow: []string{"teacher", "school_it", "authority_it", "provider"}, req: accPath("/auth/logout-everywhere")},
+	"GET /auth/me":                 {global: true, allow: []string{"teacher", "school_it", "authority_it", "provider"}, req: accPath("/auth/me")},
+
+	// Users and memberships: admins, and authority IT within their authority.
+	"GET /api/v1/users": {global: true, list: true, kind: "user", allow: []string{"teacher", "school_it", "authority_it", "provider"},
+		sees: []string{"teacher", "school_it", "authority_it", "provider"}, req: accPath("/api/v1/users")},
+	"POST /api/v1/users": {create: true, kind: "user", allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return "/api/v1/users", map[string]any{"email": fmt.Sprintf("new%d@%s.example", x.next(), tn.name), "name": "Neu",
+			"memberships": []map[string]any{{"role": "teacher", "org_id": tn.school}}}
+	}},
+	"GET /api/v1/users/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/users/%d", tn.user), nil
+	}},
+	"PUT /api/v1/users/{id}/password": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/users/%d/password", tn.user), map[string]any{"password": "Ganz-Anderes-Geheimnis-0815"}
+	}},
+	"POST /api/v1/users/{id}/memberships": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		u, _ := x.freshUser(tn)
+		return fmt.Sprintf("/api/v1/users/%d/memberships", u), map[string]any{"role": "school_it", "org_id": tn.school}
+	}},
+	"POST /api/v1/users/{id}/unlock": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/users/%d/unlock", tn.user), nil
+	}},
+	"POST /api/v1/users/{id}/sign-out-everywhere": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/users/%d/sign-out-everywhere", tn.user), nil
+	}},
+	"DELETE /api/v1/memberships/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		_, m := x.freshUser(tn)
+		return fmt.Sprintf("/api/v1/memberships/%d", m), nil
+	}},
+
+	// Tokens: everyone lists their own; integration tokens are made and
+	// revoked by admins and authority IT.
+	"GET /api/v1/tokens": {global: true, list: true, kind: "token", allow: []string{"teacher", "school_it", "authority_it", "provider"},
+		sees: []string{"teacher", "school_it", "authority_it", "provider"}, req: accPath("/api/v1/tokens")},
+	// Integration tokens are closed to teachers, school IT and providers
+	// (403 anywhere); authority IT naming another authority's school must
+	// be told it does not exist, like every other create.
+	// Tokens are made by people who signed in; through a token, only admins (the bootstrap token) may.
+	"POST /api/v1/tokens": {create: true, roleGate: true, kind: "token", allow: []string{}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return "/api/v1/tokens", map[string]any{"name": "Inventar-Import", "role": "teacher", "org_id": tn.school, "integration": true}
+	}},
+	"DELETE /api/v1/tokens/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/tokens/%d", x.freshToken(tn)), nil
+	}},
+
+	// Audit: admins and authority IT only.
+	"GET /api/v1/audit": {list: true, kind: "audit", roleGate: true, allow: []string{"authority_it"}, sees: []string{"authority_it"},
+		req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+			return fmt.Sprintf("/api/v1/audit?authority=%d", tn.auth), nil
+		}},
+
+	// Authorities.
+	"PUT /api/v1/authorities/{id}/oidc": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d/oidc", tn.auth), map[string]any{"issuer": "https://login." + tn.name + ".example",
+			"client_id": "cmdb", "client_secret": "oidc-client-secret", "scopes": []string{"openid", "email"},
+			"rules": []map[string]any{{"claim": "groups", "value": "schul-it", "role": "school_it", "org_id": tn.school}}}
+	}},
+	"GET /api/v1/authorities": {global: true, list: true, kind: "authority", allow: []string{"teacher", "school_it", "authority_it", "provider"},
+		sees: []string{"authority_it"}, req: accPath("/api/v1/authorities")},
+	"POST /api/v1/authorities": {global: true, roleGate: true, req: func(x *accEnv, _ *accTenant, _ string) (string, any) {
+		return "/api/v1/authorities", map[string]any{"code": fmt.Sprintf("NEU%d", x.next()), "name": "Neuer Schulträger"}
+	}},
+	"GET /api/v1/authorities/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d", tn.auth), nil
+	}},
+	"GET /api/v1/authorities/{id}/tree": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d/tree", tn.auth), nil
+	}},
+
+	// Schools, buildings, rooms.
+	"GET /api/v1/schools": {list: true, kind: "school", allow: []string{"teacher", "school_it", "authority_it", "provider"}, sees: accStaff,
+		req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+			return fmt.Sprintf("/api/v1/schools?authority=%d", tn.auth), nil
+		}},
+	"POST /api/v1/schools": {create: true, kind: "school", allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return "/api/v1/schools", map[string]any{"authority_id": tn.auth, "code": fmt.Sprintf("S%d", x.next()), "name": "Neue Schule"}
+	}},
+	"GET /api/v1/schools/{id}": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/schools/%d", tn.school), nil
+	}},
+	"GET /api/v1/buildings": {list: true, kind: "building", allow: []string{"teacher", "school_it", "authority_it", "provider"}, sees: accStaff,
+		req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+			return fmt.Sprintf("/api/v1/buildings?authority=%d", tn.auth), nil
+		}},
+	"POST /api/v1/buildings": {create: true, kind: "building", allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return "/api/v1/buildings", map[string]any{"school_id": tn.school, "code": fmt.Sprintf("B%d", x.next()), "name": "Neubau"}
+	}},
+	"GET /api/v1/rooms": {list: true, kind: "room", allow: []string{"teacher", "school_it", "authority_it", "provider"}, sees: accStaff,
+		req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+			return fmt.Sprintf("/api/v1/rooms?authority=%d", tn.auth), nil
+		}},
+	"POST /api/v1/rooms": {create: true, kind: "room", allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return "/api/v1/rooms", map[string]any{"building_id": tn.building, "code": fmt.Sprintf("R%d", x.next()), "name": "Neuer Raum"}
+	}},
+	"GET /api/v1/rooms/{id}": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/rooms/%d", tn.room1), nil
+	}},
+
+	// Providers: the platform's business.
+	"GET /api/v1/providers": {global: true, list: true, kind: "provider", allow: []string{"teacher", "school_it", "authority_it", "provider"},
+		sees: []string{"authority_it"}, req: accPath("/api/v1/providers")},
+	"POST /api/v1/providers": {roleGate: true, kind: "provider", req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return "/api/v1/providers", map[string]any{"code": fmt.Sprintf("P%d", x.next()), "name": "Neuer Dienstleister", "authority_ids": []int64{tn.auth}}
+	}},
+	"POST /api/v1/providers/{id}/contracts": {roleGate: true, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/providers/%d/contracts", tn.provider), map[string]any{"authority_id": tn.auth}
+	}},
+
+	// CIs: accStaff of the school read them; school IT and authority IT change them.
+	"GET /api/v1/cis": {list: true, kind: "ci", allow: []string{"teacher", "school_it", "authority_it", "provider"}, sees: accStaff,
+		req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+			return fmt.Sprintf("/api/v1/cis?authority=%d", tn.auth), nil
+		}},
+	"POST /api/v1/cis": {create: true, kind: "ci", allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return "/api/v1/cis", x.ciBody(tn)
+	}},
+	"GET /api/v1/cis/{id}": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/cis/%d", tn.ci), nil
+	}},
+	"PATCH /api/v1/cis/{id}": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/cis/%d", tn.ci), map[string]any{"name": fmt.Sprintf("Drucker %d", x.next())}
+	}},
+	"GET /api/v1/cis/{id}/identifiers": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/cis/%d/identifiers", tn.ci), nil
+	}},
+	"GET /api/v1/cis/{id}/provenance": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/cis/%d/provenance", tn.ci), nil
+	}},
+	"GET /api/v1/cis/{id}/locks": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/cis/%d/locks", tn.ci), nil
+	}},
+	"DELETE /api/v1/cis/{id}/locks/{attr}": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/cis/%d/locks/%s", tn.ci, x.freshLock(tn)), nil
+	}},
+	"GET /api/v1/cis/{id}/history": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/cis/%d/history", tn.ci), nil
+	}},
+	"GET /api/v1/cis/{id}/relations": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/cis/%d/relations", tn.ci), nil
+	}},
+	// Merging is authority IT's: duplicates span the schools of an authority.
+	"POST /api/v1/cis/{id}/merge": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		keep, remove := x.freshCI(tn), x.freshCI(tn)
+		return fmt.Sprintf("/api/v1/cis/%d/merge", keep), map[string]any{"other": remove}
+	}},
+	"GET /api/v1/locks": {global: true, list: true, kind: "lock", allow: []string{"teacher", "school_it", "authority_it", "provider"}, sees: accStaff,
+		req: accPath("/api/v1/locks")},
+	"POST /api/v1/relations": {create: true, allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return "/api/v1/relations", map[string]any{"from_ci_id": tn.ci, "to_ci_id": x.freshCI(tn), "kind": "connected_to"}
+	}},
+	"DELETE /api/v1/relations/{id}": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		rel := x.must(201, "POST", "/api/v1/relations", map[string]any{"from_ci_id": tn.ci, "to_ci_id": x.freshCI(tn), "kind": "connected_to"})
+		return fmt.Sprintf("/api/v1/relations/%d", id(rel)), nil
+	}},
+
+	// Duplicates: authority IT.
+	"GET /api/v1/duplicates": {list: true, kind: "duplicate", allow: []string{"teacher", "school_it", "authority_it", "provider"},
+		sees: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+			return fmt.Sprintf("/api/v1/duplicates?authority=%d", tn.auth), nil
+		}},
+	"POST /api/v1/duplicates/{id}/merge": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		d, keep := x.freshDuplicate(tn)
+		return fmt.Sprintf("/api/v1/duplicates/%d/merge", d), map[string]any{"keep": keep}
+	}},
+	"POST /api/v1/duplicates/{id}/dismiss": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		d, _ := x.freshDuplicate(tn)
+		return fmt.Sprintf("/api/v1/duplicates/%d/dismiss", d), nil
+	}},
+
+	// Observations speak for a whole authority: authority IT (and integrations).
+	"POST /api/v1/observations": {create: true, kind: "ci", allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return "/api/v1/observations", map[string]any{"observations": []map[string]any{{"source": "agent", "authority_id": tn.auth,
+			"school_id": tn.school, "class": "desktop", "vendor": "Dell", "serial": fmt.Sprintf("OBS%s%05d", strings.ToUpper(tn.name), x.next())}}}
+	}},
+}
+
+const accPassword = "Matrix-Geheimnis-4711"
+
+// accTenant is one authority's fixtures.
+type accTenant struct {
+	name                    string
+	auth, school, building  int64
+	room1, room2            int64
+	ci, ci2                 int64 // a printer (with locks and a relation) and a switch, in room1
+	relation, dup, provider int64
+	user, token             int64 // a teacher of the school and an integration token, not matrix callers
+	ids                     map[string]map[int64]bool
+}
+
+func (tn *accTenant) add(kind string, id int64) {
+	if tn.ids[kind] == nil {
+		tn.ids[kind] = map[int64]bool{}
+	}
+	tn.ids[kind][id] = true
+}
+
+// owns reports whether a list item of kind belongs to the tenant.
+func (tn *accTenant) owns(kind string, item map[string]any) bool {
+	num := func(v any) int64 { f, _ := v.(float64); return int64(f) }
+	switch kind {
+	case "authority":
+		return num(item["id"]) == tn.auth
+	case "school", "room", "ci", "duplicate", "audit":
+		return num(item["authority_id"]) == tn.auth
+	case "lock":
+		return tn.ids["ci"][num(item["ci_id"])]
+	case "provider":
+		for _, a := range asSlice(item["authority_ids"]) {
+			if num(a) == tn.auth {
+				return true
+			}
+		}
+	case "user":
+		for _, m := range asSlice(item["memberships"]) {
+			if mm, _ := m.(map[string]any); mm != nil && num(mm["authority_id"]) == tn.auth {
+				return true
+			}
+		}
+	}
+	return tn.ids[kind][num(item["id"])]
+}
+
+func asSlice(v any) []any { s, _ := v.([]any); return s }
+
+// accEnv is the server with its fixtures and callers.
+type accEnv struct {
+	t          *testing.T
+	base       string
+	adminToken string
+	seq        int
+	own, other *accTenant
+	token      map[string]string // role → personal bearer token
+	email      map[string]string // role → e-mail address
+}
+
+func (x *accEnv) next() int { x.seq++; return x.seq }
+
+type accResp struct {
+	code int
+	body map[string]any
+	raw  string
+	hdr  http.Header
+}
+
+// message is the error message of a response, for mismatch reports.
+func (r accResp) message() string {
+	if e, ok := r.body["error"].(map[string]any); ok {
+		return fmt.Sprint(e["message"])
+	}
+	return ""
+}
+
+func (x *accEnv) call(token, cookie, method, p string, body any) accResp {
+	x.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		data, _ := json.Marshal(body)
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, x.base+p, rd)
+	if err != nil {
+		x.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	cl := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := cl.Do(req)
+	if err != nil {
+		x.t.Fatalf("%s %s: %v", method, p, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := accResp{code: resp.StatusCode, raw: string(raw), hdr: resp.Header}
+	json.Unmarshal(raw, &out.body)
+	return out
+}
+
+// must performs a request as the platform admin and fails unless the status is want.
+func (x *accEnv) must(want int, method, p string, body any) map[string]any {
+	x.t.Helper()
+	r := x.call(x.adminToken, "", method, p, body)
+	if r.code != want {
+		x.t.Fatalf("fixture %s %s: status %d, want %d: %s", method, p, r.code, want, r.raw)
+	}
+	return r.body
+}
+
+func (x *accEnv) ciBody(tn *accTenant) map[string]any {
+	return map[string]any{"authority_id": tn.auth, "school_id": tn.school, "class": "laptop", "vendor": "Lenovo",
+		"serial": fmt.Sprintf("PF%s%05d", strings.ToUpper(tn.name), x.next())}
+}
+
+// freshCI makes a laptop in the tenant's school.
+func (x *accEnv) freshCI(tn *accTenant) int64 {
+	x.t.Helper()
+	ci := id(x.must(201, "POST", "/api/v1/cis", x.ciBody(tn)))
+	tn.add("ci", ci)
+	return ci
+}
+
+// freshUser makes an SSO-only teacher of the tenant's school and returns
+// the user and membership ids.
+func (x *accEnv) freshUser(tn *accTenant) (user, membership int64) {
+	x.t.Helper()
+	u := x.must(201, "POST", "/api/v1/users", map[string]any{"email": fmt.Sprintf("u%d@%s.example", x.next(), tn.name),
+		"memberships": []map[string]any{{"role": "teacher", "org_id": tn.school}}})
+	tn.add("user", id(u))
+	return id(u), id(asSlice(u["memberships"])[0].(map[string]any))
+}
+
+// freshToken makes an integration token of the tenant.
+func (x *accEnv) freshToken(tn *accTenant) int64 {
+	x.t.Helper()
+	tok := id(x.must(201, "POST", "/api/v1/tokens", map[string]any{"name": "Fixture", "role": "teacher", "org_id": tn.school, "integration": true}))
+	tn.add("token", tok)
+	return tok
+}
+
+// freshLock makes sure the tenant's CI has a lock on owner (a hand edit
+// locks what it changes) and returns the attribute.
+func (x *accEnv) freshLock(tn *accTenant) string {
+	x.t.Helper()
+	x.must(200, "PATCH", fmt.Sprintf("/api/v1/cis/%d", tn.ci), map[string]any{"owner": fmt.Sprintf("Hausmeister %d", x.next())})
+	return "owner"
+}
+
+// freshDuplicate makes two CIs with one hostname and different serials and
+// an observation of only that hostname, which makes them a duplicate
+// candidate. It returns the candidate and one of its CIs.
+func (x *accEnv) freshDuplicate(tn *accTenant) (dup, ci int64) {
+	x.t.Helper()
+	n := x.next()
+	host := fmt.Sprintf("PC-%s-%d", strings.ToUpper(tn.name), n)
+	obs := func(m map[string]any) map[string]any {
+		m["authority_id"], m["school_id"] = tn.auth, tn.school
+		return m
+	}
+	r := x.must(200, "POST", "/api/v1/observations", map[string]any{"observations": []map[string]any{
+		obs(map[string]any{"source": "connector:matrix", "source_key": fmt.Sprintf("%d-a", n), "class": "desktop",
+			"serial": fmt.Sprintf("CZC%05dA", n), "vendor": "HP", "hostname": host}),
+		obs(map[string]any{"source": "connector:matrix", "source_key": fmt.Sprintf("%d-b", n), "class": "desktop",
+			"serial": fmt.Sprintf("CZC%05dB", n), "vendor": "HP", "hostname": host}),
+		obs(map[string]any{"source": "agent", "hostname": strings.ToLower(host)}),
+	}})
+	items := asSlice(r["items"])
+	a := int64(items[0].(map[string]any)["ci_id"].(float64))
+	b := int64(items[1].(map[string]any)["ci_id"].(float64))
+	tn.add("ci", a)
+	tn.add("ci", b)
+	l := x.must(200, "GET", fmt.Sprintf("/api/v1/duplicates?ci=%d", a), nil)
+	ds := asSlice(l["items"])
+	if len(ds) != 1 {
+		x.t.Fatalf("fixture duplicate of CIs %d and %d: %v", a, b, l)
+	}
+	return id(ds[0].(map[string]any)), a
+}
+
+// newTenant makes an authority with a school, a building, two rooms, a
+// printer and a switch with a relation and locks, a duplicate candidate, a
+// provider with a contract, a teacher and an integration token.
+func (x *accEnv) newTenant(name, code string) *accTenant {
+	x.t.Helper()
+	tn := &accTenant{name: name, ids: map[string]map[int64]bool{}}
+	tn.auth = id(x.must(201, "POST", "/api/v1/authorities", map[string]any{"code": code, "name": "Stadt " + code}))
+	tn.school = id(x.must(201, "POST", "/api/v1/schools", map[string]any{"authority_id": tn.auth, "code": "40123", "name": "Gymnasium am See"}))
+	tn.building = id(x.must(201, "POST", "/api/v1/buildings", map[string]any{"school_id": tn.school, "code": "A", "name": "Haus A"}))
+	tn.add("building", tn.building)
+	tn.room1 = id(x.must(201, "POST", "/api/v1/rooms", map[string]any{"building_id": tn.building, "code": "1.12", "name": "Raum 1.12"}))
+	tn.room2 = id(x.must(201, "POST", "/api/v1/rooms", map[string]any{"building_id": tn.building, "code": "LZ", "name": "Lehrerzimmer"}))
+	// Created by hand, the printer's attributes are locked.
+	tn.ci = id(x.must(201, "POST", "/api/v1/cis", map[string]any{"authority_id": tn.auth, "room_id": tn.room1, "class": "printer",
+		"vendor": "HP", "model": "LaserJet M404dn", "serial": code + "-CNB1R12345", "macs": []string{"3c:d9:2b:01:02:03"}}))
+	tn.ci2 = id(x.must(201, "POST", "/api/v1/cis", map[string]any{"authority_id": tn.auth, "room_id": tn.room1, "class": "switch",
+		"vendor": "LANCOM", "serial": code + "-LC4711"}))
+	tn.add("ci", tn.ci)
+	tn.add("ci", tn.ci2)
+	tn.relation = id(x.must(201, "POST", "/api/v1/relations", map[string]any{"from_ci_id": tn.ci, "to_ci_id": tn.ci2, "kind": "connected_to"}))
+	tn.dup, _ = x.freshDuplicate(tn)
+	tn.provider = id(x.must(201, "POST", "/api/v1/providers", map[string]any{"code": "IT-" + code, "name": "Systemhaus " + code,
+		"authority_ids": []int64{tn.auth}}))
+	tn.add("provider", tn.provider)
+	tn.user, _ = x.freshUser(tn)
+	tn.token = x.freshToken(tn)
+	return tn
+}
+
+// signIn makes a user with one role, signs them in and has them make a
+// personal token for that role with their session cookie.
+func (x *accEnv) signIn(role string, org int64) {
+	x.t.Helper()
+	email := role + "@matrix.example"
+	u := x.must(201, "POST", "/api/v1/users", map[string]any{"email": email, "name": role, "password": accPassword,
+		"memberships": []map[string]any{{"role": role, "org_id": org}}})
+	x.own.add("user", id(u))
+	r := x.login(email)
+	var cookie string
+	for _, c := range (&http.Response{Header: r.hdr}).Cookies() {
+		if c.Name == api.SessionCookie && c.Value != "" {
+			cookie = c.Name + "=" + c.Value
+		}
+	}
+	if r.code != 200 || cookie == "" {
+		x.t.Fatalf("sign-in of %s: %d %s", email, r.code, r.raw)
+	}
+	tr := x.call("", cookie, "POST", "/api/v1/tokens", map[string]any{"name": "matrix", "role": role, "org_id": org})
+	if tr.code != 201 {
+		x.t.Fatalf("personal token of %s: %d %s", email, tr.code, tr.raw)
+	}
+	x.own.add("token", id(tr.body))
+	x.token[role], x.email[role] = tr.body["token"].(string), email
+}
+
+// login signs in, waiting out the per-address rate limit.
+func (x *accEnv) login(email string) accResp {
+	x.t.Helper()
+	for i := 0; ; i++ {
+		r := x.call("", "", "POST", "/auth/login", map[string]any{"email": email, "password": accPassword})
+		if r.code != http.StatusTooManyRequests || i == 10 {
+			return r
+		}
+		time.Sleep(2100 * time.Millisecond)
+	}
+}
+
+// expect returns whether the role may use the route on the tenant, and
+// else the statuses a denial may answer with.
+func (r accessRule) expect(role, tenant string) (allowed bool, deny []int) {
+	switch {
+	case r.public:
+		return true, nil
+	case role == "anonymous":
+		return false, []int{401}
+	case role == "admin":
+		return true, nil
+	}
+	permitted := slices.Contains(r.allow, role)
+	if tenant != "other" {
+		if permitted {
+			return true, nil
+		}
+		if r.roleGate {
+			return false, []int{403}
+		}
+		if r.create {
+			return false, []int{400, 403, 404}
+		}
+		return false, []int{403, 404}
+	}
+	switch {
+	case r.list && permitted:
+		return true, nil
+	case r.roleGate && !permitted:
+		return false, []int{403}
+	case r.create:
+		return false, []int{400, 404}
+	}
+	return false, []int{404}
+}
+
+type accMismatch struct{ route, role, tenant, got, want, msg string }
+
+func TestAccessMatrix(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	c, _ := startServer(t)
+	x := &accEnv{t: t, base: c.base, adminToken: c.token, token: map[string]string{}, email: map[string]string{}}
+	x.own = x.newTenant("own", "OWN")
+	x.other = x.newTenant("other", "OTH")
+	x.signIn("teacher", x.own.school)
+	x.signIn("school_it", x.own.school)
+	x.signIn("authority_it", x.own.auth)
+	x.signIn("provider", x.own.provider)
+	x.signIn("admin", 0)
+	t.Logf("fixtures ready in %v", time.Since(start).Round(time.Millisecond))
+
+	routes := api.New(api.Options{}).Routes()
+	var bad []accMismatch
+	seen := map[string]bool{}
+	observed := map[string]map[string]string{} // route → role → codes
+	for _, rt := range routes {
+		key := rt.Method + " " + rt.Pattern
+		seen[key] = true
+		rule, ok := accessMatrix[key]
+		if !ok {
+			t.Errorf("route %s is not in the access matrix: add it to the access matrix", key)
+			continue
+		}
+		if rule.public == rt.Auth {
+			t.Errorf("route %s: Auth=%v, but the access matrix says public=%v", key, rt.Auth, rule.public)
+		}
+		tenants := []string{"own", "other"}
+		if rule.global || rule.public {
+			tenants = []string{"-"}
+		}
+		observed[key] = map[string]string{}
+		for _, role := range accRoles {
+			var codes []string
+			for _, tenant := range tenants {
+				tn := x.own
+				if tenant == "other" {
+					tn = x.other
+				}
+				p, body := rule.req(x, tn, role)
+				var r accResp
+				if rt.Pattern == "/auth/login" {
+					r = x.login(body.(map[string]any)["email"].(string))
+				} else {
+					r = x.call(x.token[role], "", rt.Method, p, body)
+				}
+				codes = append(codes, fmt.Sprint(r.code))
+				allowed, deny := rule.expect(role, tenant)
+				got, want := fmt.Sprint(r.code), "2xx"
+				if !allowed {
+					want = joinInts(deny)
+				}
+				switch {
+				case allowed && (r.code < 200 || r.code > 299):
+					bad = append(bad, accMismatch{key, role, tenant, got, want, r.message()})
+				case !allowed && !slices.Contains(deny, r.code):
+					bad = append(bad, accMismatch{key, role, tenant, got, want, r.message()})
+				case allowed && r.code/100 == 2:
+					if kind := rule.kind; kind != "" && rt.Method == "POST" && r.body["id"] != nil {
+						tn.add(kind, id(r.body))
+					}
+					if !rule.list {
+						break
+					}
+					items := asSlice(r.body["items"])
+					if role != "admin" {
+						var leaked []string
+						for _, it := range items {
+							if m, _ := it.(map[string]any); m != nil && x.other.owns(rule.kind, m) {
+								leaked = append(leaked, fmt.Sprint(cmpOr(m["id"], m["ci_id"])))
+							}
+						}
+						if len(leaked) > 0 {
+							bad = append(bad, accMismatch{key, role, tenant, got + " with the other tenant's " + rule.kind + " " + strings.Join(leaked, ","),
+								"200 without them", ""})
+						}
+					}
+					if tenant != "other" && (role == "admin" || slices.Contains(rule.sees, role)) &&
+						!slices.ContainsFunc(items, func(it any) bool { m, _ := it.(map[string]any); return m != nil && x.own.owns(rule.kind, m) }) {
+						bad = append(bad, accMismatch{key, role, tenant, got + " without any own " + rule.kind, "200 with the own tenant's", ""})
+					}
+				}
+			}
+			observed[key][role] = strings.Join(codes, "/")
+		}
+	}
+	for key := range accessMatrix {
+		if !seen[key] {
+			t.Errorf("the access matrix has an entry for %s, which is not a route any more: remove it", key)
+		}
+	}
+
+	// The observed matrix, for the curious (go test -v).
+	var sb strings.Builder
+	tw := tabwriter.NewWriter(&sb, 0, 0, 1, ' ', 0)
+	fmt.Fprintln(tw, "route\t"+strings.Join(accRoles, "\t")+"\t(own/other)")
+	for _, rt := range routes {
+		key := rt.Method + " " + rt.Pattern
+		if observed[key] == nil {
+			continue
+		}
+		fmt.Fprint(tw, key)
+		for _, role := range accRoles {
+			fmt.Fprint(tw, "\t"+observed[key][role])
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+	t.Logf("observed statuses:\n%s", sb.String())
+
+	if len(bad) > 0 {
+		sort.SliceStable(bad, func(i, j int) bool { return bad[i].route < bad[j].route })
+		var sb strings.Builder
+		tw := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "route\trole\ttenant\tgot\twant\tmessage")
+		for _, m := range bad {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.route, m.role, m.tenant, m.got, m.want, m.msg)
+		}
+		tw.Flush()
+		t.Errorf("%d access mismatches:\n%s", len(bad), sb.String())
+	}
+	t.Logf("access matrix of %d routes in %v", len(routes), time.Since(start).Round(time.Millisecond))
+}
+
+// cmpOr returns the first non-nil value.
+func cmpOr(v ...any) any {
+	for _, x := range v {
+		if x != nil {
+			return x
+		}
+	}
+	return nil
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = fmt.Sprint(n)
+	}
+	return strings.Join(s, "|")
+}

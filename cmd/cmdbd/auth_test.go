@@ -453,3 +453,13 @@ func TestNoEscalation(t *testing.T) {
 		t.Errorf("session survived a password change: %d", r.StatusCode)
 	}
 }
+
+func mustSQL(t *testing.T, url string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("postgres", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/schulit/cmdb/server/api"
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/demo"
+	"github.com/schulit/cmdb/server/ingest"
 	"github.com/schulit/cmdb/server/oidc"
 	"github.com/schulit/cmdb/server/pgembed"
 	"github.com/schulit/cmdb/server/postgres"
@@ -87,6 +88,7 @@ type Main struct {
 	db      *postgres.DB
 	ln      net.Listener
 	srv     *http.Server
+	ingest  *ingest.Handler
 	serving bool
 }
 
@@ -308,7 +310,9 @@ func (m *Main) serve(ctx context.Context) error {
 	}
 	sso := oidc.New(oidc.Options{Store: m.db, BaseURL: public, SecureCookies: true, SessionCookie: api.SessionCookie,
 		SessionMaxAge: m.db.SessionMaxAge(), Logger: m.log})
-	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, OIDCLogin: sso.Login, OIDCCallback: sso.Callback,
+	m.ingest = ingest.New(ingest.Options{Store: m.db, Logger: m.log, Registry: reg})
+	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, Agents: m.db,
+		OIDCLogin: sso.Login, OIDCCallback: sso.Callback, AgentEnroll: m.ingest.Enroll, AgentReport: m.ingest.Report,
 		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Logger: m.log, Registry: reg})
 	m.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
@@ -353,6 +357,10 @@ func (m *Main) Close() error {
 		defer cancel()
 		errs = append(errs, m.srv.Shutdown(ctx))
 		m.srv = nil
+	}
+	if m.ingest != nil {
+		m.ingest.Close() // commits what was queued before the database goes
+		m.ingest = nil
 	}
 	if m.db != nil {
 		errs = append(errs, m.db.Close())

@@ -25,6 +25,10 @@ type Options struct {
 	Tenants  cmdb.TenantStore
 	CIs      cmdb.CIStore
 	Accounts cmdb.AccountStore
+	Agents   cmdb.AgentStore
+	// AgentEnroll and AgentReport serve the agents
+	// (/api/v1/agent/enroll and /api/v1/agent/report); nil: not offered.
+	AgentEnroll, AgentReport http.HandlerFunc
 	// OIDCLogin and OIDCCallback serve single sign-on
 	// (/auth/oidc/{authority}/login and …/callback); nil: not offered.
 	OIDCLogin, OIDCCallback http.HandlerFunc
@@ -81,6 +85,10 @@ func New(opts Options) *Server {
 	}
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("/api/", s.notFound)
+	if opts.AgentEnroll != nil {
+		s.mux.HandleFunc("POST /api/v1/agent/enroll", opts.AgentEnroll)
+		s.mux.HandleFunc("POST /api/v1/agent/report", opts.AgentReport)
+	}
 	if opts.OIDCLogin != nil {
 		s.mux.HandleFunc("GET /auth/oidc/{authority}/login", opts.OIDCLogin)
 		s.mux.HandleFunc("GET /auth/oidc/{authority}/callback", opts.OIDCCallback)
@@ -150,6 +158,12 @@ func (s *Server) Routes() []Route {
 			return s.opts.Accounts.RevokeToken(r.Context(), sc, id)
 		})},
 		{"GET", "/api/v1/audit", true, s.listAudit},
+		{"GET", "/api/v1/enrolment-tokens", true, s.listEnrolmentTokens},
+		{"POST", "/api/v1/enrolment-tokens", true, s.createEnrolmentToken},
+		{"DELETE", "/api/v1/enrolment-tokens/{id}", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
+			return s.opts.Agents.RevokeEnrolmentToken(r.Context(), sc, id)
+		})},
+		{"GET", "/api/v1/cis/{id}/software", true, listOfCI(s.opts.Agents, cmdb.AgentStore.FindSoftware)},
 		{"PUT", "/api/v1/authorities/{id}/oidc", true, s.setOIDC},
 		{"GET", "/api/v1/authorities", true, listAll(s.opts.Tenants, cmdb.TenantStore.FindAuthorities)},
 		{"POST", "/api/v1/authorities", true, s.createAuthority},

@@ -184,6 +184,11 @@ func (db *DB) merge(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, keep, rm *cm
 		`UPDATE ci_relations r SET to_ci = $1 WHERE to_ci = $2 AND NOT EXISTS (SELECT 1 FROM ci_relations k
 			WHERE k.to_ci = $1 AND k.from_ci = r.from_ci AND k.kind = r.kind)`,
 		`DELETE FROM ci_relations WHERE from_ci = $1 OR to_ci = $1`,
+		// Installed software and enrolled agents follow the CI.
+		`INSERT INTO ci_software (ci_id, software_id, first_seen) SELECT $1, software_id, first_seen FROM ci_software
+			WHERE ci_id = $2 ON CONFLICT DO NOTHING`,
+		`DELETE FROM ci_software WHERE ci_id = $1`,
+		`UPDATE devices SET ci_id = $1 WHERE ci_id = $2`,
 		// Open candidates naming the removed CI now name keep.
 		`INSERT INTO duplicate_candidates (authority_id, ci_a, ci_b, rule, detail, created_at)
 			SELECT authority_id, LEAST($1, o), GREATEST($1, o), rule, detail, created_at FROM (

@@ -31,15 +31,21 @@ func (db *DB) Reconcile(ctx context.Context, s cmdb.Scope, obs []cmdb.Observatio
 	}
 	var res *cmdb.ReconcileResult
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		r := &reconciler{db: db, tx: tx, scope: s, now: db.now()}
 		var err error
-		res, err = r.run(ctx, obs)
+		res, err = db.reconcileTx(ctx, tx, s, obs)
 		return err
 	})
 	if err != nil {
 		return nil, mapErr("postgres.Reconcile", err)
 	}
 	return res, nil
+}
+
+// reconcileTx reconciles validated observations inside the caller's
+// transaction, for writers that commit more than CIs at once.
+func (db *DB) reconcileTx(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, obs []cmdb.Observation) (*cmdb.ReconcileResult, error) {
+	r := &reconciler{db: db, tx: tx, scope: s, now: db.now()}
+	return r.run(ctx, obs)
 }
 
 // reconciler holds the state of one Reconcile transaction.

@@ -1,0 +1,146 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/schulit/cmdb/server/cmdb"
+)
+
+type swKey struct{ name, publisher, version string }
+
+// writeSoftware brings the CIs' installed software in line with the
+// software sections of applied reports: the catalogue gains what is new,
+// and only the differences are written, with one history row per CI.
+func (db *DB) writeSoftware(ctx context.Context, tx *sqlx.Tx, items []*cmdb.ReportItem, results []cmdb.ReportResult, now time.Time) error {
+	latest := map[int64]*cmdb.ReportItem{}
+	for i, it := range items {
+		if it.Software == nil || !results[i].Applied {
+			continue
+		}
+		if cur := latest[it.Device.CIID]; cur == nil || cur.Report.Seq < it.Report.Seq {
+			latest[it.Device.CIID] = it
+		}
+	}
+	if len(latest) == 0 {
+		return nil
+	}
+	want := map[int64]map[swKey]bool{}
+	all := map[swKey]bool{}
+	var names, pubs, vers []string
+	cis := make([]int64, 0, len(latest))
+	for ci, it := range latest {
+		cis = append(cis, ci)
+		want[ci] = map[swKey]bool{}
+		for _, s := range *it.Software {
+			k := swKey{strings.TrimSpace(s.Name), strings.TrimSpace(s.Publisher), strings.TrimSpace(s.Version)}
+			want[ci][k] = true
+			if !all[k] {
+				all[k] = true
+				names, pubs, vers = append(names, k.name), append(pubs, k.publisher), append(vers, k.version)
+			}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO software (name, publisher, version)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING`,
+		pq.Array(names), pq.Array(pubs), pq.Array(vers)); err != nil {
+		return err
+	}
+	ids := map[swKey]int64{}
+	rows, err := tx.QueryxContext(ctx, `SELECT s.id, s.name, s.publisher, s.version FROM unnest($1::text[], $2::text[], $3::text[]) AS k(n, p, v)
+		JOIN software s ON s.name = k.n AND s.publisher = k.p AND s.version = k.v`, pq.Array(names), pq.Array(pubs), pq.Array(vers))
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id int64
+		var k swKey
+		if err := rows.Scan(&id, &k.name, &k.publisher, &k.version); err != nil {
+			rows.Close()
+			return err
+		}
+		ids[k] = id
+	}
+	rows.Close()
+	have := map[int64]map[int64]bool{}
+	rows, err = tx.QueryxContext(ctx, `SELECT ci_id, software_id FROM ci_software WHERE ci_id = ANY($1)`, pq.Array(cis))
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var ci, sw int64
+		if err := rows.Scan(&ci, &sw); err != nil {
+			rows.Close()
+			return err
+		}
+		if have[ci] == nil {
+			have[ci] = map[int64]bool{}
+		}
+		have[ci][sw] = true
+	}
+	rows.Close()
+	var addCI, addSW, delCI, delSW []int64
+	type hist struct {
+		CIID int64  `json:"ci_id"`
+		Old  string `json:"old"`
+		New  string `json:"new"`
+	}
+	var hs []hist
+	for ci, ks := range want {
+		added, removed := 0, 0
+		keep := map[int64]bool{}
+		for k := range ks {
+			id := ids[k]
+			keep[id] = true
+			if !have[ci][id] {
+				addCI, addSW = append(addCI, ci), append(addSW, id)
+				added++
+			}
+		}
+		for id := range have[ci] {
+			if !keep[id] {
+				delCI, delSW = append(delCI, ci), append(delSW, id)
+				removed++
+			}
+		}
+		if added+removed > 0 {
+			hs = append(hs, hist{ci, fmt.Sprintf("%d packages", len(have[ci])), fmt.Sprintf("%d packages (+%d, -%d)", len(keep), added, removed)})
+		}
+	}
+	if len(addCI) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ci_software (ci_id, software_id, first_seen)
+			SELECT c, s, $3 FROM unnest($1::bigint[], $2::bigint[]) AS x(c, s) ON CONFLICT DO NOTHING`,
+			pq.Array(addCI), pq.Array(addSW), now); err != nil {
+			return err
+		}
+	}
+	if len(delCI) > 0 {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ci_software USING unnest($1::bigint[], $2::bigint[]) AS x(c, s)
+			WHERE ci_software.ci_id = x.c AND ci_software.software_id = x.s`, pq.Array(delCI), pq.Array(delSW)); err != nil {
+			return err
+		}
+	}
+	if len(hs) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ci_history (ci_id, attr, old, new, source, at)
+			SELECT ci_id, 'software', old, new, 'agent', $2 FROM jsonb_to_recordset($1::jsonb) AS x(ci_id bigint, old text, new text)`,
+			mustJSON(hs), now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FindSoftware lists the software installed on a visible CI.
+func (db *DB) FindSoftware(ctx context.Context, s cmdb.Scope, ciID int64) ([]*cmdb.SoftwareItem, error) {
+	if _, err := db.FindCIByID(ctx, s, ciID); err != nil {
+		return nil, err
+	}
+	out := []*cmdb.SoftwareItem{}
+	err := db.db.SelectContext(ctx, &out, `SELECT s.name, s.publisher, s.version FROM ci_software c JOIN software s ON s.id = c.software_id
+		WHERE c.ci_id = $1 ORDER BY s.name, s.version`, ciID)
+	return out, mapErr("postgres.FindSoftware", err)
+}

@@ -54,6 +54,10 @@ type accessRule struct {
 	// sees lists the roles (besides admin) whose list must hold something
 	// of their own tenant.
 	sees []string
+	// blind lists the allowed roles whose list must hold nothing of their
+	// own tenant either: they may ask, but are shown only what they may
+	// change, which is nothing.
+	blind []string
 	// kind of the objects listed or created (for the list checks).
 	kind string
 	// create: the body names an organisation; a caller who may not use it
@@ -141,6 +145,21 @@ var accessMatrix = map[string]accessRule{
 		req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 			return fmt.Sprintf("/api/v1/audit?authority=%d", tn.auth), nil
 		}},
+
+	// Enrolment tokens: of the schools the caller may change (school IT of
+	// the school, authority IT, admins). Everyone may list, but teachers and
+	// providers see none, not even their own school's.
+	"GET /api/v1/enrolment-tokens": {list: true, kind: "enrolment_token", allow: []string{"teacher", "school_it", "authority_it", "provider"},
+		sees: []string{"school_it", "authority_it"}, blind: []string{"teacher", "provider"},
+		req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+			return fmt.Sprintf("/api/v1/enrolment-tokens?school=%d", tn.school), nil
+		}},
+	"POST /api/v1/enrolment-tokens": {create: true, kind: "enrolment_token", allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return "/api/v1/enrolment-tokens", map[string]any{"school_id": tn.school, "name": fmt.Sprintf("Schuljahr %d", x.next()), "max_uses": 50}
+	}},
+	"DELETE /api/v1/enrolment-tokens/{id}": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/enrolment-tokens/%d", x.freshEnrolmentToken(tn)), nil
+	}},
 
 	// Authorities.
 	"PUT /api/v1/authorities/{id}/oidc": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
@@ -231,6 +250,9 @@ var accessMatrix = map[string]accessRule{
 	"GET /api/v1/cis/{id}/relations": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/relations", tn.ci), nil
 	}},
+	"GET /api/v1/cis/{id}/software": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/cis/%d/software", tn.ci), nil
+	}},
 	// Merging is authority IT's: duplicates span the schools of an authority.
 	"POST /api/v1/cis/{id}/merge": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		keep, remove := x.freshCI(tn), x.freshCI(tn)
@@ -277,6 +299,7 @@ type accTenant struct {
 	ci, ci2                 int64 // a printer (with locks and a relation) and a switch, in room1
 	relation, dup, provider int64
 	user, token             int64 // a teacher of the school and an integration token, not matrix callers
+	enrolment               int64 // an enrolment token of the school
 	ids                     map[string]map[int64]bool
 }
 
@@ -293,7 +316,7 @@ func (tn *accTenant) owns(kind string, item map[string]any) bool {
 	switch kind {
 	case "authority":
 		return num(item["id"]) == tn.auth
-	case "school", "room", "ci", "duplicate", "audit":
+	case "school", "room", "ci", "duplicate", "audit", "enrolment_token":
 		return num(item["authority_id"]) == tn.auth
 	case "lock":
 		return tn.ids["ci"][num(item["ci_id"])]
@@ -416,6 +439,14 @@ func (x *accEnv) freshToken(tn *accTenant) int64 {
 	return tok
 }
 
+// freshEnrolmentToken makes an enrolment token for the tenant's school.
+func (x *accEnv) freshEnrolmentToken(tn *accTenant) int64 {
+	x.t.Helper()
+	e := id(x.must(201, "POST", "/api/v1/enrolment-tokens", map[string]any{"school_id": tn.school, "name": fmt.Sprintf("Fixture %d", x.next())}))
+	tn.add("enrolment_token", e)
+	return e
+}
+
 // freshLock makes sure the tenant's CI has a lock on owner (a hand edit
 // locks what it changes) and returns the attribute.
 func (x *accEnv) freshLock(tn *accTenant) string {
@@ -457,7 +488,8 @@ func (x *accEnv) freshDuplicate(tn *accTenant) (dup, ci int64) {
 
 // newTenant makes an authority with a school, a building, two rooms, a
 // printer and a switch with a relation and locks, a duplicate candidate, a
-// provider with a contract, a teacher and an integration token.
+// provider with a contract, a teacher, an integration token and an
+// enrolment token.
 func (x *accEnv) newTenant(name, code string) *accTenant {
 	x.t.Helper()
 	tn := &accTenant{name: name, ids: map[string]map[int64]bool{}}
@@ -481,6 +513,7 @@ func (x *accEnv) newTenant(name, code string) *accTenant {
 	tn.add("provider", tn.provider)
 	tn.user, _ = x.freshUser(tn)
 	tn.token = x.freshToken(tn)
+	tn.enrolment = x.freshEnrolmentToken(tn)
 	return tn
 }
 
@@ -641,6 +674,18 @@ func TestAccessMatrix(t *testing.T) {
 					if tenant != "other" && (role == "admin" || slices.Contains(rule.sees, role)) &&
 						!slices.ContainsFunc(items, func(it any) bool { m, _ := it.(map[string]any); return m != nil && x.own.owns(rule.kind, m) }) {
 						bad = append(bad, accMismatch{key, role, tenant, got + " without any own " + rule.kind, "200 with the own tenant's", ""})
+					}
+					if tenant != "other" && slices.Contains(rule.blind, role) {
+						var shown []string
+						for _, it := range items {
+							if m, _ := it.(map[string]any); m != nil && x.own.owns(rule.kind, m) {
+								shown = append(shown, fmt.Sprint(m["id"]))
+							}
+						}
+						if len(shown) > 0 {
+							bad = append(bad, accMismatch{key, role, tenant, got + " with the own tenant's " + rule.kind + " " + strings.Join(shown, ","),
+								"200 without them", ""})
+						}
 					}
 				}
 			}

@@ -23,7 +23,8 @@ type specOp struct {
 	method, path string
 	line         int
 	operationID  string
-	noSecurity   bool // has "security: []"
+	noSecurity   bool     // has "security: []"
+	security     []string // the schemes of a "security:" block of its own, e.g. deviceAuth
 	responses    int
 }
 
@@ -86,7 +87,7 @@ func parseSpecOps(t *testing.T, lines []yamlLine) []*specOp {
 	var ops []*specOp
 	var path string
 	var op *specOp
-	inPaths, inResponses := false, false
+	inPaths, inResponses, inSecurity := false, false, false
 	for _, l := range lines {
 		if l.indent == 0 {
 			inPaths = l.text == "paths:"
@@ -116,14 +117,24 @@ func parseSpecOps(t *testing.T, lines []yamlLine) []*specOp {
 			// Inside path-level parameters and the like.
 		case l.indent == 6:
 			inResponses = isKey && key == "responses"
+			inSecurity = isKey && key == "security" && value == ""
 			switch {
 			case isKey && key == "operationId":
 				op.operationID = value
 			case isKey && key == "security":
 				op.noSecurity = value == "[]"
+				if value != "" && value != "[]" {
+					t.Fatalf("openapi.yaml:%d: write an operation's security as [] or as a block of - scheme: [] lines", l.n)
+				}
 			}
 		case l.indent == 8 && inResponses && isKey:
 			op.responses++
+		case l.indent == 8 && inSecurity:
+			scheme, scopes, ok := mapKey(strings.TrimPrefix(l.text, "- "))
+			if !strings.HasPrefix(l.text, "- ") || !ok || scopes != "[]" {
+				t.Fatalf("openapi.yaml:%d: want a security requirement such as - deviceAuth: [], got %q", l.n, l.text)
+			}
+			op.security = append(op.security, scheme)
 		}
 	}
 	return ops
@@ -147,20 +158,28 @@ func TestOpenAPI(t *testing.T) {
 		t.Fatal("openapi.yaml: no operations found under paths:")
 	}
 
-	// The routes: the table plus the routes New registers apart, all
-	// without authentication: GET /metrics always, and the single sign-on
-	// routes when OIDCLogin is set.
+	// The routes: the table plus the routes New registers apart: GET
+	// /metrics always, the single sign-on routes when OIDCLogin is set and
+	// the agent door when AgentEnroll is set. Of these only the agent's
+	// report needs authentication, and with the device credential
+	// (deviceAuth) instead of the global bearer token or session cookie.
 	noop := func(http.ResponseWriter, *http.Request) {}
-	srv := New(Options{OIDCLogin: noop, OIDCCallback: noop})
-	routes := map[string]bool{} // "METHOD /path" → needs auth
+	srv := New(Options{OIDCLogin: noop, OIDCCallback: noop, AgentEnroll: noop, AgentReport: noop})
+	routes := map[string]string{} // "METHOD /path" → its security: secNone, secGlobal or a scheme of its own
 	for _, rt := range srv.Routes() {
-		routes[rt.Method+" "+normalizePattern(rt.Pattern)] = rt.Auth
+		routes[rt.Method+" "+normalizePattern(rt.Pattern)] = map[bool]string{false: secNone, true: secGlobal}[rt.Auth]
 	}
-	for _, p := range []string{"GET /metrics", "GET /auth/oidc/{authority}/login", "GET /auth/oidc/{authority}/callback"} {
+	for p, sec := range map[string]string{
+		"GET /metrics":                        secNone,
+		"GET /auth/oidc/{authority}/login":    secNone,
+		"GET /auth/oidc/{authority}/callback": secNone,
+		"POST /api/v1/agent/enroll":           secNone,
+		"POST /api/v1/agent/report":           "deviceAuth",
+	} {
 		if _, dup := routes[p]; dup {
 			t.Errorf("%s is in the route table and registered apart", p)
 		}
-		routes[p] = false
+		routes[p] = sec
 		// Keep the list above true to what New registers.
 		method, path, _ := strings.Cut(p, " ")
 		req := httptest.NewRequest(method, regexp.MustCompile(`\{[^}]*\}`).ReplaceAllString(path, "x"), nil)
@@ -209,12 +228,18 @@ func TestOpenAPI(t *testing.T) {
 		if op.responses == 0 {
 			t.Errorf("openapi.yaml:%d: %s has no responses", op.line, op.key())
 		}
-		if auth, ok := routes[op.key()]; ok && auth == op.noSecurity {
-			if auth {
-				t.Errorf("openapi.yaml:%d: %s needs a bearer token or session cookie but says security: []", op.line, op.key())
-			} else {
-				t.Errorf("openapi.yaml:%d: %s needs no authentication but lacks security: []", op.line, op.key())
-			}
+		sec, ok := routes[op.key()]
+		switch {
+		case !ok:
+		case sec == secGlobal && op.noSecurity:
+			t.Errorf("openapi.yaml:%d: %s needs a bearer token or session cookie but says security: []", op.line, op.key())
+		case sec == secGlobal && op.security != nil:
+			t.Errorf("openapi.yaml:%d: %s needs a bearer token or session cookie (the global security) but lists security %v of its own",
+				op.line, op.key(), op.security)
+		case sec == secNone && !op.noSecurity:
+			t.Errorf("openapi.yaml:%d: %s needs no authentication but lacks security: []", op.line, op.key())
+		case sec != secGlobal && sec != secNone && (op.noSecurity || !slices.Equal(op.security, []string{sec})):
+			t.Errorf("openapi.yaml:%d: %s needs %s alone: want security: with the one line - %s: []", op.line, op.key(), sec, sec)
 		}
 	}
 
@@ -229,8 +254,28 @@ func TestOpenAPI(t *testing.T) {
 			t.Errorf("openapi.yaml: security scheme %s is not defined under components.securitySchemes", scheme)
 		}
 	}
+	// Schemes of single operations, such as the agents' deviceAuth: defined,
+	// and not part of the global security, which they must not widen.
+	for _, sec := range routes {
+		if sec == secNone || sec == secGlobal {
+			continue
+		}
+		if !defined["#/components/securitySchemes/"+sec] {
+			t.Errorf("openapi.yaml: security scheme %s is not defined under components.securitySchemes", sec)
+		}
+		if hasTopLevelBlock(lines, "security:", "- "+sec+": []") {
+			t.Errorf("openapi.yaml: top-level security lists - %s: [], which only its own operations accept", sec)
+		}
+	}
 	checkRefs(t, lines, defined)
 }
+
+// Security of a route: none, the global bearer token or session cookie,
+// or else the name of a scheme of its own.
+const (
+	secNone   = ""
+	secGlobal = "global"
+)
 
 // hasTopLevelBlock reports whether top-level key head has child line child.
 func hasTopLevelBlock(lines []yamlLine, head, child string) bool {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -118,6 +119,12 @@ func (db *DB) Enroll(ctx context.Context, req *cmdb.EnrollRequest, meta cmdb.Req
 	id := newDeviceID()
 	item := &cmdb.ReportItem{Device: &cmdb.Device{ID: id}, Report: &cmdb.Report{}, System: &sys, Network: &nics}
 	if err := item.Validate(); err != nil {
+		// Name the fields as the enrol request has them.
+		if e, ok := err.(*cmdb.Error); ok {
+			c := *e
+			c.Field = strings.NewReplacer("sections.system.", "system.", "sections.network", "nics").Replace(c.Field)
+			return nil, &c
+		}
 		return nil, err
 	}
 	cred, credHash := newSecret("cmdbd_")

@@ -226,7 +226,7 @@ func TestAgentIngest(t *testing.T) {
 	if _, code, _ := enroll(t, a.base, et.Token, testInventory(3)); code != 401 {
 		t.Fatalf("used-up token: %d", code)
 	}
-	r, body = a.raw("POST", "/api/v1/enrolment-tokens", fmt.Sprintf(`{"school_id": %d, "name": "Wagen 2"}`, school), it)
+	_, body = a.raw("POST", "/api/v1/enrolment-tokens", fmt.Sprintf(`{"school_id": %d, "name": "Wagen 2"}`, school), it)
 	json.Unmarshal([]byte(body), &et)
 	a.raw("DELETE", fmt.Sprintf("/api/v1/enrolment-tokens/%d", et.ID), "", it)
 	if _, code, _ := enroll(t, a.base, et.Token, testInventory(4)); code != 401 {

@@ -1,0 +1,73 @@
+package collect
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/shirou/gopsutil/v4/disk"
+	"github.com/shirou/gopsutil/v4/host"
+
+	"github.com/schulit/cmdb/server/cmdb"
+)
+
+func platformSystem(ctx context.Context, o Options, s *cmdb.InventorySystem) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "/usr/sbin/ioreg", "-rd1", "-c", "IOPlatformExpertDevice").Output(); err == nil {
+		d := ParseIoreg(out)
+		s.Vendor, s.Model, s.Serial, s.HardwareUUID, s.Chassis = d.Vendor, d.Model, d.Serial, d.UUID, d.Chassis
+	} else {
+		o.debug("ioreg", "err", err)
+	}
+	if s.Vendor == "" {
+		s.Vendor = "Apple"
+	}
+	if _, _, version, err := host.PlatformInformationWithContext(ctx); err == nil {
+		s.OSName, s.OSVersion = "macOS", version
+	}
+	if out, err := exec.CommandContext(ctx, "/usr/bin/sw_vers", "-buildVersion").Output(); err == nil {
+		s.OSBuild = strings.TrimSpace(string(out))
+	}
+}
+
+func platformNICKind(_ Options, name string) string {
+	if IsVirtualName(name) {
+		return KindVirtual
+	}
+	return KindPhysical
+}
+
+func platformBattery(Options) *cmdb.Battery { return nil }
+
+func platformDiskInfo(Options, string) (string, string) { return "", "" }
+
+// skipPartition keeps the system and data volume and external volumes;
+// the APFS helper volumes (Preboot, VM, Update, …) say nothing new.
+func skipPartition(p disk.PartitionStat) bool {
+	return !strings.HasPrefix(p.Device, "/dev/") ||
+		(strings.HasPrefix(p.Mountpoint, "/System/Volumes/") && p.Mountpoint != "/System/Volumes/Data")
+}
+
+// platformSoftware lists the applications in /Applications with their
+// CFBundleShortVersionString. Applications in users' home folders are
+// not read.
+func platformSoftware(_ context.Context, o Options) []cmdb.SoftwareItem {
+	apps, _ := filepath.Glob("/Applications/*.app")
+	utils, _ := filepath.Glob("/Applications/Utilities/*.app")
+	var items []cmdb.SoftwareItem
+	for _, app := range append(apps, utils...) {
+		it := cmdb.SoftwareItem{Name: strings.TrimSuffix(filepath.Base(app), ".app")}
+		if data, err := os.ReadFile(filepath.Join(app, "Contents", "Info.plist")); err == nil {
+			it.Version = PlistString(data, "CFBundleShortVersionString")
+			if id := PlistString(data, "CFBundleIdentifier"); strings.HasPrefix(id, "com.apple.") {
+				it.Publisher = "Apple"
+			}
+		}
+		items = append(items, it)
+	}
+	return items
+}

@@ -1,0 +1,137 @@
+package collect
+
+import (
+	"context"
+	"strconv"
+	"unsafe"
+
+	"github.com/shirou/gopsutil/v4/disk"
+	"github.com/shirou/gopsutil/v4/host"
+	"golang.org/x/sys/windows"
+	"golang.org/x/sys/windows/registry"
+
+	"github.com/schulit/cmdb/server/cmdb"
+)
+
+var procGetSystemFirmwareTable = windows.NewLazySystemDLL("kernel32.dll").NewProc("GetSystemFirmwareTable")
+
+// smbiosTable returns the raw SMBIOS structure table, without WMI.
+func smbiosTable() []byte {
+	const rsmb = 'R'<<24 | 'S'<<16 | 'M'<<8 | 'B'
+	if procGetSystemFirmwareTable.Find() != nil {
+		return nil
+	}
+	n, _, _ := procGetSystemFirmwareTable.Call(rsmb, 0, 0, 0)
+	if n == 0 {
+		return nil
+	}
+	buf := make([]byte, n)
+	got, _, _ := procGetSystemFirmwareTable.Call(rsmb, 0, uintptr(unsafe.Pointer(&buf[0])), n)
+	if got == 0 || got > n || got < 8 {
+		return nil
+	}
+	// RawSMBIOSData: 4 version bytes, DWORD length, then the table.
+	length := int(uint32(buf[4]) | uint32(buf[5])<<8 | uint32(buf[6])<<16 | uint32(buf[7])<<24)
+	return buf[8:min(8+length, int(got))]
+}
+
+func platformSystem(ctx context.Context, o Options, s *cmdb.InventorySystem) {
+	d := ParseSMBIOS(smbiosTable())
+	if d.Vendor == "" || d.Model == "" {
+		if k, err := registry.OpenKey(registry.LOCAL_MACHINE, `HARDWARE\DESCRIPTION\System\BIOS`, registry.QUERY_VALUE); err == nil {
+			d.Vendor = firstNonEmpty(d.Vendor, regString(k, "SystemManufacturer"))
+			d.Model = firstNonEmpty(d.Model, regString(k, "SystemProductName"))
+			k.Close()
+		}
+	}
+	s.Vendor, s.Model, s.Serial, s.HardwareUUID, s.Chassis = d.Vendor, d.Model, d.Serial, d.UUID, d.Chassis
+	if name, _, version, err := host.PlatformInformationWithContext(ctx); err == nil {
+		s.OSName, s.OSVersion = name, version
+	}
+	if k, err := registry.OpenKey(registry.LOCAL_MACHINE, `SOFTWARE\Microsoft\Windows NT\CurrentVersion`, registry.QUERY_VALUE|registry.WOW64_64KEY); err == nil {
+		build := regString(k, "CurrentBuildNumber")
+		if ubr, _, err := k.GetIntegerValue("UBR"); err == nil && build != "" {
+			build += "." + strconv.FormatUint(ubr, 10)
+		}
+		s.OSBuild = build
+		k.Close()
+	}
+}
+
+func regString(k registry.Key, name string) string {
+	v, _, err := k.GetStringValue(name)
+	if err != nil {
+		return ""
+	}
+	return CleanDMI(v)
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func platformNICKind(_ Options, name string) string {
+	if IsVirtualName(name) {
+		return KindVirtual
+	}
+	return KindPhysical
+}
+
+func platformBattery(Options) *cmdb.Battery { return nil }
+
+func platformDiskInfo(Options, string) (string, string) { return "", "" }
+
+func skipPartition(p disk.PartitionStat) bool { return p.Fstype == "" }
+
+// platformSoftware reads the Uninstall keys of the registry, 64- and
+// 32-bit views. It never queries Win32_Product, which makes Windows
+// Installer verify (and possibly repair) every MSI package.
+func platformSoftware(context.Context, Options) []cmdb.SoftwareItem {
+	var items []cmdb.SoftwareItem
+	for _, path := range []string{
+		`SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall`,
+		`SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall`,
+	} {
+		root, err := registry.OpenKey(registry.LOCAL_MACHINE, path, registry.ENUMERATE_SUB_KEYS|registry.WOW64_64KEY)
+		if err != nil {
+			continue
+		}
+		names, _ := root.ReadSubKeyNames(-1)
+		for _, n := range names {
+			k, err := registry.OpenKey(root, n, registry.QUERY_VALUE)
+			if err != nil {
+				continue
+			}
+			if it, ok := uninstallItem(k); ok {
+				items = append(items, it)
+			}
+			k.Close()
+		}
+		root.Close()
+	}
+	return items
+}
+
+// uninstallItem skips entries Programs and Features hides too: system
+// components, updates and entries without a display name.
+func uninstallItem(k registry.Key) (cmdb.SoftwareItem, bool) {
+	name, _, err := k.GetStringValue("DisplayName")
+	if err != nil || name == "" {
+		return cmdb.SoftwareItem{}, false
+	}
+	if sc, _, err := k.GetIntegerValue("SystemComponent"); err == nil && sc == 1 {
+		return cmdb.SoftwareItem{}, false
+	}
+	if p, _, _ := k.GetStringValue("ParentKeyName"); p != "" {
+		return cmdb.SoftwareItem{}, false
+	}
+	if rt, _, _ := k.GetStringValue("ReleaseType"); rt == "Update" || rt == "Hotfix" || rt == "Security Update" {
+		return cmdb.SoftwareItem{}, false
+	}
+	pub, _, _ := k.GetStringValue("Publisher")
+	ver, _, _ := k.GetStringValue("DisplayVersion")
+	return cmdb.SoftwareItem{Name: name, Publisher: pub, Version: ver}, true
+}

@@ -33,6 +33,18 @@ ensure_postgres() {
   fi
 }
 
+# ensure_snmp_tools installs the SNMP peers the tests run against: Debian's
+# snmpsim (a real agent we did not write), net-snmp's client tools and
+# snmpd, and prometheus-snmp-exporter for the benchmark.
+ensure_snmp_tools() {
+  local missing=()
+  command -v snmpget >/dev/null 2>&1 || missing+=(snmp)
+  command -v snmpsimd >/dev/null 2>&1 || missing+=(snmpsim)
+  [ -x /usr/sbin/snmpd ] || missing+=(snmpd)
+  command -v prometheus-snmp-exporter >/dev/null 2>&1 || missing+=(prometheus-snmp-exporter)
+  if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+}
+
 # ensure_go_tool NAME MODULE@VERSION installs a Go tool into GOBIN.
 ensure_go_tool() {
   local gobin

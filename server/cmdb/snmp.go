@@ -1,0 +1,125 @@
+package cmdb
+
+import "time"
+
+// What the SNMP poller understands of a device. The poller fills these
+// from SNMPv2-MIB, IF-MIB, Host-Resources-MIB (RFC 2790), Printer-MIB
+// (RFC 3805) and ENTITY-MIB; the server turns them into an Observation
+// plus metrics.
+
+// PollResult is one poll of one device.
+type PollResult struct {
+	Target      string    `json:"target"`
+	Reachable   bool      `json:"reachable"`
+	PolledAt    time.Time `json:"polled_at"`
+	Class       string    `json:"class,omitempty"` // a CI class: printer, mfp, projector, …
+	Vendor      string    `json:"vendor,omitempty"`
+	Model       string    `json:"model,omitempty"`
+	Serial      string    `json:"serial,omitempty"`
+	MAC         string    `json:"mac,omitempty"`
+	SysName     string    `json:"sys_name,omitempty"`
+	SysDescr    string    `json:"sys_descr,omitempty"`
+	SysObjectID string    `json:"sys_object_id,omitempty"`
+	SysLocation string    `json:"sys_location,omitempty"`
+	UptimeSecs  int64     `json:"uptime_seconds,omitempty"`
+	// PageCount is prtMarkerLifeCount of the first marker; nil when unknown.
+	PageCount *int64   `json:"page_count,omitempty"`
+	Supplies  []Supply `json:"supplies,omitempty"`
+	// Status is hrPrinterStatus by name: other, unknown, idle, printing, warmup.
+	Status string `json:"status,omitempty"`
+	// Errors names the bits set in hrPrinterDetectedErrorState (RFC 3805):
+	// lowPaper, noPaper, lowToner, noToner, doorOpen, jammed, offline,
+	// serviceRequested, inputTrayMissing, outputTrayMissing,
+	// markerSupplyMissing, outputNearFull, outputFull, inputTrayEmpty,
+	// overduePreventMaint.
+	Errors []string `json:"errors,omitempty"`
+	Alerts []Alert  `json:"alerts,omitempty"`
+}
+
+// Supply levels that are not numbers (RFC 3805 prtMarkerSuppliesLevel).
+const (
+	SupplyOther         = "other"          // -1
+	SupplyUnknown       = "unknown"        // -2
+	SupplySomeRemaining = "some-remaining" // -3
+	SupplyEmpty         = "empty"          // 0
+	SupplyOK            = "ok"             // a level that is a number
+)
+
+// Supply is one row of prtMarkerSuppliesTable. Percent is set only when
+// the level is a real quantity (State "ok"): the level itself when the
+// unit is percent, else level / max × 100 when max is positive.
+type Supply struct {
+	Index       int      `json:"index"`
+	Description string   `json:"description"`
+	Colorant    string   `json:"colorant,omitempty"`
+	Type        string   `json:"type,omitempty"` // toner, ink, drum, wasteToner, fuser, …
+	Unit        string   `json:"unit,omitempty"` // percent, impressions, tenthsOfGrams, …
+	Level       int      `json:"level"`
+	Max         int      `json:"max"`
+	State       string   `json:"state"`
+	Percent     *float64 `json:"percent,omitempty"`
+}
+
+// Alert is one row of prtAlertTable.
+type Alert struct {
+	Index       int    `json:"index"`
+	Severity    string `json:"severity"` // other, critical, warning, warningBinaryChangeEvent
+	Group       string `json:"group,omitempty"`
+	Code        string `json:"code,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// SNMP protocol versions and v3 protocols the poller speaks.
+var (
+	SNMPVersions      = []string{"1", "2c", "3"}
+	SNMPAuthProtocols = []string{"SHA", "SHA224", "SHA256", "SHA384", "SHA512"}
+	SNMPPrivProtocols = []string{"AES", "AES192", "AES256"}
+)
+
+// SNMPCredential is one credential profile; a school's profiles are tried
+// in order. Secrets are encrypted at rest and never shown.
+type SNMPCredential struct {
+	ID        int64  `json:"id"`
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	Community Secret `json:"community,omitempty"`
+	User      string `json:"user,omitempty"`
+	AuthProto string `json:"auth_proto,omitempty"`
+	AuthPass  Secret `json:"auth_pass,omitempty"`
+	PrivProto string `json:"priv_proto,omitempty"`
+	PrivPass  Secret `json:"priv_pass,omitempty"`
+}
+
+// Validate checks a credential: a known version; a non-empty community
+// for v1/v2c; for v3 a user, known auth and priv protocols and their
+// passphrases (at least 8 characters, as SNMPv3 demands).
+func (c *SNMPCredential) Validate() error {
+	switch c.Version {
+	case "1", "2c":
+		if c.Community == "" {
+			return Invalid("community", "is required for SNMP v%s and must not be empty", c.Version)
+		}
+	case "3":
+		if c.User == "" {
+			return Invalid("user", "is required for SNMPv3")
+		}
+		if c.AuthProto != "" && !contains(SNMPAuthProtocols, c.AuthProto) {
+			return Invalid("auth_proto", "must be one of %v", SNMPAuthProtocols)
+		}
+		if c.PrivProto != "" && !contains(SNMPPrivProtocols, c.PrivProto) {
+			return Invalid("priv_proto", "must be one of %v", SNMPPrivProtocols)
+		}
+		if c.PrivProto != "" && c.AuthProto == "" {
+			return Invalid("auth_proto", "is required when priv_proto is set")
+		}
+		if c.AuthProto != "" && len(c.AuthPass.Reveal()) < 8 {
+			return Invalid("auth_pass", "must be at least 8 characters")
+		}
+		if c.PrivProto != "" && len(c.PrivPass.Reveal()) < 8 {
+			return Invalid("priv_pass", "must be at least 8 characters")
+		}
+	default:
+		return Invalid("version", "must be one of 1, 2c, 3")
+	}
+	return nil
+}

@@ -123,3 +123,41 @@ func (c *SNMPCredential) Validate() error {
 	}
 	return nil
 }
+
+// SNMP target kinds: an SNMP agent, or a projector speaking PJLink.
+const (
+	TargetSNMP   = "snmp"
+	TargetPJLink = "pjlink"
+)
+
+// SNMPTarget is a device address the poller reads, in one school.
+type SNMPTarget struct {
+	ID          int64      `json:"id"`
+	AuthorityID int64      `json:"authority_id"`
+	SchoolID    int64      `json:"school_id"`
+	Address     string     `json:"address"` // host or host:port
+	Kind        string     `json:"kind"`
+	CIID        int64      `json:"ci_id,omitempty"`
+	Misses      int        `json:"misses"`
+	Unreachable bool       `json:"unreachable"`
+	LastPollAt  *time.Time `json:"last_poll_at,omitempty"`
+	LastOKAt    *time.Time `json:"last_ok_at,omitempty"`
+}
+
+// SNMPRange is a discovery range of a school: a CIDR of at most /22.
+type SNMPRange struct {
+	ID          int64  `json:"id"`
+	AuthorityID int64  `json:"authority_id"`
+	SchoolID    int64  `json:"school_id"`
+	CIDR        string `json:"cidr"`
+}
+
+// MaxRangeAddresses is the size of a /22: discovery ranges are no larger.
+const MaxRangeAddresses = 1024
+
+// Metric is one value of a CI's time series.
+type Metric struct {
+	Name  string    `json:"name"`
+	At    time.Time `json:"at"`
+	Value float64   `json:"value"`
+}

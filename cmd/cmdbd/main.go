@@ -74,6 +74,7 @@ type Config struct {
 	PublicURL   string
 	SecretKey   cmdb.Secret
 	Bench       bench.Options
+	SNMPArgs    []string // snmp poll / simulate: their own flags, parsed when they run
 }
 
 // Main wires the adapters together for one command.
@@ -107,6 +108,11 @@ Commands:
   user add --email E --role R [--org ID]
                          create a user (password from CMDB_PASSWORD, the terminal or stdin)
   bench reconcile        measure reconcile throughput (observations/s)
+  snmp poll --target HOST[:PORT] [--community C | --v3-user U ...] [--json]
+                         poll one device once and print what the poller understood
+  snmp simulate --data DIR [--listen ADDR]
+                         answer SNMP v1/v2c from snmpsim recordings, NAME@N as
+                         device N of NAME (for demos and benchmarks)
   version                print the version
 
 Without --db / CMDB_DATABASE_URL, a private PostgreSQL is started in --data-dir.
@@ -120,11 +126,11 @@ func (m *Main) ParseFlags(args []string) error {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
-	if (cmd == "token" || cmd == "bench" || cmd == "user") && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if (cmd == "token" || cmd == "bench" || cmd == "user" || cmd == "snmp") && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = cmd+"-"+args[0], args[1:]
 	}
 	switch cmd {
-	case "serve", "demo", "migrate", "token-create", "user-add", "bench-reconcile", "version":
+	case "serve", "demo", "migrate", "token-create", "user-add", "bench-reconcile", "snmp-poll", "snmp-simulate", "version":
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stderr, usage)
 		return flag.ErrHelp
@@ -134,6 +140,10 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	c := &m.Config
 	c.Command = cmd
+	if cmd == "snmp-poll" || cmd == "snmp-simulate" {
+		c.SNMPArgs = args // their own flags, parsed when they run
+		return nil
+	}
 	fs := flag.NewFlagSet("cmdbd "+strings.ReplaceAll(cmd, "-", " "), flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	var dbURL string
@@ -228,6 +238,10 @@ func (m *Main) Run(ctx context.Context) error {
 		return nil
 	case "bench-reconcile":
 		return m.runBench(ctx)
+	case "snmp-poll":
+		return quietHelp(runSNMPPoll(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
+	case "snmp-simulate":
+		return quietHelp(snmpSimulateCommand(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
 	}
 	if err := m.openDB(ctx, m.Config.DatabaseURL.Reveal(), m.Config.DataDir); err != nil {
 		return err
@@ -371,4 +385,13 @@ func (m *Main) Close() error {
 		m.cluster = nil
 	}
 	return errors.Join(errs...)
+}
+
+// quietHelp turns the flag package's "help was asked for" into success:
+// the usage has been printed.
+func quietHelp(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
 }

@@ -27,6 +27,8 @@ import (
 	"github.com/schulit/cmdb/server/pgembed"
 	"github.com/schulit/cmdb/server/postgres"
 	"github.com/schulit/cmdb/server/postgres/bench"
+	"github.com/schulit/cmdb/server/scheduler"
+	"github.com/schulit/cmdb/server/snmp"
 	"golang.org/x/term"
 )
 
@@ -75,6 +77,9 @@ type Config struct {
 	SecretKey   cmdb.Secret
 	Bench       bench.Options
 	SNMPArgs    []string // snmp poll / simulate: their own flags, parsed when they run
+	SNMPEvery   time.Duration
+	SNMPScan    time.Duration
+	SNMPMisses  int
 }
 
 // Main wires the adapters together for one command.
@@ -89,6 +94,8 @@ type Main struct {
 	db      *postgres.DB
 	ln      net.Listener
 	srv     *http.Server
+	sched   *scheduler.Scheduler
+	elector *postgres.Elector
 	ingest  *ingest.Handler
 	serving bool
 }
@@ -154,6 +161,9 @@ func (m *Main) ParseFlags(args []string) error {
 	switch cmd {
 	case "serve", "demo":
 		fs.StringVar(&c.Listen, "listen", envOr("CMDB_LISTEN", "127.0.0.1:8080"), "address to listen on (env CMDB_LISTEN)")
+		fs.DurationVar(&c.SNMPEvery, "snmp-interval", 15*time.Minute, "how often SNMP targets are polled")
+		fs.DurationVar(&c.SNMPScan, "snmp-discovery-interval", 24*time.Hour, "how often discovery ranges are scanned")
+		fs.IntVar(&c.SNMPMisses, "snmp-miss-limit", 3, "polls in a row a device may miss before it is marked unreachable")
 		fs.StringVar(&c.PublicURL, "public-url", os.Getenv("CMDB_PUBLIC_URL"), "URL users reach the server at, for single sign-on redirects (env CMDB_PUBLIC_URL); default http://<listen address>")
 	case "token-create":
 		fs.BoolVar(&c.TokenAdmin, "admin", false, "create a platform admin token")
@@ -330,6 +340,9 @@ func (m *Main) serve(ctx context.Context) error {
 		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Logger: m.log, Registry: reg})
 	m.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
+	if err := m.startJobs(); err != nil {
+		return err
+	}
 	m.serving = true
 	go func() {
 		if err := m.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -372,6 +385,11 @@ func (m *Main) Close() error {
 		errs = append(errs, m.srv.Shutdown(ctx))
 		m.srv = nil
 	}
+	if m.sched != nil {
+		errs = append(errs, m.sched.Shutdown())
+		m.elector.Resign()
+		m.sched = nil
+	}
 	if m.ingest != nil {
 		m.ingest.Close() // commits what was queued before the database goes
 		m.ingest = nil
@@ -394,4 +412,45 @@ func quietHelp(err error) error {
 		return nil
 	}
 	return err
+}
+
+// schedulerElection names the advisory lock whose holder runs the jobs.
+const schedulerElection = 7_202_611_221
+
+// startJobs schedules SNMP polling and discovery; with several replicas
+// on one database only the elected one runs them.
+func (m *Main) startJobs() error {
+	c := &m.Config
+	if c.SNMPEvery <= 0 {
+		c.SNMPEvery = 15 * time.Minute
+	}
+	if c.SNMPScan <= 0 {
+		c.SNMPScan = 24 * time.Hour
+	}
+	if c.SNMPMisses <= 0 {
+		c.SNMPMisses = 3
+	}
+	m.elector = m.db.NewElector(schedulerElection)
+	s, err := scheduler.New(scheduler.Options{Elector: m.elector, Logger: m.log})
+	if err != nil {
+		return err
+	}
+	opts := snmp.Options{Logger: m.log}
+	if err := s.Every("snmp-poll", m.Config.SNMPEvery, func(ctx context.Context) {
+		if err := snmpRound(ctx, m.db, opts, m.Config.SNMPMisses, 64); err != nil {
+			m.log.Error("SNMP polling round", "err", err)
+		}
+	}); err != nil {
+		return err
+	}
+	if err := s.Every("snmp-discovery", m.Config.SNMPScan, func(ctx context.Context) {
+		if err := snmpDiscovery(ctx, m.db, opts); err != nil {
+			m.log.Error("SNMP discovery", "err", err)
+		}
+	}); err != nil {
+		return err
+	}
+	m.sched = s
+	s.Start()
+	return nil
 }

@@ -253,6 +253,12 @@ var accessMatrix = map[string]accessRule{
 	"GET /api/v1/cis/{id}/software": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/software", tn.ci), nil
 	}},
+	"GET /api/v1/cis/{id}/metrics": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/cis/%d/metrics?name=counter.pages&limit=100", tn.ci), nil
+	}},
+	"GET /api/v1/cis/{id}/health-events": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/cis/%d/health-events", tn.ci), nil
+	}},
 	// Merging is authority IT's: duplicates span the schools of an authority.
 	"POST /api/v1/cis/{id}/merge": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		keep, remove := x.freshCI(tn), x.freshCI(tn)
@@ -282,6 +288,42 @@ var accessMatrix = map[string]accessRule{
 		return fmt.Sprintf("/api/v1/duplicates/%d/dismiss", d), nil
 	}},
 
+	// SNMP polling: credential profiles are for those who change the school
+	// (school IT, authority IT), not even readable by its teachers (403);
+	// targets and ranges are seen like the school's devices and changed by
+	// school IT and authority IT. Creates name the school in the body (or,
+	// for credentials, in the path); a school the caller does not see is 404.
+	"GET /api/v1/schools/{id}/snmp-credentials": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/schools/%d/snmp-credentials", tn.school), nil
+	}},
+	"POST /api/v1/schools/{id}/snmp-credentials": {kind: "snmp_credential", allow: []string{"school_it", "authority_it"},
+		req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+			return fmt.Sprintf("/api/v1/schools/%d/snmp-credentials", tn.school), x.snmpCredentialBody()
+		}},
+	"DELETE /api/v1/snmp-credentials/{id}": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/snmp-credentials/%d", x.freshSNMPCredential(tn)), nil
+	}},
+	"GET /api/v1/snmp-targets": {list: true, kind: "snmp_target", allow: []string{"teacher", "school_it", "authority_it", "provider"},
+		sees: accStaff, blind: []string{"provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+			return fmt.Sprintf("/api/v1/snmp-targets?school=%d", tn.school), nil
+		}},
+	"POST /api/v1/snmp-targets": {create: true, kind: "snmp_target", allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return "/api/v1/snmp-targets", x.snmpTargetBody(tn)
+	}},
+	"DELETE /api/v1/snmp-targets/{id}": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/snmp-targets/%d", x.freshSNMPTarget(tn)), nil
+	}},
+	"GET /api/v1/snmp-ranges": {list: true, kind: "snmp_range", allow: []string{"teacher", "school_it", "authority_it", "provider"},
+		sees: accStaff, blind: []string{"provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+			return fmt.Sprintf("/api/v1/snmp-ranges?school=%d", tn.school), nil
+		}},
+	"POST /api/v1/snmp-ranges": {create: true, kind: "snmp_range", allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return "/api/v1/snmp-ranges", x.snmpRangeBody(tn)
+	}},
+	"DELETE /api/v1/snmp-ranges/{id}": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/snmp-ranges/%d", x.freshSNMPRange(tn)), nil
+	}},
+
 	// Observations speak for a whole authority: authority IT (and integrations).
 	"POST /api/v1/observations": {create: true, kind: "ci", allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return "/api/v1/observations", map[string]any{"observations": []map[string]any{{"source": "agent", "authority_id": tn.auth,
@@ -300,6 +342,8 @@ type accTenant struct {
 	relation, dup, provider int64
 	user, token             int64 // a teacher of the school and an integration token, not matrix callers
 	enrolment               int64 // an enrolment token of the school
+	snmpCred, snmpTarget    int64 // an SNMP credential profile and an SNMP target of the school
+	snmpRange               int64 // an SNMP discovery range of the school
 	ids                     map[string]map[int64]bool
 }
 
@@ -316,7 +360,7 @@ func (tn *accTenant) owns(kind string, item map[string]any) bool {
 	switch kind {
 	case "authority":
 		return num(item["id"]) == tn.auth
-	case "school", "room", "ci", "duplicate", "audit", "enrolment_token":
+	case "school", "room", "ci", "duplicate", "audit", "enrolment_token", "snmp_target", "snmp_range":
 		return num(item["authority_id"]) == tn.auth
 	case "lock":
 		return tn.ids["ci"][num(item["ci_id"])]
@@ -447,6 +491,49 @@ func (x *accEnv) freshEnrolmentToken(tn *accTenant) int64 {
 	return e
 }
 
+func (x *accEnv) snmpCredentialBody() map[string]any {
+	return map[string]any{"name": fmt.Sprintf("Drucker v2c %d", x.next()), "version": "2c", "community": "matrix-community"}
+}
+
+func (x *accEnv) snmpTargetBody(tn *accTenant) map[string]any {
+	return map[string]any{"school_id": tn.school, "address": fmt.Sprintf("drucker-%d.%s.example:161", x.next(), tn.name), "kind": "snmp"}
+}
+
+func (x *accEnv) snmpRangeBody(tn *accTenant) map[string]any {
+	n := x.next()
+	return map[string]any{"school_id": tn.school, "cidr": fmt.Sprintf("10.%d.%d.0/24", n/256, n%256)}
+}
+
+// freshSNMPCredential makes an SNMP credential profile of the tenant's
+// school; the answer must not carry the community.
+func (x *accEnv) freshSNMPCredential(tn *accTenant) int64 {
+	x.t.Helper()
+	c := x.must(201, "POST", fmt.Sprintf("/api/v1/schools/%d/snmp-credentials", tn.school), x.snmpCredentialBody())
+	for _, f := range []string{"community", "auth_pass", "priv_pass"} {
+		if v, ok := c[f]; ok {
+			x.t.Fatalf("fixture SNMP credential: the answer carries %s %q", f, v)
+		}
+	}
+	tn.add("snmp_credential", id(c))
+	return id(c)
+}
+
+// freshSNMPTarget makes an SNMP target in the tenant's school.
+func (x *accEnv) freshSNMPTarget(tn *accTenant) int64 {
+	x.t.Helper()
+	t := id(x.must(201, "POST", "/api/v1/snmp-targets", x.snmpTargetBody(tn)))
+	tn.add("snmp_target", t)
+	return t
+}
+
+// freshSNMPRange makes an SNMP discovery range in the tenant's school.
+func (x *accEnv) freshSNMPRange(tn *accTenant) int64 {
+	x.t.Helper()
+	r := id(x.must(201, "POST", "/api/v1/snmp-ranges", x.snmpRangeBody(tn)))
+	tn.add("snmp_range", r)
+	return r
+}
+
 // freshLock makes sure the tenant's CI has a lock on owner (a hand edit
 // locks what it changes) and returns the attribute.
 func (x *accEnv) freshLock(tn *accTenant) string {
@@ -488,8 +575,8 @@ func (x *accEnv) freshDuplicate(tn *accTenant) (dup, ci int64) {
 
 // newTenant makes an authority with a school, a building, two rooms, a
 // printer and a switch with a relation and locks, a duplicate candidate, a
-// provider with a contract, a teacher, an integration token and an
-// enrolment token.
+// provider with a contract, a teacher, an integration token, an
+// enrolment token, and an SNMP credential profile, target and range.
 func (x *accEnv) newTenant(name, code string) *accTenant {
 	x.t.Helper()
 	tn := &accTenant{name: name, ids: map[string]map[int64]bool{}}
@@ -514,6 +601,9 @@ func (x *accEnv) newTenant(name, code string) *accTenant {
 	tn.user, _ = x.freshUser(tn)
 	tn.token = x.freshToken(tn)
 	tn.enrolment = x.freshEnrolmentToken(tn)
+	tn.snmpCred = x.freshSNMPCredential(tn)
+	tn.snmpTarget = x.freshSNMPTarget(tn)
+	tn.snmpRange = x.freshSNMPRange(tn)
 	return tn
 }
 

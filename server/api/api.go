@@ -26,6 +26,7 @@ type Options struct {
 	CIs      cmdb.CIStore
 	Accounts cmdb.AccountStore
 	Agents   cmdb.AgentStore
+	SNMP     cmdb.SNMPStore
 	// AgentEnroll and AgentReport serve the agents
 	// (/api/v1/agent/enroll and /api/v1/agent/report); nil: not offered.
 	AgentEnroll, AgentReport http.HandlerFunc
@@ -164,6 +165,27 @@ func (s *Server) Routes() []Route {
 			return s.opts.Agents.RevokeEnrolmentToken(r.Context(), sc, id)
 		})},
 		{"GET", "/api/v1/cis/{id}/software", true, listOfCI(s.opts.Agents, cmdb.AgentStore.FindSoftware)},
+		{"GET", "/api/v1/cis/{id}/metrics", true, s.listMetrics},
+		{"GET", "/api/v1/cis/{id}/health-events", true, listOfCI(s.opts.SNMP, cmdb.SNMPStore.FindHealthEvents)},
+		{"GET", "/api/v1/schools/{id}/snmp-credentials", true, listOfCI(s.opts.SNMP, cmdb.SNMPStore.FindSNMPCredentials)},
+		{"POST", "/api/v1/schools/{id}/snmp-credentials", true, s.createSNMPCredential},
+		{"DELETE", "/api/v1/snmp-credentials/{id}", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
+			return s.opts.SNMP.DeleteSNMPCredential(r.Context(), sc, id)
+		})},
+		{"GET", "/api/v1/snmp-targets", true, schoolList(func(r *http.Request, sc cmdb.Scope, school int64) ([]*cmdb.SNMPTarget, error) {
+			return s.opts.SNMP.FindSNMPTargets(r.Context(), sc, school)
+		})},
+		{"POST", "/api/v1/snmp-targets", true, s.createSNMPTarget},
+		{"DELETE", "/api/v1/snmp-targets/{id}", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
+			return s.opts.SNMP.DeleteSNMPTarget(r.Context(), sc, id)
+		})},
+		{"GET", "/api/v1/snmp-ranges", true, schoolList(func(r *http.Request, sc cmdb.Scope, school int64) ([]*cmdb.SNMPRange, error) {
+			return s.opts.SNMP.FindSNMPRanges(r.Context(), sc, school)
+		})},
+		{"POST", "/api/v1/snmp-ranges", true, s.createSNMPRange},
+		{"DELETE", "/api/v1/snmp-ranges/{id}", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
+			return s.opts.SNMP.DeleteSNMPRange(r.Context(), sc, id)
+		})},
 		{"PUT", "/api/v1/authorities/{id}/oidc", true, s.setOIDC},
 		{"GET", "/api/v1/authorities", true, listAll(s.opts.Tenants, cmdb.TenantStore.FindAuthorities)},
 		{"POST", "/api/v1/authorities", true, s.createAuthority},

@@ -1,6 +1,9 @@
 package cmdb
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // What the SNMP poller understands of a device. The poller fills these
 // from SNMPv2-MIB, IF-MIB, Host-Resources-MIB (RFC 2790), Printer-MIB
@@ -160,4 +163,32 @@ type Metric struct {
 	Name  string    `json:"name"`
 	At    time.Time `json:"at"`
 	Value float64   `json:"value"`
+}
+
+// HealthEvent is a health condition of a CI opening or clearing (supply
+// low or empty, jam, door open, no paper, offline, service requested,
+// unreachable), after debouncing.
+type HealthEvent struct {
+	ID      int64     `json:"id"`
+	CIID    int64     `json:"ci_id"`
+	Kind    string    `json:"kind"`
+	Subject string    `json:"subject,omitempty"`
+	Open    bool      `json:"open"`
+	At      time.Time `json:"at"`
+	Detail  string    `json:"detail,omitempty"`
+}
+
+// SNMPStore keeps what the poller needs and finds, scoped like the CMDB.
+type SNMPStore interface {
+	CreateSNMPCredential(ctx context.Context, s Scope, schoolID int64, c *SNMPCredential) error
+	FindSNMPCredentials(ctx context.Context, s Scope, schoolID int64) ([]*SNMPCredential, error)
+	DeleteSNMPCredential(ctx context.Context, s Scope, id int64) error
+	CreateSNMPTarget(ctx context.Context, s Scope, t *SNMPTarget) error
+	FindSNMPTargets(ctx context.Context, s Scope, schoolID int64) ([]*SNMPTarget, error)
+	DeleteSNMPTarget(ctx context.Context, s Scope, id int64) error
+	CreateSNMPRange(ctx context.Context, s Scope, r *SNMPRange) error
+	FindSNMPRanges(ctx context.Context, s Scope, schoolID int64) ([]*SNMPRange, error)
+	DeleteSNMPRange(ctx context.Context, s Scope, id int64) error
+	FindMetrics(ctx context.Context, s Scope, ciID int64, name string, limit int) ([]*Metric, error)
+	FindHealthEvents(ctx context.Context, s Scope, ciID int64) ([]*HealthEvent, error)
 }

@@ -334,3 +334,53 @@ func (db *DB) FindMetrics(ctx context.Context, s cmdb.Scope, ciID int64, name st
 		ORDER BY at DESC, name LIMIT $3`, ciID, name, limit)
 	return out, mapErr("postgres.FindMetrics", err)
 }
+
+// deleteSchoolOwned deletes a row of table that belongs to a school,
+// after checking the scope may change that school; ENOTFOUND when it is
+// not visible.
+func (db *DB) deleteSchoolOwned(ctx context.Context, s cmdb.Scope, table, what string, id int64) error {
+	var row struct {
+		AuthorityID int64 `db:"authority_id"`
+		SchoolID    int64 `db:"school_id"`
+	}
+	err := db.db.GetContext(ctx, &row, `SELECT authority_id, school_id FROM `+table+` WHERE id = $1`, id)
+	if cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND || (err == nil && !s.CanSee(row.AuthorityID, row.SchoolID)) {
+		return notFound(what, id)
+	} else if err != nil {
+		return mapErr("postgres.Delete "+what, err)
+	} else if !s.CanWrite(row.AuthorityID, row.SchoolID) {
+		return cmdb.Errorf(cmdb.EFORBIDDEN, "You may not change the devices of this school.")
+	}
+	return mapErr("postgres.Delete "+what, db.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE id = $1`, id); err != nil {
+			return err
+		}
+		return audit(ctx, tx, s, what+"_deleted", what+":"+itoa(id), row.AuthorityID, map[string]any{"school_id": row.SchoolID}, db.now())
+	}))
+}
+
+// DeleteSNMPCredential removes a credential profile.
+func (db *DB) DeleteSNMPCredential(ctx context.Context, s cmdb.Scope, id int64) error {
+	return db.deleteSchoolOwned(ctx, s, "snmp_credentials", "snmp_credential", id)
+}
+
+// DeleteSNMPTarget stops polling an address (its CI stays).
+func (db *DB) DeleteSNMPTarget(ctx context.Context, s cmdb.Scope, id int64) error {
+	return db.deleteSchoolOwned(ctx, s, "snmp_targets", "snmp_target", id)
+}
+
+// DeleteSNMPRange removes a discovery range.
+func (db *DB) DeleteSNMPRange(ctx context.Context, s cmdb.Scope, id int64) error {
+	return db.deleteSchoolOwned(ctx, s, "snmp_ranges", "snmp_range", id)
+}
+
+// FindHealthEvents lists a visible CI's health events, newest first.
+func (db *DB) FindHealthEvents(ctx context.Context, s cmdb.Scope, ciID int64) ([]*cmdb.HealthEvent, error) {
+	if _, err := db.FindCIByID(ctx, s, ciID); err != nil {
+		return nil, err
+	}
+	out := []*cmdb.HealthEvent{}
+	err := db.db.SelectContext(ctx, &out, `SELECT id, ci_id AS ciid, kind, subject, open, at, detail FROM ci_health_events
+		WHERE ci_id = $1 ORDER BY id DESC LIMIT 1000`, ciID)
+	return out, mapErr("postgres.FindHealthEvents", err)
+}

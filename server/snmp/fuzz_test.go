@@ -264,9 +264,10 @@ func sampleDir() (string, error) {
 		return "", err
 	}
 	for d := wd; ; d = filepath.Dir(d) {
-		cand := filepath.Join(d, "shared", "testdata", "snmp")
-		if _, err := os.Stat(cand); err == nil {
-			return cand, nil
+		for _, cand := range []string{filepath.Join(d, "testdata", "snmp"), filepath.Join(d, "shared", "testdata", "snmp")} {
+			if _, err := os.Stat(filepath.Join(cand, "expected.json")); err == nil {
+				return cand, nil
+			}
 		}
 		if filepath.Dir(d) == d {
 			return "", os.ErrNotExist

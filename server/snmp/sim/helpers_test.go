@@ -8,10 +8,11 @@ import (
 )
 
 // sharedData returns the directory of the project's sample recordings,
-// shared/testdata/snmp beside the repository.
+// testdata/snmp at the top of the repository (a copy of shared/testdata/snmp).
 func sharedData(t testing.TB) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "..", "..", "shared", "testdata", "snmp")
+	// The repository's copy of the sample recordings (testdata/snmp).
+	dir := filepath.Join("..", "..", "..", "testdata", "snmp")
 	if _, err := os.Stat(filepath.Join(dir, "canon-c5535.snmprec")); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("shared SNMP test data missing: %v", err)

@@ -123,9 +123,11 @@ func DataDir(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	for d := wd; ; d = filepath.Dir(d) {
-		cand := filepath.Join(d, "shared", "testdata", "snmp")
-		if _, err := os.Stat(filepath.Join(cand, "expected.json")); err == nil {
-			return cand
+		// The repository's own copy first, then shared/ beside it.
+		for _, cand := range []string{filepath.Join(d, "testdata", "snmp"), filepath.Join(d, "shared", "testdata", "snmp")} {
+			if _, err := os.Stat(filepath.Join(cand, "expected.json")); err == nil {
+				return cand
+			}
 		}
 		if filepath.Dir(d) == d {
 			break

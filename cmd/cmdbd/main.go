@@ -76,6 +76,7 @@ type Config struct {
 	PublicURL   string
 	SecretKey   cmdb.Secret
 	Bench       bench.Options
+	BenchIngest benchIngestOptions
 	SNMPArgs    []string // snmp poll / simulate: their own flags, parsed when they run
 	SNMPEvery   time.Duration
 	SNMPScan    time.Duration
@@ -115,6 +116,7 @@ Commands:
   user add --email E --role R [--org ID]
                          create a user (password from CMDB_PASSWORD, the terminal or stdin)
   bench reconcile        measure reconcile throughput (observations/s)
+  bench ingest           load the agent door with simulated agents (reports/s, latency, 0 lost)
   snmp poll --target HOST[:PORT] [--community C | --v3-user U ...] [--json]
                          poll one device once and print what the poller understood
   snmp simulate --data DIR [--listen ADDR]
@@ -137,7 +139,7 @@ func (m *Main) ParseFlags(args []string) error {
 		cmd, args = cmd+"-"+args[0], args[1:]
 	}
 	switch cmd {
-	case "serve", "demo", "migrate", "token-create", "user-add", "bench-reconcile", "snmp-poll", "snmp-simulate", "version":
+	case "serve", "demo", "migrate", "token-create", "user-add", "bench-reconcile", "bench-ingest", "snmp-poll", "snmp-simulate", "version":
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stderr, usage)
 		return flag.ErrHelp
@@ -176,6 +178,8 @@ func (m *Main) ParseFlags(args []string) error {
 		fs.StringVar(&c.UserName, "name", "", "display name")
 		fs.StringVar(&c.TokenRole, "role", "", "role: teacher, school_it, authority_it, provider, admin (required)")
 		fs.Int64Var(&c.TokenOrg, "org", 0, "id of the school, authority or provider the role is held in (not for admin)")
+	case "bench-ingest":
+		c.BenchIngest.registerFlags(fs)
 	case "bench-reconcile":
 		fs.IntVar(&c.Bench.Devices, "devices", 20000, "distinct devices")
 		fs.IntVar(&c.Bench.Batch, "batch", 1000, "observations per batch")
@@ -188,6 +192,11 @@ func (m *Main) ParseFlags(args []string) error {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	c.DatabaseURL = cmdb.Secret(dbURL)
+	if cmd == "bench-ingest" {
+		if err := c.BenchIngest.check(); err != nil {
+			return err
+		}
+	}
 	if cmd == "token-create" && c.TokenAdmin == (c.TokenRole != "") {
 		return errors.New("token create: pass either --admin or --role with --org")
 	}
@@ -248,6 +257,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return nil
 	case "bench-reconcile":
 		return m.runBench(ctx)
+	case "bench-ingest":
+		return m.runBenchIngest(ctx, m.Config.BenchIngest)
 	case "snmp-poll":
 		return quietHelp(runSNMPPoll(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
 	case "snmp-simulate":

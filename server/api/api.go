@@ -215,10 +215,14 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/cis/{id}/merge", true, s.mergeCI},
 		{"GET", "/api/v1/locks", true, s.listLocks},
 		{"POST", "/api/v1/relations", true, s.createRelation},
-		{"DELETE", "/api/v1/relations/{id}", true, s.deleteRelation},
+		{"DELETE", "/api/v1/relations/{id}", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
+			return s.opts.CIs.DeleteRelation(r.Context(), sc, id)
+		})},
 		{"GET", "/api/v1/duplicates", true, s.listDuplicates},
 		{"POST", "/api/v1/duplicates/{id}/merge", true, s.mergeDuplicate},
-		{"POST", "/api/v1/duplicates/{id}/dismiss", true, s.dismissDuplicate},
+		{"POST", "/api/v1/duplicates/{id}/dismiss", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
+			return s.opts.CIs.DismissDuplicate(r.Context(), sc, id)
+		})},
 		{"POST", "/api/v1/observations", true, s.postObservations},
 	}
 }

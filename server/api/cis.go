@@ -266,18 +266,6 @@ func (s *Server) createRelation(w http.ResponseWriter, r *http.Request, sc cmdb.
 	return nil
 }
 
-func (s *Server) deleteRelation(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := s.opts.CIs.DeleteRelation(r.Context(), sc, id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
 func (s *Server) mergeCI(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -349,18 +337,6 @@ func (s *Server) mergeDuplicate(w http.ResponseWriter, r *http.Request, sc cmdb.
 		return err
 	}
 	writeJSON(w, 200, ci)
-	return nil
-}
-
-func (s *Server) dismissDuplicate(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	if err := s.opts.CIs.DismissDuplicate(r.Context(), sc, id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

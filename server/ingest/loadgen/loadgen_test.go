@@ -138,6 +138,14 @@ func serve(t *testing.T, st *memStore, opts ingest.Options) string {
 // and that AckedSeq names the last of them.
 func checkSeqs(t *testing.T, st *memStore, res *Result) {
 	t.Helper()
+	checkSeqsCut(t, st, res, false)
+}
+
+// checkSeqsCut is checkSeqs for a run that was cut short: a report in
+// flight when the context ended may have been committed without its
+// acknowledgement reaching the agent, so applied may run one past acked.
+func checkSeqsCut(t *testing.T, st *memStore, res *Result, cut bool) {
+	t.Helper()
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if len(res.AckedSeq) != len(st.byID) {
@@ -149,7 +157,11 @@ func checkSeqs(t *testing.T, st *memStore, res *Result) {
 				t.Fatalf("device %s: applied seqs %v, want 1, 2, 3, …", id, seqs)
 			}
 		}
-		if got := res.AckedSeq[id]; got != uint64(len(seqs)) {
+		got := res.AckedSeq[id]
+		if cut && got+1 == uint64(len(seqs)) {
+			continue
+		}
+		if got != uint64(len(seqs)) {
 			t.Errorf("device %s: acked seq %d, applied up to %d", id, got, len(seqs))
 		}
 	}
@@ -267,7 +279,7 @@ func TestCancel(t *testing.T) {
 	if res == nil || res.Enrolled != 10 || res.Errors != 0 {
 		t.Fatalf("result %+v", res)
 	}
-	checkSeqs(t, st, res)
+	checkSeqsCut(t, st, res, true)
 }
 
 func TestInventoriesAreDistinct(t *testing.T) {

@@ -34,7 +34,11 @@ type PollResult struct {
 	// lowPaper, noPaper, lowToner, noToner, doorOpen, jammed, offline,
 	// serviceRequested, inputTrayMissing, outputTrayMissing,
 	// markerSupplyMissing, outputNearFull, outputFull, inputTrayEmpty,
-	// overduePreventMaint.
+	// overduePreventMaint. For a projector read over PJLink, the parts its
+	// error status reports in warning or error: lampWarning, lampError,
+	// filterWarning, filterError, fanWarning, fanError,
+	// temperatureWarning, temperatureError, coverWarning, coverError,
+	// otherWarning, otherError.
 	Errors []string `json:"errors,omitempty"`
 	Alerts []Alert  `json:"alerts,omitempty"`
 }
@@ -79,6 +83,15 @@ var (
 	SNMPPrivProtocols = []string{"AES", "AES192", "AES256"}
 )
 
+// CredentialPJLink is the Version of a credential profile that holds a
+// PJLink projector password (in AuthPass) instead of an SNMP credential.
+// The poller tries a school's PJLink passwords in order on its pjlink
+// targets, and its SNMP profiles on its snmp targets.
+const CredentialPJLink = "pjlink"
+
+// MaxPJLinkPassword is the longest password PJLink allows, in bytes.
+const MaxPJLinkPassword = 32
+
 // SNMPCredential is one credential profile; a school's profiles are tried
 // in order. Secrets are encrypted at rest and never shown.
 type SNMPCredential struct {
@@ -95,9 +108,27 @@ type SNMPCredential struct {
 
 // Validate checks a credential: a known version; a non-empty community
 // for v1/v2c; for v3 a user, known auth and priv protocols and their
-// passphrases (at least 8 characters, as SNMPv3 demands).
+// passphrases (at least 8 characters, as SNMPv3 demands); for pjlink a
+// password (auth_pass) of 1 to 32 printable ASCII characters and none of
+// the SNMP fields.
 func (c *SNMPCredential) Validate() error {
 	switch c.Version {
+	case CredentialPJLink:
+		pw := c.AuthPass.Reveal()
+		if pw == "" || len(pw) > MaxPJLinkPassword {
+			return Invalid("auth_pass", "is the PJLink password: 1 to %d characters", MaxPJLinkPassword)
+		}
+		for i := 0; i < len(pw); i++ {
+			if pw[i] < 0x21 || pw[i] > 0x7e {
+				return Invalid("auth_pass", "the PJLink password must be printable ASCII without spaces")
+			}
+		}
+		for _, f := range []struct{ name, v string }{{"community", c.Community.Reveal()}, {"user", c.User},
+			{"auth_proto", c.AuthProto}, {"priv_proto", c.PrivProto}, {"priv_pass", c.PrivPass.Reveal()}} {
+			if f.v != "" {
+				return Invalid(f.name, "is not used by PJLink; give the password as auth_pass")
+			}
+		}
 	case "1", "2c":
 		if c.Community == "" {
 			return Invalid("community", "is required for SNMP v%s and must not be empty", c.Version)
@@ -122,7 +153,7 @@ func (c *SNMPCredential) Validate() error {
 			return Invalid("priv_pass", "must be at least 8 characters")
 		}
 	default:
-		return Invalid("version", "must be one of 1, 2c, 3")
+		return Invalid("version", "must be one of 1, 2c, 3 (SNMP) or pjlink (a PJLink password)")
 	}
 	return nil
 }
@@ -167,7 +198,8 @@ type Metric struct {
 
 // HealthEvent is a health condition of a CI opening or clearing (supply
 // low or empty, jam, door open, no paper, offline, service requested,
-// unreachable), after debouncing.
+// unreachable; for projectors also lamp, filter, fan, temperature and
+// other_error), after debouncing.
 type HealthEvent struct {
 	ID      int64     `json:"id"`
 	CIID    int64     `json:"ci_id"`

@@ -36,12 +36,25 @@ const (
 	KindOffline          Kind = "offline"           // error bit offline
 	KindServiceRequested Kind = "service_requested" // error bit serviceRequested
 	KindUnreachable      Kind = "unreachable"       // the poll got no answer
+
+	// Projector conditions, from the PJLink error status (ERST): each
+	// opens on a warning or an error of its part. A cover error opens
+	// KindDoorOpen.
+	KindLamp        Kind = "lamp"        // lampWarning or lampError
+	KindFilter      Kind = "filter"      // filterWarning or filterError
+	KindFan         Kind = "fan"         // fanWarning or fanError
+	KindTemperature Kind = "temperature" // temperatureWarning or temperatureError
+	KindOtherError  Kind = "other_error" // otherWarning or otherError
 )
 
-// errorKinds maps the hrPrinterDetectedErrorState bits that are device
-// conditions to their kind. lowToner and noToner are left out on purpose:
-// they only hint at what the supplies table says precisely, and would
-// duplicate the supply events.
+// errorKinds maps the error names of a poll result that are device
+// conditions to their kind: the hrPrinterDetectedErrorState bits of
+// printers, and the PJLink error status of projectors. A kind may have
+// several names; it holds while any of them is set, and the first set one
+// in this order gives the detail, so errors come before warnings.
+// lowToner and noToner are left out on purpose: they only hint at what
+// the supplies table says precisely, and would duplicate the supply
+// events.
 var errorKinds = [...]struct {
 	bit    string
 	kind   Kind
@@ -52,6 +65,18 @@ var errorKinds = [...]struct {
 	{"noPaper", KindNoPaper, "out of paper"},
 	{"offline", KindOffline, "the device is offline"},
 	{"serviceRequested", KindServiceRequested, "service requested"},
+	{"lampError", KindLamp, "lamp error"},
+	{"lampWarning", KindLamp, "lamp warning: its life is nearly over"},
+	{"filterError", KindFilter, "filter error"},
+	{"filterWarning", KindFilter, "filter warning: clean or replace the filter"},
+	{"fanError", KindFan, "fan error"},
+	{"fanWarning", KindFan, "fan warning"},
+	{"temperatureError", KindTemperature, "temperature error"},
+	{"temperatureWarning", KindTemperature, "temperature warning"},
+	{"coverError", KindDoorOpen, "cover open"},
+	{"coverWarning", KindDoorOpen, "cover warning"},
+	{"otherError", KindOtherError, "projector error"},
+	{"otherWarning", KindOtherError, "projector warning"},
 }
 
 // Event is a condition that opened (Open true) or cleared (Open false).
@@ -146,8 +171,10 @@ func NewTracker(opts Options) *Tracker {
 // device raises supply_empty for each supply in the state empty, else
 // supply_low for each whose percentage is at most SupplyLowPercent
 // (supplies whose level is not a number — other, unknown, some-remaining —
-// are never low), and jam, door_open, no_paper, offline and
-// service_requested from the printer error bits. A supply is never both
+// are never low), jam, door_open, no_paper, offline and
+// service_requested from the printer error bits, and lamp, filter, fan,
+// temperature, door_open (cover) and other_error from a projector's
+// PJLink error names (see errorKinds). A supply is never both
 // low and empty: when one of the two opens, the other, if open, clears in
 // the same call.
 //
@@ -188,7 +215,7 @@ func (t *Tracker) Observe(r *cmdb.PollResult, now time.Time) []Event {
 			continue
 		}
 		if e, ok := t.present(i, o, now); ok {
-			e.Detail = detail(c.Kind, s)
+			e.Detail = detail(r, c.Kind, s)
 			events = t.opened(events, i, e)
 		}
 	}
@@ -202,7 +229,7 @@ func (t *Tracker) Observe(r *cmdb.PollResult, now time.Time) []Event {
 		}
 		t.Conditions = append(t.Conditions, Condition{Kind: kind, Subject: supplySubject(s), Supply: s.Index, Since: now})
 		if e, ok := t.present(len(t.Conditions)-1, o, now); ok {
-			e.Detail = detail(kind, s)
+			e.Detail = detail(r, kind, s)
 			events = t.opened(events, len(t.Conditions)-1, e)
 		}
 	}
@@ -303,11 +330,11 @@ func holds(r *cmdb.PollResult, kind Kind, supply int, o Options) (*cmdb.Supply, 
 		return nil, false
 	}
 	for _, ek := range errorKinds {
-		if ek.kind == kind {
-			return nil, slices.Contains(r.Errors, ek.bit)
+		if ek.kind == kind && slices.Contains(r.Errors, ek.bit) {
+			return nil, true
 		}
 	}
-	return nil, false // a kind this version does not know: let it clear
+	return nil, false // not set, or a kind this version does not know: let it clear
 }
 
 // supplyKind classifies a supply: empty, low or neither (""). Only a
@@ -322,8 +349,8 @@ func supplyKind(s *cmdb.Supply, o Options) Kind {
 	return ""
 }
 
-// detail explains an opening condition; s is its supply, if any.
-func detail(kind Kind, s *cmdb.Supply) string {
+// detail explains an opening condition of r; s is its supply, if any.
+func detail(r *cmdb.PollResult, kind Kind, s *cmdb.Supply) string {
 	switch kind {
 	case KindSupplyEmpty:
 		return "empty"
@@ -334,7 +361,7 @@ func detail(kind Kind, s *cmdb.Supply) string {
 		return "low"
 	}
 	for _, ek := range errorKinds {
-		if ek.kind == kind {
+		if ek.kind == kind && slices.Contains(r.Errors, ek.bit) {
 			return ek.detail
 		}
 	}

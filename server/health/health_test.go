@@ -101,6 +101,14 @@ func TestObserve(t *testing.T) {
 			{up(nil, "jammed", "doorOpen", "noPaper", "offline", "serviceRequested"),
 				"+jam, +door_open, +no_paper, +offline, +service_requested"},
 		}},
+		{"every projector part", health.Options{Raise: 1}, []step{
+			{up(nil, "lampWarning", "filterError", "fanWarning", "temperatureError", "coverError", "otherWarning"),
+				"+lamp, +filter, +fan, +temperature, +door_open, +other_error"},
+		}},
+		{"a projector warning turning error stays one condition", health.Options{}, []step{
+			{up(nil, "lampWarning"), ""}, {up(nil, "lampError"), "+lamp"}, {up(nil, "lampError"), ""},
+			{ok, ""}, {ok, "-lamp"},
+		}},
 		{"hint and unrelated bits raise nothing", health.Options{Raise: 1}, []step{
 			{up(nil, "lowToner", "noToner", "lowPaper", "inputTrayMissing", "overduePreventMaint", "bogus"), ""},
 		}},
@@ -214,6 +222,19 @@ func TestObserveDetail(t *testing.T) {
 	}
 	if got := tr.Observe(down(), now); len(got) != 1 || got[0].Kind != health.KindUnreachable || got[0].Detail == "" {
 		t.Errorf("Observe(down) = %+v", got)
+	}
+
+	// A projector part's detail says whether it warns or fails, also when
+	// the condition was pending in an earlier poll with the other.
+	tr = health.NewTracker(health.Options{})
+	tr.Observe(up(nil, "filterWarning", "lampWarning"), now)
+	got = tr.Observe(up(nil, "filterWarning", "lampError"), now)
+	want = []health.Event{
+		{Kind: health.KindLamp, Open: true, At: now, Detail: "lamp error"},
+		{Kind: health.KindFilter, Open: true, At: now, Detail: "filter warning: clean or replace the filter"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("projector Observe =\n%+v\nwant\n%+v", got, want)
 	}
 }
 

@@ -28,7 +28,6 @@ import (
 	"github.com/schulit/cmdb/server/postgres"
 	"github.com/schulit/cmdb/server/postgres/bench"
 	"github.com/schulit/cmdb/server/scheduler"
-	"github.com/schulit/cmdb/server/snmp"
 	"golang.org/x/term"
 	"golang.org/x/time/rate"
 )
@@ -103,6 +102,7 @@ type Main struct {
 	sched   *scheduler.Scheduler
 	elector *postgres.Elector
 	ingest  *ingest.Handler
+	demoSim *demoSim // the demo's simulated printers, copiers and projectors
 	serving bool
 }
 
@@ -168,7 +168,11 @@ func (m *Main) ParseFlags(args []string) error {
 	switch cmd {
 	case "serve", "demo":
 		fs.StringVar(&c.Listen, "listen", envOr("CMDB_LISTEN", "127.0.0.1:8080"), "address to listen on (env CMDB_LISTEN)")
-		fs.DurationVar(&c.SNMPEvery, "snmp-interval", 15*time.Minute, "how often SNMP targets are polled")
+		every := 15 * time.Minute
+		if cmd == "demo" {
+			every = time.Minute // health events open after two polls: let the demo show them soon
+		}
+		fs.DurationVar(&c.SNMPEvery, "snmp-interval", every, "how often SNMP targets are polled")
 		fs.DurationVar(&c.SNMPScan, "snmp-discovery-interval", 24*time.Hour, "how often discovery ranges are scanned")
 		fs.IntVar(&c.SNMPMisses, "snmp-miss-limit", 3, "polls in a row a device may miss before it is marked unreachable")
 		fs.StringVar(&c.PublicURL, "public-url", os.Getenv("CMDB_PUBLIC_URL"), "URL users reach the server at, for single sign-on redirects (env CMDB_PUBLIC_URL); default http://<listen address>")
@@ -302,7 +306,10 @@ func (m *Main) Run(ctx context.Context) error {
 			return fmt.Errorf("demo: %w", err)
 		}
 		m.log.Info("demo authority loaded", "authority_id", sum.Authority, "schools", sum.Schools, "rooms", sum.Rooms,
-			"observations", sum.Observations, "created", sum.Created, "duplicates", sum.Duplicates)
+			"observations", sum.Observations, "created", sum.Created, "duplicates", sum.Duplicates, "snmp_targets", sum.Targets)
+		if err := m.startDemoSNMP(ctx); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
 		if m.cluster != nil {
 			m.log.Info("make an API token with: cmdbd token create --admin --data-dir " + m.Config.DataDir)
 		}
@@ -407,6 +414,10 @@ func (m *Main) Close() error {
 		m.elector.Resign()
 		m.sched = nil
 	}
+	if m.demoSim != nil {
+		errs = append(errs, m.demoSim.Close())
+		m.demoSim = nil
+	}
 	if m.ingest != nil {
 		m.ingest.Close() // commits what was queued before the database goes
 		m.ingest = nil
@@ -452,16 +463,16 @@ func (m *Main) startJobs() error {
 	if err != nil {
 		return err
 	}
-	opts := snmp.Options{Logger: m.log}
+	p := m.poller()
 	if err := s.Every("snmp-poll", m.Config.SNMPEvery, func(ctx context.Context) {
-		if err := snmpRound(ctx, m.db, opts, m.Config.SNMPMisses, 64); err != nil {
+		if err := p.round(ctx); err != nil {
 			m.log.Error("SNMP polling round", "err", err)
 		}
 	}); err != nil {
 		return err
 	}
 	if err := s.Every("snmp-discovery", m.Config.SNMPScan, func(ctx context.Context) {
-		if err := snmpDiscovery(ctx, m.db, opts); err != nil {
+		if err := snmpDiscovery(ctx, m.db, p.SNMP); err != nil {
 			m.log.Error("SNMP discovery", "err", err)
 		}
 	}); err != nil {

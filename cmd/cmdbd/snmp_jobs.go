@@ -37,6 +37,20 @@ type poller struct {
 	Logger *slog.Logger
 }
 
+// poller returns the server's poller: its options, and in the demo the
+// simulated devices.
+func (m *Main) poller() *poller {
+	opts := snmp.Options{Logger: m.log}
+	if m.demoSim != nil {
+		opts.Dial = m.demoSim.Dial
+	}
+	misses := m.Config.SNMPMisses
+	if misses <= 0 {
+		misses = 3
+	}
+	return &poller{DB: m.db, SNMP: opts, MissLimit: misses, Concurrency: 64, Logger: m.log}
+}
+
 // snmpRound polls every target once; see poller.round.
 func snmpRound(ctx context.Context, db *postgres.DB, opts snmp.Options, missLimit, concurrency int) error {
 	p := &poller{DB: db, SNMP: opts, MissLimit: missLimit, Concurrency: concurrency, Logger: opts.Logger}

@@ -54,7 +54,6 @@ type model struct {
 	OUIs        []string
 	AgentVendor string // as the agent reports it (SMBIOS)
 	AgentModel  string
-	SNMPVendor  string
 	CPUs        []string
 	Color       bool // printers: colour supplies
 	MACSerial   bool // the serial is the MAC (Ubiquiti)
@@ -95,21 +94,17 @@ var catalogue = map[string]*model{
 	"tabA8":  {Vendor: "Samsung", Name: "Galaxy Tab A8", Serial: "R52xxxxxxxx", OUIs: []string{"8c:71:f8", "ac:5f:3e"}},
 	"tabS6":  {Vendor: "Samsung", Name: "Galaxy Tab S6 Lite", Serial: "R52xxxxxxxx", OUIs: []string{"84:25:19", "ac:5f:3e"}},
 	// Printers.
-	"lj404": {Vendor: "HP", Name: "LaserJet Pro M404dn", Serial: "VNBnanxnnn", OUIs: []string{"3c:52:82", "10:e7:c6"}, SNMPVendor: "Hewlett-Packard"},
-	"clj454": {Vendor: "HP", Name: "Color LaserJet Pro M454dw", Serial: "CNBnanxnnn", OUIs: []string{"3c:52:82", "10:e7:c6"},
-		SNMPVendor: "Hewlett-Packard", Color: true},
-	"hl5100": {Vendor: "Brother", Name: "HL-L5100DN", Serial: "E7nnnnannannnnn", OUIs: []string{"00:80:77", "30:05:5c"}, SNMPVendor: "Brother Industries, Ltd."},
-	"ms521":  {Vendor: "Lexmark", Name: "MS521dn", Serial: "4514nnnnnnn", OUIs: []string{"00:04:00", "00:21:b7"}, SNMPVendor: "Lexmark International, Inc."},
-	"p2235":  {Vendor: "Kyocera", Name: "ECOSYS P2235dn", Serial: "VCFnannnnn", OUIs: []string{"00:c0:ee", "00:17:c8"}, SNMPVendor: "KYOCERA Document Solutions Inc."},
+	"lj404":  {Vendor: "HP", Name: "LaserJet Pro M404dn", Serial: "VNBnanxnnn", OUIs: []string{"3c:52:82", "10:e7:c6"}},
+	"clj454": {Vendor: "HP", Name: "Color LaserJet Pro M454dw", Serial: "CNBnanxnnn", OUIs: []string{"3c:52:82", "10:e7:c6"}, Color: true},
+	"hl5100": {Vendor: "Brother", Name: "HL-L5100DN", Serial: "E7nnnnannannnnn", OUIs: []string{"00:80:77", "30:05:5c"}},
+	"ms521":  {Vendor: "Lexmark", Name: "MS521dn", Serial: "4514nnnnnnn", OUIs: []string{"00:04:00", "00:21:b7"}},
+	"p2235":  {Vendor: "Kyocera", Name: "ECOSYS P2235dn", Serial: "VCFnannnnn", OUIs: []string{"00:c0:ee", "00:17:c8"}},
 	// Multi-function printers.
-	"m3655": {Vendor: "Kyocera", Name: "ECOSYS M3655idn", Serial: "RVHnannnnn", OUIs: []string{"00:c0:ee", "00:17:c8"}, SNMPVendor: "KYOCERA Document Solutions Inc."},
-	"ta2554": {Vendor: "Kyocera", Name: "TASKalfa 2554ci", Serial: "W8Nnannnnn", OUIs: []string{"00:c0:ee"},
-		SNMPVendor: "KYOCERA Document Solutions Inc.", Color: true},
-	"irc3826": {Vendor: "Canon", Name: "imageRUNNER ADVANCE DX C3826i", Serial: "aaannnnn", OUIs: []string{"00:1e:8f", "18:0c:ac"},
-		SNMPVendor: "Canon Inc.", Color: true},
-	"imc3000": {Vendor: "Ricoh", Name: "IM C3000", Serial: "3nnnRnnnnnn", OUIs: []string{"00:26:73", "58:38:79"}, SNMPVendor: "RICOH COMPANY, LTD.", Color: true},
-	"mfc8900": {Vendor: "Brother", Name: "MFC-L8900CDW", Serial: "E8nnnnannannnnn", OUIs: []string{"00:80:77", "30:05:5c"},
-		SNMPVendor: "Brother Industries, Ltd.", Color: true},
+	"m3655":   {Vendor: "Kyocera", Name: "ECOSYS M3655idn", Serial: "RVHnannnnn", OUIs: []string{"00:c0:ee", "00:17:c8"}},
+	"ta2554":  {Vendor: "Kyocera", Name: "TASKalfa 2554ci", Serial: "W8Nnannnnn", OUIs: []string{"00:c0:ee"}, Color: true},
+	"irc3826": {Vendor: "Canon", Name: "imageRUNNER ADVANCE DX C3826i", Serial: "aaannnnn", OUIs: []string{"00:1e:8f", "18:0c:ac"}, Color: true},
+	"imc3000": {Vendor: "Ricoh", Name: "IM C3000", Serial: "3nnnRnnnnnn", OUIs: []string{"00:26:73", "58:38:79"}, Color: true},
+	"mfc8900": {Vendor: "Brother", Name: "MFC-L8900CDW", Serial: "E8nnnnannannnnn", OUIs: []string{"00:80:77", "30:05:5c"}, Color: true},
 	// Projectors.
 	"eb695":  {Vendor: "Epson", Name: "EB-695Wi", Serial: "Xnaannnnnnn", OUIs: []string{"64:eb:8c", "a4:ee:57"}},
 	"ebl210": {Vendor: "Epson", Name: "EB-L210W", Serial: "Xnaannnnnnn", OUIs: []string{"64:eb:8c", "a4:ee:57"}},

@@ -1,12 +1,21 @@
 // Package demo loads a realistic demo tenant into a store: the school
 // authority "Landkreis Musterstadt" with five schools, their buildings and
-// rooms, and an inventory of about 600 devices as an inventory export, the
-// device agent and the SNMP poller report them. A few devices were entered
-// twice in the export and wait for review as duplicate candidates.
+// rooms, and an inventory of about 600 devices as an inventory export and
+// the device agent report them. A few devices were entered twice in the
+// export and wait for review as duplicate candidates.
+//
+// The printers, copiers and projectors in use are SNMP targets of their
+// school, with a credential profile per school; SimDevices gives each a
+// recording for the SNMP simulator, so that the poller reads them for
+// real (cmdbd demo does): their page counters, supplies and health
+// events come from polling, and so do two more duplicate candidates —
+// devices whose firmware reports no serial and whose MAC the export
+// recorded on two records.
 //
 // The data is generated with a fixed seed, so every load sends the same
-// observations; loading again finds the tenant objects by code and the
-// devices by their source keys and creates nothing new.
+// observations; loading again finds the tenant objects by code, the
+// devices by their source keys and the credential profiles by name and
+// targets by address, and creates nothing new.
 package demo
 
 import (
@@ -30,6 +39,7 @@ const BatchSize = 500
 type Store interface {
 	cmdb.TenantStore
 	cmdb.CIStore
+	cmdb.SNMPStore
 }
 
 // Summary says what Load did.
@@ -45,13 +55,17 @@ type Summary struct {
 	// Duplicates is the number of duplicate candidates reconcile reported
 	// in this load (a repeated load reports none for pairs already known).
 	Duplicates int
+	// Targets counts the SNMP targets of the simulated devices, found or
+	// created.
+	Targets int
 }
 
 // Load creates (or finds, by code) the demo authority LK-DEMO and its
 // tenant tree, then feeds the demo inventory through s.Reconcile with the
-// scope, BatchSize observations at a time. Creating the authority needs an
-// admin scope, such as cmdb.AdminScope("demo"). Loading twice creates
-// nothing new.
+// scope, BatchSize observations at a time, and adds each school's SNMP
+// credential profile and a target per simulated device (SimDevices).
+// Creating the authority needs an admin scope, such as
+// cmdb.AdminScope("demo"). Loading twice creates nothing new.
 func Load(ctx context.Context, s Store, scope cmdb.Scope) (*Summary, error) {
 	p := buildPlan()
 	ids, sum, err := ensureTenants(ctx, s, scope, p.Schools)
@@ -90,6 +104,9 @@ func Load(ctx context.Context, s Store, scope cmdb.Scope) (*Summary, error) {
 			}
 			sum.Duplicates += len(it.Duplicates)
 		}
+	}
+	if err := ensureSNMP(ctx, s, scope, ids, sum); err != nil {
+		return nil, err
 	}
 	return sum, nil
 }

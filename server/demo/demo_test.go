@@ -1,7 +1,10 @@
 package demo
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -108,11 +111,87 @@ func TestPlan(t *testing.T) {
 		}
 		sources[o.Source]++
 	}
-	if sources[ConnectorSource] != len(p.Devices)+twins || sources[cmdb.SourceAgent] < 100 || sources[cmdb.SourceSNMP] < 20 {
-		t.Errorf("observations by source = %v", sources)
+	if sources[ConnectorSource] != len(p.Devices)+twins || sources[cmdb.SourceAgent] < 100 || len(sources) != 2 {
+		t.Errorf("observations by source = %v, want the export and the agent (SNMP answers come from polling)", sources)
 	}
 	t.Logf("%d schools, %d buildings, %d rooms, %d devices (%d twins), %d observations %v, classes %v",
 		len(p.Schools), nBuildings, len(rooms), len(p.Devices), twins, len(p.Obs), sources, classes)
+}
+
+// TestSimDevices checks the simulated devices without a simulator: the
+// printers, copiers and projectors in use, each at its own address in its
+// school's network, answering the school's community with the serial and
+// MAC the inventory export has for it, so that polling finds its CI.
+func TestSimDevices(t *testing.T) {
+	devs := SimDevices()
+	if !reflect.DeepEqual(devs, SimDevices()) {
+		t.Fatal("two calls differ: the simulated devices are not deterministic")
+	}
+	p := buildPlan()
+	exported := map[string]*device{}
+	for _, d := range p.Devices {
+		if len(d.MACs) > 0 {
+			exported[cmdb.VendorKey(d.Model.Vendor)+"|"+d.MACs[0]] = d
+		}
+	}
+	classes := map[string]int{}
+	addrs := map[string]bool{}
+	var noSerial int
+	for _, sd := range devs {
+		classes[sd.Class]++
+		if addrs[sd.Address] {
+			t.Errorf("address %s twice", sd.Address)
+		}
+		addrs[sd.Address] = true
+		if sd.Community == "" || sd.Community != Community(sd.School) {
+			t.Errorf("%s: community %q", sd.Address, sd.Community)
+		}
+		d := exported[cmdb.VendorKey(sd.Vendor)+"|"+sd.MAC]
+		if d == nil || d.School.Code != sd.School || d.Status != cmdb.StatusInUse || d.IP != sd.Address {
+			t.Errorf("%s: no device of the export in use with vendor %s and MAC %s in school %s", sd.Address, sd.Vendor, sd.MAC, sd.School)
+			continue
+		}
+		rec := string(sd.Recording)
+		if sd.Serial == "" {
+			noSerial++
+			if d.Twin == nil {
+				t.Errorf("%s: no serial although the export has one", sd.Address)
+			}
+		} else if sd.Serial != d.Serial || !strings.Contains(rec, "|4|"+sd.Serial+"\n") {
+			t.Errorf("%s: serial %q, export %q, not in the recording", sd.Address, sd.Serial, d.Serial)
+		}
+		if mac := "|4x|" + strings.ReplaceAll(sd.MAC, ":", "") + "\n"; !strings.Contains(rec, mac) {
+			t.Errorf("%s: MAC %s not in the recording", sd.Address, sd.MAC)
+		}
+	}
+	if len(devs) < 20 || classes[cmdb.ClassPrinter] == 0 || classes[cmdb.ClassMFP] == 0 || classes[cmdb.ClassProjector] == 0 {
+		t.Errorf("simulated devices by class = %v, want ≥ 20 with printers, MFPs and projectors", classes)
+	}
+	if noSerial != 2 {
+		t.Errorf("%d devices without a serial, want the 2 SNMP twins", noSerial)
+	}
+}
+
+// TestRecordingsAreTheSamples: the embedded recordings are copies of the
+// repository's sample devices (testdata/snmp), which the SNMP tests check
+// the poller against.
+func TestRecordingsAreTheSamples(t *testing.T) {
+	files, err := filepath.Glob("../../testdata/snmp/*.snmprec")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("samples: %v %v", files, err)
+	}
+	for _, f := range files {
+		want, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Recording(filepath.Base(f))
+		if err != nil {
+			t.Errorf("%s is not embedded: %v", filepath.Base(f), err)
+		} else if !bytes.Equal(got, want) {
+			t.Errorf("server/demo/snmprec/%s differs from testdata/snmp: copy it again", filepath.Base(f))
+		}
+	}
 }
 
 func check(t *testing.T, what string, errs ...error) {
@@ -166,14 +245,42 @@ func TestLoadTwice(t *testing.T) {
 		t.Errorf("CIs = %d, created = %d, want %d (devices plus twin records): agent or SNMP observations missed their CI",
 			cis1, s1.Created, want)
 	}
-	if dups1 < 3 || s1.Duplicates != dups1 {
-		t.Errorf("open duplicates = %d, reported %d, want ≥ 3 and equal", dups1, s1.Duplicates)
+	if dups1 < 2 || s1.Duplicates != dups1 {
+		t.Errorf("open duplicates = %d, reported %d, want ≥ 2 and equal", dups1, s1.Duplicates)
 	}
 	if s1.Observations != len(p.Obs) || s1.Created+s1.Updated+s1.Unchanged != s1.Observations {
 		t.Errorf("summary %+v does not add up to %d observations", *s1, len(p.Obs))
 	}
 	if rooms1 != s1.Rooms {
 		t.Errorf("rooms in store = %d, summary %d", rooms1, s1.Rooms)
+	}
+
+	// Every school has its credential profile, every simulated device its target.
+	snmpCount := func(id int64) (targets, creds int) {
+		t.Helper()
+		ts, err := db.FindSNMPTargets(ctx, scope, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		schools, err := db.FindSchools(ctx, scope, cmdb.TenantFilter{AuthorityID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range schools {
+			cs, err := db.FindSNMPCredentials(ctx, scope, s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cs) != 1 || cs[0].Name != SNMPCredentialName || cs[0].Version != "2c" {
+				t.Errorf("school %s: credentials %+v", s.Code, cs)
+			}
+			creds += len(cs)
+		}
+		return len(ts), creds
+	}
+	targets1, creds1 := snmpCount(s1.Authority)
+	if devs := SimDevices(); targets1 != len(devs) || s1.Targets != len(devs) || creds1 != len(p.Schools) {
+		t.Errorf("targets %d (summary %d), credentials %d; want %d targets and %d credentials", targets1, s1.Targets, creds1, len(devs), len(p.Schools))
 	}
 
 	s2, err := Load(ctx, db, scope)
@@ -191,6 +298,9 @@ func TestLoadTwice(t *testing.T) {
 	if cis2 != cis1 || dups2 != dups1 || rooms2 != rooms1 {
 		t.Errorf("after second load: CIs %d→%d, duplicates %d→%d, rooms %d→%d", cis1, cis2, dups1, dups2, rooms1, rooms2)
 	}
+	if targets2, creds2 := snmpCount(s2.Authority); targets2 != targets1 || creds2 != creds1 {
+		t.Errorf("after second load: targets %d→%d, credentials %d→%d", targets1, targets2, creds1, creds2)
+	}
 
 	// A computer seen by the export and the agent is one CI with both.
 	cis, _, err := db.FindCIs(ctx, scope, cmdb.CIFilter{AuthorityID: s1.Authority, Query: "FSG-R210-PC", Limit: 100})
@@ -206,19 +316,19 @@ func TestLoadTwice(t *testing.T) {
 	if len(cis) == 0 || both == 0 {
 		t.Errorf("PC-Kabinett 1: %d CIs, %d with export and agent data", len(cis), both)
 	}
-	// A printer seen by the export and SNMP has its counters.
-	cis, _, err = db.FindCIs(ctx, scope, cmdb.CIFilter{AuthorityID: s1.Authority, Class: cmdb.ClassMFP, Limit: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	both = 0
-	for _, c := range cis {
-		if c.AssetTag != "" && c.Attributes["counter.pages"] != "" && strings.HasPrefix(c.Provenance["counter.pages"].Source, "snmp") {
-			both++
+	// The simulated devices' serials are those of their CIs, so that
+	// polling them updates these CIs.
+	for _, sd := range SimDevices() {
+		if sd.Serial == "" {
+			continue
 		}
-	}
-	if both == 0 {
-		t.Errorf("no MFP with export and SNMP data among %d", len(cis))
+		cis, _, err := db.FindCIs(ctx, scope, cmdb.CIFilter{AuthorityID: s1.Authority, Query: sd.Serial, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cis) != 1 || cis[0].Serial != sd.Serial || cmdb.VendorKey(cis[0].Vendor) != cmdb.VendorKey(sd.Vendor) {
+			t.Errorf("simulated %s %s: CIs %+v", sd.Vendor, sd.Serial, cis)
+		}
 	}
 }
 

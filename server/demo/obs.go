@@ -1,8 +1,6 @@
 package demo
 
 import (
-	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/schulit/cmdb/server/cmdb"
@@ -118,44 +116,6 @@ func (g *gen) agent(d *device) plannedObs {
 		// computer by name and network card only.
 		o.Serial, o.HardwareUUID = "", ""
 		o.Hostname = strings.ToLower(d.Hostname) + "." + strings.ToLower(d.School.Short) + ".musterstadt.schule"
-	}
-	return plannedObs{loc{School: d.School.Code}, o}
-}
-
-// snmp returns what the SNMP poller reads from a printer.
-func (g *gen) snmp(d *device) plannedObs {
-	g.host["ip|"+d.School.Short]++
-	ip := fmt.Sprintf("10.%d.20.%d", d.School.Net, 10+g.host["ip|"+d.School.Short])
-	mac := strings.ReplaceAll(d.MACs[0], ":", "")
-	var host string
-	switch d.Model.Vendor {
-	case "HP":
-		host = "NPI" + strings.ToUpper(mac[6:])
-	case "Brother":
-		host = "BRN" + strings.ToUpper(mac)
-	case "Kyocera":
-		host = "KM" + strings.ToUpper(mac[6:])
-	case "Lexmark":
-		host = "ET" + strings.ToUpper(mac)
-	case "Ricoh":
-		host = "RNP" + strings.ToUpper(mac)
-	}
-	attrs := map[string]string{cmdb.AttrModel: d.Model.Vendor + " " + d.Model.Name,
-		"counter.pages": strconv.Itoa(2000 + g.r.Intn(180000)), "supply.black.percent": strconv.Itoa(g.r.Intn(101)),
-		"printer.status": "idle"}
-	if d.Model.Color {
-		for _, c := range []string{"cyan", "magenta", "yellow"} {
-			attrs["supply."+c+".percent"] = strconv.Itoa(g.r.Intn(101))
-		}
-		attrs["counter.pages.color"] = strconv.Itoa(g.r.Intn(60000))
-	}
-	if g.chance(0.1) {
-		attrs["printer.status"] = "Toner fast leer"
-	}
-	o := cmdb.Observation{Source: cmdb.SourceSNMP, SourceKey: ip, Class: d.Class, Serial: d.Serial, Vendor: d.Model.SNMPVendor,
-		Hostname: host, NICs: []cmdb.NIC{{MAC: mac, Kind: cmdb.NICPhysical}}, Attributes: attrs}
-	if d.Twin != nil {
-		o.Serial = "" // older firmware: no serial in the Printer-MIB
 	}
 	return plannedObs{loc{School: d.School.Code}, o}
 }

@@ -26,8 +26,9 @@ type device struct {
 	UUID            string
 	Purchase, Until string
 	Funding         string
-	Agent, SNMP     bool
-	AgentKey, IP    string
+	Agent           bool
+	SNMP            bool   // answers SNMP (from a simulator, see SimDevices)
+	AgentKey, IP    string // IP: the SNMP target address
 	// Twin, when set, is a second export record of this device with
 	// another asset tag and a mistyped serial: a duplicate for review.
 	Twin *twin
@@ -78,17 +79,13 @@ func buildPlan() *plan {
 		}
 	}
 	g.duplicates()
+	snmpAddresses(g.p)
 	for _, d := range g.p.Devices {
 		g.p.Obs = append(g.p.Obs, g.connector(d)...)
 	}
 	for _, d := range g.p.Devices {
 		if d.Agent {
 			g.p.Obs = append(g.p.Obs, g.agent(d))
-		}
-	}
-	for _, d := range g.p.Devices {
-		if d.SNMP {
-			g.p.Obs = append(g.p.Obs, g.snmp(d))
 		}
 	}
 	return g.p
@@ -203,6 +200,7 @@ func (g *gen) device(s *schoolDef, b *buildingDef, r *roomDef, class string) *de
 		d.SNMP = d.Status == cmdb.StatusInUse
 	case cmdb.ClassProjector:
 		d.ExportMAC = g.chance(0.6)
+		d.SNMP = d.Status == cmdb.StatusInUse
 	case cmdb.ClassDisplay:
 		d.ExportMAC = g.chance(0.5)
 	case cmdb.ClassAccessPoint, cmdb.ClassSwitch:

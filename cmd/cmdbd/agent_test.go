@@ -276,7 +276,8 @@ func TestAgentGroupCommit(t *testing.T) {
 	_, out := a.do("GET", "/metrics", nil)
 	m := out["_raw"].(string)
 	// Some batch held more than one report.
-	if strings.Contains(m, "cmdb_ingest_batch_size_bucket{le=\"1\"} 120") || !strings.Contains(m, "cmdb_ingest_batch_size_count") {
+	if strings.Contains(m, `cmdb_ingest_batch_size_bucket{kind="sections",le="1"} 120`) ||
+		!strings.Contains(m, `cmdb_ingest_batch_size_count{kind="sections"}`) {
 		t.Fatalf("no batch with more than one report:\n%s", grepLines(m, "cmdb_ingest_batch_size"))
 	}
 }

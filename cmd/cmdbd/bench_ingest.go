@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -25,6 +26,7 @@ type benchIngestOptions struct {
 	Duration       time.Duration
 	Rate           float64 // reports/s per agent
 	Concurrency    int
+	CPUProfile     string // file for a CPU profile of the load phase (server and load generator)
 }
 
 // The server allows each device 1 report/s with a burst of 10 (ingest's
@@ -48,6 +50,7 @@ func (o *benchIngestOptions) registerFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.URL, "url", "", "base URL of a server running on this machine; empty: start one in-process")
 	fs.StringVar(&o.EnrolmentToken, "enrolment-token", os.Getenv("CMDB_ENROLMENT_TOKEN"),
 		"with --url: enrolment token with enough uses left (env CMDB_ENROLMENT_TOKEN)")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of this process during the run to `file` (for go tool pprof)")
 }
 
 // check validates the options after parsing.
@@ -122,6 +125,17 @@ func (m *Main) benchIngest(ctx context.Context, o benchIngestOptions) (*loadgen.
 		}
 		lopts.URL, lopts.EnrolmentToken = "http://"+m.Addr(), tok
 		fmt.Fprintf(m.Stdout, "bench ingest: server at %s, %d agents at %g reports/s each for %s\n", lopts.URL, o.Agents, o.Rate, o.Duration)
+	}
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return nil, -1, fmt.Errorf("bench ingest: --cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, -1, fmt.Errorf("bench ingest: --cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	res, err := loadgen.Run(ctx, lopts)
 	if err != nil {

@@ -36,7 +36,8 @@ type batcher struct {
 	maxBatch int
 	maxWait  time.Duration
 	log      *slog.Logger
-	size     prometheus.Histogram
+	size     prometheus.Observer
+	took     prometheus.Observer
 	stop     chan struct{}
 	stopped  chan struct{}
 
@@ -44,9 +45,9 @@ type batcher struct {
 	closed bool
 }
 
-func newBatcher(store Applier, maxBatch int, maxWait time.Duration, flushers int, log *slog.Logger, size prometheus.Histogram) *batcher {
+func newBatcher(store Applier, maxBatch int, maxWait time.Duration, flushers int, log *slog.Logger, size, took prometheus.Observer) *batcher {
 	b := &batcher{store: store, jobs: make(chan *job, maxBatch*flushers*2), maxBatch: maxBatch, maxWait: maxWait,
-		log: log, size: size, stop: make(chan struct{}), stopped: make(chan struct{})}
+		log: log, size: size, took: took, stop: make(chan struct{}), stopped: make(chan struct{})}
 	done := make(chan struct{}, flushers)
 	for i := 0; i < flushers; i++ {
 		go func() { b.flusher(); done <- struct{}{} }()
@@ -126,6 +127,8 @@ func (b *batcher) flusher() {
 // bad report cannot keep the others out.
 func (b *batcher) apply(batch []*job) {
 	b.size.Observe(float64(len(batch)))
+	start := time.Now()
+	defer func() { b.took.Observe(time.Since(start).Seconds()) }()
 	items := make([]*cmdb.ReportItem, len(batch))
 	for i, j := range batch {
 		items[i] = j.item

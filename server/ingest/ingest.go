@@ -34,7 +34,10 @@ type Options struct {
 	// a batch waits at most MaxWait for more (default 5 ms).
 	MaxBatch int
 	MaxWait  time.Duration
-	// Flushers is the number of batches in flight at once (default 2).
+	// Flushers is the number of batches in flight at once (default 2),
+	// for heartbeats and for reports with sections each: heartbeats, most
+	// of the traffic, are batched apart so that they never wait behind a
+	// reconcile.
 	Flushers int
 	// ReportRate and ReportBurst limit reports per device (default 1/s, burst 10).
 	ReportRate  rate.Limit
@@ -53,7 +56,8 @@ const (
 // Handler serves POST /api/v1/agent/enroll and POST /api/v1/agent/report.
 type Handler struct {
 	opts    Options
-	batch   *batcher
+	batch   *batcher // reports with sections
+	beats   *batcher // heartbeats
 	log     *slog.Logger
 	reports *prometheus.CounterVec
 
@@ -88,17 +92,25 @@ func New(opts Options) *Handler {
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}
-	size := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cmdb_ingest_batch_size", Help: "Reports per committed batch.",
-		Buckets: prometheus.ExponentialBuckets(1, 2, 11)})
+	size := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cmdb_ingest_batch_size", Help: "Reports per committed batch.",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 11)}, []string{"kind"})
+	took := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cmdb_ingest_batch_seconds",
+		Help: "Time to apply and commit a batch of reports.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"kind"})
 	reports := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cmdb_ingest_reports_total",
 		Help: "Agent reports by outcome."}, []string{"outcome"})
-	opts.Registry.MustRegister(size, reports)
+	opts.Registry.MustRegister(size, took, reports)
 	return &Handler{opts: opts, log: opts.Logger, reports: reports, devices: map[string]cachedDevice{}, limits: map[string]*rate.Limiter{},
-		batch: newBatcher(opts.Store, opts.MaxBatch, opts.MaxWait, opts.Flushers, opts.Logger, size)}
+		batch: newBatcher(opts.Store, opts.MaxBatch, opts.MaxWait, opts.Flushers, opts.Logger,
+			size.WithLabelValues("sections"), took.WithLabelValues("sections")),
+		beats: newBatcher(opts.Store, opts.MaxBatch, opts.MaxWait, opts.Flushers, opts.Logger,
+			size.WithLabelValues("heartbeats"), took.WithLabelValues("heartbeats"))}
 }
 
 // Close stops taking reports and commits those already queued.
-func (h *Handler) Close() { h.batch.close() }
+func (h *Handler) Close() {
+	h.batch.close()
+	h.beats.close()
+}
 
 func meta(r *http.Request) cmdb.RequestMeta {
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -268,7 +280,11 @@ func (h *Handler) Report(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	res, err := h.batch.submit(r.Context(), item)
+	b := h.batch
+	if len(item.Report.Sections) == 0 {
+		b = h.beats
+	}
+	res, err := b.submit(r.Context(), item)
 	if err != nil {
 		h.fail(w, r, err)
 		return

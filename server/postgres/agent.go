@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -210,19 +211,117 @@ func (db *DB) DeviceByCredential(ctx context.Context, credential string) (*cmdb.
 // ApplyReports applies validated reports in one transaction. Reports a
 // device already had acknowledged are answered again, not applied.
 func (db *DB) ApplyReports(ctx context.Context, items []*cmdb.ReportItem) ([]cmdb.ReportResult, error) {
+	if heartbeatsOnly(items) {
+		for attempt := 0; ; attempt++ {
+			res, err := db.applyHeartbeats(ctx, items)
+			// A deadlock with a batch holding the same devices is retried,
+			// as inTx does.
+			var pe *pq.Error
+			if err != nil && attempt < 4 && errors.As(err, &pe) && pe.Code == "40P01" {
+				continue
+			}
+			return res, mapErr("postgres.ApplyReports", err)
+		}
+	}
 	var results []cmdb.ReportResult
+	var learned map[swKey]int64
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		results, err = db.applyReports(ctx, tx, items)
+		learned = map[swKey]int64{}
+		results, err = db.applyReports(ctx, tx, items, learned)
 		return err
 	})
 	if err != nil {
 		return nil, mapErr("postgres.ApplyReports", err)
 	}
+	db.software.add(learned)
 	return results, nil
 }
 
-func (db *DB) applyReports(ctx context.Context, tx *sqlx.Tx, items []*cmdb.ReportItem) ([]cmdb.ReportResult, error) {
+// heartbeatsOnly reports whether items are heartbeats (no sections) of
+// distinct devices.
+func heartbeatsOnly(items []*cmdb.ReportItem) bool {
+	seen := make(map[string]bool, len(items))
+	for _, it := range items {
+		if len(it.Report.Sections) > 0 || seen[it.Device.ID] {
+			return false
+		}
+		seen[it.Device.ID] = true
+	}
+	return true
+}
+
+// heartbeatStep is how stale a CI's last-seen mark of the agent source
+// may get before a heartbeat renews it. Staleness counts in days, so
+// renewing it on every heartbeat would only write rows.
+const heartbeatStep = 10 * time.Minute
+
+// applyHeartbeats is the fast path of ApplyReports for a batch of
+// heartbeats of distinct devices, most of the traffic: one statement
+// that moves each device's seq on, without row locks taken beforehand
+// and without the reconcile's per-authority lock.
+func (db *DB) applyHeartbeats(ctx context.Context, items []*cmdb.ReportItem) ([]cmdb.ReportResult, error) {
+	now := db.now()
+	ids := make([]string, len(items))
+	seqs := make([]int64, len(items))
+	for i, it := range items {
+		ids[i], seqs[i] = it.Device.ID, int64(it.Report.Seq)
+	}
+	var rows []struct {
+		ID      string  `db:"id"`
+		CIID    int64   `db:"ci_id"`
+		LastSeq int64   `db:"last_seq"`
+		Hashes  rawJSON `db:"hashes"`
+		Applied bool    `db:"applied"`
+	}
+	// The updated rows say which heartbeats were applied; the others (a
+	// seq already acknowledged) are answered with the device's seq. The
+	// main query sees the devices as they were before the update.
+	err := db.db.SelectContext(ctx, &rows, `WITH x AS (SELECT * FROM unnest($1::uuid[], $2::bigint[]) AS x(id, seq)),
+		u AS (UPDATE devices d SET last_seq = x.seq, last_report_at = $3 FROM x
+			WHERE d.id = x.id AND d.last_seq < x.seq RETURNING d.id, d.ci_id),
+		c AS (SELECT DISTINCT ci_id FROM u),
+		renew AS (UPDATE ci_sources s SET last_seen = $3 FROM c
+			WHERE s.ci_id = c.ci_id AND s.source = 'agent' AND s.last_seen < $4),
+		missing AS (INSERT INTO ci_sources (ci_id, source, last_seen)
+			SELECT ci_id, 'agent', $3 FROM c WHERE NOT EXISTS (SELECT 1 FROM ci_sources s WHERE s.ci_id = c.ci_id AND s.source = 'agent')
+			ON CONFLICT DO NOTHING)
+		SELECT d.id, d.ci_id, CASE WHEN u.id IS NULL THEN d.last_seq ELSE x.seq END AS last_seq, d.hashes, u.id IS NOT NULL AS applied
+		FROM x JOIN devices d ON d.id = x.id LEFT JOIN u ON u.id = x.id`,
+		pq.Array(ids), pq.Array(seqs), now, now.Add(-heartbeatStep))
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]int, len(rows))
+	for i := range rows {
+		byID[rows[i].ID] = i
+	}
+	results := make([]cmdb.ReportResult, len(items))
+	for i, it := range items {
+		k, ok := byID[it.Device.ID]
+		if !ok {
+			return nil, cmdb.Errorf(cmdb.EUNAUTHORIZED, "Unknown device %s.", it.Device.ID)
+		}
+		r := &rows[k]
+		if !r.Applied {
+			results[i] = cmdb.ReportResult{Ack: uint64(r.LastSeq)}
+			continue
+		}
+		res := cmdb.ReportResult{Ack: it.Report.Seq, Applied: true}
+		var have map[string]string
+		json.Unmarshal(r.Hashes, &have)
+		for name, h := range it.Report.Hashes {
+			if have[name] != h {
+				res.WantFull = true // we lack what the agent thinks we have
+			}
+		}
+		results[i] = res
+		it.Device.CIID = r.CIID
+	}
+	return results, nil
+}
+
+func (db *DB) applyReports(ctx context.Context, tx *sqlx.Tx, items []*cmdb.ReportItem, learned map[swKey]int64) ([]cmdb.ReportResult, error) {
 	now := db.now()
 	ids := make([]string, 0, len(items))
 	for _, it := range items {
@@ -283,32 +382,65 @@ func (db *DB) applyReports(ctx context.Context, tx *sqlx.Tx, items []*cmdb.Repor
 		obsItems = append(obsItems, i)
 		auths[d.AuthorityID] = true
 	}
-	if len(obs) > 0 {
-		scope := cmdb.Scope{Subject: "agent"}
-		for a := range auths {
-			scope.Authorities = append(scope.Authorities, a)
-		}
-		res, err := db.reconcileTx(ctx, tx, scope, obs)
-		if err != nil {
-			return nil, err
-		}
-		for k, i := range obsItems {
-			ci := res.Items[k].CIID
-			items[i].Device.CIID = ci
-			state[items[i].Device.ID].CIID = ci
-		}
-	}
+	// Everything that does not need the reconcile's per-authority lock is
+	// written first, so that concurrent batches of one authority wait for
+	// each other only for the reconcile itself. Software and devices are
+	// written for the CI each device had; the few whose CI the reconcile
+	// changes are moved after it.
 	if len(beats) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ci_sources (ci_id, source, last_seen)
-			SELECT DISTINCT ci, 'agent', $2::timestamptz FROM unnest($1::bigint[]) AS ci
-			ON CONFLICT (ci_id, source) DO UPDATE SET last_seen = GREATEST(ci_sources.last_seen, EXCLUDED.last_seen)`,
-			pq.Array(beats), now); err != nil {
+		if _, err := tx.ExecContext(ctx, `WITH c AS (SELECT DISTINCT ci FROM unnest($1::bigint[]) AS ci),
+			renew AS (UPDATE ci_sources s SET last_seen = $2 FROM c WHERE s.ci_id = c.ci AND s.source = 'agent' AND s.last_seen < $3)
+			INSERT INTO ci_sources (ci_id, source, last_seen)
+			SELECT ci, 'agent', $2 FROM c WHERE NOT EXISTS (SELECT 1 FROM ci_sources s WHERE s.ci_id = c.ci AND s.source = 'agent')
+			ON CONFLICT DO NOTHING`, pq.Array(beats), now, now.Add(-heartbeatStep)); err != nil {
 			return nil, err
 		}
 	}
-	if err := db.writeSoftware(ctx, tx, items, results, now); err != nil {
+	if err := db.writeSoftware(ctx, tx, items, results, now, learned); err != nil {
 		return nil, err
 	}
+	if err := updateDevices(ctx, tx, state, now); err != nil {
+		return nil, err
+	}
+	if len(obs) == 0 {
+		return results, nil
+	}
+	scope := cmdb.Scope{Subject: "agent"}
+	for a := range auths {
+		scope.Authorities = append(scope.Authorities, a)
+	}
+	// The devices' rows are locked: no other batch reconciles their CIs.
+	res, err := db.reconcileTxShared(ctx, tx, scope, obs)
+	if err != nil {
+		return nil, err
+	}
+	moved := map[string]*cmdb.Device{}
+	var movedItems []*cmdb.ReportItem
+	var movedResults []cmdb.ReportResult
+	for k, i := range obsItems {
+		ci := res.Items[k].CIID
+		if d := state[items[i].Device.ID]; ci != d.CIID {
+			d.CIID = ci
+			moved[d.ID] = d
+		}
+		items[i].Device.CIID = ci
+	}
+	if len(moved) == 0 {
+		return results, nil
+	}
+	for i, it := range items {
+		if moved[it.Device.ID] != nil {
+			movedItems, movedResults = append(movedItems, it), append(movedResults, results[i])
+		}
+	}
+	if err := db.writeSoftware(ctx, tx, movedItems, movedResults, now, learned); err != nil {
+		return nil, err
+	}
+	return results, updateDevices(ctx, tx, moved, now)
+}
+
+// updateDevices writes the devices' CI, seq and section hashes.
+func updateDevices(ctx context.Context, tx *sqlx.Tx, state map[string]*cmdb.Device, now time.Time) error {
 	type devJSON struct {
 		ID      string            `json:"id"`
 		CIID    int64             `json:"ci_id"`
@@ -322,5 +454,5 @@ func (db *DB) applyReports(ctx context.Context, tx *sqlx.Tx, items []*cmdb.Repor
 	_, err := tx.ExecContext(ctx, `UPDATE devices SET ci_id = x.ci_id, last_seq = x.last_seq, hashes = x.hashes, last_report_at = $2
 		FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, ci_id bigint, last_seq bigint, hashes jsonb) WHERE devices.id = x.id`,
 		mustJSON(upd), now)
-	return results, err
+	return err
 }

@@ -51,6 +51,8 @@ type DB struct {
 	now    func() time.Time
 	log    *slog.Logger
 	seal   *sealer
+	// software caches catalogue ids (see catalogue).
+	software catalogue
 	opts   Options
 }
 

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -48,12 +49,50 @@ func (db *DB) reconcileTx(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, obs []
 	return r.run(ctx, obs)
 }
 
+// reconcileTxShared is reconcileTx for a caller that holds row locks
+// ensuring that no other caller of reconcileTxShared writes the same CIs
+// at the same time (the agent door locks the reporting devices). It first
+// tries the authority lock in shared mode, so that such batches run side
+// by side: when all they do is change attributes of CIs found by their
+// identifiers, that is safe. A batch that would create a CI, add an
+// identifier, record a duplicate or mark a cloned UUID can change what
+// another batch identifies; it is undone and run again under the
+// exclusive lock.
+func (db *DB) reconcileTxShared(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, obs []cmdb.Observation) (*cmdb.ReconcileResult, error) {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT reconcile_shared`); err != nil {
+		return nil, err
+	}
+	r := &reconciler{db: db, tx: tx, scope: s, now: db.now(), shared: true}
+	res, err := r.run(ctx, obs)
+	if err != errNeedsExclusive {
+		return res, err
+	}
+	// Rolling back to the savepoint also gives up the shared lock.
+	if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT reconcile_shared`); err != nil {
+		return nil, err
+	}
+	r = &reconciler{db: db, tx: tx, scope: s, now: r.now}
+	return r.run(ctx, obs)
+}
+
+// errNeedsExclusive says a batch run under the shared authority lock
+// needs the exclusive one.
+var errNeedsExclusive = errors.New("reconcile needs the exclusive authority lock")
+
+// needsExclusive reports whether the batch applied so far changes more
+// than attributes of CIs it found.
+func (r *reconciler) needsExclusive() bool {
+	return len(r.created) > 0 || len(r.idents) > 0 || len(r.dups) > 0 || len(r.cloned) > 0 || len(r.newLocks) > 0
+}
+
 // reconciler holds the state of one Reconcile transaction.
 type reconciler struct {
 	db    *DB
 	tx    *sqlx.Tx
 	scope cmdb.Scope
 	now   time.Time
+	// shared: take the authority lock in shared mode (reconcileTxShared).
+	shared bool
 
 	rooms   map[int64]roomRef
 	schools map[int64]int64 // school id → authority id
@@ -159,6 +198,9 @@ func (r *reconciler) run(ctx context.Context, obs []cmdb.Observation) (*cmdb.Rec
 			return nil, cmdb.WithFieldPrefix(err, "observations["+strconv.Itoa(i)+"]")
 		}
 		refs[i], res.Items[i] = ci, item
+	}
+	if r.shared && r.needsExclusive() {
+		return nil, errNeedsExclusive
 	}
 	if err := r.write(ctx); err != nil {
 		return nil, err
@@ -299,7 +341,11 @@ func (r *reconciler) lockAuthorities(ctx context.Context, auths map[int64]bool) 
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	for _, a := range ids {
-		if _, err := r.tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, authorityLockClass, int32(a)); err != nil {
+		lock := `SELECT pg_advisory_xact_lock($1, $2)`
+		if r.shared {
+			lock = `SELECT pg_advisory_xact_lock_shared($1, $2)`
+		}
+		if _, err := r.tx.ExecContext(ctx, lock, authorityLockClass, int32(a)); err != nil {
 			return err
 		}
 	}

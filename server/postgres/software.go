@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -13,10 +14,97 @@ import (
 
 type swKey struct{ name, publisher, version string }
 
+// catalogue caches the ids of the software catalogue, which only grows
+// (rows are never deleted), so that a report of 700 packages does not
+// look up 700 rows each time. Only ids of committed rows are cached: ids
+// learned in a transaction are added after its commit.
+type catalogue struct {
+	mu  sync.RWMutex
+	ids map[swKey]int64
+}
+
+// maxCatalogueCache bounds the cache (about 100 bytes an entry); beyond
+// it, further ids are looked up each time.
+const maxCatalogueCache = 500000
+
+// add caches ids learned by a committed transaction.
+func (c *catalogue) add(learned map[swKey]int64) {
+	if len(learned) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ids == nil {
+		c.ids = map[swKey]int64{}
+	}
+	for k, id := range learned {
+		if len(c.ids) >= maxCatalogueCache {
+			return
+		}
+		c.ids[k] = id
+	}
+}
+
+// resolve returns the catalogue ids of keys, inserting those that are
+// new; the ids it did not have cached go into learned.
+func (c *catalogue) resolve(ctx context.Context, tx *sqlx.Tx, keys []swKey, learned map[swKey]int64) (map[swKey]int64, error) {
+	ids := make(map[swKey]int64, len(keys))
+	var names, pubs, vers []string
+	c.mu.RLock()
+	for _, k := range keys {
+		if id, ok := c.ids[k]; ok {
+			ids[k] = id
+		} else {
+			names, pubs, vers = append(names, k.name), append(pubs, k.publisher), append(vers, k.version)
+		}
+	}
+	c.mu.RUnlock()
+	if len(names) == 0 {
+		return ids, nil
+	}
+	// Sorted, so that concurrent inserts of the same packages cannot
+	// deadlock; existing rows are read in the same statement.
+	rows, err := tx.QueryxContext(ctx, `WITH k AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS k(n, p, v)),
+		ins AS (INSERT INTO software (name, publisher, version) SELECT n, p, v FROM k ORDER BY 1, 2, 3
+			ON CONFLICT DO NOTHING RETURNING id, name, publisher, version)
+		SELECT id, name, publisher, version FROM ins
+		UNION ALL SELECT s.id, s.name, s.publisher, s.version FROM k JOIN software s ON s.name = k.n AND s.publisher = k.p AND s.version = k.v`,
+		pq.Array(names), pq.Array(pubs), pq.Array(vers))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var k swKey
+		if err := rows.Scan(&id, &k.name, &k.publisher, &k.version); err != nil {
+			return nil, err
+		}
+		ids[k], learned[k] = id, id
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if _, ok := ids[k]; !ok {
+			// Inserted by a transaction that has not committed yet: ON
+			// CONFLICT waited for it, so it is there now.
+			var id int64
+			if err := tx.GetContext(ctx, &id, `SELECT id FROM software WHERE name = $1 AND publisher = $2 AND version = $3`,
+				k.name, k.publisher, k.version); err != nil {
+				return nil, err
+			}
+			ids[k], learned[k] = id, id
+		}
+	}
+	return ids, nil
+}
+
 // writeSoftware brings the CIs' installed software in line with the
 // software sections of applied reports: the catalogue gains what is new,
 // and only the differences are written, with one history row per CI.
-func (db *DB) writeSoftware(ctx context.Context, tx *sqlx.Tx, items []*cmdb.ReportItem, results []cmdb.ReportResult, now time.Time) error {
+// Catalogue ids not cached before go into learned.
+func (db *DB) writeSoftware(ctx context.Context, tx *sqlx.Tx, items []*cmdb.ReportItem, results []cmdb.ReportResult, now time.Time, learned map[swKey]int64) error {
 	latest := map[int64]*cmdb.ReportItem{}
 	for i, it := range items {
 		if it.Software == nil || !results[i].Applied {
@@ -31,7 +119,7 @@ func (db *DB) writeSoftware(ctx context.Context, tx *sqlx.Tx, items []*cmdb.Repo
 	}
 	want := map[int64]map[swKey]bool{}
 	all := map[swKey]bool{}
-	var names, pubs, vers []string
+	var keys []swKey
 	cis := make([]int64, 0, len(latest))
 	for ci, it := range latest {
 		cis = append(cis, ci)
@@ -41,33 +129,16 @@ func (db *DB) writeSoftware(ctx context.Context, tx *sqlx.Tx, items []*cmdb.Repo
 			want[ci][k] = true
 			if !all[k] {
 				all[k] = true
-				names, pubs, vers = append(names, k.name), append(pubs, k.publisher), append(vers, k.version)
+				keys = append(keys, k)
 			}
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO software (name, publisher, version)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING`,
-		pq.Array(names), pq.Array(pubs), pq.Array(vers)); err != nil {
-		return err
-	}
-	ids := map[swKey]int64{}
-	rows, err := tx.QueryxContext(ctx, `SELECT s.id, s.name, s.publisher, s.version FROM unnest($1::text[], $2::text[], $3::text[]) AS k(n, p, v)
-		JOIN software s ON s.name = k.n AND s.publisher = k.p AND s.version = k.v`, pq.Array(names), pq.Array(pubs), pq.Array(vers))
+	ids, err := db.software.resolve(ctx, tx, keys, learned)
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var id int64
-		var k swKey
-		if err := rows.Scan(&id, &k.name, &k.publisher, &k.version); err != nil {
-			rows.Close()
-			return err
-		}
-		ids[k] = id
-	}
-	rows.Close()
 	have := map[int64]map[int64]bool{}
-	rows, err = tx.QueryxContext(ctx, `SELECT ci_id, software_id FROM ci_software WHERE ci_id = ANY($1)`, pq.Array(cis))
+	rows, err := tx.QueryxContext(ctx, `SELECT ci_id, software_id FROM ci_software WHERE ci_id = ANY($1)`, pq.Array(cis))
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ type DB struct {
 	seal   *sealer
 	// software caches catalogue ids (see catalogue).
 	software catalogue
-	opts   Options
+	opts     Options
 }
 
 // Open connects to the database at url (a lib/pq URL or DSN) and checks

@@ -121,14 +121,25 @@ func pollWith(ctx context.Context, target string, cred cmdb.SNMPCredential, o Op
 			o.Logger.Debug("snmp: get failed", "target", target, "profile", prof.Name, "err", err)
 		}
 	}
-	for _, root := range prof.walkOIDs {
-		got, err := s.WalkAll(root)
+	if mw, ok := s.(multiWalker); ok && len(prof.walkOIDs) > 1 {
+		got, err := mw.WalkMany(prof.walkOIDs)
 		pdus = append(pdus, got...)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			o.Logger.Debug("snmp: walk failed", "target", target, "profile", prof.Name, "oid", root, "err", err)
+			o.Logger.Debug("snmp: walk failed", "target", target, "profile", prof.Name, "err", err)
+		}
+	} else {
+		for _, root := range prof.walkOIDs {
+			got, err := s.WalkAll(root)
+			pdus = append(pdus, got...)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				o.Logger.Debug("snmp: walk failed", "target", target, "profile", prof.Name, "oid", root, "err", err)
+			}
 		}
 	}
 	r := o.Catalog.Result(pdus)

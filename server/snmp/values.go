@@ -105,6 +105,17 @@ func parseArcs(s string) ([]int, bool) {
 // compareOID orders OIDs arc by arc numerically; malformed arcs compare
 // as text after well-formed ones.
 func compareOID(a, b string) int {
+	// Arcs that are the same text compare equal: skip to the arc in
+	// which the two first differ (OIDs of one walk share long prefixes).
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	if i == len(a) && i == len(b) {
+		return 0
+	}
+	j := strings.LastIndexByte(a[:i], '.') + 1
+	a, b = a[j:], b[j:]
 	for a != "" && b != "" {
 		var ea, eb string
 		ea, a, _ = strings.Cut(a, ".")

@@ -9,6 +9,7 @@ require (
 	github.com/gosnmp/gosnmp v1.47.0
 	github.com/jmoiron/sqlx v1.4.0
 	github.com/kardianos/service v1.3.0
+	github.com/klauspost/compress v1.20.1
 	github.com/lib/pq v1.12.3
 	github.com/prometheus/client_golang v1.25.0
 	github.com/shirou/gopsutil/v4 v4.26.10

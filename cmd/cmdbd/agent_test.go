@@ -180,6 +180,7 @@ func TestAgentIngest(t *testing.T) {
 	if sw := a.must(200, "GET", fmt.Sprintf("/api/v1/cis/%d/software", ag.ciID), nil); sw["total"].(float64) != 3 {
 		t.Fatalf("software after delta = %v", sw["total"])
 	}
+
 	// The server lacks a section the agent thinks it has: it asks for all.
 	ag.inv.Hardware.CPUCores = 8
 	if code, rr, _ := ag.report(); code != 200 || !rr.WantFull {
@@ -224,6 +225,32 @@ func TestAgentIngest(t *testing.T) {
 	again, code, body := enroll(t, a.base, et.Token, testInventory(1))
 	if code != 200 || again.ciID != ag.ciID || again.id == ag.id {
 		t.Fatalf("re-enrolment: %d %s (CI %d, first %d)", code, body, again.ciID, ag.ciID)
+	}
+	// The new agent's first report drops geogebra, the next upgrades
+	// firefox: the rows and the CI's software set agree.
+	if code, _, body := again.report(cmdb.Sections...); code != 200 {
+		t.Fatalf("first report after re-enrolment: %d %s", code, body)
+	}
+	again.inv.Software[0].Version += ".1"
+	if code, _, body := again.report(cmdb.SectionSoftware); code != 200 {
+		t.Fatalf("software upgrade: %d %s", code, body)
+	}
+	var rows, set string
+	if err := a.db.QueryRow(`SELECT (SELECT array_agg(software_id ORDER BY software_id) FROM ci_software WHERE ci_id = $1)::text,
+		(SELECT software_ids FROM ci_software_sets WHERE ci_id = $1)::text`, ag.ciID).Scan(&rows, &set); err != nil || rows != set {
+		t.Fatalf("ci_software %s, set %s (%v)", rows, set, err)
+	}
+	if sw := a.must(200, "GET", fmt.Sprintf("/api/v1/cis/%d/software", ag.ciID), nil); sw["total"].(float64) != 2 {
+		t.Fatalf("software after upgrade and removal = %v", sw["total"])
+	}
+	// A new network card adds an identifier, which an attribute-only
+	// batch may not do under the shared lock: it is written all the same.
+	again.inv.Network = append(again.inv.Network, cmdb.InventoryNIC{Name: "eth9", MAC: "0c:37:96:11:22:33", Kind: "physical"})
+	if code, _, body := again.report(cmdb.SectionNetwork); code != 200 {
+		t.Fatalf("new NIC: %d %s", code, body)
+	}
+	if ids := a.must(200, "GET", fmt.Sprintf("/api/v1/cis/%d/identifiers", ag.ciID), nil); !strings.Contains(fmt.Sprint(ids), "0c:37:96:11:22:33") {
+		t.Fatalf("identifiers after a new NIC: %v", ids)
 	}
 	// max_uses 3: one more works, then the token is used up; revoked ones fail too.
 	if _, code, _ := enroll(t, a.base, et.Token, testInventory(2)); code != 200 {

@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/gzip"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/schulit/cmdb/server/cmdb"
 	"golang.org/x/time/rate"
@@ -148,18 +148,36 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, body)
 }
 
+var gzipReaders sync.Pool
+
 // readBody reads a JSON body, gunzipping it when it says so, within limits.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWireBody))
-	if err != nil {
+	var buf bytes.Buffer
+	if r.ContentLength > 0 && r.ContentLength <= maxWireBody {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxWireBody)); err != nil {
 		return nil, cmdb.Invalid("body", "must be at most %d bytes on the wire", maxWireBody)
 	}
+	raw := buf.Bytes()
 	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		// A gzip reader holds tens of kilobytes of state: reuse them.
+		// klauspost's inflates about twice as fast as the standard one.
+		zr, _ := gzipReaders.Get().(*gzip.Reader)
+		var err error
+		if zr == nil {
+			zr, err = gzip.NewReader(bytes.NewReader(raw))
+		} else {
+			err = zr.Reset(bytes.NewReader(raw))
+		}
 		if err != nil {
 			return nil, cmdb.Invalid("body", "is not valid gzip")
 		}
-		raw, err = io.ReadAll(io.LimitReader(zr, maxInflatedBody+1))
+		defer gzipReaders.Put(zr)
+		var out bytes.Buffer
+		out.Grow(min(4*len(raw), 1<<20) + bytes.MinRead)
+		_, err = out.ReadFrom(io.LimitReader(zr, maxInflatedBody+1))
+		raw = out.Bytes()
 		if err != nil {
 			return nil, cmdb.Invalid("body", "is not valid gzip")
 		} else if len(raw) > maxInflatedBody {

@@ -188,6 +188,7 @@ func (db *DB) merge(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, keep, rm *cm
 		`INSERT INTO ci_software (ci_id, software_id, first_seen) SELECT $1, software_id, first_seen FROM ci_software
 			WHERE ci_id = $2 ON CONFLICT DO NOTHING`,
 		`DELETE FROM ci_software WHERE ci_id = $1`,
+		`DELETE FROM ci_software_sets WHERE ci_id = $1`,
 		`UPDATE devices SET ci_id = $1 WHERE ci_id = $2`,
 		// Open candidates naming the removed CI now name keep.
 		`INSERT INTO duplicate_candidates (authority_id, ci_a, ci_b, rule, detail, created_at)
@@ -204,6 +205,12 @@ func (db *DB) merge(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, keep, rm *cm
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return err
 		}
+	}
+	// The survivor's software set is its rows, now with the removed CI's.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ci_software_sets (ci_id, software_ids)
+		SELECT $1, array_agg(software_id ORDER BY software_id) FROM ci_software WHERE ci_id = $1 HAVING count(*) > 0
+		ON CONFLICT (ci_id) DO UPDATE SET software_ids = EXCLUDED.software_ids`, keep.ID); err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE duplicate_candidates SET status = 'merged', resolved_by = $2, resolved_at = $3
 		WHERE status = 'open' AND (ci_a = $1 OR ci_b = $1)`, rm.ID, who, now); err != nil {

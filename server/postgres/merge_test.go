@@ -31,10 +31,28 @@ func TestMergeCIs(t *testing.T) {
 	}
 	must(t, db.CreateRelation(ctx, admin, &cmdb.Relation{FromID: rm, ToID: sw, Kind: cmdb.RelConnectedTo}))
 	must(t, db.CreateRelation(ctx, admin, &cmdb.Relation{FromID: keep, ToID: rm, Kind: cmdb.RelPartOf}))
+	// Installed software, as the agent door writes it: rows and a set per CI.
+	for _, q := range []string{
+		`INSERT INTO software (id, name, publisher, version) VALUES (901, 'a', '', '1'), (902, 'b', '', '1'), (903, 'c', '', '1')`,
+		`INSERT INTO ci_software (ci_id, software_id, first_seen) VALUES ($1, 901, now()), ($1, 902, now()), ($2, 902, now()), ($2, 903, now())`,
+		`INSERT INTO ci_software_sets (ci_id, software_ids) VALUES ($1, '{901,902}'), ($2, '{902,903}')`,
+	} {
+		args := []any{keep, rm}
+		if !strings.Contains(q, "$1") {
+			args = nil
+		}
+		_, err := db.SQL().ExecContext(ctx, q, args...)
+		must(t, err)
+	}
 	dups, _, err := db.FindDuplicates(ctx, admin, cmdb.DuplicateFilter{AuthorityID: tn.Authority.ID})
 	must(t, err)
 	ci, err := db.MergeDuplicate(ctx, admin, dups[0].ID, keep)
 	must(t, err)
+	var sets string
+	must(t, db.SQL().GetContext(ctx, &sets, `SELECT string_agg(ci_id || '=' || software_ids::text, ' ' ORDER BY ci_id) FROM ci_software_sets`))
+	if want := strconv.FormatInt(keep, 10) + "={901,902,903}"; sets != want {
+		t.Errorf("software sets after the merge = %s, want %s", sets, want)
+	}
 	if ci.Model != "EliteDesk 800" || ci.RoomID != tn.Room.ID || ci.Serial != "CZC1234567" {
 		t.Errorf("kept CI = %+v", ci)
 	}

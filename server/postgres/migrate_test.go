@@ -111,3 +111,29 @@ func TestUp_0002(t *testing.T) {
 		t.Fatalf("old admin token scope = %+v", s)
 	}
 }
+
+// TestUp_0006 checks that the software sets are filled from the installed
+// software of CIs made before them.
+func TestUp_0006(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, postgrestest.NewEmptyDatabase(t), postgres.Options{})
+	must(t, err)
+	defer db.Close()
+	must(t, db.MigrateTo(ctx, 5))
+	for _, q := range []string{
+		`INSERT INTO authorities (id, code, name) VALUES (1, 'A', 'A')`,
+		`INSERT INTO cis (id, authority_id, class, status, name) VALUES (1, 1, 'laptop', 'in_use', 'a'), (2, 1, 'laptop', 'in_use', 'b'), (3, 1, 'laptop', 'in_use', 'c')`,
+		`INSERT INTO software (id, name, publisher, version) VALUES (7, 'x', '', '1'), (5, 'y', '', '1')`,
+		`INSERT INTO ci_software (ci_id, software_id, first_seen) VALUES (1, 7, now()), (1, 5, now()), (2, 5, now())`,
+	} {
+		_, err := db.SQL().ExecContext(ctx, q)
+		must(t, err)
+	}
+	must(t, db.MigrateTo(ctx, 6))
+	var sets string
+	must(t, db.SQL().GetContext(ctx, &sets, `SELECT string_agg(ci_id || '=' || software_ids::text, ' ' ORDER BY ci_id) FROM ci_software_sets`))
+	if sets != "1={5,7} 2={5}" {
+		t.Fatalf("software sets after 0006: %s", sets)
+	}
+}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -138,22 +139,26 @@ func (db *DB) writeSoftware(ctx context.Context, tx *sqlx.Tx, items []*cmdb.Repo
 		return err
 	}
 	have := map[int64]map[int64]bool{}
-	rows, err := tx.QueryxContext(ctx, `SELECT ci_id, software_id FROM ci_software WHERE ci_id = ANY($1)`, pq.Array(cis))
+	rows, err := tx.QueryxContext(ctx, `SELECT ci_id, software_ids FROM ci_software_sets WHERE ci_id = ANY($1)`, pq.Array(cis))
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
-		var ci, sw int64
-		if err := rows.Scan(&ci, &sw); err != nil {
+		var ci int64
+		var set pq.Int64Array
+		if err := rows.Scan(&ci, &set); err != nil {
 			rows.Close()
 			return err
 		}
-		if have[ci] == nil {
-			have[ci] = map[int64]bool{}
+		have[ci] = make(map[int64]bool, len(set))
+		for _, sw := range set {
+			have[ci][sw] = true
 		}
-		have[ci][sw] = true
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	var addCI, addSW, delCI, delSW []int64
 	type hist struct {
 		CIID int64  `json:"ci_id"`
@@ -161,6 +166,7 @@ func (db *DB) writeSoftware(ctx context.Context, tx *sqlx.Tx, items []*cmdb.Repo
 		New  string `json:"new"`
 	}
 	var hs []hist
+	changedCI := map[int64]bool{}
 	for ci, ks := range want {
 		added, removed := 0, 0
 		keep := map[int64]bool{}
@@ -179,7 +185,30 @@ func (db *DB) writeSoftware(ctx context.Context, tx *sqlx.Tx, items []*cmdb.Repo
 			}
 		}
 		if added+removed > 0 {
+			changedCI[ci] = true
 			hs = append(hs, hist{ci, fmt.Sprintf("%d packages", len(have[ci])), fmt.Sprintf("%d packages (+%d, -%d)", len(keep), added, removed)})
+		}
+	}
+	var setCI []int64
+	var setIDs []string
+	for ci, ks := range want {
+		if !changedCI[ci] {
+			continue
+		}
+		set := make([]int64, 0, len(ks))
+		for k := range ks {
+			set = append(set, ids[k])
+		}
+		slices.Sort(set)
+		set = slices.Compact(set)
+		lit, _ := pq.Int64Array(set).Value()
+		setCI, setIDs = append(setCI, ci), append(setIDs, lit.(string))
+	}
+	if len(setCI) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ci_software_sets (ci_id, software_ids)
+			SELECT c, s::bigint[] FROM unnest($1::bigint[], $2::text[]) AS x(c, s)
+			ON CONFLICT (ci_id) DO UPDATE SET software_ids = EXCLUDED.software_ids`, pq.Array(setCI), pq.Array(setIDs)); err != nil {
+			return err
 		}
 	}
 	if len(addCI) > 0 {

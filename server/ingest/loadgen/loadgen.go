@@ -38,6 +38,7 @@ type Options struct {
 	Concurrency    int           // HTTP workers (default 64)
 	Out            io.Writer     // progress and summary; nil discards them
 	Client         *http.Client  // optional; default: keep-alive pool of Concurrency connections
+	OnLoad         func()        // optional; called when the load phase starts (e.g. to start a profile)
 }
 
 // Result holds the figures of a run. Sent, Acked, Duration, PerSecond
@@ -181,6 +182,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	// Load phase.
 	total := float64(len(live)) * opts.Rate
 	fmt.Fprintf(opts.Out, "load: %d agents × %.2g reports/s = %.0f reports/s for %s\n", len(live), opts.Rate, total, opts.Duration)
+	if opts.OnLoad != nil {
+		opts.OnLoad()
+	}
 	loadStart := time.Now()
 	var last int64
 	stopProgress = r.progress(func(elapsed time.Duration) {

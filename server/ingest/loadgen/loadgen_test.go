@@ -3,6 +3,7 @@ package loadgen
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -303,6 +304,31 @@ func TestInventoriesAreDistinct(t *testing.T) {
 			Hardware: &a.inv.Hardware, Network: &a.inv.Network, Software: &a.inv.Software}
 		if err := it.Validate(); err != nil {
 			t.Fatalf("agent %d: %v", i, err)
+		}
+	}
+}
+
+// TestReportJSON: the hand-written report is what json.Marshal makes of
+// the cmdb.Report, for every kind of report.
+func TestReportJSON(t *testing.T) {
+	a := newAgent(3, 1)
+	a.id = "00000000-0000-4000-8000-000000000001"
+	now := time.Date(2026, 11, 22, 10, 0, 0, 123456789, time.FixedZone("CET", 3600))
+	for _, changed := range [][]string{nil, {cmdb.SectionSoftware}, cmdb.Sections} {
+		a.seq++
+		rep := cmdb.Report{DeviceID: a.id, Seq: a.seq, SentAt: now.UTC(), Hashes: a.hashe}
+		if len(changed) > 0 {
+			rep.Sections = map[string]json.RawMessage{}
+			for _, name := range changed {
+				rep.Sections[name] = a.data[name]
+			}
+		}
+		want, err := json.Marshal(rep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.reportJSON(now, changed); !bytes.Equal(got, want) {
+			t.Errorf("sections %v:\n got %.300s\nwant %.300s", changed, got, want)
 		}
 	}
 }

@@ -122,6 +122,7 @@ Commands:
                          create a user (password from CMDB_PASSWORD, the terminal or stdin)
   bench reconcile        measure reconcile throughput (observations/s)
   bench ingest           load the agent door with simulated agents (reports/s, latency, 0 lost)
+  bench snmp             poll simulated printers, compare with prometheus-snmp-exporter (devices/s, RSS)
   snmp poll --target HOST[:PORT] [--community C | --v3-user U ...] [--json]
                          poll one device once and print what the poller understood
   snmp simulate --data DIR [--listen ADDR]
@@ -144,7 +145,7 @@ func (m *Main) ParseFlags(args []string) error {
 		cmd, args = cmd+"-"+args[0], args[1:]
 	}
 	switch cmd {
-	case "serve", "demo", "migrate", "token-create", "user-add", "bench-reconcile", "bench-ingest", "snmp-poll", "snmp-simulate", "version":
+	case "serve", "demo", "migrate", "token-create", "user-add", "bench-reconcile", "bench-ingest", "bench-snmp", "snmp-poll", "snmp-simulate", "version":
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stderr, usage)
 		return flag.ErrHelp
@@ -154,7 +155,7 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	c := &m.Config
 	c.Command = cmd
-	if cmd == "snmp-poll" || cmd == "snmp-simulate" {
+	if cmd == "snmp-poll" || cmd == "snmp-simulate" || cmd == "bench-snmp" {
 		c.SNMPArgs = args // their own flags, parsed when they run
 		return nil
 	}
@@ -268,6 +269,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return m.runBench(ctx)
 	case "bench-ingest":
 		return m.runBenchIngest(ctx, m.Config.BenchIngest)
+	case "bench-snmp":
+		return quietHelp(runBenchSNMP(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
 	case "snmp-poll":
 		return quietHelp(runSNMPPoll(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
 	case "snmp-simulate":

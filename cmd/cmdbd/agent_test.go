@@ -253,8 +253,16 @@ func TestAgentIngest(t *testing.T) {
 		t.Fatalf("identifiers after a new NIC: %v", ids)
 	}
 	// max_uses 3: one more works, then the token is used up; revoked ones fail too.
-	if _, code, _ := enroll(t, a.base, et.Token, testInventory(2)); code != 200 {
+	third, code, _ := enroll(t, a.base, et.Token, testInventory(2))
+	if code != 200 {
 		t.Fatalf("third enrolment: %d", code)
+	}
+	// Hashes are lower-case hex SHA-256, even in a heartbeat.
+	for _, h := range []string{strings.Repeat("A", 64), "abc"} {
+		rep := cmdb.Report{DeviceID: third.id, Seq: 1, Hashes: map[string]string{cmdb.SectionSystem: h}}
+		if code, body := post(t, a.base+"/api/v1/agent/report", third.credential, rep); code != 400 || !strings.Contains(string(body), `"field":"hashes.system"`) {
+			t.Errorf("hash %q: %d %s", h, code, body)
+		}
 	}
 	if _, code, _ := enroll(t, a.base, et.Token, testInventory(3)); code != 401 {
 		t.Fatalf("used-up token: %d", code)

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -272,7 +271,19 @@ func (h *Handler) allow(deviceID string) bool {
 	return l.Allow()
 }
 
-var hashRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+// isSHA256Hex reports whether h is a SHA-256 in lower-case hex, as
+// cmdb.SectionHash writes it.
+func isSHA256Hex(h string) bool {
+	if len(h) != 64 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // Report serves POST /api/v1/agent/report.
 func (h *Handler) Report(w http.ResponseWriter, r *http.Request) {
@@ -331,7 +342,7 @@ func parseReport(raw []byte, d *cmdb.Device) (*cmdb.ReportItem, error) {
 	for name, h := range rep.Hashes {
 		if !contains(cmdb.Sections, name) {
 			return nil, cmdb.Invalid("hashes."+name, "is not a known section (%s)", strings.Join(cmdb.Sections, ", "))
-		} else if !hashRE.MatchString(h) {
+		} else if !isSHA256Hex(h) {
 			return nil, cmdb.Invalid("hashes."+name, "must be a hex SHA-256")
 		}
 	}

@@ -51,6 +51,8 @@ type DB struct {
 	now    func() time.Time
 	log    *slog.Logger
 	seal   *sealer
+	// junk caches the junk identifier list (see loadJunk).
+	junk junkCache
 	// software caches catalogue ids (see catalogue).
 	software catalogue
 	opts     Options

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -59,9 +61,7 @@ func (db *DB) reconcileTx(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, obs []
 // another batch identifies; it is undone and run again under the
 // exclusive lock.
 func (db *DB) reconcileTxShared(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, obs []cmdb.Observation) (*cmdb.ReconcileResult, error) {
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT reconcile_shared`); err != nil {
-		return nil, err
-	}
+	// lockAuthorities sets the savepoint with the lock.
 	r := &reconciler{db: db, tx: tx, scope: s, now: db.now(), shared: true}
 	res, err := r.run(ctx, obs)
 	if err != errNeedsExclusive {
@@ -340,20 +340,54 @@ func (r *reconciler) lockAuthorities(ctx context.Context, auths map[int64]bool) 
 		ids = append(ids, a)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	for _, a := range ids {
-		lock := `SELECT pg_advisory_xact_lock($1, $2)`
-		if r.shared {
-			lock = `SELECT pg_advisory_xact_lock_shared($1, $2)`
-		}
-		if _, err := r.tx.ExecContext(ctx, lock, authorityLockClass, int32(a)); err != nil {
-			return err
-		}
+	// One round trip for all: the keys are numbers, written out, so that
+	// the statements go as one simple query.
+	var q strings.Builder
+	if r.shared {
+		q.WriteString("SAVEPOINT reconcile_shared;")
 	}
-	return nil
+	lock := "pg_advisory_xact_lock"
+	if r.shared {
+		lock = "pg_advisory_xact_lock_shared"
+	}
+	for _, a := range ids {
+		fmt.Fprintf(&q, "SELECT %s(%d, %d);", lock, authorityLockClass, int32(a))
+	}
+	_, err := r.tx.ExecContext(ctx, q.String())
+	return err
 }
 
-// loadJunk reads the junk identifier list.
+// junkTTL is how long the junk identifier list is cached: it is data an
+// operator changes rarely, by hand, and every batch needs it.
+const junkTTL = time.Minute
+
+// junkCache holds the junk identifier list last read.
+type junkCache struct {
+	mu   sync.Mutex
+	junk *cmdb.Junk // read-only once loaded
+	at   time.Time
+}
+
+// loadJunk returns the junk identifier list, read at most junkTTL ago.
 func (db *DB) loadJunk(ctx context.Context, q sqlx.QueryerContext) (*cmdb.Junk, error) {
+	db.junk.mu.Lock()
+	j, at := db.junk.junk, db.junk.at
+	db.junk.mu.Unlock()
+	if j != nil && time.Since(at) < junkTTL {
+		return j, nil
+	}
+	j, err := readJunk(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	db.junk.mu.Lock()
+	db.junk.junk, db.junk.at = j, time.Now()
+	db.junk.mu.Unlock()
+	return j, nil
+}
+
+// readJunk reads the junk identifier list.
+func readJunk(ctx context.Context, q sqlx.QueryerContext) (*cmdb.Junk, error) {
 	rows, err := q.QueryxContext(ctx, `SELECT kind, value FROM junk_identifiers`)
 	if err != nil {
 		return nil, err
@@ -435,25 +469,7 @@ func (r *reconciler) loadIndex(ctx context.Context, obs []cmdb.Observation, ids 
 	for _, h := range hits {
 		r.index[h.AuthorityID].Add(h.CIID, cmdb.Identifier{Kind: h.Kind, Value: h.Value, SchoolID: h.SchoolID})
 	}
-	if len(uuids) > 0 {
-		rows, err := r.tx.QueryxContext(ctx, `SELECT authority_id, uuid FROM cloned_uuids WHERE uuid = ANY($1)`, pq.Array(uuids))
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var a int64
-			var u string
-			if err := rows.Scan(&a, &u); err != nil {
-				rows.Close()
-				return err
-			}
-			if ix := r.index[a]; ix != nil {
-				ix.Cloned[u] = true
-			}
-		}
-		rows.Close()
-	}
-	return r.loadLocksAndSeen(ctx, want)
+	return r.loadLocksAndSeen(ctx, want, uuids)
 }
 
 func (r *reconciler) loadCIs(ctx context.Context, ids []int64) (map[int64]*cmdb.CI, error) {
@@ -475,44 +491,43 @@ func (r *reconciler) loadCIs(ctx context.Context, ids []int64) (map[int64]*cmdb.
 	return out, nil
 }
 
-func (r *reconciler) loadLocksAndSeen(ctx context.Context, ids []int64) error {
+// loadLocksAndSeen reads, in one round trip, the locks and per-source
+// last-seen times of the CIs ids and which of uuids are known clones.
+func (r *reconciler) loadLocksAndSeen(ctx context.Context, ids []int64, uuids []string) error {
 	r.locks, r.seen = map[int64]map[string]bool{}, map[int64]map[string]time.Time{}
-	if len(ids) == 0 {
+	if len(ids) == 0 && len(uuids) == 0 {
 		return nil
 	}
-	rows, err := r.tx.QueryxContext(ctx, `SELECT ci_id, attr FROM ci_locks WHERE ci_id = ANY($1)`, pq.Array(ids))
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var id int64
-		var attr string
-		if err := rows.Scan(&id, &attr); err != nil {
-			rows.Close()
-			return err
-		}
-		if r.locks[id] == nil {
-			r.locks[id] = map[string]bool{}
-		}
-		r.locks[id][attr] = true
-	}
-	rows.Close()
-	rows, err = r.tx.QueryxContext(ctx, `SELECT ci_id, source, last_seen FROM ci_sources WHERE ci_id = ANY($1)`, pq.Array(ids))
+	rows, err := r.tx.QueryxContext(ctx, `SELECT 'lock' AS what, ci_id AS id, attr AS name, NULL::timestamptz AS at FROM ci_locks WHERE ci_id = ANY($1)
+		UNION ALL SELECT 'seen', ci_id, source, last_seen FROM ci_sources WHERE ci_id = ANY($1)
+		UNION ALL SELECT 'cloned', authority_id, uuid, NULL FROM cloned_uuids WHERE uuid = ANY($2)`, pq.Array(ids), pq.Array(uuids))
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
+		var what, name string
 		var id int64
-		var src string
-		var t time.Time
-		if err := rows.Scan(&id, &src, &t); err != nil {
+		var at *time.Time
+		if err := rows.Scan(&what, &id, &name, &at); err != nil {
 			return err
 		}
-		if r.seen[id] == nil {
-			r.seen[id] = map[string]time.Time{}
+		switch what {
+		case "lock":
+			if r.locks[id] == nil {
+				r.locks[id] = map[string]bool{}
+			}
+			r.locks[id][name] = true
+		case "seen":
+			if r.seen[id] == nil {
+				r.seen[id] = map[string]time.Time{}
+			}
+			r.seen[id][name] = *at
+		case "cloned":
+			if ix := r.index[id]; ix != nil {
+				ix.Cloned[name] = true
+			}
 		}
-		r.seen[id][src] = t
 	}
 	return rows.Err()
 }

@@ -204,34 +204,21 @@ func (db *DB) writeSoftware(ctx context.Context, tx *sqlx.Tx, items []*cmdb.Repo
 		lit, _ := pq.Int64Array(set).Value()
 		setCI, setIDs = append(setCI, ci), append(setIDs, lit.(string))
 	}
-	if len(setCI) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ci_software_sets (ci_id, software_ids)
+	if len(setCI) == 0 {
+		return nil
+	}
+	// One statement, so that a batch pays one round trip for its software.
+	_, err = tx.ExecContext(ctx, `WITH sets AS (INSERT INTO ci_software_sets (ci_id, software_ids)
 			SELECT c, s::bigint[] FROM unnest($1::bigint[], $2::text[]) AS x(c, s)
-			ON CONFLICT (ci_id) DO UPDATE SET software_ids = EXCLUDED.software_ids`, pq.Array(setCI), pq.Array(setIDs)); err != nil {
-			return err
-		}
-	}
-	if len(addCI) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ci_software (ci_id, software_id, first_seen)
-			SELECT c, s, $3 FROM unnest($1::bigint[], $2::bigint[]) AS x(c, s) ON CONFLICT DO NOTHING`,
-			pq.Array(addCI), pq.Array(addSW), now); err != nil {
-			return err
-		}
-	}
-	if len(delCI) > 0 {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM ci_software USING unnest($1::bigint[], $2::bigint[]) AS x(c, s)
-			WHERE ci_software.ci_id = x.c AND ci_software.software_id = x.s`, pq.Array(delCI), pq.Array(delSW)); err != nil {
-			return err
-		}
-	}
-	if len(hs) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ci_history (ci_id, attr, old, new, source, at)
-			SELECT ci_id, 'software', old, new, 'agent', $2 FROM jsonb_to_recordset($1::jsonb) AS x(ci_id bigint, old text, new text)`,
-			mustJSON(hs), now); err != nil {
-			return err
-		}
-	}
-	return nil
+			ON CONFLICT (ci_id) DO UPDATE SET software_ids = EXCLUDED.software_ids),
+		added AS (INSERT INTO ci_software (ci_id, software_id, first_seen)
+			SELECT c, s, $5 FROM unnest($3::bigint[], $4::bigint[]) AS x(c, s) ON CONFLICT DO NOTHING),
+		removed AS (DELETE FROM ci_software USING unnest($6::bigint[], $7::bigint[]) AS x(c, s)
+			WHERE ci_software.ci_id = x.c AND ci_software.software_id = x.s)
+		INSERT INTO ci_history (ci_id, attr, old, new, source, at)
+		SELECT ci_id, 'software', old, new, 'agent', $5 FROM jsonb_to_recordset($8::jsonb) AS x(ci_id bigint, old text, new text)`,
+		pq.Array(setCI), pq.Array(setIDs), pq.Array(addCI), pq.Array(addSW), now, pq.Array(delCI), pq.Array(delSW), mustJSON(hs))
+	return err
 }
 
 // FindSoftware lists the software installed on a visible CI.

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -182,16 +183,69 @@ func round1(f float64) float64 { return float64(int(f*10+0.5)) / 10 }
 
 // softwareItems lists installed packages sorted like an agent would.
 func softwareItems(sw []installed) []cmdb.SoftwareItem {
-	out := make([]cmdb.SoftwareItem, 0, len(sw))
-	for _, s := range sw {
+	sorted := sortInstalled(sw)
+	out := make([]cmdb.SoftwareItem, 0, len(sorted))
+	for _, s := range sorted {
 		p := pool[s.pkg]
 		out = append(out, cmdb.SoftwareItem{Name: p.name, Publisher: p.publisher, Version: p.versions[s.version]})
 	}
-	slices.SortFunc(out, func(a, b cmdb.SoftwareItem) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
+	return out
+}
+
+// softwareJSON is json.Marshal(softwareItems(sw)), put together from the
+// packages' JSON made once: a software change re-encodes the section.
+func softwareJSON(sw []installed) []byte {
+	sorted := sortInstalled(sw)
+	n := 2
+	for _, s := range sorted {
+		n += len(pkgJSON[s.pkg][s.version]) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, s := range sorted {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, pkgJSON[s.pkg][s.version]...)
+	}
+	return append(b, ']')
+}
+
+// sortInstalled returns sw sorted by name, then version.
+func sortInstalled(sw []installed) []installed {
+	sorted := slices.Clone(sw)
+	slices.SortFunc(sorted, func(a, b installed) int { return pkgRank[a.pkg][a.version] - pkgRank[b.pkg][b.version] })
+	return sorted
+}
+
+// pkgRank[p][v] is the place of pool package p at version v in name, then
+// version order; pkgJSON[p][v] is its JSON.
+var pkgRank, pkgJSON = rankPool()
+
+func rankPool() ([][versionsPerPkg]int, [][versionsPerPkg][]byte) {
+	var all []installed
+	for p := range pool {
+		for v := range versionsPerPkg {
+			all = append(all, installed{p, v})
+		}
+	}
+	slices.SortFunc(all, func(a, b installed) int {
+		pa, pb := pool[a.pkg], pool[b.pkg]
+		if c := strings.Compare(pa.name, pb.name); c != 0 {
 			return c
 		}
-		return strings.Compare(a.Version, b.Version)
+		return strings.Compare(pa.versions[a.version], pb.versions[b.version])
 	})
-	return out
+	rank := make([][versionsPerPkg]int, len(pool))
+	js := make([][versionsPerPkg][]byte, len(pool))
+	for i, s := range all {
+		p := pool[s.pkg]
+		rank[s.pkg][s.version] = i
+		b, err := json.Marshal(cmdb.SoftwareItem{Name: p.name, Publisher: p.publisher, Version: p.versions[s.version]})
+		if err != nil {
+			panic(err) // plain strings: cannot happen
+		}
+		js[s.pkg][s.version] = b
+	}
+	return rank, js
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -29,8 +30,10 @@ func hashPassword(pw string) string {
 }
 
 // dummyHash is verified against when a user does not exist, so that an
-// unknown e-mail address takes as long as a wrong password.
-var dummyHash = hashPassword("not a password of anyone")
+// unknown e-mail address takes as long as a wrong password. It is made on
+// first use: hashing costs about 150 ms and 20 MB, which commands that
+// never sign anyone in (snmp poll, bench, version) should not pay.
+var dummyHash = sync.OnceValue(func() string { return hashPassword("not a password of anyone") })
 
 // verifyPassword checks pw against a hash made by hashPassword, in
 // constant time; a malformed hash never matches.

@@ -56,7 +56,7 @@ func (db *DB) SignIn(ctx context.Context, email string, password cmdb.Secret, me
 	if err != nil && cmdb.ErrorCode(mapErr("", err)) != cmdb.ENOTFOUND {
 		return nil, "", mapErr("postgres.SignIn", err)
 	}
-	hash := dummyHash
+	hash := dummyHash()
 	if u.Hash != nil {
 		hash = *u.Hash
 	}

@@ -61,6 +61,8 @@ type DB struct {
 // Open connects to the database at url (a lib/pq URL or DSN) and checks
 // that it answers. It does not migrate; call Migrate.
 func Open(ctx context.Context, url string, opts Options) (*DB, error) {
+	// Ready before the first sign-in, so that it takes as long as the rest.
+	go dummyHash()
 	sdb, err := sqlx.Open("postgres", url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres.Open: %w", err)

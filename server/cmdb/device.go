@@ -33,6 +33,40 @@ type Device struct {
 	IntervalSeconds int               `json:"interval_seconds"`
 }
 
+// ApplyReport moves the device's report state on by r and says how to
+// answer it: a seq not above LastSeq was applied before and is answered
+// with LastSeq; otherwise the hashes of the sections sent are taken over,
+// and the agent is asked for a full report if it names a hash for a
+// section it did not send that differs from the one kept (the server
+// lacks what the agent thinks it has).
+func (d *Device) ApplyReport(r *Report) ReportResult {
+	if r.Seq <= d.LastSeq {
+		return ReportResult{Ack: d.LastSeq}
+	}
+	res := ReportResult{Ack: r.Seq, Applied: true, WantFull: d.LacksSection(r)}
+	if d.Hashes == nil {
+		d.Hashes = map[string]string{}
+	}
+	for name, h := range r.Hashes {
+		if _, sent := r.Sections[name]; sent {
+			d.Hashes[name] = h
+		}
+	}
+	d.LastSeq = r.Seq
+	return res
+}
+
+// LacksSection reports whether r names a hash for a section it does not
+// send that differs from the device's: see ApplyReport.
+func (d *Device) LacksSection(r *Report) bool {
+	for name, h := range r.Hashes {
+		if _, sent := r.Sections[name]; !sent && d.Hashes[name] != h {
+			return true
+		}
+	}
+	return false
+}
+
 // ReportItem is one validated agent report with its sections decoded;
 // nil sections were not sent.
 type ReportItem struct {

@@ -256,6 +256,18 @@ func heartbeatsOnly(items []*cmdb.ReportItem) bool {
 // renewing it on every heartbeat would only write rows.
 const heartbeatStep = 10 * time.Minute
 
+// renewAgentSeen is the part of a WITH clause that renews the agent
+// last-seen mark of the CIs in c(ci_id) that is older than heartbeatStep,
+// and makes the mark where a CI has none: now and cutoff name the
+// statement's parameters for the time and the time less heartbeatStep.
+func renewAgentSeen(now, cutoff string) string {
+	return `renew AS (UPDATE ci_sources s SET last_seen = ` + now + ` FROM c
+			WHERE s.ci_id = c.ci_id AND s.source = 'agent' AND s.last_seen < ` + cutoff + `),
+		missing AS (INSERT INTO ci_sources (ci_id, source, last_seen)
+			SELECT ci_id, 'agent', ` + now + ` FROM c WHERE NOT EXISTS (SELECT 1 FROM ci_sources s WHERE s.ci_id = c.ci_id AND s.source = 'agent')
+			ON CONFLICT DO NOTHING)`
+}
+
 // applyHeartbeats is the fast path of ApplyReports for a batch of
 // heartbeats of distinct devices, most of the traffic: one statement
 // that moves each device's seq on, without row locks taken beforehand
@@ -281,11 +293,7 @@ func (db *DB) applyHeartbeats(ctx context.Context, items []*cmdb.ReportItem) ([]
 		u AS (UPDATE devices d SET last_seq = x.seq, last_report_at = $3 FROM x
 			WHERE d.id = x.id AND d.last_seq < x.seq RETURNING d.id, d.ci_id),
 		c AS (SELECT DISTINCT ci_id FROM u),
-		renew AS (UPDATE ci_sources s SET last_seen = $3 FROM c
-			WHERE s.ci_id = c.ci_id AND s.source = 'agent' AND s.last_seen < $4),
-		missing AS (INSERT INTO ci_sources (ci_id, source, last_seen)
-			SELECT ci_id, 'agent', $3 FROM c WHERE NOT EXISTS (SELECT 1 FROM ci_sources s WHERE s.ci_id = c.ci_id AND s.source = 'agent')
-			ON CONFLICT DO NOTHING)
+		`+renewAgentSeen("$3", "$4")+`
 		SELECT d.id, d.ci_id, CASE WHEN u.id IS NULL THEN d.last_seq ELSE x.seq END AS last_seq, d.hashes, u.id IS NOT NULL AS applied
 		FROM x JOIN devices d ON d.id = x.id LEFT JOIN u ON u.id = x.id`,
 		pq.Array(ids), pq.Array(seqs), now, now.Add(-heartbeatStep))
@@ -307,15 +315,10 @@ func (db *DB) applyHeartbeats(ctx context.Context, items []*cmdb.ReportItem) ([]
 			results[i] = cmdb.ReportResult{Ack: uint64(r.LastSeq)}
 			continue
 		}
-		res := cmdb.ReportResult{Ack: it.Report.Seq, Applied: true}
-		var have map[string]string
-		json.Unmarshal(r.Hashes, &have)
-		for name, h := range it.Report.Hashes {
-			if have[name] != h {
-				res.WantFull = true // we lack what the agent thinks we have
-			}
-		}
-		results[i] = res
+		// The statement moved the seq on; the hashes kept decide the rest.
+		kept := cmdb.Device{Hashes: map[string]string{}}
+		json.Unmarshal(r.Hashes, &kept.Hashes)
+		results[i] = cmdb.ReportResult{Ack: it.Report.Seq, Applied: true, WantFull: kept.LacksSection(it.Report)}
 		it.Device.CIID = r.CIID
 	}
 	return results, nil
@@ -359,20 +362,9 @@ func (db *DB) applyReports(ctx context.Context, tx *sqlx.Tx, items []*cmdb.Repor
 		if d == nil {
 			return nil, cmdb.Errorf(cmdb.EUNAUTHORIZED, "Unknown device %s.", it.Device.ID)
 		}
-		if it.Report.Seq <= d.LastSeq {
-			results[i] = cmdb.ReportResult{Ack: d.LastSeq}
+		if results[i] = d.ApplyReport(it.Report); !results[i].Applied {
 			continue
 		}
-		res := cmdb.ReportResult{Ack: it.Report.Seq, Applied: true}
-		for name, h := range it.Report.Hashes {
-			if _, sent := it.Report.Sections[name]; sent {
-				d.Hashes[name] = h
-			} else if d.Hashes[name] != h {
-				res.WantFull = true // we lack what the agent thinks we have
-			}
-		}
-		d.LastSeq = it.Report.Seq
-		results[i] = res
 		it.Device.CIID = d.CIID
 		if len(it.Report.Sections) == 0 {
 			beats = append(beats, d.CIID)
@@ -388,11 +380,8 @@ func (db *DB) applyReports(ctx context.Context, tx *sqlx.Tx, items []*cmdb.Repor
 	// written for the CI each device had; the few whose CI the reconcile
 	// changes are moved after it.
 	if len(beats) > 0 {
-		if _, err := tx.ExecContext(ctx, `WITH c AS (SELECT DISTINCT ci FROM unnest($1::bigint[]) AS ci),
-			renew AS (UPDATE ci_sources s SET last_seen = $2 FROM c WHERE s.ci_id = c.ci AND s.source = 'agent' AND s.last_seen < $3)
-			INSERT INTO ci_sources (ci_id, source, last_seen)
-			SELECT ci, 'agent', $2 FROM c WHERE NOT EXISTS (SELECT 1 FROM ci_sources s WHERE s.ci_id = c.ci AND s.source = 'agent')
-			ON CONFLICT DO NOTHING`, pq.Array(beats), now, now.Add(-heartbeatStep)); err != nil {
+		if _, err := tx.ExecContext(ctx, `WITH c AS (SELECT DISTINCT ci_id FROM unnest($1::bigint[]) AS ci_id),
+			`+renewAgentSeen("$2", "$3")+` SELECT 1`, pq.Array(beats), now, now.Add(-heartbeatStep)); err != nil {
 			return nil, err
 		}
 	}

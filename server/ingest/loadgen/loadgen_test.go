@@ -82,22 +82,14 @@ func (s *memStore) ApplyReports(ctx context.Context, items []*cmdb.ReportItem) (
 	out := make([]cmdb.ReportResult, len(items))
 	for i, it := range items {
 		d := s.byID[it.Device.ID]
-		if it.Report.Seq <= d.LastSeq {
-			out[i] = cmdb.ReportResult{Ack: d.LastSeq}
+		res := d.ApplyReport(it.Report)
+		if !res.Applied {
+			out[i] = res
 			continue
-		}
-		res := cmdb.ReportResult{Ack: it.Report.Seq, Applied: true}
-		for name, h := range it.Report.Hashes {
-			if _, sent := it.Report.Sections[name]; sent {
-				d.Hashes[name] = h
-			} else if d.Hashes[name] != h {
-				res.WantFull = true
-			}
 		}
 		if res.WantFull {
 			s.wantFull++
 		}
-		d.LastSeq = it.Report.Seq
 		s.applied[d.ID] = append(s.applied[d.ID], it.Report.Seq)
 		switch len(it.Report.Sections) {
 		case 0:

@@ -1,7 +1,6 @@
 package agent_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +18,7 @@ import (
 	"github.com/schulit/cmdb/agent"
 	"github.com/schulit/cmdb/agent/agenttest"
 	"github.com/schulit/cmdb/agent/spool"
+	"github.com/schulit/cmdb/internal/syncbuf"
 	"github.com/schulit/cmdb/server/cmdb"
 )
 
@@ -58,29 +58,12 @@ type env struct {
 	m     *machine
 	a     *agent.Agent
 	state string
-	logs  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs  *syncbuf.Buffer
 }
 
 func newEnv(t *testing.T, o agent.Options) *env {
 	t.Helper()
-	e := &env{srv: agenttest.New(t), m: newMachine(), state: filepath.Join(t.TempDir(), "cmdb-agent", "state.json"), logs: &syncBuffer{}}
+	e := &env{srv: agenttest.New(t), m: newMachine(), state: filepath.Join(t.TempDir(), "cmdb-agent", "state.json"), logs: &syncbuf.Buffer{}}
 	o.StatePath = e.state
 	o.Collect = e.m.collect
 	o.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/schulit/cmdb/internal/syncbuf"
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/postgres/postgrestest"
 )
@@ -339,7 +340,7 @@ func TestKillDuringLoad(t *testing.T) {
 	dir := sharedDataDir(t)
 	start := func() (*exec.Cmd, string) {
 		cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--db", url, "--data-dir", dir, "--log-format", "json")
-		var logs syncBuffer
+		var logs syncbuf.Buffer
 		cmd.Stderr = &logs
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/schulit/cmdb/internal/syncbuf"
 	"github.com/schulit/cmdb/server/oidc/oidctest"
 	"github.com/schulit/cmdb/server/postgres/postgrestest"
 )
@@ -19,8 +20,8 @@ import (
 type authServer struct {
 	*client
 	db     *sql.DB
-	logs   *syncBuffer
-	bodies *syncBuffer
+	logs   *syncbuf.Buffer
+	bodies *syncbuf.Buffer
 }
 
 func startAuthServer(t *testing.T) *authServer {
@@ -33,7 +34,7 @@ func startAuthServer(t *testing.T) *authServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &authServer{client: &client{t: t, base: "http://" + m.Addr(), token: strings.TrimSpace(out)}, db: db, logs: logs, bodies: &syncBuffer{}}
+	return &authServer{client: &client{t: t, base: "http://" + m.Addr(), token: strings.TrimSpace(out)}, db: db, logs: logs, bodies: &syncbuf.Buffer{}}
 }
 
 // raw sends a request with extra headers and returns the response and body.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/schulit/cmdb/internal/syncbuf"
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/ingest/loadgen"
 	"github.com/schulit/cmdb/server/postgres"
@@ -13,9 +14,9 @@ import (
 )
 
 // benchMain returns a Main for a bench run with captured output.
-func benchMain() (*Main, *syncBuffer, *syncBuffer) {
+func benchMain() (*Main, *syncbuf.Buffer, *syncbuf.Buffer) {
 	m := NewMain()
-	out, logs := &syncBuffer{}, &syncBuffer{}
+	out, logs := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	m.Stdout, m.Stderr = out, logs
 	m.Config.LogLevel, m.Config.LogFormat = "warn", "text"
 	return m, out, logs

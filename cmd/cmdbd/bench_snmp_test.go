@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/schulit/cmdb/internal/syncbuf"
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/snmp"
 )
@@ -119,7 +120,7 @@ func TestBenchSNMPCancel(t *testing.T) {
 	o := benchSNMPOptions{Devices: 100000, Concurrency: 2, Timeout: 2 * time.Second, Retries: 1, NoExporter: true,
 		Community: benchSNMPCommunity, MaxTime: 2 * time.Minute, Bin: buildCmdbd(t)}
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out syncbuf.Buffer
 	go func() {
 		// Cancel once the polling has started.
 		for !strings.Contains(out.String(), "bench snmp: ") {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/schulit/cmdb/internal/syncbuf"
 	"github.com/schulit/cmdb/server/postgres/postgrestest"
 )
 
@@ -34,31 +35,13 @@ func sharedDataDir(t *testing.T) string {
 	return dataDir
 }
 
-// syncBuffer is a goroutine-safe buffer for captured logs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // runMain runs cmdbd with args like the binary would, and returns its
 // stdout. A serving Main is closed when the test ends.
-func runMain(t *testing.T, args ...string) (*Main, string, *syncBuffer) {
+func runMain(t *testing.T, args ...string) (*Main, string, *syncbuf.Buffer) {
 	t.Helper()
 	m := NewMain()
 	var out bytes.Buffer
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	m.Stdout, m.Stderr = &out, logs
 	if !slices.Contains(args, "--data-dir") && args[0] != "version" {
 		// Keep the secret key (and any private cluster) out of the source tree.
@@ -133,7 +116,7 @@ func id(m map[string]any) int64 { return int64(m["id"].(float64)) }
 
 // startServer runs "cmdbd serve" on a fresh database and returns a client
 // with an admin token made by "cmdbd token create --admin".
-func startServer(t *testing.T) (*client, *syncBuffer) {
+func startServer(t *testing.T) (*client, *syncbuf.Buffer) {
 	t.Helper()
 	url := postgrestest.NewDatabase(t)
 	_, out, _ := runMain(t, "token", "create", "--admin", "--name", "test", "--db", url)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/schulit/cmdb/internal/syncbuf"
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/demo"
 	"github.com/schulit/cmdb/server/health"
@@ -288,7 +289,7 @@ func TestPJLinkRound(t *testing.T) {
 		must(t, db.CreateSNMPTarget(ctx, admin, &cmdb.SNMPTarget{SchoolID: sch.ID, Address: addr, Kind: cmdb.TargetPJLink}))
 	}
 
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	p := &poller{DB: db, PJLinkTimeout: time.Second, MissLimit: 3, Concurrency: 4,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for range 3 {

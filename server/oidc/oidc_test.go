@@ -1,7 +1,6 @@
 package oidc_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/schulit/cmdb/internal/syncbuf"
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/oidc"
 	"github.com/schulit/cmdb/server/oidc/oidctest"
@@ -61,30 +61,12 @@ func (s *fakeStore) signIns() []cmdb.ExternalIdentity {
 	return append([]cmdb.ExternalIdentity(nil), s.got...)
 }
 
-// syncBuffer is a log buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 type env struct {
 	t        *testing.T
 	idp      *oidctest.Provider
 	store    *fakeStore
 	srv      *httptest.Server
-	logs     *syncBuffer
+	logs     *syncbuf.Buffer
 	mu       sync.Mutex
 	seen     []string // every response body and Location header
 	sessions []string // session cookie values handed out
@@ -99,7 +81,7 @@ var rules = []cmdb.ClaimRule{
 
 func newEnv(t *testing.T, opts ...func(*oidc.Options)) *env {
 	t.Helper()
-	e := &env{t: t, idp: oidctest.New(t, clientID, clientSecret), logs: &syncBuffer{}}
+	e := &env{t: t, idp: oidctest.New(t, clientID, clientSecret), logs: &syncbuf.Buffer{}}
 	e.store = &fakeStore{configs: map[string]*cmdb.OIDCConfig{
 		"schule": {AuthorityID: 3, Issuer: e.idp.URL, ClientID: clientID, ClientSecret: clientSecret,
 			Scopes: []string{"groups"}, Rules: rules},

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/gosnmp/gosnmp"
+	"github.com/schulit/cmdb/internal/syncbuf"
 	"github.com/schulit/cmdb/server/cmdb"
 )
 
@@ -199,7 +200,7 @@ func StartSimulator(tb testing.TB, dataDir string, users ...V3User) *Simulator {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		cmd := exec.CommandContext(ctx, bin, args...)
-		var log syncBuffer
+		var log syncbuf.Buffer
 		cmd.Stdout, cmd.Stderr = &log, &log
 		if err := cmd.Start(); err != nil {
 			cancel()
@@ -230,7 +231,7 @@ func StartSimulator(tb testing.TB, dataDir string, users ...V3User) *Simulator {
 // cannot come from another process that took the port) and then polls
 // sysObjectID of the first recording until it answers; it gives up when
 // snmpsimd exits or after 60 s (the first start indexes the files).
-func waitReady(sim *Simulator, dataDir string, log *syncBuffer, exited <-chan struct{}) bool {
+func waitReady(sim *Simulator, dataDir string, log *syncbuf.Buffer, exited <-chan struct{}) bool {
 	files, _ := filepath.Glob(filepath.Join(dataDir, "*.snmprec"))
 	if len(files) == 0 {
 		return false
@@ -268,23 +269,6 @@ func freeUDPPort() (int, error) {
 	}
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).Port, nil
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // Expected is one device of expected.json: what a poller should

@@ -57,15 +57,22 @@ func TestMigrateConcurrently(t *testing.T) {
 	must(t, db.Ping(ctx))
 }
 
+// migratedTo opens a fresh database migrated up to version, for tests
+// of what later migrations do with existing data.
+func migratedTo(t *testing.T, version int) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), postgrestest.NewEmptyDatabase(t), postgres.Options{})
+	must(t, err)
+	t.Cleanup(func() { db.Close() })
+	must(t, db.MigrateTo(context.Background(), version))
+	return db
+}
+
 // TestMigrateToStopsAtVersion: MigrateTo leaves later migrations for later,
 // which is what data-reshaping migration tests build on.
 func TestMigrateToStopsAtVersion(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	db, err := postgres.Open(ctx, postgrestest.NewEmptyDatabase(t), postgres.Options{})
-	must(t, err)
-	defer db.Close()
-	must(t, db.MigrateTo(ctx, 1))
+	db := migratedTo(t, 1)
 	var v int
 	must(t, db.SQL().Get(&v, `SELECT max(version) FROM schema_migrations`))
 	if v != 1 {
@@ -85,13 +92,10 @@ func TestMigrateToStopsAtVersion(t *testing.T) {
 func TestUp_0002(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, postgrestest.NewEmptyDatabase(t), postgres.Options{})
-	must(t, err)
-	defer db.Close()
-	must(t, db.MigrateTo(ctx, 1))
+	db := migratedTo(t, 1)
 	old := "cmdb_oldadmintoken0000000000000000000000000000"
 	sum := sha256.Sum256([]byte(old))
-	_, err = db.SQL().Exec(`INSERT INTO api_tokens (name, token_hash, admin) VALUES ('old admin', $1, true), ('old other', $2, false)`,
+	_, err := db.SQL().Exec(`INSERT INTO api_tokens (name, token_hash, admin) VALUES ('old admin', $1, true), ('old other', $2, false)`,
 		sum[:], []byte("x"))
 	must(t, err)
 	must(t, db.MigrateTo(ctx, 2))
@@ -117,10 +121,7 @@ func TestUp_0002(t *testing.T) {
 func TestUp_0006(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, postgrestest.NewEmptyDatabase(t), postgres.Options{})
-	must(t, err)
-	defer db.Close()
-	must(t, db.MigrateTo(ctx, 5))
+	db := migratedTo(t, 5)
 	for _, q := range []string{
 		`INSERT INTO authorities (id, code, name) VALUES (1, 'A', 'A')`,
 		`INSERT INTO cis (id, authority_id, class, status, name) VALUES (1, 1, 'laptop', 'in_use', 'a'), (2, 1, 'laptop', 'in_use', 'b'), (3, 1, 'laptop', 'in_use', 'c')`,

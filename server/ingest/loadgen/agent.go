@@ -89,7 +89,10 @@ func (a *agent) marshal(name string) {
 	case cmdb.SectionNetwork:
 		v = a.inv.Network
 	case cmdb.SectionSoftware:
-		v = a.inv.Software
+		// Put together from the packages' JSON: changes re-encode it often.
+		b := softwareJSON(a.sw)
+		a.data[name], a.hashe[name] = b, cmdb.SectionHash(b)
+		return
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -229,8 +232,7 @@ func (a *agent) softwareChange() []string {
 		s.version = (s.version + 1) % versionsPerPkg
 	}
 	a.inv.Software = softwareItems(a.sw)
-	b := softwareJSON(a.sw)
-	a.data[cmdb.SectionSoftware], a.hashe[cmdb.SectionSoftware] = b, cmdb.SectionHash(b)
+	a.marshal(cmdb.SectionSoftware)
 	return []string{cmdb.SectionSoftware}
 }
 

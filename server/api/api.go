@@ -147,6 +147,12 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/users/{id}/unlock", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
 			return s.opts.Accounts.Unlock(r.Context(), sc, id)
 		})},
+		{"POST", "/api/v1/users/{id}/deactivate", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
+			return s.opts.Accounts.SetUserActive(r.Context(), sc, id, false)
+		})},
+		{"POST", "/api/v1/users/{id}/activate", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
+			return s.opts.Accounts.SetUserActive(r.Context(), sc, id, true)
+		})},
 		{"POST", "/api/v1/users/{id}/sign-out-everywhere", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
 			return s.opts.Accounts.SignOutEverywhere(r.Context(), sc, id, requestMeta(r))
 		})},

@@ -333,6 +333,38 @@ func (db *DB) Unlock(ctx context.Context, s cmdb.Scope, userID int64) error {
 	}))
 }
 
+// SetUserActive deactivates or reactivates a user (admins, and authority
+// IT over users whose every role lies in their authorities). Deactivating
+// ends the user's sessions; their personal tokens are refused while the
+// user stays deactivated (Authenticate checks) and work again after
+// reactivation unless revoked or expired.
+func (db *DB) SetUserActive(ctx context.Context, s cmdb.Scope, userID int64, active bool) error {
+	u, err := db.manages(ctx, s, userID)
+	if err != nil {
+		return err
+	} else if s.UserID == userID {
+		return cmdb.Errorf(cmdb.EFORBIDDEN, "You cannot deactivate or reactivate yourself.")
+	}
+	action := cmdb.AuditUserActivated
+	if !active {
+		action = cmdb.AuditUserDeactivated
+	}
+	return mapErr("postgres.SetUserActive", db.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET disabled = $2 WHERE id = $1 AND disabled = $3`, userID, !active, active)
+		if err != nil {
+			return err
+		} else if n, _ := res.RowsAffected(); n == 0 {
+			return nil // already so: nothing to record
+		}
+		if !active {
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`, userID, db.now()); err != nil {
+				return err
+			}
+		}
+		return audit(ctx, tx, s, action, "user:"+itoa(userID), firstAuthority(u.Memberships), nil, db.now())
+	}))
+}
+
 // scopeFor makes the scope of a user from their memberships.
 func scopeFor(subject string, userID int64, ms []cmdb.Membership) cmdb.Scope {
 	s := cmdb.Scope{Subject: subject, UserID: userID}

@@ -59,8 +59,10 @@ func (db *DB) SignIn(ctx context.Context, email string, password cmdb.Secret, me
 	// Exactly one Argon2 run on every path (unknown, SSO-only, disabled,
 	// locked, throttled, wrong or right password), so that the time taken
 	// tells nothing about the account.
+	// (A malformed or empty hash, as an unknown address once left, is
+	// verified as dummyHash: see verifyPassword.)
 	hash := dummyHash
-	if u.Hash != nil {
+	if u.ID != 0 && u.Hash != nil {
 		hash = *u.Hash
 	}
 	ok := verifyPassword(hash, password.Reveal(), db.verifyHook) && u.ID != 0 && u.Hash != nil

@@ -102,7 +102,9 @@ func New(opts Options) *Server {
 		body.Error.Code, body.Error.Message = cmdb.EFORBIDDEN, "Cross-origin request refused."
 		writeJSON(w, http.StatusForbidden, body)
 	}))
-	s.handler = csrf.Handler(s.mux)
+	// NUL bytes and invalid UTF-8 in query and path values answer 400
+	// naming the parameter, before any handler (PostgreSQL refuses them).
+	s.handler = csrf.Handler(checkParams(s.mux, s.mux))
 	return s
 }
 

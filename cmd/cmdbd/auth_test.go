@@ -562,3 +562,77 @@ func TestOIDCIssuerMustBePublic(t *testing.T) {
 		t.Errorf("public issuer: %d %v", code, body)
 	}
 }
+
+// TestDeactivateUser: authority IT deactivates a user of their authority:
+// the session and the personal token stop working at once, and signing in
+// fails exactly like a wrong password; reactivated, the user signs in
+// again and the token works again. Nobody outside the authority sees the
+// user, and nobody deactivates themselves.
+func TestDeactivateUser(t *testing.T) {
+	t.Parallel()
+	a := startAuthServer(t)
+	auth, school, _, _ := a.tenant("DA")
+	authB, _, _, _ := a.tenant("DB")
+	u := a.must(201, "POST", "/api/v1/users", map[string]any{"email": "lehrer@da.de", "password": goodPassword,
+		"memberships": []map[string]any{{"role": "school_it", "org_id": school}}})
+	it := a.must(201, "POST", "/api/v1/users", map[string]any{"email": "it@da.de", "password": goodPassword,
+		"memberships": []map[string]any{{"role": "authority_it", "org_id": auth}}})
+	resp, _ := a.login("it@da.de", goodPassword, nil)
+	itc := map[string]string{"Cookie": "cmdb_session=" + sessionCookie(t, resp).Value}
+	resp, _ = a.login("lehrer@da.de", goodPassword, nil)
+	userc := map[string]string{"Cookie": "cmdb_session=" + sessionCookie(t, resp).Value}
+	_, body := a.raw("POST", "/api/v1/tokens", fmt.Sprintf(`{"name": "skript", "role": "school_it", "org_id": %d}`, school), userc)
+	var tok struct{ Token string }
+	json.Unmarshal([]byte(body), &tok)
+	bearer := map[string]string{"Authorization": "Bearer " + tok.Token}
+	if r, b := a.raw("GET", "/auth/me", "", bearer); r.StatusCode != 200 {
+		t.Fatalf("token before: %d %s", r.StatusCode, b)
+	}
+
+	if r, b := a.raw("POST", fmt.Sprintf("/api/v1/users/%d/deactivate", id(it)), "", itc); r.StatusCode != 403 {
+		t.Errorf("deactivating oneself: %d %s", r.StatusCode, b)
+	}
+	if r, b := a.raw("POST", fmt.Sprintf("/api/v1/users/%d/deactivate", id(u)), "", itc); r.StatusCode != 204 {
+		t.Fatalf("deactivate: %d %s", r.StatusCode, b)
+	}
+	for name, hdr := range map[string]map[string]string{"session": userc, "token": bearer} {
+		if r, b := a.raw("GET", "/auth/me", "", hdr); r.StatusCode != 401 {
+			t.Errorf("%s of a deactivated user: %d %s", name, r.StatusCode, b)
+		}
+	}
+	r1, b1 := a.login("lehrer@da.de", goodPassword, nil)
+	r2, b2 := a.login("it@da.de", "falsches Passwort!", nil)
+	if r1.StatusCode != 401 || r1.StatusCode != r2.StatusCode || b1 != b2 {
+		t.Errorf("deactivated sign-in %d %s; wrong password %d %s", r1.StatusCode, b1, r2.StatusCode, b2)
+	}
+	if got := a.must(200, "GET", fmt.Sprintf("/api/v1/users/%d", id(u)), nil); got["disabled"] != true {
+		t.Errorf("user after deactivation: %v", got)
+	}
+
+	if r, b := a.raw("POST", fmt.Sprintf("/api/v1/users/%d/activate", id(u)), "", itc); r.StatusCode != 204 {
+		t.Fatalf("activate: %d %s", r.StatusCode, b)
+	}
+	if r, b := a.login("lehrer@da.de", goodPassword, nil); r.StatusCode != 200 {
+		t.Errorf("sign-in after reactivation: %d %s", r.StatusCode, b)
+	}
+	if r, b := a.raw("GET", "/auth/me", "", bearer); r.StatusCode != 200 {
+		t.Errorf("token after reactivation: %d %s", r.StatusCode, b)
+	}
+	if r, _ := a.raw("GET", "/auth/me", "", userc); r.StatusCode != 401 {
+		t.Errorf("the session ended by deactivation came back: %d", r.StatusCode)
+	}
+	// Another authority's IT does not see the user at all.
+	a.must(201, "POST", "/api/v1/users", map[string]any{"email": "it@db.de", "password": goodPassword,
+		"memberships": []map[string]any{{"role": "authority_it", "org_id": authB}}})
+	resp, _ = a.login("it@db.de", goodPassword, nil)
+	other := map[string]string{"Cookie": "cmdb_session=" + sessionCookie(t, resp).Value}
+	if r, b := a.raw("POST", fmt.Sprintf("/api/v1/users/%d/deactivate", id(u)), "", other); r.StatusCode != 404 {
+		t.Errorf("another authority's IT: %d %s", r.StatusCode, b)
+	}
+	audit := fmt.Sprint(a.must(200, "GET", fmt.Sprintf("/api/v1/audit?authority=%d", auth), nil))
+	for _, action := range []string{"user_deactivated", "user_activated"} {
+		if !strings.Contains(audit, action) {
+			t.Errorf("audit lacks %s", action)
+		}
+	}
+}

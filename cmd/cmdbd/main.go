@@ -48,7 +48,11 @@ func main() {
 	}
 	err := m.Run(ctx)
 	if err == nil && m.Serving() {
-		<-ctx.Done()
+		select {
+		case <-ctx.Done():
+		case <-m.Died(): // the private PostgreSQL is gone: exit non-zero, to be restarted
+			err = m.DiedErr()
+		}
 	}
 	if cerr := m.Close(); err == nil {
 		err = cerr
@@ -371,7 +375,7 @@ func (m *Main) serve(ctx context.Context) error {
 		ReportRate: rate.Limit(m.Config.AgentReportRate), ReportBurst: m.Config.AgentReportBurst})
 	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, Agents: m.db, SNMP: m.db,
 		OIDCLogin: sso.Login, OIDCCallback: sso.Callback, AgentEnroll: m.ingest.Enroll, AgentReport: m.ingest.Report,
-		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Logger: m.log, Registry: reg})
+		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Live: m.live, Logger: m.log, Registry: reg})
 	m.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
 	if err := m.startJobs(); err != nil {

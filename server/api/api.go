@@ -37,7 +37,10 @@ type Options struct {
 	SessionMaxAge time.Duration
 	// Ready reports whether the server can serve (database reachable
 	// and migrated).
-	Ready  func(ctx context.Context) error
+	Ready func(ctx context.Context) error
+	// Live, if set, reports whether the process can go on at all; /healthz
+	// answers 503 when it fails (the process is about to exit).
+	Live   func() error
 	Logger *slog.Logger
 	// Registry receives the HTTP metrics and is served at /metrics.
 	Registry *prometheus.Registry
@@ -395,6 +398,10 @@ func queryInt(r *http.Request, name string) (int64, error) {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ cmdb.Scope) error {
+	if s.opts.Live != nil && s.opts.Live() != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failing"})
+		return nil
+	}
 	writeJSON(w, 200, map[string]string{"status": "ok"})
 	return nil
 }

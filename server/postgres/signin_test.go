@@ -49,16 +49,16 @@ func newSignInFixture(t *testing.T, opts postgres.Options) *signInFixture {
 	return f
 }
 
-// signIn signs in from a new client address (ip "" ) or the given one and
-// returns the error and the Argon2 verifications it ran.
-func (f *signInFixture) signIn(t *testing.T, email, password, ip string) (error, int64) {
+// signIn signs in from a new client address (ip "") or the given one and
+// returns the Argon2 verifications it ran and the error.
+func (f *signInFixture) signIn(t *testing.T, email, password, ip string) (int64, error) {
 	t.Helper()
 	if ip == "" {
 		ip = fmt.Sprintf("192.0.2.%d", f.next.Add(1)%250+1)
 	}
 	before := f.verifies.Load()
 	_, _, err := f.db.SignIn(context.Background(), email, cmdb.Secret(password), cmdb.RequestMeta{IP: ip})
-	return err, f.verifies.Load() - before
+	return f.verifies.Load() - before, err
 }
 
 // TestSignInCostsOneVerificationOnEveryPath: unknown address, SSO-only,
@@ -85,7 +85,7 @@ func TestSignInCostsOneVerificationOnEveryPath(t *testing.T) {
 		{"address throttled", "known@si.de", signInPassword, throttled, false},
 		{"right password", "known@si.de", signInPassword, "", true},
 	} {
-		err, n := f.signIn(t, tt.email, tt.password, tt.ip)
+		n, err := f.signIn(t, tt.email, tt.password, tt.ip)
 		if n != 1 {
 			t.Errorf("%s: %d Argon2 verifications, want exactly 1", tt.name, n)
 		}
@@ -120,7 +120,7 @@ func TestSignInTimingUnknownVsWrongPassword(t *testing.T) {
 	var unknown, wrong []time.Duration
 	measure := func(email string) time.Duration {
 		start := time.Now()
-		if err, _ := f.signIn(t, email, "falsches Passwort", ""); err == nil {
+		if _, err := f.signIn(t, email, "falsches Passwort", ""); err == nil {
 			t.Fatalf("%s signed in with a wrong password", email)
 		}
 		return time.Since(start)

@@ -35,12 +35,12 @@ type Options struct {
 	OIDCLogin, OIDCCallback http.HandlerFunc
 	// SessionMaxAge is the lifetime of the session cookie.
 	SessionMaxAge time.Duration
-	// Ready reports whether the server can serve (database reachable
-	// and migrated).
-	Ready func(ctx context.Context) error
 	// Live, if set, reports whether the process can go on at all; /healthz
 	// answers 503 when it fails (the process is about to exit).
-	Live   func() error
+	Live func() error
+	// Ready reports whether the server can serve (database reachable
+	// and migrated).
+	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
 	// Registry receives the HTTP metrics and is served at /metrics.
 	Registry *prometheus.Registry

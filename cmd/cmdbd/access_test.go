@@ -117,6 +117,15 @@ var accessMatrix = map[string]accessRule{
 	"POST /api/v1/users/{id}/unlock": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/users/%d/unlock", tn.user), nil
 	}},
+	"POST /api/v1/users/{id}/deactivate": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		u, _ := x.freshUser(tn)
+		return fmt.Sprintf("/api/v1/users/%d/deactivate", u), nil
+	}},
+	"POST /api/v1/users/{id}/activate": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		u, _ := x.freshUser(tn)
+		x.must(204, "POST", fmt.Sprintf("/api/v1/users/%d/deactivate", u), nil)
+		return fmt.Sprintf("/api/v1/users/%d/activate", u), nil
+	}},
 	"POST /api/v1/users/{id}/sign-out-everywhere": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/users/%d/sign-out-everywhere", tn.user), nil
 	}},

@@ -24,11 +24,11 @@ type authServer struct {
 	bodies *syncbuf.Buffer
 }
 
-func startAuthServer(t *testing.T) *authServer {
+func startAuthServer(t *testing.T, serveFlags ...string) *authServer {
 	t.Helper()
 	url := postgrestest.NewDatabase(t)
 	_, out, _ := runMain(t, "token", "create", "--admin", "--db", url)
-	m, _, logs := runMain(t, "serve", "--listen", "127.0.0.1:0", "--db", url, "--log-level", "debug", "--log-format", "json")
+	m, _, logs := runMain(t, append([]string{"serve", "--listen", "127.0.0.1:0", "--db", url, "--log-level", "debug", "--log-format", "json"}, serveFlags...)...)
 	db, err := sql.Open("postgres", url)
 	if err != nil {
 		t.Fatal(err)
@@ -304,7 +304,7 @@ func TestLockout(t *testing.T) {
 // ID tokens (audience, expiry, issuer, signature, nonce) are refused.
 func TestOIDCSignIn(t *testing.T) {
 	t.Parallel()
-	a := startAuthServer(t)
+	a := startAuthServer(t, "--oidc-allow-private-issuers") // the test provider is on loopback
 	auth, school, _, _ := a.tenant("SSO")
 	const secret = "idp-client-secret-7f3a9c"
 	idp := oidctest.New(t, "cmdb-sso", secret)
@@ -463,4 +463,176 @@ func mustSQL(t *testing.T, url string) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// sameAnswer fails unless two responses have one status and one body once
+// the ids that differ between them are replaced by N.
+func sameAnswer(t *testing.T, what string, r1 *http.Response, b1 string, id1 int64, r2 *http.Response, b2 string, id2 int64) {
+	t.Helper()
+	n1, n2 := strings.ReplaceAll(b1, fmt.Sprint(id1), "N"), strings.ReplaceAll(b2, fmt.Sprint(id2), "N")
+	if r1.StatusCode != r2.StatusCode || n1 != n2 {
+		t.Errorf("%s: the answers tell existing from missing: %d %s / %d %s", what, r1.StatusCode, b1, r2.StatusCode, b2)
+	}
+}
+
+// TestNoExistenceOracles: what exists outside the caller's scope (e-mail
+// addresses, school ids in OIDC rules, provider ids, authority codes)
+// answers exactly like what does not exist at all.
+func TestNoExistenceOracles(t *testing.T) {
+	t.Parallel()
+	a := startAuthServer(t)
+	authA, schoolA, _, _ := a.tenant("ORA")
+	authB, schoolB, _, _ := a.tenant("ORB")
+	prov := a.must(201, "POST", "/api/v1/providers", map[string]any{"code": "IT-ORB", "name": "Systemhaus B", "authority_ids": []int64{authB}})
+	a.must(201, "POST", "/api/v1/users", map[string]any{"email": "taken@orb.de", "password": goodPassword,
+		"memberships": []map[string]any{{"role": "teacher", "org_id": schoolB}}})
+	cookie := map[string]map[string]string{}
+	for role, org := range map[string]int64{"teacher": schoolA, "school_it": schoolA, "authority_it": authA} {
+		email := role + "@ora.de"
+		a.must(201, "POST", "/api/v1/users", map[string]any{"email": email, "password": goodPassword,
+			"memberships": []map[string]any{{"role": role, "org_id": org}}})
+		resp, _ := a.login(email, goodPassword, nil)
+		cookie[role] = map[string]string{"Cookie": "cmdb_session=" + sessionCookie(t, resp).Value}
+	}
+
+	// E-mail addresses: any role that may not make this user learns nothing.
+	for _, role := range []string{"teacher", "school_it"} {
+		post := func(email string) (*http.Response, string) {
+			return a.raw("POST", "/api/v1/users", string(mustJSON(map[string]any{"email": email, "name": "X",
+				"memberships": []map[string]any{{"role": "teacher", "org_id": schoolA}}})), cookie[role])
+		}
+		r1, b1 := post("taken@orb.de")
+		r2, b2 := post("free@orb.de")
+		sameAnswer(t, role+" creating a user with a taken vs a free address", r1, b1, 0, r2, b2, 0)
+	}
+
+	// School ids in OIDC claim rules: another authority's vs none.
+	const missing = 9_999_999
+	oidcPut := func(org int64) (*http.Response, string) {
+		return a.raw("PUT", fmt.Sprintf("/api/v1/authorities/%d/oidc", authA), string(mustJSON(map[string]any{
+			"issuer": "https://login.ora.example", "client_id": "cmdb", "client_secret": "s",
+			"rules": []map[string]any{{"claim": "groups", "value": "it", "role": "school_it", "org_id": org}}})), cookie["authority_it"])
+	}
+	r1, b1 := oidcPut(schoolB)
+	r2, b2 := oidcPut(missing)
+	if r1.StatusCode != 400 || !strings.Contains(b1, `"field":"rules[0].org_id"`) {
+		t.Errorf("rule naming another authority's school: %d %s", r1.StatusCode, b1)
+	}
+	sameAnswer(t, "OIDC rule naming another authority's school vs none", r1, b1, schoolB, r2, b2, missing)
+
+	// Provider ids in tokens: an existing provider vs none.
+	tokenPost := func(org int64) (*http.Response, string) {
+		return a.raw("POST", "/api/v1/tokens", fmt.Sprintf(`{"name": "x", "role": "provider", "org_id": %d, "integration": true}`, org), cookie["authority_it"])
+	}
+	r1, b1 = tokenPost(id(prov))
+	r2, b2 = tokenPost(missing)
+	sameAnswer(t, "integration token for an existing provider vs none", r1, b1, id(prov), r2, b2, missing)
+	r1, b1 = a.raw("POST", "/api/v1/tokens", fmt.Sprintf(`{"name": "x", "role": "school_it", "org_id": %d, "integration": true}`, schoolB), cookie["authority_it"])
+	r2, b2 = a.raw("POST", "/api/v1/tokens", fmt.Sprintf(`{"name": "x", "role": "school_it", "org_id": %d, "integration": true}`, missing), cookie["authority_it"])
+	sameAnswer(t, "integration token for another authority's school vs none", r1, b1, schoolB, r2, b2, missing)
+
+	// Authority codes: one with single sign-on whose provider does not
+	// answer vs a code that does not exist.
+	a.must(200, "PUT", fmt.Sprintf("/api/v1/authorities/%d/oidc", authB), map[string]any{"issuer": "https://login.orb.example",
+		"client_id": "cmdb", "client_secret": "s"})
+	r1, b1 = a.raw("GET", "/auth/oidc/ORB/login", "", nil)
+	r2, b2 = a.raw("GET", "/auth/oidc/NOPE/login", "", nil)
+	sameAnswer(t, "sign-on URL of an authority without working SSO vs an unknown code", r1, b1, 0, r2, b2, 0)
+}
+
+// TestOIDCIssuerMustBePublic: by default an issuer is https on a public
+// address; loopback, private, link-local (cloud metadata) and plain http
+// are refused naming the field.
+func TestOIDCIssuerMustBePublic(t *testing.T) {
+	t.Parallel()
+	a := startAuthServer(t)
+	auth, _, _, _ := a.tenant("PUB")
+	put := func(issuer string) (int, map[string]any) {
+		return a.do("PUT", fmt.Sprintf("/api/v1/authorities/%d/oidc", auth), map[string]any{"issuer": issuer, "client_id": "cmdb", "client_secret": "s"})
+	}
+	for _, issuer := range []string{"http://127.0.0.1:9/realms/x", "https://127.0.0.1:8443", "https://localhost/realms/x",
+		"https://10.1.2.3", "https://[::1]:8443", "https://169.254.169.254/latest", "https://100.64.0.1", "http://login.pub.example",
+		"https://[::ffff:192.168.1.1]"} {
+		code, body := put(issuer)
+		if e, _ := body["error"].(map[string]any); code != 400 || e["field"] != "issuer" {
+			t.Errorf("issuer %s: %d %v; want 400 naming issuer", issuer, code, body)
+		}
+	}
+	if code, body := put("https://8.8.8.8/realms/schule"); code != 200 {
+		t.Errorf("public issuer: %d %v", code, body)
+	}
+}
+
+// TestDeactivateUser: authority IT deactivates a user of their authority:
+// the session and the personal token stop working at once, and signing in
+// fails exactly like a wrong password; reactivated, the user signs in
+// again and the token works again. Nobody outside the authority sees the
+// user, and nobody deactivates themselves.
+func TestDeactivateUser(t *testing.T) {
+	t.Parallel()
+	a := startAuthServer(t)
+	auth, school, _, _ := a.tenant("DA")
+	authB, _, _, _ := a.tenant("DB")
+	u := a.must(201, "POST", "/api/v1/users", map[string]any{"email": "lehrer@da.de", "password": goodPassword,
+		"memberships": []map[string]any{{"role": "school_it", "org_id": school}}})
+	it := a.must(201, "POST", "/api/v1/users", map[string]any{"email": "it@da.de", "password": goodPassword,
+		"memberships": []map[string]any{{"role": "authority_it", "org_id": auth}}})
+	resp, _ := a.login("it@da.de", goodPassword, nil)
+	itc := map[string]string{"Cookie": "cmdb_session=" + sessionCookie(t, resp).Value}
+	resp, _ = a.login("lehrer@da.de", goodPassword, nil)
+	userc := map[string]string{"Cookie": "cmdb_session=" + sessionCookie(t, resp).Value}
+	_, body := a.raw("POST", "/api/v1/tokens", fmt.Sprintf(`{"name": "skript", "role": "school_it", "org_id": %d}`, school), userc)
+	var tok struct{ Token string }
+	json.Unmarshal([]byte(body), &tok)
+	bearer := map[string]string{"Authorization": "Bearer " + tok.Token}
+	if r, b := a.raw("GET", "/auth/me", "", bearer); r.StatusCode != 200 {
+		t.Fatalf("token before: %d %s", r.StatusCode, b)
+	}
+
+	if r, b := a.raw("POST", fmt.Sprintf("/api/v1/users/%d/deactivate", id(it)), "", itc); r.StatusCode != 403 {
+		t.Errorf("deactivating oneself: %d %s", r.StatusCode, b)
+	}
+	if r, b := a.raw("POST", fmt.Sprintf("/api/v1/users/%d/deactivate", id(u)), "", itc); r.StatusCode != 204 {
+		t.Fatalf("deactivate: %d %s", r.StatusCode, b)
+	}
+	for name, hdr := range map[string]map[string]string{"session": userc, "token": bearer} {
+		if r, b := a.raw("GET", "/auth/me", "", hdr); r.StatusCode != 401 {
+			t.Errorf("%s of a deactivated user: %d %s", name, r.StatusCode, b)
+		}
+	}
+	r1, b1 := a.login("lehrer@da.de", goodPassword, nil)
+	r2, b2 := a.login("it@da.de", "falsches Passwort!", nil)
+	if r1.StatusCode != 401 || r1.StatusCode != r2.StatusCode || b1 != b2 {
+		t.Errorf("deactivated sign-in %d %s; wrong password %d %s", r1.StatusCode, b1, r2.StatusCode, b2)
+	}
+	if got := a.must(200, "GET", fmt.Sprintf("/api/v1/users/%d", id(u)), nil); got["disabled"] != true {
+		t.Errorf("user after deactivation: %v", got)
+	}
+
+	if r, b := a.raw("POST", fmt.Sprintf("/api/v1/users/%d/activate", id(u)), "", itc); r.StatusCode != 204 {
+		t.Fatalf("activate: %d %s", r.StatusCode, b)
+	}
+	if r, b := a.login("lehrer@da.de", goodPassword, nil); r.StatusCode != 200 {
+		t.Errorf("sign-in after reactivation: %d %s", r.StatusCode, b)
+	}
+	if r, b := a.raw("GET", "/auth/me", "", bearer); r.StatusCode != 200 {
+		t.Errorf("token after reactivation: %d %s", r.StatusCode, b)
+	}
+	if r, _ := a.raw("GET", "/auth/me", "", userc); r.StatusCode != 401 {
+		t.Errorf("the session ended by deactivation came back: %d", r.StatusCode)
+	}
+	// Another authority's IT does not see the user at all.
+	a.must(201, "POST", "/api/v1/users", map[string]any{"email": "it@db.de", "password": goodPassword,
+		"memberships": []map[string]any{{"role": "authority_it", "org_id": authB}}})
+	resp, _ = a.login("it@db.de", goodPassword, nil)
+	other := map[string]string{"Cookie": "cmdb_session=" + sessionCookie(t, resp).Value}
+	if r, b := a.raw("POST", fmt.Sprintf("/api/v1/users/%d/deactivate", id(u)), "", other); r.StatusCode != 404 {
+		t.Errorf("another authority's IT: %d %s", r.StatusCode, b)
+	}
+	audit := fmt.Sprint(a.must(200, "GET", fmt.Sprintf("/api/v1/audit?authority=%d", auth), nil))
+	for _, action := range []string{"user_deactivated", "user_activated"} {
+		if !strings.Contains(audit, action) {
+			t.Errorf("audit lacks %s", action)
+		}
+	}
 }

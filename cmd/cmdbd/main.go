@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -47,7 +48,11 @@ func main() {
 	}
 	err := m.Run(ctx)
 	if err == nil && m.Serving() {
-		<-ctx.Done()
+		select {
+		case <-ctx.Done():
+		case <-m.Died(): // the private PostgreSQL is gone: exit non-zero, to be restarted
+			err = m.DiedErr()
+		}
 	}
 	if cerr := m.Close(); err == nil {
 		err = cerr
@@ -85,6 +90,9 @@ type Config struct {
 	SNMPEvery        time.Duration
 	SNMPScan         time.Duration
 	SNMPMisses       int
+	// OIDCAllowPrivate lets authorities use OpenID issuers over plain
+	// http or on non-public addresses (--oidc-allow-private-issuers).
+	OIDCAllowPrivate bool
 }
 
 // Main wires the adapters together for one command.
@@ -176,6 +184,9 @@ func (m *Main) ParseFlags(args []string) error {
 		fs.DurationVar(&c.SNMPEvery, "snmp-interval", every, "how often SNMP targets are polled")
 		fs.DurationVar(&c.SNMPScan, "snmp-discovery-interval", 24*time.Hour, "how often discovery ranges are scanned")
 		fs.IntVar(&c.SNMPMisses, "snmp-miss-limit", 3, "polls in a row a device may miss before it is marked unreachable")
+		allowPrivate, _ := strconv.ParseBool(os.Getenv("CMDB_OIDC_ALLOW_PRIVATE_ISSUERS"))
+		fs.BoolVar(&c.OIDCAllowPrivate, "oidc-allow-private-issuers", allowPrivate,
+			"let authorities use OpenID issuers over plain http or on loopback/private addresses (env CMDB_OIDC_ALLOW_PRIVATE_ISSUERS); default: https on public addresses only")
 		fs.StringVar(&c.PublicURL, "public-url", os.Getenv("CMDB_PUBLIC_URL"), "URL users reach the server at, for single sign-on redirects (env CMDB_PUBLIC_URL); default http://<listen address>")
 	case "token-create":
 		fs.BoolVar(&c.TokenAdmin, "admin", false, "create a platform admin token")
@@ -339,7 +350,7 @@ func (m *Main) openDB(ctx context.Context, url, dataDir string) error {
 	if err != nil {
 		return err
 	}
-	m.db, err = postgres.Open(ctx, url, postgres.Options{Logger: m.log, SecretKey: key})
+	m.db, err = postgres.Open(ctx, url, postgres.Options{Logger: m.log, SecretKey: key, AllowPrivateIssuers: m.Config.OIDCAllowPrivate})
 	if err != nil {
 		return err
 	}
@@ -359,12 +370,12 @@ func (m *Main) serve(ctx context.Context) error {
 		public = "http://" + ln.Addr().String()
 	}
 	sso := oidc.New(oidc.Options{Store: m.db, BaseURL: public, SecureCookies: true, SessionCookie: api.SessionCookie,
-		SessionMaxAge: m.db.SessionMaxAge(), Logger: m.log})
+		SessionMaxAge: m.db.SessionMaxAge(), Logger: m.log, AllowPrivateIssuers: m.Config.OIDCAllowPrivate})
 	m.ingest = ingest.New(ingest.Options{Store: m.db, Logger: m.log, Registry: reg,
 		ReportRate: rate.Limit(m.Config.AgentReportRate), ReportBurst: m.Config.AgentReportBurst})
 	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, Agents: m.db, SNMP: m.db,
 		OIDCLogin: sso.Login, OIDCCallback: sso.Callback, AgentEnroll: m.ingest.Enroll, AgentReport: m.ingest.Report,
-		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Logger: m.log, Registry: reg})
+		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Live: m.live, Logger: m.log, Registry: reg})
 	m.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
 	if err := m.startJobs(); err != nil {

@@ -35,6 +35,9 @@ type Options struct {
 	OIDCLogin, OIDCCallback http.HandlerFunc
 	// SessionMaxAge is the lifetime of the session cookie.
 	SessionMaxAge time.Duration
+	// Live, if set, reports whether the process can go on at all; /healthz
+	// answers 503 when it fails (the process is about to exit).
+	Live func() error
 	// Ready reports whether the server can serve (database reachable
 	// and migrated).
 	Ready  func(ctx context.Context) error
@@ -102,7 +105,9 @@ func New(opts Options) *Server {
 		body.Error.Code, body.Error.Message = cmdb.EFORBIDDEN, "Cross-origin request refused."
 		writeJSON(w, http.StatusForbidden, body)
 	}))
-	s.handler = csrf.Handler(s.mux)
+	// NUL bytes and invalid UTF-8 in query and path values answer 400
+	// naming the parameter, before any handler (PostgreSQL refuses them).
+	s.handler = csrf.Handler(checkParams(s.mux, s.mux))
 	return s
 }
 
@@ -146,6 +151,12 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/users/{id}/memberships", true, s.addMembership},
 		{"POST", "/api/v1/users/{id}/unlock", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
 			return s.opts.Accounts.Unlock(r.Context(), sc, id)
+		})},
+		{"POST", "/api/v1/users/{id}/deactivate", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
+			return s.opts.Accounts.SetUserActive(r.Context(), sc, id, false)
+		})},
+		{"POST", "/api/v1/users/{id}/activate", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
+			return s.opts.Accounts.SetUserActive(r.Context(), sc, id, true)
 		})},
 		{"POST", "/api/v1/users/{id}/sign-out-everywhere", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
 			return s.opts.Accounts.SignOutEverywhere(r.Context(), sc, id, requestMeta(r))
@@ -387,6 +398,10 @@ func queryInt(r *http.Request, name string) (int64, error) {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ cmdb.Scope) error {
+	if s.opts.Live != nil && s.opts.Live() != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failing"})
+		return nil
+	}
 	writeJSON(w, 200, map[string]string{"status": "ok"})
 	return nil
 }

@@ -187,6 +187,8 @@ const (
 	AuditLockReleased     = "lock_released"
 	AuditLockSet          = "lock_set"
 	AuditOIDCConfigured   = "oidc_configured"
+	AuditUserDeactivated  = "user_deactivated"
+	AuditUserActivated    = "user_activated"
 )
 
 // RequestMeta says where a request came from, for audit and rate limits.
@@ -240,6 +242,12 @@ type AccountStore interface {
 	AddMembership(ctx context.Context, s Scope, m *Membership) error
 	RemoveMembership(ctx context.Context, s Scope, id int64) error
 	Unlock(ctx context.Context, s Scope, userID int64) error
+	// SetUserActive deactivates (active false) or reactivates a user the
+	// scope manages. While deactivated, the user's sign-ins fail like a
+	// wrong password, their sessions are ended and their personal tokens
+	// refused. ENOTFOUND for a user the scope does not see, EFORBIDDEN for
+	// one it may not manage and for the caller themselves.
+	SetUserActive(ctx context.Context, s Scope, userID int64, active bool) error
 
 	SignIn(ctx context.Context, email string, password Secret, meta RequestMeta) (*User, Secret, error)
 	SignInExternal(ctx context.Context, id ExternalIdentity, meta RequestMeta) (*User, Secret, error)

@@ -49,9 +49,16 @@ type Options struct {
 	// SessionMaxAge is the session cookie's Max-Age; 0 makes it a browser
 	// session cookie.
 	SessionMaxAge time.Duration
-	// HTTPClient, if set, makes the discovery, JWKS and token requests.
+	// HTTPClient, if set, makes the discovery, JWKS and token requests;
+	// it is then the caller's to keep them off private addresses.
 	HTTPClient *http.Client
-	Logger     *slog.Logger
+	// AllowPrivateIssuers lets the default client reach issuers over plain
+	// http and on loopback, private and other non-public addresses. By
+	// default only https issuers are fetched, and every connection (also
+	// after redirects and whatever a name resolves to at that moment) to
+	// a non-public address is refused.
+	AllowPrivateIssuers bool
+	Logger              *slog.Logger
 	// Now, if set, is the clock for sign-in expiry and ID token checks.
 	Now func() time.Time
 	// Meta, if set, says where a request came from; by default the
@@ -102,6 +109,9 @@ func New(opts Options) *Handler {
 	client := opts.HTTPClient
 	if client == nil {
 		client = &http.Client{Timeout: outboundWait}
+		if !opts.AllowPrivateIssuers {
+			client.Transport = publicTransport()
+		}
 	}
 	return &Handler{opts: opts, log: opts.Logger, client: client, flows: newFlows(maxFlows),
 		providers: map[string]cachedProvider{}}
@@ -127,10 +137,15 @@ func callbackPath(authority string) string {
 func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	authority := r.PathValue("authority")
+	// An unknown code and an authority whose provider cannot be used get
+	// one answer, so that the sign-on URL does not tell which codes exist.
+	unavailable := func() {
+		writeError(w, http.StatusNotFound, cmdb.ENOTFOUND, "No single sign-on is available here; check the address, or try again later.")
+	}
 	cfg, err := h.config(r.Context(), authority)
 	if err != nil {
 		if cmdb.ErrorCode(err) == cmdb.ENOTFOUND {
-			writeError(w, http.StatusNotFound, cmdb.ENOTFOUND, "This authority has no OpenID Connect sign-in.")
+			unavailable()
 			return
 		}
 		h.log.Error("oidc login: loading config", "authority", authority, "err", err)
@@ -140,7 +155,7 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 	provider, err := h.provider(r.Context(), cfg.Issuer)
 	if err != nil {
 		h.log.Error("oidc login: provider discovery failed", "authority", authority, "issuer", cfg.Issuer, "err", err)
-		writeError(w, http.StatusBadGateway, cmdb.EINTERNAL, "The sign-in provider cannot be reached; please try again later.")
+		unavailable()
 		return
 	}
 	now := h.opts.Now()
@@ -299,6 +314,10 @@ func (h *Handler) provider(ctx context.Context, issuer string) (*oidc.Provider, 
 	h.mu.Unlock()
 	if ok && now.Sub(c.fetched) < providerTTL && now.Sub(c.fetched) >= 0 {
 		return c.p, nil
+	}
+	if u, err := url.Parse(issuer); err != nil || (u.Scheme != "https" && !h.opts.AllowPrivateIssuers) {
+		// Set before issuers had to be https, or by hand in the database.
+		return nil, errors.New("issuer is not an https URL (private issuers are not allowed)")
 	}
 	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, h.client), outboundWait)
 	defer cancel()

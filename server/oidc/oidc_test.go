@@ -91,7 +91,8 @@ func newEnv(t *testing.T, opts ...func(*oidc.Options)) *env {
 	mux := http.NewServeMux()
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
-	o := oidc.Options{Store: e.store, BaseURL: e.srv.URL, SessionCookie: "cmdb_session",
+	// The provider runs on loopback: allowed here, refused by default.
+	o := oidc.Options{Store: e.store, BaseURL: e.srv.URL, SessionCookie: "cmdb_session", AllowPrivateIssuers: true,
 		SessionMaxAge: 12 * time.Hour, Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	for _, f := range opts {
 		f(&o)

@@ -68,6 +68,8 @@ type Cluster struct {
 	runAs    *account
 	log      *slog.Logger
 
+	watcher *watcher // notices the postmaster's death (see Died)
+
 	mu      sync.Mutex
 	stopped bool
 }
@@ -158,6 +160,12 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		}
 		return nil, err
 	}
+	if err := c.watch(); err != nil {
+		if c.owned {
+			_ = c.pgctlStop()
+		}
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -193,6 +201,7 @@ func (c *Cluster) Stop() error {
 		return nil
 	}
 	c.stopped = true
+	c.watcher.stopWatching()
 	if !c.owned {
 		return nil
 	}

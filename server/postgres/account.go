@@ -116,6 +116,14 @@ func (db *DB) CreateUser(ctx context.Context, s cmdb.Scope, u *cmdb.User, passwo
 		return cmdb.Invalid("memberships", "must hold at least one membership in your authority")
 	}
 	return mapErr("postgres.CreateUser", db.inTx(ctx, func(tx *sqlx.Tx) error {
+		// Every membership is checked before the address is: a caller who
+		// may not make this user must not learn whether the address is
+		// taken (409) from a different answer than for a free one.
+		for i := range u.Memberships {
+			if _, err := db.grantable(ctx, tx, s, &u.Memberships[i]); err != nil {
+				return cmdb.WithFieldPrefix(err, fmt.Sprintf("memberships[%d]", i))
+			}
+		}
 		err := tx.QueryRowxContext(ctx, `INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4)
 			RETURNING id, created_at`, email, u.Name, hash, db.now()).Scan(&u.ID, &u.CreatedAt)
 		if ErrorIsUnique(err) {
@@ -158,37 +166,16 @@ func (db *DB) AddMembership(ctx context.Context, s cmdb.Scope, m *cmdb.Membershi
 // addMembership checks the organisation exists and lies where the scope
 // may grant roles, then inserts the membership and audits it.
 func (db *DB) addMembership(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, m *cmdb.Membership) error {
-	if err := m.Validate(); err != nil {
+	authority, err := db.grantable(ctx, tx, s, m)
+	if err != nil {
 		return err
 	}
 	var school, provider *int64
-	var authority int64
-	var err error
 	switch m.OrgKind {
 	case cmdb.OrgSchool:
-		err = tx.GetContext(ctx, &authority, `SELECT authority_id FROM schools WHERE id = $1`, m.OrgID)
 		school = &m.OrgID
-	case cmdb.OrgAuthority:
-		err = tx.GetContext(ctx, &authority, `SELECT id FROM authorities WHERE id = $1`, m.OrgID)
 	case cmdb.OrgProvider:
-		err = tx.GetContext(ctx, new(int64), `SELECT id FROM providers WHERE id = $1`, m.OrgID)
 		provider = &m.OrgID
-	}
-	if cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND {
-		if !s.Admin {
-			// The same answer as for another authority's organisation.
-			return cmdb.Invalid("org_id", "%s %d is not in your authority", m.OrgKind, m.OrgID)
-		}
-		return cmdb.Invalid("org_id", "there is no %s %d", m.OrgKind, m.OrgID)
-	} else if err != nil {
-		return err
-	}
-	switch {
-	case s.Admin:
-	case m.Role == cmdb.RoleAdmin || m.Role == cmdb.RoleProvider:
-		return &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "role", Message: "only platform admins may grant the role " + m.Role}
-	case !s.CanSeeAuthority(authority):
-		return cmdb.Invalid("org_id", "%s %d is not in your authority", m.OrgKind, m.OrgID)
 	}
 	var auth *int64
 	if authority != 0 {
@@ -205,6 +192,43 @@ func (db *DB) addMembership(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, m *c
 	}
 	return audit(ctx, tx, s, cmdb.AuditMembershipAdded, "user:"+itoa(m.UserID), authority,
 		map[string]any{"role": m.Role, "org_kind": m.OrgKind, "org_id": m.OrgID, "source": m.Source}, db.now())
+}
+
+// grantable validates m (filling its OrgKind) and checks that its
+// organisation exists and lies where the scope may grant the role; it
+// returns the organisation's authority (0 for providers). To non-admins a
+// missing organisation answers exactly like another authority's.
+func (db *DB) grantable(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, m *cmdb.Membership) (int64, error) {
+	if err := m.Validate(); err != nil {
+		return 0, err
+	} else if !s.Admin && (m.Role == cmdb.RoleAdmin || m.Role == cmdb.RoleProvider) {
+		// Refused before the organisation is looked up: the answer must
+		// not tell which providers exist.
+		return 0, &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "role", Message: "only platform admins may grant the role " + m.Role}
+	}
+	var authority int64
+	var err error
+	switch m.OrgKind {
+	case cmdb.OrgSchool:
+		err = tx.GetContext(ctx, &authority, `SELECT authority_id FROM schools WHERE id = $1`, m.OrgID)
+	case cmdb.OrgAuthority:
+		err = tx.GetContext(ctx, &authority, `SELECT id FROM authorities WHERE id = $1`, m.OrgID)
+	case cmdb.OrgProvider:
+		err = tx.GetContext(ctx, new(int64), `SELECT id FROM providers WHERE id = $1`, m.OrgID)
+	}
+	if cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND {
+		if !s.Admin {
+			// The same answer as for another authority's organisation.
+			return 0, cmdb.Invalid("org_id", "%s %d is not in your authority", m.OrgKind, m.OrgID)
+		}
+		return 0, cmdb.Invalid("org_id", "there is no %s %d", m.OrgKind, m.OrgID)
+	} else if err != nil {
+		return 0, err
+	}
+	if !s.Admin && !s.CanSeeAuthority(authority) {
+		return 0, cmdb.Invalid("org_id", "%s %d is not in your authority", m.OrgKind, m.OrgID)
+	}
+	return authority, nil
 }
 
 // RemoveMembership takes a role away; the same rules as granting it apply.
@@ -278,7 +302,7 @@ func (db *DB) SetPassword(ctx context.Context, s cmdb.Scope, id int64, current, 
 		if err := db.db.GetContext(ctx, &hash, `SELECT password_hash FROM users WHERE id = $1`, id); err != nil {
 			return mapErr("postgres.SetPassword", err)
 		}
-		if hash != nil && !verifyPassword(*hash, current.Reveal()) {
+		if hash != nil && !verifyPassword(*hash, current.Reveal(), db.verifyHook) {
 			return cmdb.Invalid("current_password", "is not your current password")
 		}
 	}
@@ -306,6 +330,38 @@ func (db *DB) Unlock(ctx context.Context, s cmdb.Scope, userID int64) error {
 			return err
 		}
 		return audit(ctx, tx, s, cmdb.AuditUnlocked, "user:"+itoa(userID), firstAuthority(u.Memberships), nil, db.now())
+	}))
+}
+
+// SetUserActive deactivates or reactivates a user (admins, and authority
+// IT over users whose every role lies in their authorities). Deactivating
+// ends the user's sessions; their personal tokens are refused while the
+// user stays deactivated (Authenticate checks) and work again after
+// reactivation unless revoked or expired.
+func (db *DB) SetUserActive(ctx context.Context, s cmdb.Scope, userID int64, active bool) error {
+	u, err := db.manages(ctx, s, userID)
+	if err != nil {
+		return err
+	} else if s.UserID == userID {
+		return cmdb.Errorf(cmdb.EFORBIDDEN, "You cannot deactivate or reactivate yourself.")
+	}
+	action := cmdb.AuditUserActivated
+	if !active {
+		action = cmdb.AuditUserDeactivated
+	}
+	return mapErr("postgres.SetUserActive", db.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET disabled = $2 WHERE id = $1 AND disabled = $3`, userID, !active, active)
+		if err != nil {
+			return err
+		} else if n, _ := res.RowsAffected(); n == 0 {
+			return nil // already so: nothing to record
+		}
+		if !active {
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`, userID, db.now()); err != nil {
+				return err
+			}
+		}
+		return audit(ctx, tx, s, action, "user:"+itoa(userID), firstAuthority(u.Memberships), nil, db.now())
 	}))
 }
 

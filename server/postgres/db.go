@@ -42,6 +42,10 @@ type Options struct {
 	// and for how long; zero means 5 and 15 minutes.
 	LockoutAfter int
 	LockoutFor   time.Duration
+	// AllowPrivateIssuers lets authorities name OpenID issuers that are
+	// plain http or lie on loopback, private or other non-public
+	// addresses; by default an issuer must be https on a public address.
+	AllowPrivateIssuers bool
 }
 
 // DB is the PostgreSQL store.
@@ -56,13 +60,13 @@ type DB struct {
 	// software caches catalogue ids (see catalogue).
 	software catalogue
 	opts     Options
+	// verifyHook, if set, is called once per Argon2 verification (tests).
+	verifyHook func()
 }
 
 // Open connects to the database at url (a lib/pq URL or DSN) and checks
 // that it answers. It does not migrate; call Migrate.
 func Open(ctx context.Context, url string, opts Options) (*DB, error) {
-	// Ready before the first sign-in, so that it takes as long as the rest.
-	go dummyHash()
 	sdb, err := sqlx.Open("postgres", url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres.Open: %w", err)

@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -18,10 +20,8 @@ func (db *DB) SetOIDCConfig(ctx context.Context, s cmdb.Scope, c *cmdb.OIDCConfi
 	if _, err := db.FindAuthorityByID(ctx, s, c.AuthorityID); err != nil {
 		return err
 	}
-	u, err := url.Parse(c.Issuer)
-	loopback := err == nil && (u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost" || u.Hostname() == "::1")
-	if err != nil || u.Host == "" || !(u.Scheme == "https" || (u.Scheme == "http" && loopback)) {
-		return cmdb.Invalid("issuer", "must be an https URL (http only on loopback)")
+	if err := db.checkIssuer(ctx, c.Issuer); err != nil {
+		return err
 	} else if err := cmdb.ValidateName("client_id", c.ClientID); err != nil {
 		return err
 	} else if err := cmdb.ValidateText("client_secret", c.ClientSecret.Reveal(), cmdb.MaxTextLen); err != nil {
@@ -42,9 +42,11 @@ func (db *DB) SetOIDCConfig(ctx context.Context, s cmdb.Scope, c *cmdb.OIDCConfi
 		} else if m.Role == cmdb.RoleAdmin || m.Role == cmdb.RoleProvider {
 			return cmdb.Invalid(f+".role", "an authority's sign-in cannot grant %s", m.Role)
 		}
-		if a, err := db.orgAuthority(ctx, m); err != nil {
-			return cmdb.WithFieldPrefix(err, f)
-		} else if a != c.AuthorityID {
+		// A missing organisation answers like another authority's: the
+		// answer must not tell which ids exist elsewhere.
+		if a, err := db.orgAuthority(ctx, m); err != nil && cmdb.ErrorCode(err) != cmdb.EINVALID {
+			return err
+		} else if err != nil || a != c.AuthorityID {
 			return cmdb.Invalid(f+".org_id", "%s %d is not in authority %d", m.OrgKind, m.OrgID, c.AuthorityID)
 		}
 	}
@@ -75,6 +77,51 @@ func (db *DB) SetOIDCConfig(ctx context.Context, s cmdb.Scope, c *cmdb.OIDCConfi
 		return audit(ctx, tx, s, cmdb.AuditOIDCConfigured, "authority:"+itoa(c.AuthorityID), c.AuthorityID,
 			map[string]any{"issuer": c.Issuer, "client_id": c.ClientID, "rules": len(c.Rules)}, db.now())
 	}))
+}
+
+// issuerLookupWait bounds the DNS lookup of an issuer's host name.
+const issuerLookupWait = 3 * time.Second
+
+// checkIssuer checks an OpenID issuer URL: https on a host that is not
+// loopback, private or otherwise non-public (by its address, or by what
+// its name resolves to now), unless the operator allows private issuers.
+// A name that does not resolve now is accepted; the sign-in refuses to
+// connect to non-public addresses anyway, whatever the name resolves to
+// then.
+func (db *DB) checkIssuer(ctx context.Context, issuer string) error {
+	const allow = " (the operator may allow it with --oidc-allow-private-issuers)"
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return cmdb.Invalid("issuer", "must be an https URL such as https://login.example.org/realms/schule")
+	}
+	if db.opts.AllowPrivateIssuers {
+		return nil
+	}
+	if u.Scheme != "https" {
+		return cmdb.Invalid("issuer", "must be an https URL, not plain http"+allow)
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if !cmdb.PublicAddr(ip) {
+			return cmdb.Invalid("issuer", "must be on a public address, not %s"+allow, ip)
+		}
+		return nil
+	}
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return cmdb.Invalid("issuer", "must be on a public address, not %s"+allow, host)
+	}
+	lctx, cancel := context.WithTimeout(ctx, issuerLookupWait)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupNetIP(lctx, "ip", host)
+	if err != nil {
+		return nil
+	}
+	for _, ip := range ips {
+		if !cmdb.PublicAddr(ip) {
+			return cmdb.Invalid("issuer", "must be on a public address, but %s resolves to %s"+allow, host, ip.Unmap())
+		}
+	}
+	return nil
 }
 
 // FindOIDCConfig returns the sign-in configuration of the authority with

@@ -56,11 +56,16 @@ func (db *DB) SignIn(ctx context.Context, email string, password cmdb.Secret, me
 	if err != nil && cmdb.ErrorCode(mapErr("", err)) != cmdb.ENOTFOUND {
 		return nil, "", mapErr("postgres.SignIn", err)
 	}
-	hash := dummyHash()
-	if u.Hash != nil {
+	// Exactly one Argon2 run on every path (unknown, SSO-only, disabled,
+	// locked, throttled, wrong or right password), so that the time taken
+	// tells nothing about the account.
+	// (A malformed or empty hash, as an unknown address once left, is
+	// verified as dummyHash: see verifyPassword.)
+	hash := dummyHash
+	if u.ID != 0 && u.Hash != nil {
 		hash = *u.Hash
 	}
-	ok := verifyPassword(hash, password.Reveal()) && u.ID != 0 && u.Hash != nil
+	ok := verifyPassword(hash, password.Reveal(), db.verifyHook) && u.ID != 0 && u.Hash != nil
 	var addrLocked bool
 	if err := db.db.GetContext(ctx, &addrLocked, `SELECT coalesce(locked_until > $2, false) FROM sign_in_throttle WHERE ip = $1`,
 		meta.IP, now); err != nil && cmdb.ErrorCode(mapErr("", err)) != cmdb.ENOTFOUND {
@@ -107,9 +112,11 @@ func (db *DB) SignIn(ctx context.Context, email string, password cmdb.Secret, me
 // limit), the address's count, and the audit log.
 func (db *DB) signInFailed(ctx context.Context, actor cmdb.Scope, userID int64, countUser bool, meta cmdb.RequestMeta, now time.Time, email, reason string) error {
 	return mapErr("postgres.SignIn", db.inTx(ctx, func(tx *sqlx.Tx) error {
+		// Also for unknown accounts (user id 0 matches no row): failures
+		// of both kinds run the same statements.
 		var auth int64
-		if userID != 0 {
-			tx.GetContext(ctx, &auth, `SELECT coalesce(min(authority_id), 0) FROM memberships WHERE user_id = $1`, userID)
+		if err := tx.GetContext(ctx, &auth, `SELECT coalesce(min(authority_id), 0) FROM memberships WHERE user_id = $1`, userID); err != nil {
+			return err
 		}
 		if countUser {
 			var lockedNow bool

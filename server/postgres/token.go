@@ -55,6 +55,11 @@ func (db *DB) createToken(ctx context.Context, s cmdb.Scope, t *cmdb.APIToken, b
 		// Checked before the organisation is looked up, so that the answer
 		// says nothing about which organisations exist.
 		return "", &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "role", Message: "you do not hold this role there"}
+	} else if t.UserID != 0 && t.UserID != s.UserID {
+		return "", cmdb.Invalid("user_id", "tokens are made for yourself or for an integration")
+	} else if t.UserID == 0 && !s.Admin && (m.Role == cmdb.RoleAdmin || m.Role == cmdb.RoleProvider || len(s.Authorities) == 0) {
+		// Also before the lookup: whether a provider exists is not told.
+		return "", &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "role", Message: "you may not create integration tokens with this role"}
 	}
 	t.OrgKind, t.OrgID = m.OrgKind, m.OrgID
 	now := db.now()
@@ -73,14 +78,10 @@ func (db *DB) createToken(ctx context.Context, s cmdb.Scope, t *cmdb.APIToken, b
 		return "", err
 	}
 	switch {
-	case t.UserID != 0 && t.UserID != s.UserID:
-		return "", cmdb.Invalid("user_id", "tokens are made for yourself or for an integration")
 	case t.UserID != 0 && (!holds(ctx, db, s.UserID, m) || !s.Grants(m)):
 		// The user must hold the role, and the caller's own credential
 		// (a token may be narrower than its user) must carry it too.
 		return "", &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "role", Message: "you do not hold this role there"}
-	case t.UserID == 0 && !s.Admin && (m.Role == cmdb.RoleAdmin || m.Role == cmdb.RoleProvider || len(s.Authorities) == 0):
-		return "", &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "role", Message: "you may not create integration tokens with this role"}
 	case t.UserID == 0 && !s.Admin && !s.CanSeeAuthority(authority):
 		return "", cmdb.Invalid("org_id", "%s %d is not in your authority", m.OrgKind, m.OrgID)
 	}

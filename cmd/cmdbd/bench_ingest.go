@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/schulit/cmdb/server/cmdb"
-	"github.com/schulit/cmdb/server/ingest/loadgen"
+	"github.com/schulit/cmdb/server/agentdoor/loadgen"
 	"github.com/schulit/cmdb/server/postgres"
 )
 

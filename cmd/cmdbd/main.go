@@ -22,7 +22,7 @@ import (
 	"github.com/schulit/cmdb/server/api"
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/demo"
-	"github.com/schulit/cmdb/server/ingest"
+	"github.com/schulit/cmdb/server/agentdoor"
 	"github.com/schulit/cmdb/server/oidc"
 	"github.com/schulit/cmdb/server/pgembed"
 	"github.com/schulit/cmdb/server/postgres"
@@ -101,7 +101,7 @@ type Main struct {
 	srv     *http.Server
 	sched   *scheduler.Scheduler
 	elector *postgres.Elector
-	ingest  *ingest.Handler
+	ingest  *agentdoor.Handler
 	demoSim *demoSim // the demo's simulated printers, copiers and projectors
 	serving bool
 }
@@ -360,7 +360,7 @@ func (m *Main) serve(ctx context.Context) error {
 	}
 	sso := oidc.New(oidc.Options{Store: m.db, BaseURL: public, SecureCookies: true, SessionCookie: api.SessionCookie,
 		SessionMaxAge: m.db.SessionMaxAge(), Logger: m.log})
-	m.ingest = ingest.New(ingest.Options{Store: m.db, Logger: m.log, Registry: reg,
+	m.ingest = agentdoor.New(agentdoor.Options{Store: m.db, Logger: m.log, Registry: reg,
 		ReportRate: rate.Limit(m.Config.AgentReportRate), ReportBurst: m.Config.AgentReportBurst})
 	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, Agents: m.db, SNMP: m.db,
 		OIDCLogin: sso.Login, OIDCCallback: sso.Callback, AgentEnroll: m.ingest.Enroll, AgentReport: m.ingest.Report,

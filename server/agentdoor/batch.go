@@ -1,7 +1,7 @@
-// Package ingest is the agent door of the server: enrolment and reports
+// Package agentdoor is the agent door of the server: enrolment and reports
 // over HTTP, with group commit — concurrent reports are applied in one
 // transaction, and each is acknowledged only after that commits.
-package ingest
+package agentdoor
 
 import (
 	"context"

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/schulit/cmdb/server/cmdb"
-	"github.com/schulit/cmdb/server/ingest"
+	"github.com/schulit/cmdb/server/agentdoor"
 )
 
 // memStore is an in-memory agent store behind the real ingest handler,
@@ -112,13 +112,13 @@ func (s *memStore) ApplyReports(ctx context.Context, items []*cmdb.ReportItem) (
 }
 
 // serve starts the ingest handler on a loopback port.
-func serve(t *testing.T, st *memStore, opts ingest.Options) string {
+func serve(t *testing.T, st *memStore, opts agentdoor.Options) string {
 	t.Helper()
 	opts.Store = st
 	if opts.ReportRate == 0 {
 		opts.ReportRate, opts.ReportBurst = 1000, 1000
 	}
-	h := ingest.New(opts)
+	h := agentdoor.New(opts)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/agent/enroll", h.Enroll)
 	mux.HandleFunc("POST /api/v1/agent/report", h.Report)
@@ -162,7 +162,7 @@ func checkSeqsCut(t *testing.T, st *memStore, res *Result, cut bool) {
 
 func TestRun(t *testing.T) {
 	st := newMemStore("cmdbe_test")
-	url := serve(t, st, ingest.Options{})
+	url := serve(t, st, agentdoor.Options{})
 	var out bytes.Buffer
 	res, err := Run(context.Background(), Options{URL: url, EnrolmentToken: "cmdbe_test", Agents: 40, Duration: 2500 * time.Millisecond,
 		Rate: 8, Concurrency: 8, Out: &out})
@@ -225,7 +225,7 @@ func TestWantFullAndRetry(t *testing.T) {
 		}
 		return false
 	}
-	url := serve(t, st, ingest.Options{MaxBatch: 1})
+	url := serve(t, st, agentdoor.Options{MaxBatch: 1})
 	var out bytes.Buffer
 	res, err := Run(context.Background(), Options{URL: url, EnrolmentToken: "cmdbe_test", Agents: 5, Duration: 2 * time.Second,
 		Rate: 6, Concurrency: 4, Out: &out})
@@ -248,7 +248,7 @@ func TestWantFullAndRetry(t *testing.T) {
 
 func TestRefusals(t *testing.T) {
 	st := newMemStore("cmdbe_test")
-	url := serve(t, st, ingest.Options{})
+	url := serve(t, st, agentdoor.Options{})
 	if _, err := Run(context.Background(), Options{URL: url, EnrolmentToken: "cmdbe_wrong", Agents: 3}); err == nil ||
 		!strings.Contains(err.Error(), "no agent could enrol") {
 		t.Errorf("wrong token: %v", err)
@@ -261,7 +261,7 @@ func TestRefusals(t *testing.T) {
 
 func TestCancel(t *testing.T) {
 	st := newMemStore("cmdbe_test")
-	url := serve(t, st, ingest.Options{})
+	url := serve(t, st, agentdoor.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	start := time.Now()

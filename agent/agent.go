@@ -15,7 +15,7 @@ import (
 	"github.com/schulit/cmdb/agent/collect"
 	"github.com/schulit/cmdb/agent/report"
 	"github.com/schulit/cmdb/agent/spool"
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 // Interval defaults and bounds.
@@ -30,7 +30,7 @@ type Options struct {
 	StatePath string
 	// Collect returns the inventory; collect.Collect of the live system
 	// when nil.
-	Collect func(context.Context) cmdb.Inventory
+	Collect func(context.Context) agentproto.Inventory
 	// HTTP is the HTTP client for the server; a default when nil.
 	HTTP *http.Client
 	// UserAgent names the agent and its version to the server.
@@ -67,7 +67,7 @@ func New(o Options) (*Agent, error) {
 		return nil, errors.New("agent.New: StatePath is required")
 	}
 	if o.Collect == nil {
-		o.Collect = func(ctx context.Context) cmdb.Inventory { return collect.Collect(ctx, collect.Options{}) }
+		o.Collect = func(ctx context.Context) agentproto.Inventory { return collect.Collect(ctx, collect.Options{}) }
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -110,7 +110,7 @@ func (a *Agent) client() *client.Client {
 // stores it in the state file. Re-enrolling replaces the identity and
 // empties the spool; the sequence number keeps rising when the server
 // gives back the same device ID.
-func (a *Agent) Enroll(ctx context.Context, server string, token cmdb.Secret) error {
+func (a *Agent) Enroll(ctx context.Context, server string, token agentproto.Secret) error {
 	server = strings.TrimRight(server, "/")
 	if !strings.HasPrefix(server, "http://") && !strings.HasPrefix(server, "https://") {
 		return fmt.Errorf("agent.Enroll: --server must be an http:// or https:// URL, got %q", server)
@@ -120,7 +120,7 @@ func (a *Agent) Enroll(ctx context.Context, server string, token cmdb.Secret) er
 	}
 	inv := a.o.Collect(ctx)
 	c := client.New(server, client.Options{HTTP: a.o.HTTP, UserAgent: a.o.UserAgent})
-	resp, err := c.Enroll(ctx, cmdb.EnrollRequest{Token: token, System: inv.System, NICs: inv.Network})
+	resp, err := c.Enroll(ctx, token, agentproto.EnrollRequest{System: inv.System, NICs: inv.Network})
 	if err != nil {
 		return fmt.Errorf("agent.Enroll: %w", err)
 	}
@@ -218,7 +218,7 @@ func (a *Agent) Flush(ctx context.Context) bool {
 
 // send delivers r and applies the answer to the state. A refused report
 // is logged here and returned as a non-retryable error.
-func (a *Agent) send(ctx context.Context, r cmdb.Report) error {
+func (a *Agent) send(ctx context.Context, r agentproto.Report) error {
 	body, err := report.Encode(r)
 	if err != nil {
 		return err

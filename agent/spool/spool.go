@@ -22,7 +22,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 // Default bounds.
@@ -133,7 +133,7 @@ func (s *Spool) Len() (int, error) {
 // (report.Snapshot.Full); when r would push the spool over its bound,
 // full is written instead and every older report is removed. It reports
 // whether it folded.
-func (s *Spool) Add(r, full cmdb.Report) (folded bool, err error) {
+func (s *Spool) Add(r, full agentproto.Report) (folded bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	data, err := json.Marshal(r)
@@ -214,21 +214,21 @@ var ErrCorrupt = errors.New("spool: corrupt report removed")
 
 // Oldest returns the queued report with the lowest seq; ok is false when
 // the spool is empty.
-func (s *Spool) Oldest() (r cmdb.Report, ok bool, err error) {
+func (s *Spool) Oldest() (r agentproto.Report, ok bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	queued, err := s.list()
 	if err != nil || len(queued) == 0 {
-		return cmdb.Report{}, false, err
+		return agentproto.Report{}, false, err
 	}
 	p := s.path(queued[0].seq)
 	data, err := os.ReadFile(p)
 	if err != nil {
-		return cmdb.Report{}, false, fmt.Errorf("spool.Oldest: %w", err)
+		return agentproto.Report{}, false, fmt.Errorf("spool.Oldest: %w", err)
 	}
 	if err := json.Unmarshal(data, &r); err != nil {
 		_ = os.Remove(p)
-		return cmdb.Report{}, false, fmt.Errorf("%w: seq %d: %v", ErrCorrupt, queued[0].seq, err)
+		return agentproto.Report{}, false, fmt.Errorf("%w: seq %d: %v", ErrCorrupt, queued[0].seq, err)
 	}
 	return r, true, nil
 }

@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 // delta is a report carrying only the software section; full is the
 // same report carrying every section.
-func delta(seq uint64) (r, full cmdb.Report) {
-	r = cmdb.Report{DeviceID: "dev-1", Seq: seq, SentAt: time.Unix(int64(seq), 0).UTC(),
+func delta(seq uint64) (r, full agentproto.Report) {
+	r = agentproto.Report{DeviceID: "dev-1", Seq: seq, SentAt: time.Unix(int64(seq), 0).UTC(),
 		Hashes:   map[string]string{"system": "s", "hardware": "h", "network": "n", "software": "w" + string(rune('a'+seq%26))},
 		Sections: map[string]json.RawMessage{"software": json.RawMessage(`[{"name":"p"}]`)}}
 	full = r
@@ -45,9 +45,9 @@ func mustAdd(t *testing.T, s *Spool, seq uint64) bool {
 }
 
 // drain takes every report out, oldest first.
-func drain(t *testing.T, s *Spool) []cmdb.Report {
+func drain(t *testing.T, s *Spool) []agentproto.Report {
 	t.Helper()
-	var out []cmdb.Report
+	var out []agentproto.Report
 	for {
 		r, ok, err := s.Oldest()
 		if err != nil {
@@ -105,8 +105,8 @@ func TestBoundedByFilesFoldsIntoNewestFull(t *testing.T) {
 		t.Fatalf("after folding the spool holds %d reports starting at %d", len(got), got[0].Seq)
 	}
 	// The folded report is the newest inventory in full.
-	if len(got[0].Sections) != len(cmdb.Sections) {
-		t.Errorf("folded report carries %d sections, want all %d", len(got[0].Sections), len(cmdb.Sections))
+	if len(got[0].Sections) != len(agentproto.Sections) {
+		t.Errorf("folded report carries %d sections, want all %d", len(got[0].Sections), len(agentproto.Sections))
 	}
 	if _, want := delta(11); got[0].Hashes["software"] != want.Hashes["software"] {
 		t.Errorf("folded report has hashes of another inventory")

@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 	"github.com/schulit/cmdb/server/agentdoor"
+	"github.com/schulit/cmdb/server/cmdb"
 )
 
 // memStore is an in-memory agent store behind the real ingest handler,
@@ -38,8 +39,15 @@ func newMemStore(token string) *memStore {
 		applied: map[string][]uint64{}, kinds: map[string]int{}}
 }
 
-func (s *memStore) Enroll(ctx context.Context, req *cmdb.EnrollRequest, meta cmdb.RequestMeta) (*cmdb.EnrollResponse, error) {
-	if req.Token.Reveal() != s.token {
+func (s *memStore) CheckEnrolmentToken(ctx context.Context, token cmdb.Secret) error {
+	if token.Reveal() != s.token {
+		return cmdb.Errorf(cmdb.EUNAUTHORIZED, "Invalid enrolment token.")
+	}
+	return nil
+}
+
+func (s *memStore) Enroll(ctx context.Context, token cmdb.Secret, req *cmdb.EnrollRequest, meta cmdb.RequestMeta) (*cmdb.EnrollResponse, error) {
+	if token.Reveal() != s.token {
 		return nil, cmdb.Errorf(cmdb.EUNAUTHORIZED, "Invalid enrolment token.")
 	}
 	if req.System.Hostname == "" || req.System.Serial == "" || len(req.NICs) == 0 {
@@ -56,7 +64,7 @@ func (s *memStore) Enroll(ctx context.Context, req *cmdb.EnrollRequest, meta cmd
 	d := &cmdb.Device{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", n), CIID: int64(n), Hashes: map[string]string{"enrol-serial": req.System.Serial}}
 	cred := fmt.Sprintf("cmdbd_cred%d", n)
 	s.devices[cred], s.byID[d.ID] = d, d
-	return &cmdb.EnrollResponse{DeviceID: d.ID, Credential: cmdb.Secret(cred), CIID: d.CIID, IntervalSeconds: 3600}, nil
+	return &cmdb.EnrollResponse{DeviceID: d.ID, Credential: agentproto.Secret(cred), CIID: d.CIID, IntervalSeconds: 3600}, nil
 }
 
 func (s *memStore) DeviceByCredential(ctx context.Context, credential string) (*cmdb.Device, error) {

@@ -172,12 +172,12 @@ func (a *Agent) Once(ctx context.Context) error {
 	} else {
 		a.log.Info("spool not yet delivered, report spooled", "seq", r.Seq)
 	}
-	folded, err := a.spool.Add(r, snap.Full(r))
+	folded, replaced, err := a.spool.Add(r, snap.Full(r))
 	if err != nil {
 		return err
 	}
 	if folded {
-		a.log.Info("spool over its bound, queued reports folded into one full report", "seq", r.Seq)
+		a.log.Info("spool over its bound, queued reports folded into one full report", "seq", r.Seq, "replaced", replaced)
 	}
 	return nil
 }

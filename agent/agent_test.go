@@ -241,6 +241,19 @@ func TestSpoolFoldsWhenOverBound(t *testing.T) {
 	if n := e.spooled(t); n > 3 {
 		t.Fatalf("spool holds %d reports, bound is 3", n)
 	}
+	// The operator reads how much the fold replaced, at INFO.
+	var foldLines int
+	for _, l := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(l, "folded into one full report") {
+			foldLines++
+			if !strings.Contains(l, "level=INFO") || !strings.Contains(l, "replaced=3") {
+				t.Errorf("fold log line lacks INFO or replaced=3: %s", l)
+			}
+		}
+	}
+	if foldLines == 0 {
+		t.Errorf("no log line says the spool folded:\n%s", e.logs.String())
+	}
 	e.srv.SetStatus(0)
 	e.once(t)
 	if n := e.spooled(t); n != 0 {

@@ -37,7 +37,7 @@ func mustOpen(t *testing.T, dir string, o Options) *Spool {
 func mustAdd(t *testing.T, s *Spool, seq uint64) bool {
 	t.Helper()
 	r, full := delta(seq)
-	folded, err := s.Add(r, full)
+	folded, _, err := s.Add(r, full)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,5 +205,28 @@ func TestClear(t *testing.T) {
 	}
 	if n, _ := s.Len(); n != 0 {
 		t.Errorf("Len after Clear = %d", n)
+	}
+}
+
+// TestFoldSaysHowManyItReplaced: the agent logs the count, so it must be
+// the number of queued reports the full one stands for.
+func TestFoldSaysHowManyItReplaced(t *testing.T) {
+	s := mustOpen(t, t.TempDir(), Options{MaxFiles: 3})
+	var got []int
+	for seq := uint64(1); seq <= 7; seq++ {
+		r, full := delta(seq)
+		folded, replaced, err := s.Add(r, full)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if folded {
+			got = append(got, replaced)
+		} else if replaced != 0 {
+			t.Errorf("seq %d: not folded but replaced %d", seq, replaced)
+		}
+	}
+	// Folds at 4 (replacing 1–3) and at 7 (replacing 4–6).
+	if len(got) != 2 || got[0] != 3 || got[1] != 3 {
+		t.Errorf("folds replaced %v, want [3 3]", got)
 	}
 }

@@ -50,7 +50,9 @@ func (b *body) Read(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
 	}
-	if rest := b.limit + 1 - b.read; int64(len(p)) > rest {
+	// Reads of at most a chunk, each charged before it is made: what a
+	// request holds is what it has read, rounded up to a chunk.
+	if rest := min(b.limit+1-b.read, chunk); int64(len(p)) > rest {
 		p = p[:rest]
 	}
 	if need := b.read + int64(len(p)) - b.charged; need > 0 {

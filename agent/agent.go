@@ -120,7 +120,15 @@ func (a *Agent) Enroll(ctx context.Context, server string, token agentproto.Secr
 	}
 	inv := a.o.Collect(ctx)
 	c := client.New(server, client.Options{HTTP: a.o.HTTP, UserAgent: a.o.UserAgent})
-	resp, err := c.Enroll(ctx, token, agentproto.EnrollRequest{System: inv.System, NICs: inv.Network})
+	// The enrolment carries identifiers only: the NICs' addresses come
+	// with the first report, so that the request stays well within
+	// agentproto.MaxEnrollBytes however many interfaces the machine has.
+	nics := make([]agentproto.InventoryNIC, len(inv.Network))
+	for i, n := range inv.Network {
+		n.Addresses = nil
+		nics[i] = n
+	}
+	resp, err := c.Enroll(ctx, token, agentproto.EnrollRequest{System: inv.System, NICs: nics})
 	if err != nil {
 		return fmt.Errorf("agent.Enroll: %w", err)
 	}

@@ -26,8 +26,9 @@ const (
 // Limits of the agent door: what a body may unpack to. The server answers
 // 413 Request Entity Too Large above them.
 const (
-	// MaxEnrollBytes bounds an enrolment request unpacked.
-	MaxEnrollBytes = 16 << 10
+	// MaxEnrollBytes bounds an enrolment request unpacked: a machine
+	// with the most NICs (64) and every text at its longest fits.
+	MaxEnrollBytes = 32 << 10
 	// MaxReportBytes bounds a report unpacked.
 	MaxReportBytes = 1 << 20
 )

@@ -141,6 +141,20 @@ func TestEnroll(t *testing.T) {
 		t.Errorf("the credential of the answer does not authenticate: %v", err)
 	}
 
+	// The largest machine a real agent describes fits the limit: the most
+	// NICs (64, without addresses, as the agent sends them) and every
+	// text of the system section at its longest.
+	long := strings.Repeat("x", cmdb.MaxNameLen)
+	big := agentproto.EnrollRequest{System: agentproto.InventorySystem{Hostname: strings.Repeat("h", 63), Vendor: long, Model: long,
+		Serial: "PF4BIG" + strings.Repeat("9", 50), Chassis: "laptop", OSName: long, OSVersion: long, OSBuild: long, Kernel: long, Arch: long}}
+	for i := range cmdb.MaxNICs {
+		big.NICs = append(big.NICs, agentproto.InventoryNIC{Name: fmt.Sprintf("%s %02d", strings.Repeat("Intel(R) Ethernet ", 5), i),
+			MAC: fmt.Sprintf("a4:bb:6d:00:11:%02x", i), Kind: "physical"})
+	}
+	if a := call(h.Enroll, agentproto.EnrollPath, tok, bytes.NewReader(jsonOf(t, big)), false); a.Status != 200 {
+		t.Errorf("largest enrolment (%d bytes): %d %s", len(jsonOf(t, big)), a.Status, a.Body)
+	}
+
 	bomb := gzipped(t, bytes.Repeat([]byte(" "), 8<<20)) // 8 MiB of blanks, ~8 KiB packed
 	for _, tc := range []struct {
 		name   string
@@ -151,8 +165,8 @@ func TestEnroll(t *testing.T) {
 		field  string
 		msg    string
 	}{
-		{"gzip bomb", bomb, true, 413, cmdb.ETOOLARGE, "", "16384"},
-		{"too large plain", strings.NewReader(`{"system":{"hostname":"` + strings.Repeat("a", 20<<10) + `"}}`), false, 413, cmdb.ETOOLARGE, "", "16384"},
+		{"gzip bomb", bomb, true, 413, cmdb.ETOOLARGE, "", "32768"},
+		{"too large plain", strings.NewReader(`{"system":{"hostname":"` + strings.Repeat("a", 40<<10) + `"}}`), false, 413, cmdb.ETOOLARGE, "", "32768"},
 		{"not gzip", strings.NewReader("this is not gzip"), true, 400, cmdb.EINVALID, "body", "gzip"},
 		{"token in the body", strings.NewReader(`{"token":"x","system":{"hostname":"a"}}`), false, 400, cmdb.EINVALID, "token", "not a known field"},
 		{"wrong type", strings.NewReader(`{"system":{"hostname":42}}`), false, 400, cmdb.EINVALID, "system.hostname", "wrong JSON type"},

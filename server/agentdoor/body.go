@@ -1,6 +1,7 @@
 package agentdoor
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -75,6 +76,9 @@ func (b *body) Read(p []byte) (int, error) {
 			err = cmdb.Errorf(cmdb.ETOOLARGE, "The body must be at most %d bytes on the wire.", mbe.Limit)
 		} else if b.zr != nil {
 			err = cmdb.Invalid("body", "is not valid gzip")
+		} else {
+			// The client went away or sent a broken body: its fault.
+			err = cmdb.Invalid("body", "could not be read to its end")
 		}
 		b.err = err
 	}
@@ -146,7 +150,7 @@ func (b *body) decode(v any) error {
 // decodeSection decodes a section's JSON strictly, its fields named
 // below prefix.
 func decodeSection(data json.RawMessage, v any, prefix string) error {
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(nil, err, prefix)

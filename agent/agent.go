@@ -15,7 +15,7 @@ import (
 	"github.com/schulit/cmdb/agent/collect"
 	"github.com/schulit/cmdb/agent/report"
 	"github.com/schulit/cmdb/agent/spool"
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 // Interval defaults and bounds.
@@ -30,7 +30,7 @@ type Options struct {
 	StatePath string
 	// Collect returns the inventory; collect.Collect of the live system
 	// when nil.
-	Collect func(context.Context) cmdb.Inventory
+	Collect func(context.Context) agentproto.Inventory
 	// HTTP is the HTTP client for the server; a default when nil.
 	HTTP *http.Client
 	// UserAgent names the agent and its version to the server.
@@ -67,7 +67,7 @@ func New(o Options) (*Agent, error) {
 		return nil, errors.New("agent.New: StatePath is required")
 	}
 	if o.Collect == nil {
-		o.Collect = func(ctx context.Context) cmdb.Inventory { return collect.Collect(ctx, collect.Options{}) }
+		o.Collect = func(ctx context.Context) agentproto.Inventory { return collect.Collect(ctx, collect.Options{}) }
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -110,7 +110,7 @@ func (a *Agent) client() *client.Client {
 // stores it in the state file. Re-enrolling replaces the identity and
 // empties the spool; the sequence number keeps rising when the server
 // gives back the same device ID.
-func (a *Agent) Enroll(ctx context.Context, server string, token cmdb.Secret) error {
+func (a *Agent) Enroll(ctx context.Context, server string, token agentproto.Secret) error {
 	server = strings.TrimRight(server, "/")
 	if !strings.HasPrefix(server, "http://") && !strings.HasPrefix(server, "https://") {
 		return fmt.Errorf("agent.Enroll: --server must be an http:// or https:// URL, got %q", server)
@@ -120,7 +120,15 @@ func (a *Agent) Enroll(ctx context.Context, server string, token cmdb.Secret) er
 	}
 	inv := a.o.Collect(ctx)
 	c := client.New(server, client.Options{HTTP: a.o.HTTP, UserAgent: a.o.UserAgent})
-	resp, err := c.Enroll(ctx, cmdb.EnrollRequest{Token: token, System: inv.System, NICs: inv.Network})
+	// The enrolment carries identifiers only: the NICs' addresses come
+	// with the first report, so that the request stays well within
+	// agentproto.MaxEnrollBytes however many interfaces the machine has.
+	nics := make([]agentproto.InventoryNIC, len(inv.Network))
+	for i, n := range inv.Network {
+		n.Addresses = nil
+		nics[i] = n
+	}
+	resp, err := c.Enroll(ctx, token, agentproto.EnrollRequest{System: inv.System, NICs: nics})
 	if err != nil {
 		return fmt.Errorf("agent.Enroll: %w", err)
 	}
@@ -172,12 +180,12 @@ func (a *Agent) Once(ctx context.Context) error {
 	} else {
 		a.log.Info("spool not yet delivered, report spooled", "seq", r.Seq)
 	}
-	folded, err := a.spool.Add(r, snap.Full(r))
+	folded, replaced, err := a.spool.Add(r, snap.Full(r))
 	if err != nil {
 		return err
 	}
 	if folded {
-		a.log.Info("spool over its bound, queued reports folded into one full report", "seq", r.Seq)
+		a.log.Info("spool over its bound, queued reports folded into one full report", "seq", r.Seq, "replaced", replaced)
 	}
 	return nil
 }
@@ -218,7 +226,7 @@ func (a *Agent) Flush(ctx context.Context) bool {
 
 // send delivers r and applies the answer to the state. A refused report
 // is logged here and returned as a non-retryable error.
-func (a *Agent) send(ctx context.Context, r cmdb.Report) error {
+func (a *Agent) send(ctx context.Context, r agentproto.Report) error {
 	body, err := report.Encode(r)
 	if err != nil {
 		return err

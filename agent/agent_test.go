@@ -18,38 +18,38 @@ import (
 	"github.com/schulit/cmdb/agent"
 	"github.com/schulit/cmdb/agent/agenttest"
 	"github.com/schulit/cmdb/agent/spool"
+	"github.com/schulit/cmdb/agentproto"
 	"github.com/schulit/cmdb/internal/syncbuf"
-	"github.com/schulit/cmdb/server/cmdb"
 )
 
 // machine is a fake inventory source whose software can be changed.
 type machine struct {
 	mu  sync.Mutex
-	inv cmdb.Inventory
+	inv agentproto.Inventory
 }
 
 func newMachine() *machine {
-	return &machine{inv: cmdb.Inventory{
-		System: cmdb.InventorySystem{Hostname: "gs-nord-lt-042", Vendor: "LENOVO", Model: "20XW00A5GE",
+	return &machine{inv: agentproto.Inventory{
+		System: agentproto.InventorySystem{Hostname: "gs-nord-lt-042", Vendor: "LENOVO", Model: "20XW00A5GE",
 			Serial: "PF2ABCDE", Chassis: "laptop", OSName: "Debian GNU/Linux", OSVersion: "12"},
-		Hardware: cmdb.InventoryHardware{CPUModel: "i5-1135G7", CPUCores: 4, CPUThreads: 8, MemoryBytes: 16 << 30},
-		Network:  []cmdb.InventoryNIC{{Name: "wlp0s20f3", MAC: "a4:c3:f0:11:22:33", Kind: "physical"}},
-		Software: []cmdb.SoftwareItem{{Name: "firefox-esr", Version: "128.8.0esr-1"}},
+		Hardware: agentproto.InventoryHardware{CPUModel: "i5-1135G7", CPUCores: 4, CPUThreads: 8, MemoryBytes: 16 << 30},
+		Network:  []agentproto.InventoryNIC{{Name: "wlp0s20f3", MAC: "a4:c3:f0:11:22:33", Kind: "physical"}},
+		Software: []agentproto.SoftwareItem{{Name: "firefox-esr", Version: "128.8.0esr-1"}},
 	}}
 }
 
-func (m *machine) collect(context.Context) cmdb.Inventory {
+func (m *machine) collect(context.Context) agentproto.Inventory {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	inv := m.inv
-	inv.Software = append([]cmdb.SoftwareItem(nil), m.inv.Software...)
+	inv.Software = append([]agentproto.SoftwareItem(nil), m.inv.Software...)
 	return inv
 }
 
 func (m *machine) install(name string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.inv.Software = append(m.inv.Software, cmdb.SoftwareItem{Name: name, Version: "1.0"})
+	m.inv.Software = append(m.inv.Software, agentproto.SoftwareItem{Name: name, Version: "1.0"})
 }
 
 // env is an agent enrolled at a fake server, logging into a buffer.
@@ -72,7 +72,7 @@ func newEnv(t *testing.T, o agent.Options) *env {
 		t.Fatal(err)
 	}
 	e.a = a
-	if err := a.Enroll(context.Background(), e.srv.URL(), cmdb.Secret(e.srv.Token)); err != nil {
+	if err := a.Enroll(context.Background(), e.srv.URL(), agentproto.Secret(e.srv.Token)); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -170,15 +170,15 @@ func TestReportsSendOnlyChanges(t *testing.T) {
 			t.Errorf("report seq %d carries %d sections, want %d", r.Report.Seq, len(r.Report.Sections), wantSections[i])
 		}
 	}
-	if _, ok := got[2].Report.Sections[cmdb.SectionSoftware]; !ok {
+	if _, ok := got[2].Report.Sections[agentproto.SectionSoftware]; !ok {
 		t.Errorf("changed software not sent: %v", got[2].Report.Sections)
 	}
 	if got[1].WireBytes > 2048 {
 		t.Errorf("heartbeat is %d bytes on the wire, want ≤ 2048", got[1].WireBytes)
 	}
-	var sw []cmdb.SoftwareItem
-	if err := json.Unmarshal(e.srv.Section(cmdb.SectionSoftware), &sw); err != nil || len(sw) != 2 {
-		t.Errorf("server's software section %s", e.srv.Section(cmdb.SectionSoftware))
+	var sw []agentproto.SoftwareItem
+	if err := json.Unmarshal(e.srv.Section(agentproto.SectionSoftware), &sw); err != nil || len(sw) != 2 {
+		t.Errorf("server's software section %s", e.srv.Section(agentproto.SectionSoftware))
 	}
 }
 
@@ -221,9 +221,9 @@ func TestSpoolWhileServerDownThenDeliverInOrder(t *testing.T) {
 	if n, _ := a.Spool().Len(); n != 0 {
 		t.Errorf("spool holds %d reports after delivery", n)
 	}
-	var sw []cmdb.SoftwareItem
-	if err := json.Unmarshal(e.srv.Section(cmdb.SectionSoftware), &sw); err != nil || len(sw) != 5 {
-		t.Errorf("server's software after delivery: %s", e.srv.Section(cmdb.SectionSoftware))
+	var sw []agentproto.SoftwareItem
+	if err := json.Unmarshal(e.srv.Section(agentproto.SectionSoftware), &sw); err != nil || len(sw) != 5 {
+		t.Errorf("server's software after delivery: %s", e.srv.Section(agentproto.SectionSoftware))
 	}
 	if st := a.State(); st.Pending != nil || st.Ack != 7 {
 		t.Errorf("state after delivery: ack %d pending %v", st.Ack, st.Pending)
@@ -241,14 +241,27 @@ func TestSpoolFoldsWhenOverBound(t *testing.T) {
 	if n := e.spooled(t); n > 3 {
 		t.Fatalf("spool holds %d reports, bound is 3", n)
 	}
+	// The operator reads how much the fold replaced, at INFO.
+	var foldLines int
+	for _, l := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(l, "folded into one full report") {
+			foldLines++
+			if !strings.Contains(l, "level=INFO") || !strings.Contains(l, "replaced=3") {
+				t.Errorf("fold log line lacks INFO or replaced=3: %s", l)
+			}
+		}
+	}
+	if foldLines == 0 {
+		t.Errorf("no log line says the spool folded:\n%s", e.logs.String())
+	}
 	e.srv.SetStatus(0)
 	e.once(t)
 	if n := e.spooled(t); n != 0 {
 		t.Fatalf("spool holds %d after delivery", n)
 	}
-	var sw []cmdb.SoftwareItem
-	if err := json.Unmarshal(e.srv.Section(cmdb.SectionSoftware), &sw); err != nil || len(sw) != 8 {
-		t.Errorf("server's software after folded delivery: %s", e.srv.Section(cmdb.SectionSoftware))
+	var sw []agentproto.SoftwareItem
+	if err := json.Unmarshal(e.srv.Section(agentproto.SectionSoftware), &sw); err != nil || len(sw) != 8 {
+		t.Errorf("server's software after folded delivery: %s", e.srv.Section(agentproto.SectionSoftware))
 	}
 	got := e.srv.Reports()
 	for i := 1; i < len(got); i++ {
@@ -270,7 +283,7 @@ func TestRefusedReportIsDroppedNotLooped(t *testing.T) {
 	e.srv.SetStatus(0)
 	e.once(t)
 	got := e.srv.Reports()
-	if len(got) != 2 || len(got[1].Report.Sections) != len(cmdb.Sections) {
+	if len(got) != 2 || len(got[1].Report.Sections) != len(agentproto.Sections) {
 		t.Errorf("after a refused report the next one must be full; got %d reports", len(got))
 	}
 }

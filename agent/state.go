@@ -11,7 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 // State is what the agent keeps between runs, in one JSON file of mode
@@ -21,7 +21,7 @@ type State struct {
 	Server   string
 	DeviceID string
 	// Credential is the device credential the server gave at enrolment.
-	Credential cmdb.Secret
+	Credential agentproto.Secret
 	// IntervalSeconds is the reporting interval the server asked for.
 	IntervalSeconds int
 	// Seq is the sequence number of the newest report built.
@@ -40,7 +40,7 @@ type State struct {
 // Enrolled reports whether the state holds a device identity.
 func (s State) Enrolled() bool { return s.DeviceID != "" && s.Credential != "" }
 
-// stateFile is State on disk; unlike cmdb.Secret, its credential
+// stateFile is State on disk; unlike agentproto.Secret, its credential
 // marshals as the real value.
 type stateFile struct {
 	Server          string            `json:"server"`
@@ -72,7 +72,7 @@ func LoadState(path string) (State, error) {
 		return State{}, fmt.Errorf("agent.LoadState %s: %w", path, err)
 	}
 	return State{
-		Server: f.Server, DeviceID: f.DeviceID, Credential: cmdb.Secret(f.Credential),
+		Server: f.Server, DeviceID: f.DeviceID, Credential: agentproto.Secret(f.Credential),
 		IntervalSeconds: f.IntervalSeconds, Seq: f.Seq, Ack: f.Ack,
 		Acked: f.Acked, Pending: f.Pending, WantFull: f.WantFull,
 	}, nil

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 // Server is a fake cmdb server. It checks what a real one would check
@@ -43,7 +43,7 @@ type Server struct {
 
 // Received is one report the server accepted.
 type Received struct {
-	Report cmdb.Report
+	Report agentproto.Report
 	// WireBytes is the size of the request body as sent (gzip).
 	WireBytes int
 }
@@ -51,8 +51,8 @@ type Received struct {
 // Enrolled is one enrolment request as the server read it.
 type Enrolled struct {
 	Token  string
-	System cmdb.InventorySystem
-	NICs   []cmdb.InventoryNIC
+	System agentproto.InventorySystem
+	NICs   []agentproto.InventoryNIC
 }
 
 // New starts a fake server; it is closed when the test ends.
@@ -154,22 +154,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
-	var wire struct {
-		Token  string               `json:"token"`
-		System cmdb.InventorySystem `json:"system"`
-		NICs   []cmdb.InventoryNIC  `json:"nics"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&wire); err != nil {
-		http.Error(w, "bad json: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	req := Enrolled{Token: wire.Token, System: wire.System, NICs: wire.NICs}
-	if req.Token != s.Token {
+	// The token comes in the header and is checked before the body.
+	if r.Header.Get("Authorization") != "Bearer "+s.Token {
 		http.Error(w, "invalid enrolment token", http.StatusUnauthorized)
 		return
 	}
+	var wire agentproto.EnrollRequest
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&wire); err != nil {
+		http.Error(w, "bad json: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	req := Enrolled{Token: s.Token, System: wire.System, NICs: wire.NICs}
 	s.enrolls = append(s.enrolls, req)
-	// Written by hand: cmdb.Secret would marshal as "[redacted]".
+	// Written by hand: agentproto.Secret would marshal as "[redacted]".
 	writeJSON(w, map[string]any{"device_id": s.DeviceID, "credential": s.Credential,
 		"ci_id": 42, "interval_seconds": s.IntervalSeconds})
 }
@@ -193,7 +192,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad gzip", http.StatusBadRequest)
 		return
 	}
-	var rep cmdb.Report
+	var rep agentproto.Report
 	if err := json.NewDecoder(zr).Decode(&rep); err != nil {
 		http.Error(w, "bad json", http.StatusBadRequest)
 		return
@@ -202,11 +201,11 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown device", http.StatusForbidden)
 		return
 	}
-	resp := cmdb.ReportResponse{Ack: max(s.ack, rep.Seq), IntervalSeconds: s.IntervalSeconds}
+	resp := agentproto.ReportResponse{Ack: max(s.ack, rep.Seq), IntervalSeconds: s.IntervalSeconds}
 	if rep.Seq > s.ack { // a report already acknowledged is applied once
 		s.ack = rep.Seq
 		for name, data := range rep.Sections {
-			if cmdb.SectionHash(data) != rep.Hashes[name] {
+			if agentproto.SectionHash(data) != rep.Hashes[name] {
 				http.Error(w, "section "+name+" does not match its hash", http.StatusBadRequest)
 				return
 			}
@@ -216,7 +215,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) {
 	}
 	// A hash the server has no data for: ask for everything.
 	for name, h := range rep.Hashes {
-		if cmdb.SectionHash(s.sections[name]) != h {
+		if agentproto.SectionHash(s.sections[name]) != h {
 			resp.WantFull = true
 		}
 	}

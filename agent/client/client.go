@@ -1,5 +1,5 @@
 // Package client speaks the agent protocol of cmdb over HTTP: enrolment
-// and reports (see cmdb.EnrollRequest and cmdb.Report).
+// and reports (see agentproto.EnrollRequest and agentproto.Report).
 package client
 
 import (
@@ -14,13 +14,13 @@ import (
 	"time"
 
 	"github.com/schulit/cmdb/agent/report"
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 // Paths of the agent API below the server URL.
 const (
-	EnrollPath = "/api/v1/agent/enroll"
-	ReportPath = "/api/v1/agent/report"
+	EnrollPath = agentproto.EnrollPath
+	ReportPath = agentproto.ReportPath
 )
 
 // Client talks to one cmdb server.
@@ -76,59 +76,54 @@ func Retryable(err error) bool {
 	return true
 }
 
-// enrollWire is cmdb.EnrollRequest with the token as a plain string:
-// cmdb.Secret marshals as "[redacted]", which must not be what is sent.
-type enrollWire struct {
-	Token  string               `json:"token"`
-	System cmdb.InventorySystem `json:"system"`
-	NICs   []cmdb.InventoryNIC  `json:"nics,omitempty"`
-}
-
-// Enroll trades req.Token for a device identity and credential.
-func (c *Client) Enroll(ctx context.Context, req cmdb.EnrollRequest) (cmdb.EnrollResponse, error) {
+// Enroll trades an enrolment token for a device identity and
+// credential. The token goes in the Authorization header, so that the
+// server refuses a wrong one before it reads the body.
+func (c *Client) Enroll(ctx context.Context, token agentproto.Secret, req agentproto.EnrollRequest) (agentproto.EnrollResponse, error) {
 	const op = "client.Enroll"
-	body, err := json.Marshal(enrollWire{Token: req.Token.Reveal(), System: req.System, NICs: req.NICs})
+	body, err := json.Marshal(req)
 	if err != nil {
-		return cmdb.EnrollResponse{}, fmt.Errorf("%s: %w", op, err)
+		return agentproto.EnrollResponse{}, fmt.Errorf("%s: %w", op, err)
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+EnrollPath, bytes.NewReader(body))
 	if err != nil {
-		return cmdb.EnrollResponse{}, fmt.Errorf("%s: %w", op, err)
+		return agentproto.EnrollResponse{}, fmt.Errorf("%s: %w", op, err)
 	}
+	hreq.Header.Set("Authorization", "Bearer "+token.Reveal())
 	hreq.Header.Set("Content-Type", "application/json")
-	var resp cmdb.EnrollResponse
+	var resp agentproto.EnrollResponse
 	if err := c.do(op, hreq, &resp); err != nil {
-		return cmdb.EnrollResponse{}, err
+		return agentproto.EnrollResponse{}, err
 	}
 	if resp.DeviceID == "" || resp.Credential == "" {
-		return cmdb.EnrollResponse{}, fmt.Errorf("%s: answer lacks device_id or credential", op)
+		return agentproto.EnrollResponse{}, fmt.Errorf("%s: answer lacks device_id or credential", op)
 	}
 	return resp, nil
 }
 
 // Report sends r, gzip-compressed, authenticated with the device
 // credential.
-func (c *Client) Report(ctx context.Context, credential cmdb.Secret, r cmdb.Report) (cmdb.ReportResponse, error) {
+func (c *Client) Report(ctx context.Context, credential agentproto.Secret, r agentproto.Report) (agentproto.ReportResponse, error) {
 	body, err := report.Encode(r)
 	if err != nil {
-		return cmdb.ReportResponse{}, err
+		return agentproto.ReportResponse{}, err
 	}
 	return c.SendEncoded(ctx, credential, body)
 }
 
 // SendEncoded sends a report already encoded by report.Encode.
-func (c *Client) SendEncoded(ctx context.Context, credential cmdb.Secret, body []byte) (cmdb.ReportResponse, error) {
+func (c *Client) SendEncoded(ctx context.Context, credential agentproto.Secret, body []byte) (agentproto.ReportResponse, error) {
 	const op = "client.Report"
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+ReportPath, bytes.NewReader(body))
 	if err != nil {
-		return cmdb.ReportResponse{}, fmt.Errorf("%s: %w", op, err)
+		return agentproto.ReportResponse{}, fmt.Errorf("%s: %w", op, err)
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("Content-Encoding", "gzip")
 	hreq.Header.Set("Authorization", "Bearer "+credential.Reveal())
-	var resp cmdb.ReportResponse
+	var resp agentproto.ReportResponse
 	if err := c.do(op, hreq, &resp); err != nil {
-		return cmdb.ReportResponse{}, err
+		return agentproto.ReportResponse{}, err
 	}
 	return resp, nil
 }

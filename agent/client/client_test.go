@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 func TestRetryable(t *testing.T) {
@@ -38,7 +38,7 @@ func TestNonJSONAnswerIsRetryable(t *testing.T) {
 		fmt.Fprint(w, "<html>captive portal</html>")
 	}))
 	defer srv.Close()
-	_, err := New(srv.URL, Options{}).Report(context.Background(), "cred-secret-1", cmdb.Report{DeviceID: "d", Seq: 1})
+	_, err := New(srv.URL, Options{}).Report(context.Background(), "cred-secret-1", agentproto.Report{DeviceID: "d", Seq: 1})
 	if !Retryable(err) {
 		t.Errorf("HTML answer: %v, want a retryable error", err)
 	}

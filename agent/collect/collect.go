@@ -24,7 +24,7 @@ import (
 	"github.com/shirou/gopsutil/v4/host"
 	"github.com/shirou/gopsutil/v4/mem"
 
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 // Options says where to read from. The zero value reads the live system.
@@ -47,8 +47,8 @@ func (o Options) debug(msg string, args ...any) {
 
 // Collect returns the inventory of this machine. The four parts are
 // collected in parallel; whatever cannot be read is left out.
-func Collect(ctx context.Context, o Options) cmdb.Inventory {
-	var inv cmdb.Inventory
+func Collect(ctx context.Context, o Options) agentproto.Inventory {
+	var inv agentproto.Inventory
 	var wg sync.WaitGroup
 	wg.Go(func() { inv.System = System(ctx, o) })
 	wg.Go(func() { inv.Hardware = Hardware(ctx, o) })
@@ -59,8 +59,8 @@ func Collect(ctx context.Context, o Options) cmdb.Inventory {
 }
 
 // System returns the identity of the machine and its operating system.
-func System(ctx context.Context, o Options) cmdb.InventorySystem {
-	var s cmdb.InventorySystem
+func System(ctx context.Context, o Options) agentproto.InventorySystem {
+	var s agentproto.InventorySystem
 	s.Hostname, _ = os.Hostname()
 	s.Arch = runtime.GOARCH
 	if arch, err := host.KernelArch(); err == nil && arch != "" {
@@ -79,8 +79,8 @@ func System(ctx context.Context, o Options) cmdb.InventorySystem {
 }
 
 // Hardware returns CPU, memory, disks and battery.
-func Hardware(ctx context.Context, o Options) cmdb.InventoryHardware {
-	var h cmdb.InventoryHardware
+func Hardware(ctx context.Context, o Options) agentproto.InventoryHardware {
+	var h agentproto.InventoryHardware
 	if infos, err := cpu.InfoWithContext(ctx); err == nil && len(infos) > 0 {
 		h.CPUModel = strings.Join(strings.Fields(infos[0].ModelName), " ")
 	} else if err != nil {
@@ -102,19 +102,19 @@ func Hardware(ctx context.Context, o Options) cmdb.InventoryHardware {
 
 // Disks returns the mounted real filesystems, one per device, named by
 // device (never by mount point, which may hold a user name).
-func Disks(ctx context.Context, o Options) []cmdb.InventoryDisk {
+func Disks(ctx context.Context, o Options) []agentproto.InventoryDisk {
 	parts, err := disk.PartitionsWithContext(ctx, false)
 	if err != nil {
 		o.debug("disk partitions", "err", err)
 	}
 	seen := map[string]bool{}
-	var disks []cmdb.InventoryDisk
+	var disks []agentproto.InventoryDisk
 	for _, p := range parts {
 		if seen[p.Device] || skipPartition(p) {
 			continue
 		}
 		seen[p.Device] = true
-		d := cmdb.InventoryDisk{Name: diskName(p.Device)}
+		d := agentproto.InventoryDisk{Name: diskName(p.Device)}
 		if u, err := disk.UsageWithContext(ctx, p.Mountpoint); err == nil && u.Total > 0 {
 			d.SizeBytes = u.Total
 			d.FreeBytes = QuantizeFree(u.Free, u.Total)
@@ -122,7 +122,7 @@ func Disks(ctx context.Context, o Options) []cmdb.InventoryDisk {
 		d.Model, d.Serial = platformDiskInfo(o, p.Device)
 		disks = append(disks, d)
 	}
-	slices.SortFunc(disks, func(a, b cmdb.InventoryDisk) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(disks, func(a, b agentproto.InventoryDisk) int { return strings.Compare(a.Name, b.Name) })
 	return disks
 }
 
@@ -144,15 +144,15 @@ func diskName(device string) string {
 // Network returns the network interfaces with MAC, addresses and kind,
 // sorted by name. IPv6 link-local addresses are left out: they change
 // nothing about the machine and only add noise.
-func Network(o Options) []cmdb.InventoryNIC {
+func Network(o Options) []agentproto.InventoryNIC {
 	ifs, err := net.Interfaces()
 	if err != nil {
 		o.debug("network interfaces", "err", err)
 		return nil
 	}
-	nics := make([]cmdb.InventoryNIC, 0, len(ifs))
+	nics := make([]agentproto.InventoryNIC, 0, len(ifs))
 	for _, ifc := range ifs {
-		n := cmdb.InventoryNIC{Name: ifc.Name, MAC: ifc.HardwareAddr.String()}
+		n := agentproto.InventoryNIC{Name: ifc.Name, MAC: ifc.HardwareAddr.String()}
 		if ifc.Flags&net.FlagLoopback != 0 {
 			n.Kind = KindVirtual
 		} else {
@@ -169,20 +169,20 @@ func Network(o Options) []cmdb.InventoryNIC {
 		slices.Sort(n.Addresses)
 		nics = append(nics, n)
 	}
-	slices.SortFunc(nics, func(a, b cmdb.InventoryNIC) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(nics, func(a, b agentproto.InventoryNIC) int { return strings.Compare(a.Name, b.Name) })
 	return nics
 }
 
 // Software returns the installed packages or applications, sorted by name
 // and version.
-func Software(ctx context.Context, o Options) []cmdb.SoftwareItem {
+func Software(ctx context.Context, o Options) []agentproto.SoftwareItem {
 	return SortSoftware(platformSoftware(ctx, o))
 }
 
 // SortSoftware sorts by name, then version, then publisher, and drops
 // exact duplicates.
-func SortSoftware(items []cmdb.SoftwareItem) []cmdb.SoftwareItem {
-	slices.SortFunc(items, func(a, b cmdb.SoftwareItem) int {
+func SortSoftware(items []agentproto.SoftwareItem) []agentproto.SoftwareItem {
+	slices.SortFunc(items, func(a, b agentproto.SoftwareItem) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
 			return c
 		}

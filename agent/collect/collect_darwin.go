@@ -11,10 +11,10 @@ import (
 	"github.com/shirou/gopsutil/v4/disk"
 	"github.com/shirou/gopsutil/v4/host"
 
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
-func platformSystem(ctx context.Context, o Options, s *cmdb.InventorySystem) {
+func platformSystem(ctx context.Context, o Options, s *agentproto.InventorySystem) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, "/usr/sbin/ioreg", "-rd1", "-c", "IOPlatformExpertDevice").Output(); err == nil {
@@ -41,7 +41,7 @@ func platformNICKind(_ Options, name string) string {
 	return KindPhysical
 }
 
-func platformBattery(Options) *cmdb.Battery { return nil }
+func platformBattery(Options) *agentproto.Battery { return nil }
 
 func platformDiskInfo(Options, string) (string, string) { return "", "" }
 
@@ -55,12 +55,12 @@ func skipPartition(p disk.PartitionStat) bool {
 // platformSoftware lists the applications in /Applications with their
 // CFBundleShortVersionString. Applications in users' home folders are
 // not read.
-func platformSoftware(_ context.Context, o Options) []cmdb.SoftwareItem {
+func platformSoftware(_ context.Context, o Options) []agentproto.SoftwareItem {
 	apps, _ := filepath.Glob("/Applications/*.app")
 	utils, _ := filepath.Glob("/Applications/Utilities/*.app")
-	var items []cmdb.SoftwareItem
+	var items []agentproto.SoftwareItem
 	for _, app := range append(apps, utils...) {
-		it := cmdb.SoftwareItem{Name: strings.TrimSuffix(filepath.Base(app), ".app")}
+		it := agentproto.SoftwareItem{Name: strings.TrimSuffix(filepath.Base(app), ".app")}
 		if data, err := os.ReadFile(filepath.Join(app, "Contents", "Info.plist")); err == nil {
 			it.Version = PlistString(data, "CFBundleShortVersionString")
 			if id := PlistString(data, "CFBundleIdentifier"); strings.HasPrefix(id, "com.apple.") {

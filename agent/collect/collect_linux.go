@@ -12,7 +12,7 @@ import (
 
 	"github.com/shirou/gopsutil/v4/disk"
 
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 func (o Options) sys(parts ...string) string {
@@ -30,7 +30,7 @@ func (o Options) file(path string) string {
 	return filepath.Join(o.Root, path)
 }
 
-func platformSystem(_ context.Context, o Options, s *cmdb.InventorySystem) {
+func platformSystem(_ context.Context, o Options, s *agentproto.InventorySystem) {
 	d := ReadDMI(o.sys())
 	s.Vendor, s.Model, s.Serial, s.HardwareUUID, s.Chassis = d.Vendor, d.Model, d.Serial, d.UUID, d.Chassis
 	for _, p := range []string{"/etc/os-release", "/usr/lib/os-release"} {
@@ -65,7 +65,7 @@ func ParseOSRelease(f *os.File) map[string]string {
 
 func platformNICKind(o Options, name string) string { return NICKindSysfs(o.sys(), name) }
 
-func platformBattery(o Options) *cmdb.Battery { return BatterySysfs(o.sys()) }
+func platformBattery(o Options) *agentproto.Battery { return BatterySysfs(o.sys()) }
 
 func platformDiskInfo(o Options, device string) (string, string) {
 	return DiskInfoSysfs(o.sys(), device)
@@ -78,8 +78,8 @@ func skipPartition(p disk.PartitionStat) bool {
 		p.Fstype == "squashfs" || strings.HasPrefix(p.Mountpoint, "/snap/")
 }
 
-func platformSoftware(ctx context.Context, o Options) []cmdb.SoftwareItem {
-	var items []cmdb.SoftwareItem
+func platformSoftware(ctx context.Context, o Options) []agentproto.SoftwareItem {
+	var items []agentproto.SoftwareItem
 	if f, err := os.Open(o.file("/var/lib/dpkg/status")); err == nil {
 		dpkg, err := ParseDpkgStatus(f)
 		f.Close()

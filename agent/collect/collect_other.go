@@ -7,10 +7,10 @@ import (
 
 	"github.com/shirou/gopsutil/v4/disk"
 
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
-func platformSystem(context.Context, Options, *cmdb.InventorySystem) {}
+func platformSystem(context.Context, Options, *agentproto.InventorySystem) {}
 
 func platformNICKind(_ Options, name string) string {
 	if IsVirtualName(name) {
@@ -19,10 +19,10 @@ func platformNICKind(_ Options, name string) string {
 	return KindPhysical
 }
 
-func platformBattery(Options) *cmdb.Battery { return nil }
+func platformBattery(Options) *agentproto.Battery { return nil }
 
 func platformDiskInfo(Options, string) (string, string) { return "", "" }
 
 func skipPartition(disk.PartitionStat) bool { return false }
 
-func platformSoftware(context.Context, Options) []cmdb.SoftwareItem { return nil }
+func platformSoftware(context.Context, Options) []agentproto.SoftwareItem { return nil }

@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/registry"
 
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 var procGetSystemFirmwareTable = windows.NewLazySystemDLL("kernel32.dll").NewProc("GetSystemFirmwareTable")
@@ -35,7 +35,7 @@ func smbiosTable() []byte {
 	return buf[8:min(8+length, int(got))]
 }
 
-func platformSystem(ctx context.Context, o Options, s *cmdb.InventorySystem) {
+func platformSystem(ctx context.Context, o Options, s *agentproto.InventorySystem) {
 	d := ParseSMBIOS(smbiosTable())
 	if d.Vendor == "" || d.Model == "" {
 		if k, err := registry.OpenKey(registry.LOCAL_MACHINE, `HARDWARE\DESCRIPTION\System\BIOS`, registry.QUERY_VALUE); err == nil {
@@ -80,7 +80,7 @@ func platformNICKind(_ Options, name string) string {
 	return KindPhysical
 }
 
-func platformBattery(Options) *cmdb.Battery { return nil }
+func platformBattery(Options) *agentproto.Battery { return nil }
 
 func platformDiskInfo(Options, string) (string, string) { return "", "" }
 
@@ -89,8 +89,8 @@ func skipPartition(p disk.PartitionStat) bool { return p.Fstype == "" }
 // platformSoftware reads the Uninstall keys of the registry, 64- and
 // 32-bit views. It never queries Win32_Product, which makes Windows
 // Installer verify (and possibly repair) every MSI package.
-func platformSoftware(context.Context, Options) []cmdb.SoftwareItem {
-	var items []cmdb.SoftwareItem
+func platformSoftware(context.Context, Options) []agentproto.SoftwareItem {
+	var items []agentproto.SoftwareItem
 	for _, path := range []string{
 		`SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall`,
 		`SOFTWARE\WOW6432Node\Microsoft\Windows\CurrentVersion\Uninstall`,
@@ -117,21 +117,21 @@ func platformSoftware(context.Context, Options) []cmdb.SoftwareItem {
 
 // uninstallItem skips entries Programs and Features hides too: system
 // components, updates and entries without a display name.
-func uninstallItem(k registry.Key) (cmdb.SoftwareItem, bool) {
+func uninstallItem(k registry.Key) (agentproto.SoftwareItem, bool) {
 	name, _, err := k.GetStringValue("DisplayName")
 	if err != nil || name == "" {
-		return cmdb.SoftwareItem{}, false
+		return agentproto.SoftwareItem{}, false
 	}
 	if sc, _, err := k.GetIntegerValue("SystemComponent"); err == nil && sc == 1 {
-		return cmdb.SoftwareItem{}, false
+		return agentproto.SoftwareItem{}, false
 	}
 	if p, _, _ := k.GetStringValue("ParentKeyName"); p != "" {
-		return cmdb.SoftwareItem{}, false
+		return agentproto.SoftwareItem{}, false
 	}
 	if rt, _, _ := k.GetStringValue("ReleaseType"); rt == "Update" || rt == "Hotfix" || rt == "Security Update" {
-		return cmdb.SoftwareItem{}, false
+		return agentproto.SoftwareItem{}, false
 	}
 	pub, _, _ := k.GetStringValue("Publisher")
 	ver, _, _ := k.GetStringValue("DisplayVersion")
-	return cmdb.SoftwareItem{Name: name, Publisher: pub, Version: ver}, true
+	return agentproto.SoftwareItem{Name: name, Publisher: pub, Version: ver}, true
 }

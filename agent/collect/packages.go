@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 // ParseDpkgStatus reads a dpkg status file (/var/lib/dpkg/status) as a
@@ -15,16 +15,16 @@ import (
 // installed", with the Maintainer (without e-mail address) as publisher.
 // Packages that are removed, half-installed or only configured are left
 // out. Lines of any length are handled without reading the file at once.
-func ParseDpkgStatus(r io.Reader) ([]cmdb.SoftwareItem, error) {
+func ParseDpkgStatus(r io.Reader) ([]agentproto.SoftwareItem, error) {
 	br := bufio.NewReaderSize(r, 32<<10)
-	var items []cmdb.SoftwareItem
-	var cur cmdb.SoftwareItem
+	var items []agentproto.SoftwareItem
+	var cur agentproto.SoftwareItem
 	installed := false
 	flush := func() {
 		if installed && cur.Name != "" {
 			items = append(items, cur)
 		}
-		cur, installed = cmdb.SoftwareItem{}, false
+		cur, installed = agentproto.SoftwareItem{}, false
 	}
 	for {
 		line, err := readLine(br)
@@ -93,15 +93,15 @@ const RPMQueryFormat = `%{NAME}\t%{VERSION}-%{RELEASE}\t%{VENDOR}\n`
 // ParseRPM reads the output of `rpm -qa --qf RPMQueryFormat`. Unknown
 // vendors ("(none)") become an empty publisher; gpg-pubkey pseudo
 // packages are left out.
-func ParseRPM(r io.Reader) []cmdb.SoftwareItem {
-	var items []cmdb.SoftwareItem
+func ParseRPM(r io.Reader) []agentproto.SoftwareItem {
+	var items []agentproto.SoftwareItem
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		f := strings.Split(sc.Text(), "\t")
 		if len(f) < 2 || f[0] == "" || f[0] == "gpg-pubkey" {
 			continue
 		}
-		it := cmdb.SoftwareItem{Name: f[0], Version: f[1]}
+		it := agentproto.SoftwareItem{Name: f[0], Version: f[1]}
 		if len(f) > 2 && f[2] != "(none)" {
 			it.Publisher = strings.TrimSpace(f[2])
 		}

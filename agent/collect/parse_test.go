@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 func TestParseDpkgStatus(t *testing.T) {
@@ -21,7 +21,7 @@ func TestParseDpkgStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []cmdb.SoftwareItem{
+	want := []agentproto.SoftwareItem{
 		{Name: "adduser", Publisher: "Debian Adduser Developers", Version: "3.134"},
 		{Name: "libc6", Publisher: "GNU Libc Maintainers", Version: "2.36-9+deb12u4"},
 		{Name: "zz-last", Version: "9"},
@@ -39,7 +39,7 @@ func TestParseDpkgStatusLongLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []cmdb.SoftwareItem{{Name: "big", Version: "1.2"}, {Name: "next", Version: "3"}}
+	want := []agentproto.SoftwareItem{{Name: "big", Version: "1.2"}, {Name: "next", Version: "3"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -48,7 +48,7 @@ func TestParseDpkgStatusLongLine(t *testing.T) {
 func TestParseRPM(t *testing.T) {
 	in := "bash\t5.2.26-3.fc40\tFedora Project\ngpg-pubkey\ta15b79cc-63d04c2c\t(none)\nmyapp\t1.0-1\t(none)\n\n"
 	got := ParseRPM(strings.NewReader(in))
-	want := []cmdb.SoftwareItem{
+	want := []agentproto.SoftwareItem{
 		{Name: "bash", Publisher: "Fedora Project", Version: "5.2.26-3.fc40"},
 		{Name: "myapp", Version: "1.0-1"},
 	}
@@ -58,10 +58,10 @@ func TestParseRPM(t *testing.T) {
 }
 
 func TestSortSoftware(t *testing.T) {
-	got := SortSoftware([]cmdb.SoftwareItem{
+	got := SortSoftware([]agentproto.SoftwareItem{
 		{Name: "b", Version: "1"}, {Name: "a", Version: "2"}, {Name: "a", Version: "1"}, {Name: "b", Version: "1"},
 	})
-	want := []cmdb.SoftwareItem{{Name: "a", Version: "1"}, {Name: "a", Version: "2"}, {Name: "b", Version: "1"}}
+	want := []agentproto.SoftwareItem{{Name: "a", Version: "1"}, {Name: "a", Version: "2"}, {Name: "b", Version: "1"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -127,12 +127,12 @@ func TestReadDMI(t *testing.T) {
 func TestBatterySysfs(t *testing.T) {
 	tests := []struct {
 		root string
-		want *cmdb.Battery
+		want *agentproto.Battery
 	}{
 		// The mouse battery (scope Device) is not the machine's.
-		{"testdata/sys-battery", &cmdb.Battery{DesignWh: 50, FullWh: 42.5, HealthPercent: 85}},
+		{"testdata/sys-battery", &agentproto.Battery{DesignWh: 50, FullWh: 42.5, HealthPercent: 85}},
 		// charge_* in µAh × voltage_min_design in µV.
-		{"testdata/sys-charge", &cmdb.Battery{DesignWh: 45.6, FullWh: 34.2, HealthPercent: 75}},
+		{"testdata/sys-charge", &agentproto.Battery{DesignWh: 45.6, FullWh: 34.2, HealthPercent: 75}},
 		{"testdata/sys-nobattery", nil},
 		{"testdata/does-not-exist", nil},
 	}

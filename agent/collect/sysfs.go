@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 // The sysfs readers below are plain file reads under a root directory, so
@@ -88,7 +88,7 @@ func NICKindSysfs(sysRoot, name string) string {
 // Battery, not a peripheral's): design and full-charge capacity in Wh and
 // the health percentage. It returns nil when there is no battery or its
 // capacity is unknown.
-func BatterySysfs(sysRoot string) *cmdb.Battery {
+func BatterySysfs(sysRoot string) *agentproto.Battery {
 	dir := filepath.Join(sysRoot, "class", "power_supply")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -109,7 +109,7 @@ func BatterySysfs(sysRoot string) *cmdb.Battery {
 	if design <= 0 {
 		return nil
 	}
-	return &cmdb.Battery{
+	return &agentproto.Battery{
 		DesignWh:      round(design, 2),
 		FullWh:        round(full, 2),
 		HealthPercent: round(full/design*100, 1),

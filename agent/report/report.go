@@ -11,37 +11,37 @@ import (
 	"maps"
 	"time"
 
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 // Snapshot is an inventory split into sections: the JSON of each section
-// and its cmdb.SectionHash.
+// and its agentproto.SectionHash.
 type Snapshot struct {
 	Sections map[string]json.RawMessage
 	Hashes   map[string]string
 }
 
-// Take splits inv into its sections (cmdb.Sections) and hashes each.
-func Take(inv cmdb.Inventory) (Snapshot, error) {
+// Take splits inv into its sections (agentproto.Sections) and hashes each.
+func Take(inv agentproto.Inventory) (Snapshot, error) {
 	parts := map[string]any{
-		cmdb.SectionSystem:   inv.System,
-		cmdb.SectionHardware: inv.Hardware,
-		cmdb.SectionNetwork:  inv.Network,
-		cmdb.SectionSoftware: inv.Software,
+		agentproto.SectionSystem:   inv.System,
+		agentproto.SectionHardware: inv.Hardware,
+		agentproto.SectionNetwork:  inv.Network,
+		agentproto.SectionSoftware: inv.Software,
 	}
 	s := Snapshot{Sections: map[string]json.RawMessage{}, Hashes: map[string]string{}}
-	for _, name := range cmdb.Sections {
+	for _, name := range agentproto.Sections {
 		data, err := json.Marshal(parts[name])
 		if err != nil {
 			return Snapshot{}, fmt.Errorf("report.Take %s: %w", name, err)
 		}
 		s.Sections[name] = data
-		s.Hashes[name] = cmdb.SectionHash(data)
+		s.Hashes[name] = agentproto.SectionHash(data)
 	}
 	return s, nil
 }
 
-// Changed returns the sections to send, in cmdb.Sections order: all of
+// Changed returns the sections to send, in agentproto.Sections order: all of
 // them when full is true, otherwise those whose hash differs from the
 // acknowledged hashes or from pending, the hashes of the newest report
 // sent or spooled but not yet acknowledged. Comparing with pending too
@@ -49,7 +49,7 @@ func Take(inv cmdb.Inventory) (Snapshot, error) {
 // back before the server has seen either report.
 func (s Snapshot) Changed(acked, pending map[string]string, full bool) []string {
 	var out []string
-	for _, name := range cmdb.Sections {
+	for _, name := range agentproto.Sections {
 		h := s.Hashes[name]
 		if full || acked[name] != h || (pending != nil && pending[name] != h) {
 			out = append(out, name)
@@ -60,8 +60,8 @@ func (s Snapshot) Changed(acked, pending map[string]string, full bool) []string 
 
 // Report builds the report with sequence number seq that carries the
 // sections Changed picks. SentAt is at in UTC, whole seconds.
-func (s Snapshot) Report(deviceID string, seq uint64, at time.Time, acked, pending map[string]string, full bool) cmdb.Report {
-	r := cmdb.Report{
+func (s Snapshot) Report(deviceID string, seq uint64, at time.Time, acked, pending map[string]string, full bool) agentproto.Report {
+	r := agentproto.Report{
 		DeviceID: deviceID,
 		Seq:      seq,
 		SentAt:   at.UTC().Truncate(time.Second),
@@ -78,7 +78,7 @@ func (s Snapshot) Report(deviceID string, seq uint64, at time.Time, acked, pendi
 
 // Full returns r carrying every section of s: what a spool folds its
 // queued reports into.
-func (s Snapshot) Full(r cmdb.Report) cmdb.Report {
+func (s Snapshot) Full(r agentproto.Report) agentproto.Report {
 	r.Hashes = maps.Clone(s.Hashes)
 	r.Sections = maps.Clone(s.Sections)
 	return r
@@ -86,7 +86,7 @@ func (s Snapshot) Full(r cmdb.Report) cmdb.Report {
 
 // Encode returns r as gzip-compressed JSON, the body of a report request
 // (Content-Encoding: gzip).
-func Encode(r cmdb.Report) ([]byte, error) {
+func Encode(r agentproto.Report) ([]byte, error) {
 	data, err := json.Marshal(r)
 	if err != nil {
 		return nil, fmt.Errorf("report.Encode: %w", err)

@@ -11,32 +11,32 @@ import (
 	"testing"
 	"time"
 
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 // sampleInventory is a realistic school laptop with n packages.
-func sampleInventory(n int) cmdb.Inventory {
-	inv := cmdb.Inventory{
-		System: cmdb.InventorySystem{Hostname: "gs-nord-lt-042", Vendor: "LENOVO", Model: "20XW00A5GE",
+func sampleInventory(n int) agentproto.Inventory {
+	inv := agentproto.Inventory{
+		System: agentproto.InventorySystem{Hostname: "gs-nord-lt-042", Vendor: "LENOVO", Model: "20XW00A5GE",
 			Serial: "PF2ABCDE", HardwareUUID: "4c4c4544-0042-3510-8052-b4c04f4b4e32", Chassis: "laptop",
 			OSName: "Debian GNU/Linux", OSVersion: "12", Kernel: "6.1.0-18-amd64", Arch: "x86_64",
 			BootTime: time.Date(2026, 3, 2, 7, 58, 0, 0, time.UTC)},
-		Hardware: cmdb.InventoryHardware{CPUModel: "11th Gen Intel(R) Core(TM) i5-1135G7 @ 2.40GHz",
+		Hardware: agentproto.InventoryHardware{CPUModel: "11th Gen Intel(R) Core(TM) i5-1135G7 @ 2.40GHz",
 			CPUCores: 4, CPUThreads: 8, MemoryBytes: 16 << 30,
-			Disks:   []cmdb.InventoryDisk{{Name: "nvme0n1p2", Model: "SAMSUNG MZVL2512HCJQ", Serial: "S64KNX0T123456", SizeBytes: 500 << 30, FreeBytes: 200 << 30}},
-			Battery: &cmdb.Battery{DesignWh: 50, FullWh: 42.5, HealthPercent: 85}},
-		Network: []cmdb.InventoryNIC{
+			Disks:   []agentproto.InventoryDisk{{Name: "nvme0n1p2", Model: "SAMSUNG MZVL2512HCJQ", Serial: "S64KNX0T123456", SizeBytes: 500 << 30, FreeBytes: 200 << 30}},
+			Battery: &agentproto.Battery{DesignWh: 50, FullWh: 42.5, HealthPercent: 85}},
+		Network: []agentproto.InventoryNIC{
 			{Name: "wlp0s20f3", MAC: "a4:c3:f0:11:22:33", Kind: "physical", Addresses: []string{"10.12.4.57/22"}},
 			{Name: "lo", Kind: "virtual", Addresses: []string{"127.0.0.1/8", "::1/128"}},
 		},
 	}
 	for i := range n {
-		inv.Software = append(inv.Software, cmdb.SoftwareItem{Name: fmt.Sprintf("package-%04d", i), Publisher: "Debian Developers", Version: fmt.Sprintf("1.%d-1", i)})
+		inv.Software = append(inv.Software, agentproto.SoftwareItem{Name: fmt.Sprintf("package-%04d", i), Publisher: "Debian Developers", Version: fmt.Sprintf("1.%d-1", i)})
 	}
 	return inv
 }
 
-func mustTake(t *testing.T, inv cmdb.Inventory) Snapshot {
+func mustTake(t *testing.T, inv agentproto.Inventory) Snapshot {
 	t.Helper()
 	s, err := Take(inv)
 	if err != nil {
@@ -45,23 +45,23 @@ func mustTake(t *testing.T, inv cmdb.Inventory) Snapshot {
 	return s
 }
 
-func sectionNames(r cmdb.Report) []string {
+func sectionNames(r agentproto.Report) []string {
 	return slices.Sorted(maps.Keys(r.Sections))
 }
 
 func TestFirstReportHasAllSections(t *testing.T) {
 	s := mustTake(t, sampleInventory(50))
 	r := s.Report("dev-1", 1, time.Now(), nil, nil, false)
-	if got, want := sectionNames(r), slices.Sorted(slices.Values(cmdb.Sections)); !slices.Equal(got, want) {
+	if got, want := sectionNames(r), slices.Sorted(slices.Values(agentproto.Sections)); !slices.Equal(got, want) {
 		t.Fatalf("first report sections %v, want %v", got, want)
 	}
-	for _, name := range cmdb.Sections {
-		if r.Hashes[name] != cmdb.SectionHash(r.Sections[name]) {
+	for _, name := range agentproto.Sections {
+		if r.Hashes[name] != agentproto.SectionHash(r.Sections[name]) {
 			t.Errorf("hash of %s does not match its data", name)
 		}
 	}
-	var sys cmdb.InventorySystem
-	if err := json.Unmarshal(r.Sections[cmdb.SectionSystem], &sys); err != nil || sys.Serial != "PF2ABCDE" {
+	var sys agentproto.InventorySystem
+	if err := json.Unmarshal(r.Sections[agentproto.SectionSystem], &sys); err != nil || sys.Serial != "PF2ABCDE" {
 		t.Errorf("system section does not decode to the inventory: %+v, %v", sys, err)
 	}
 }
@@ -89,11 +89,11 @@ func TestUnchangedReportIsSmallHeartbeat(t *testing.T) {
 		t.Fatal(err)
 	}
 	data, _ := io.ReadAll(zr)
-	var back cmdb.Report
+	var back agentproto.Report
 	if err := json.Unmarshal(data, &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.Seq != 2 || len(back.Hashes) != len(cmdb.Sections) || back.Sections != nil {
+	if back.Seq != 2 || len(back.Hashes) != len(agentproto.Sections) || back.Sections != nil {
 		t.Errorf("decoded heartbeat %+v", back)
 	}
 }
@@ -101,12 +101,12 @@ func TestUnchangedReportIsSmallHeartbeat(t *testing.T) {
 func TestChangedSoftwareIsTheOnlySectionSent(t *testing.T) {
 	inv := sampleInventory(100)
 	acked := mustTake(t, inv).Hashes
-	inv.Software = append(inv.Software, cmdb.SoftwareItem{Name: "zoom", Version: "6.0.2"})
+	inv.Software = append(inv.Software, agentproto.SoftwareItem{Name: "zoom", Version: "6.0.2"})
 	r := mustTake(t, inv).Report("dev-1", 2, time.Now(), acked, nil, false)
-	if got := sectionNames(r); !slices.Equal(got, []string{cmdb.SectionSoftware}) {
+	if got := sectionNames(r); !slices.Equal(got, []string{agentproto.SectionSoftware}) {
 		t.Errorf("sections %v, want only software", got)
 	}
-	if len(r.Hashes) != len(cmdb.Sections) {
+	if len(r.Hashes) != len(agentproto.Sections) {
 		t.Errorf("hashes %v, want all sections", r.Hashes)
 	}
 }
@@ -115,7 +115,7 @@ func TestWantFullResendsAll(t *testing.T) {
 	inv := sampleInventory(10)
 	s := mustTake(t, inv)
 	r := s.Report("dev-1", 3, time.Now(), s.Hashes, nil, true)
-	if len(r.Sections) != len(cmdb.Sections) {
+	if len(r.Sections) != len(agentproto.Sections) {
 		t.Errorf("full report carries %v", sectionNames(r))
 	}
 }
@@ -131,7 +131,7 @@ func TestChangeBackWhileQueued(t *testing.T) {
 	inv.Network[0].Addresses = []string{"10.12.4.57/22"}
 	c := mustTake(t, inv)
 	r := c.Report("dev-1", 3, time.Now(), a.Hashes, b.Hashes, false)
-	if got := sectionNames(r); !slices.Equal(got, []string{cmdb.SectionNetwork}) {
+	if got := sectionNames(r); !slices.Equal(got, []string{agentproto.SectionNetwork}) {
 		t.Errorf("sections %v, want network", got)
 	}
 }
@@ -140,7 +140,7 @@ func TestFullCarriesEverySection(t *testing.T) {
 	s := mustTake(t, sampleInventory(10))
 	r := s.Report("dev-1", 7, time.Now(), s.Hashes, nil, false)
 	f := s.Full(r)
-	if f.Seq != 7 || len(f.Sections) != len(cmdb.Sections) || len(r.Sections) != 0 {
+	if f.Seq != 7 || len(f.Sections) != len(agentproto.Sections) || len(r.Sections) != 0 {
 		t.Errorf("full %d sections seq %d; original now %d sections", len(f.Sections), f.Seq, len(r.Sections))
 	}
 }

@@ -22,7 +22,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 // Default bounds.
@@ -132,17 +132,17 @@ func (s *Spool) Len() (int, error) {
 // Add queues r. full is r carrying every section of the same inventory
 // (report.Snapshot.Full); when r would push the spool over its bound,
 // full is written instead and every older report is removed. It reports
-// whether it folded.
-func (s *Spool) Add(r, full cmdb.Report) (folded bool, err error) {
+// whether it folded and how many queued reports the fold replaced.
+func (s *Spool) Add(r, full agentproto.Report) (folded bool, replaced int, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	data, err := json.Marshal(r)
 	if err != nil {
-		return false, fmt.Errorf("spool.Add %d: %w", r.Seq, err)
+		return false, 0, fmt.Errorf("spool.Add %d: %w", r.Seq, err)
 	}
 	queued, err := s.list()
 	if err != nil {
-		return false, fmt.Errorf("spool.Add %d: %w", r.Seq, err)
+		return false, 0, fmt.Errorf("spool.Add %d: %w", r.Seq, err)
 	}
 	total := int64(len(data))
 	for _, e := range queued {
@@ -151,24 +151,25 @@ func (s *Spool) Add(r, full cmdb.Report) (folded bool, err error) {
 	if len(queued)+1 > s.opt.MaxFiles || total > s.opt.MaxBytes {
 		folded = true
 		if data, err = json.Marshal(full); err != nil {
-			return false, fmt.Errorf("spool.Add %d: %w", r.Seq, err)
+			return false, 0, fmt.Errorf("spool.Add %d: %w", r.Seq, err)
 		}
 	}
 	if err := s.write(r.Seq, data); err != nil {
-		return false, fmt.Errorf("spool.Add %d: %w", r.Seq, err)
+		return false, 0, fmt.Errorf("spool.Add %d: %w", r.Seq, err)
 	}
 	if folded {
 		// The full report is on disk before the deltas it replaces go.
 		for _, e := range queued {
 			if e.seq < r.Seq {
 				if err := os.Remove(s.path(e.seq)); err != nil && !errors.Is(err, os.ErrNotExist) {
-					return true, fmt.Errorf("spool.Add %d: fold: %w", r.Seq, err)
+					return true, replaced, fmt.Errorf("spool.Add %d: fold: %w", r.Seq, err)
 				}
+				replaced++
 			}
 		}
 		syncDir(s.dir)
 	}
-	return folded, nil
+	return folded, replaced, nil
 }
 
 // write stores data as the report seq, atomically.
@@ -214,21 +215,21 @@ var ErrCorrupt = errors.New("spool: corrupt report removed")
 
 // Oldest returns the queued report with the lowest seq; ok is false when
 // the spool is empty.
-func (s *Spool) Oldest() (r cmdb.Report, ok bool, err error) {
+func (s *Spool) Oldest() (r agentproto.Report, ok bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	queued, err := s.list()
 	if err != nil || len(queued) == 0 {
-		return cmdb.Report{}, false, err
+		return agentproto.Report{}, false, err
 	}
 	p := s.path(queued[0].seq)
 	data, err := os.ReadFile(p)
 	if err != nil {
-		return cmdb.Report{}, false, fmt.Errorf("spool.Oldest: %w", err)
+		return agentproto.Report{}, false, fmt.Errorf("spool.Oldest: %w", err)
 	}
 	if err := json.Unmarshal(data, &r); err != nil {
 		_ = os.Remove(p)
-		return cmdb.Report{}, false, fmt.Errorf("%w: seq %d: %v", ErrCorrupt, queued[0].seq, err)
+		return agentproto.Report{}, false, fmt.Errorf("%w: seq %d: %v", ErrCorrupt, queued[0].seq, err)
 	}
 	return r, true, nil
 }

@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 // delta is a report carrying only the software section; full is the
 // same report carrying every section.
-func delta(seq uint64) (r, full cmdb.Report) {
-	r = cmdb.Report{DeviceID: "dev-1", Seq: seq, SentAt: time.Unix(int64(seq), 0).UTC(),
+func delta(seq uint64) (r, full agentproto.Report) {
+	r = agentproto.Report{DeviceID: "dev-1", Seq: seq, SentAt: time.Unix(int64(seq), 0).UTC(),
 		Hashes:   map[string]string{"system": "s", "hardware": "h", "network": "n", "software": "w" + string(rune('a'+seq%26))},
 		Sections: map[string]json.RawMessage{"software": json.RawMessage(`[{"name":"p"}]`)}}
 	full = r
@@ -37,7 +37,7 @@ func mustOpen(t *testing.T, dir string, o Options) *Spool {
 func mustAdd(t *testing.T, s *Spool, seq uint64) bool {
 	t.Helper()
 	r, full := delta(seq)
-	folded, err := s.Add(r, full)
+	folded, _, err := s.Add(r, full)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,9 +45,9 @@ func mustAdd(t *testing.T, s *Spool, seq uint64) bool {
 }
 
 // drain takes every report out, oldest first.
-func drain(t *testing.T, s *Spool) []cmdb.Report {
+func drain(t *testing.T, s *Spool) []agentproto.Report {
 	t.Helper()
-	var out []cmdb.Report
+	var out []agentproto.Report
 	for {
 		r, ok, err := s.Oldest()
 		if err != nil {
@@ -105,8 +105,8 @@ func TestBoundedByFilesFoldsIntoNewestFull(t *testing.T) {
 		t.Fatalf("after folding the spool holds %d reports starting at %d", len(got), got[0].Seq)
 	}
 	// The folded report is the newest inventory in full.
-	if len(got[0].Sections) != len(cmdb.Sections) {
-		t.Errorf("folded report carries %d sections, want all %d", len(got[0].Sections), len(cmdb.Sections))
+	if len(got[0].Sections) != len(agentproto.Sections) {
+		t.Errorf("folded report carries %d sections, want all %d", len(got[0].Sections), len(agentproto.Sections))
 	}
 	if _, want := delta(11); got[0].Hashes["software"] != want.Hashes["software"] {
 		t.Errorf("folded report has hashes of another inventory")
@@ -205,5 +205,28 @@ func TestClear(t *testing.T) {
 	}
 	if n, _ := s.Len(); n != 0 {
 		t.Errorf("Len after Clear = %d", n)
+	}
+}
+
+// TestFoldSaysHowManyItReplaced: the agent logs the count, so it must be
+// the number of queued reports the full one stands for.
+func TestFoldSaysHowManyItReplaced(t *testing.T) {
+	s := mustOpen(t, t.TempDir(), Options{MaxFiles: 3})
+	var got []int
+	for seq := uint64(1); seq <= 7; seq++ {
+		r, full := delta(seq)
+		folded, replaced, err := s.Add(r, full)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if folded {
+			got = append(got, replaced)
+		} else if replaced != 0 {
+			t.Errorf("seq %d: not folded but replaced %d", seq, replaced)
+		}
+	}
+	// Folds at 4 (replacing 1–3) and at 7 (replacing 4–6).
+	if len(got) != 2 || got[0] != 3 || got[1] != 3 {
+		t.Errorf("folds replaced %v, want [3 3]", got)
 	}
 }

@@ -18,7 +18,7 @@ import (
 
 	"github.com/schulit/cmdb/agent"
 	"github.com/schulit/cmdb/agent/collect"
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 // version is set with -ldflags "-X main.version=…".
@@ -45,7 +45,7 @@ type Config struct {
 	Command   string // inventory, enroll, run, install, uninstall, version
 	StatePath string
 	Server    string
-	Token     cmdb.Secret
+	Token     agentproto.Secret
 	Once      bool
 	LogFormat string
 	LogLevel  string
@@ -118,7 +118,7 @@ func (m *Main) ParseFlags(args []string) error {
 	} else if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	c.Token = cmdb.Secret(token)
+	c.Token = agentproto.Secret(token)
 	if cmd == "enroll" && (c.Server == "" || token == "") {
 		return errors.New("enroll: --server and --token are required")
 	}
@@ -193,7 +193,7 @@ func (m *Main) agent() (*agent.Agent, error) {
 	o.UserAgent = "cmdb-agent/" + version
 	if o.Collect == nil {
 		log := m.log
-		o.Collect = func(ctx context.Context) cmdb.Inventory {
+		o.Collect = func(ctx context.Context) agentproto.Inventory {
 			return collect.Collect(ctx, collect.Options{Logger: log})
 		}
 	}
@@ -203,7 +203,7 @@ func (m *Main) agent() (*agent.Agent, error) {
 func (m *Main) inventory(ctx context.Context) error {
 	collectInv := m.AgentOptions.Collect
 	if collectInv == nil {
-		collectInv = func(ctx context.Context) cmdb.Inventory {
+		collectInv = func(ctx context.Context) agentproto.Inventory {
 			return collect.Collect(ctx, collect.Options{Logger: m.log})
 		}
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/schulit/cmdb/agent/agenttest"
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 // run runs the command line args like main does and returns stdout and
@@ -33,7 +33,7 @@ func TestInventoryPrintsJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var inv cmdb.Inventory
+	var inv agentproto.Inventory
 	if err := json.Unmarshal([]byte(out), &inv); err != nil {
 		t.Fatalf("inventory output is not an Inventory: %v\n%s", err, out)
 	}
@@ -72,7 +72,7 @@ func TestEnrollAndRunOnce(t *testing.T) {
 		}
 	}
 	got := srv.Reports()
-	if len(got) != 2 || len(got[0].Report.Sections) != len(cmdb.Sections) || len(got[1].Report.Sections) != 0 {
+	if len(got) != 2 || len(got[0].Report.Sections) != len(agentproto.Sections) || len(got[1].Report.Sections) != 0 {
 		t.Errorf("server got %d reports; want a full one, then a heartbeat", len(got))
 	}
 

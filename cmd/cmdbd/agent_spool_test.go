@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/schulit/cmdb/agent"
+	"github.com/schulit/cmdb/agentproto"
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/postgres/postgrestest"
 )
@@ -37,7 +38,7 @@ func TestAgentSpoolsWhileServerIsDown(t *testing.T) {
 		return a
 	}
 	ag := newAgent()
-	if err := ag.Enroll(ctx, c.base, cmdb.Secret(et["token"].(string))); err != nil {
+	if err := ag.Enroll(ctx, c.base, agentproto.Secret(et["token"].(string))); err != nil {
 		t.Fatal(err)
 	}
 	if err := ag.Once(ctx); err != nil {

@@ -68,7 +68,7 @@ func post(t *testing.T, url, bearer string, body any) (int, []byte) {
 
 func enroll(t *testing.T, base, token string, inv cmdb.Inventory) (*fakeAgent, int, string) {
 	t.Helper()
-	code, body := post(t, base+"/api/v1/agent/enroll", "", map[string]any{"token": token, "system": inv.System, "nics": inv.Network})
+	code, body := post(t, base+"/api/v1/agent/enroll", token, map[string]any{"system": inv.System, "nics": inv.Network})
 	if code != 200 {
 		return nil, code, string(body)
 	}

@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/schulit/cmdb/server/agentdoor/loadgen"
 	"github.com/schulit/cmdb/server/cmdb"
-	"github.com/schulit/cmdb/server/ingest/loadgen"
 	"github.com/schulit/cmdb/server/postgres"
 )
 

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/schulit/cmdb/internal/syncbuf"
+	"github.com/schulit/cmdb/server/agentdoor/loadgen"
 	"github.com/schulit/cmdb/server/cmdb"
-	"github.com/schulit/cmdb/server/ingest/loadgen"
 	"github.com/schulit/cmdb/server/postgres"
 	"github.com/schulit/cmdb/server/postgres/postgrestest"
 )

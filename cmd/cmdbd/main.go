@@ -20,10 +20,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/schulit/cmdb/server/agentdoor"
 	"github.com/schulit/cmdb/server/api"
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/demo"
-	"github.com/schulit/cmdb/server/ingest"
 	"github.com/schulit/cmdb/server/oidc"
 	"github.com/schulit/cmdb/server/pgembed"
 	"github.com/schulit/cmdb/server/postgres"
@@ -109,7 +109,7 @@ type Main struct {
 	srv     *http.Server
 	sched   *scheduler.Scheduler
 	elector *postgres.Elector
-	ingest  *ingest.Handler
+	ingest  *agentdoor.Handler
 	demoSim *demoSim // the demo's simulated printers, copiers and projectors
 	serving bool
 }
@@ -371,7 +371,7 @@ func (m *Main) serve(ctx context.Context) error {
 	}
 	sso := oidc.New(oidc.Options{Store: m.db, BaseURL: public, SecureCookies: true, SessionCookie: api.SessionCookie,
 		SessionMaxAge: m.db.SessionMaxAge(), Logger: m.log, AllowPrivateIssuers: m.Config.OIDCAllowPrivate})
-	m.ingest = ingest.New(ingest.Options{Store: m.db, Logger: m.log, Registry: reg,
+	m.ingest = agentdoor.New(agentdoor.Options{Store: m.db, Logger: m.log, Registry: reg,
 		ReportRate: rate.Limit(m.Config.AgentReportRate), ReportBurst: m.Config.AgentReportBurst})
 	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, Agents: m.db, SNMP: m.db,
 		OIDCLogin: sso.Login, OIDCCallback: sso.Callback, AgentEnroll: m.ingest.Enroll, AgentReport: m.ingest.Report,

@@ -59,9 +59,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ cmdb.Scope) err
 	meta := requestMeta(r)
 	if !s.limit.allow(meta.IP) {
 		w.Header().Set("Retry-After", "2")
-		var body ErrorBody
-		body.Error.Code, body.Error.Message = "rate_limited", "Too many sign-in attempts; wait a moment."
-		writeJSON(w, http.StatusTooManyRequests, body)
+		writeError(w, r, s.log, cmdb.Errorf(cmdb.ERATELIMITED, "Too many sign-in attempts; wait a moment."))
 		return nil
 	}
 	var in struct {

@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/server/httperr"
 )
 
 // Options configures a Server.
@@ -101,9 +101,7 @@ func New(opts Options) *Server {
 	// state-changing cross-origin requests (Sec-Fetch-Site / Origin).
 	csrf := http.NewCrossOriginProtection()
 	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body ErrorBody
-		body.Error.Code, body.Error.Message = cmdb.EFORBIDDEN, "Cross-origin request refused."
-		writeJSON(w, http.StatusForbidden, body)
+		httperr.Write(w, cmdb.Errorf(cmdb.EFORBIDDEN, "Cross-origin request refused."))
 	}))
 	// NUL bytes and invalid UTF-8 in query and path values answer 400
 	// naming the parameter, before any handler (PostgreSQL refuses them).
@@ -124,9 +122,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(allow) > 0 {
 		w.Header().Set("Allow", strings.Join(allow, ", "))
-		var body ErrorBody
-		body.Error.Code, body.Error.Message = "method_not_allowed", fmt.Sprintf("%s is not allowed here; use %s.", r.Method, strings.Join(allow, " or "))
-		writeJSON(w, http.StatusMethodNotAllowed, body)
+		httperr.Write(w, cmdb.Errorf(cmdb.EMETHODNOTALLOWED, "%s is not allowed here; use %s.", r.Method, strings.Join(allow, " or ")))
 		return
 	}
 	writeError(w, r, s.log, cmdb.Errorf(cmdb.ENOTFOUND, "No such API endpoint: %s %s.", r.Method, r.URL.Path))
@@ -300,23 +296,14 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
-// ErrorBody is the JSON shape of every error response.
-type ErrorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Field   string `json:"field,omitempty"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
+// ErrorBody is the JSON shape of every error response (httperr.Body).
+type ErrorBody = httperr.Body
 
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	code := cmdb.ErrorCode(err)
-	if code == cmdb.EINTERNAL {
+	if cmdb.ErrorCode(err) == cmdb.EINTERNAL {
 		log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	var body ErrorBody
-	body.Error.Code, body.Error.Field, body.Error.Message = code, cmdb.ErrorField(err), cmdb.ErrorMessage(err)
-	writeJSON(w, cmdb.HTTPStatus(code), body)
+	httperr.Write(w, err)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

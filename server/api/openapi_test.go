@@ -173,7 +173,7 @@ func TestOpenAPI(t *testing.T) {
 		"GET /metrics":                        secNone,
 		"GET /auth/oidc/{authority}/login":    secNone,
 		"GET /auth/oidc/{authority}/callback": secNone,
-		"POST /api/v1/agent/enroll":           secNone,
+		"POST /api/v1/agent/enroll":           "enrolmentAuth",
 		"POST /api/v1/agent/report":           "deviceAuth",
 	} {
 		if _, dup := routes[p]; dup {

@@ -95,7 +95,11 @@ type AgentStore interface {
 	// Enroll trades an enrolment token for a device credential; the
 	// machine's identifiers lead a reinstalled machine to its CI.
 	// EUNAUTHORIZED for an unknown, expired, revoked or used-up token.
-	Enroll(ctx context.Context, req *EnrollRequest, meta RequestMeta) (*EnrollResponse, error)
+	Enroll(ctx context.Context, token Secret, req *EnrollRequest, meta RequestMeta) (*EnrollResponse, error)
+	// CheckEnrolmentToken answers nil for a token that may enrol now,
+	// EUNAUTHORIZED otherwise, without using it up: the agent door asks
+	// before it reads a request's body.
+	CheckEnrolmentToken(ctx context.Context, token Secret) error
 	// DeviceByCredential authenticates an agent; EUNAUTHORIZED otherwise.
 	DeviceByCredential(ctx context.Context, credential string) (*Device, error)
 	// ApplyReports applies reports in one transaction: all or none commit.
@@ -139,12 +143,17 @@ func (it *ReportItem) Validate() error {
 				return Invalid("sections.system.hardware_uuid", "must be a UUID of 32 hex digits")
 			}
 		}
+		if t := s.BootTime; !t.IsZero() && (t.Before(minBootTime) || t.After(time.Now().Add(MaxClockAhead))) {
+			return Invalid("sections.system.boot_time", "must be between %s and %s from now", minBootTime.Format("2006-01-02"), MaxClockAhead)
+		}
 	}
 	if h := it.Hardware; h != nil {
 		if err := ValidateText("sections.hardware.cpu_model", h.CPUModel, MaxNameLen); err != nil {
 			return err
 		} else if len(h.Disks) > MaxDisks {
 			return Invalid("sections.hardware.disks", "must have at most %d entries", MaxDisks)
+		} else if err := validateHardware(h); err != nil {
+			return err
 		}
 	}
 	if it.Network != nil {
@@ -179,6 +188,73 @@ func (it *ReportItem) Validate() error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// Bounds of the numbers an agent reports: generous for any machine a
+// school has, tight enough that nonsense (a negative core count, a
+// wrapped-around memory size) is refused instead of stored.
+const (
+	MaxCPUCores    = 4096
+	MaxCPUThreads  = 8 * MaxCPUCores
+	MaxMemoryBytes = 1 << 46 // 64 TiB
+	MaxDiskBytes   = 1 << 60 // 1 EiB
+	MaxBatteryWh   = 10000
+	// MaxHealthPercent allows a new battery to read above its design.
+	MaxHealthPercent = 200
+	// MaxClockAhead is how far ahead of the server's clock a machine's
+	// time may be: a report from the future is a wrong clock.
+	MaxClockAhead = 24 * time.Hour
+	// MaxReportAge is how old a spooled report's time may be.
+	MaxReportAge = 366 * 24 * time.Hour
+)
+
+// minBootTime is before any machine still in service booted.
+var minBootTime = time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// validateHardware checks the numbers of a hardware section.
+func validateHardware(h *InventoryHardware) error {
+	const f = "sections.hardware."
+	switch {
+	case h.CPUCores < 0 || h.CPUCores > MaxCPUCores:
+		return Invalid(f+"cpu_cores", "must be 0 (unknown) to %d", MaxCPUCores)
+	case h.CPUThreads < 0 || h.CPUThreads > MaxCPUThreads:
+		return Invalid(f+"cpu_threads", "must be 0 (unknown) to %d", MaxCPUThreads)
+	case h.MemoryBytes > MaxMemoryBytes:
+		return Invalid(f+"memory_bytes", "must be at most %d (64 TiB)", uint64(MaxMemoryBytes))
+	}
+	for i, d := range h.Disks {
+		df := fmtIndex(f+"disks", i)
+		switch {
+		case d.SizeBytes > MaxDiskBytes:
+			return Invalid(df+".size_bytes", "must be at most %d (1 EiB)", uint64(MaxDiskBytes))
+		case d.FreeBytes > MaxDiskBytes:
+			return Invalid(df+".free_bytes", "must be at most %d (1 EiB)", uint64(MaxDiskBytes))
+		}
+	}
+	if b := h.Battery; b != nil {
+		for _, v := range []struct {
+			name string
+			v    float64
+			max  float64
+		}{{"design_wh", b.DesignWh, MaxBatteryWh}, {"full_wh", b.FullWh, MaxBatteryWh}, {"health_percent", b.HealthPercent, MaxHealthPercent}} {
+			if !(v.v >= 0 && v.v <= v.max) { // also refuses NaN
+				return Invalid(f+"battery."+v.name, "must be 0 to %g", v.max)
+			}
+		}
+	}
+	return nil
+}
+
+// ValidateTime checks a time a client sent: zero (not given), or within
+// [now − maxAge, now + MaxClockAhead].
+func ValidateTime(field string, t, now time.Time, maxAge time.Duration) error {
+	if t.IsZero() {
+		return nil
+	}
+	if t.Before(now.Add(-maxAge)) || t.After(now.Add(MaxClockAhead)) {
+		return Invalid(field, "must be within %d days before and %s after the server's time", int(maxAge/(24*time.Hour)), MaxClockAhead)
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ package cmdb
 import (
 	"errors"
 	"fmt"
-	"net/http"
 )
 
 // Application error codes. Every error that reaches a user carries one of
@@ -20,6 +19,19 @@ const (
 	EUNAUTHORIZED   = "unauthorized"
 	EFORBIDDEN      = "forbidden"
 	ENOTIMPLEMENTED = "not_implemented"
+	// ETOOLARGE: a request (body) larger than the limit its message names.
+	ETOOLARGE = "too_large"
+	// ERATELIMITED: too many requests from one client; try again later.
+	ERATELIMITED = "rate_limited"
+	// EUNAVAILABLE: the server cannot serve the request now (shutting
+	// down, busy, its database unreachable); the same request may succeed
+	// later.
+	EUNAVAILABLE = "unavailable"
+	// EMETHODNOTALLOWED: a known path asked with a method it does not serve.
+	EMETHODNOTALLOWED = "method_not_allowed"
+	// EUPSTREAM: a service the server depends on (a sign-in provider)
+	// cannot be reached or answered wrongly.
+	EUPSTREAM = "upstream_unavailable"
 )
 
 // Error is the application error. Field names the offending input field
@@ -97,24 +109,4 @@ func WithFieldPrefix(err error, prefix string) error {
 		c.Field = prefix + "." + c.Field
 	}
 	return &c
-}
-
-// HTTPStatus maps an error code to the HTTP status every adapter answers
-// with; unknown codes are 500.
-func HTTPStatus(code string) int {
-	switch code {
-	case ECONFLICT:
-		return http.StatusConflict
-	case EINVALID:
-		return http.StatusBadRequest
-	case ENOTFOUND:
-		return http.StatusNotFound
-	case EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case EFORBIDDEN:
-		return http.StatusForbidden
-	case ENOTIMPLEMENTED:
-		return http.StatusNotImplemented
-	}
-	return http.StatusInternalServerError
 }

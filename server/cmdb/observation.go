@@ -123,6 +123,9 @@ func (o *Observation) Validate() error {
 	if o.AuthorityID <= 0 && o.CIID <= 0 {
 		return Invalid("authority_id", "is required")
 	}
+	if err := ValidateTime("observed_at", o.ObservedAt, time.Now(), MaxReportAge); err != nil {
+		return err
+	}
 	if o.SchoolID < 0 {
 		return Invalid("school_id", "must be a school id")
 	} else if o.RoomID < 0 {

@@ -8,7 +8,6 @@ package oidc
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/server/httperr"
 	"golang.org/x/oauth2"
 )
 
@@ -140,7 +140,7 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 	// An unknown code and an authority whose provider cannot be used get
 	// one answer, so that the sign-on URL does not tell which codes exist.
 	unavailable := func() {
-		writeError(w, http.StatusNotFound, cmdb.ENOTFOUND, "No single sign-on is available here; check the address, or try again later.")
+		writeError(w, cmdb.ENOTFOUND, "No single sign-on is available here; check the address, or try again later.")
 	}
 	cfg, err := h.config(r.Context(), authority)
 	if err != nil {
@@ -149,7 +149,7 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.log.Error("oidc login: loading config", "authority", authority, "err", err)
-		writeError(w, http.StatusInternalServerError, cmdb.EINTERNAL, "Internal error.")
+		writeError(w, cmdb.EINTERNAL, "Internal error.")
 		return
 	}
 	provider, err := h.provider(r.Context(), cfg.Issuer)
@@ -181,7 +181,7 @@ func (h *Handler) Callback(w http.ResponseWriter, r *http.Request) {
 		HttpOnly: true, Secure: h.opts.SecureCookies, SameSite: http.SameSiteLaxMode})
 	refuse := func(reason string, err error, msg string) {
 		log.Warn("oidc sign-in refused", "reason", reason, "err", err)
-		writeError(w, http.StatusUnauthorized, cmdb.EUNAUTHORIZED, msg)
+		writeError(w, cmdb.EUNAUTHORIZED, msg)
 	}
 	const tryAgain = "Sign-in failed; please try again."
 
@@ -259,7 +259,7 @@ func (h *Handler) Callback(w http.ResponseWriter, r *http.Request) {
 		Name: stringClaim(claims, "name"), Memberships: MapClaims(cfg.Rules, cfg.Issuer, claims)}
 	if len(id.Memberships) == 0 {
 		log.Warn("oidc sign-in refused", "reason", "no claim rule matched", "sub", id.Subject)
-		writeError(w, http.StatusForbidden, cmdb.EFORBIDDEN, "No role for this account.")
+		writeError(w, cmdb.EFORBIDDEN, "No role for this account.")
 		return
 	}
 
@@ -268,11 +268,11 @@ func (h *Handler) Callback(w http.ResponseWriter, r *http.Request) {
 		code := cmdb.ErrorCode(err)
 		if code == cmdb.EINTERNAL {
 			log.Error("oidc sign-in: store", "err", err)
-			writeError(w, http.StatusInternalServerError, code, "Internal error.")
+			writeError(w, code, "Internal error.")
 			return
 		}
 		log.Warn("oidc sign-in refused by store", "sub", id.Subject, "err", err)
-		writeError(w, cmdb.HTTPStatus(code), code, cmdb.ErrorMessage(err))
+		writeError(w, code, cmdb.ErrorMessage(err))
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: h.opts.SessionCookie, Value: session.Reveal(), Path: "/",
@@ -373,18 +373,8 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// errorBody is the JSON shape of error responses, as in the API.
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	var b errorBody
-	b.Error.Code, b.Error.Message = code, msg
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(b)
+// writeError answers with the API's error shape (httperr), the status
+// following the code.
+func writeError(w http.ResponseWriter, code, msg string) {
+	httperr.Write(w, cmdb.Errorf(code, "%s", msg))
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/schulit/cmdb/agentproto"
 	"github.com/schulit/cmdb/server/cmdb"
 )
 
@@ -112,9 +113,25 @@ func newDeviceID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
+var errBadEnrolmentToken = cmdb.Errorf(cmdb.EUNAUTHORIZED, "Invalid, expired, revoked or used-up enrolment token.")
+
+// CheckEnrolmentToken tells whether a token may enrol now, without using
+// it up. See cmdb.AgentStore.
+func (db *DB) CheckEnrolmentToken(ctx context.Context, token cmdb.Secret) error {
+	var ok bool
+	err := db.db.GetContext(ctx, &ok, `SELECT EXISTS (SELECT 1 FROM enrolment_tokens WHERE token_hash = $1
+		AND revoked_at IS NULL AND expires_at > $2 AND uses < max_uses)`, secretHash(token.Reveal()), db.now())
+	if err != nil {
+		return mapErr("postgres.CheckEnrolmentToken", err)
+	} else if !ok {
+		return errBadEnrolmentToken
+	}
+	return nil
+}
+
 // Enroll trades an enrolment token for a device credential. See cmdb.AgentStore.
-func (db *DB) Enroll(ctx context.Context, req *cmdb.EnrollRequest, meta cmdb.RequestMeta) (*cmdb.EnrollResponse, error) {
-	unauth := cmdb.Errorf(cmdb.EUNAUTHORIZED, "Invalid, expired, revoked or used-up enrolment token.")
+func (db *DB) Enroll(ctx context.Context, token cmdb.Secret, req *cmdb.EnrollRequest, meta cmdb.RequestMeta) (*cmdb.EnrollResponse, error) {
+	unauth := errBadEnrolmentToken
 	nics := req.NICs
 	sys := req.System
 	id := newDeviceID()
@@ -141,7 +158,7 @@ func (db *DB) Enroll(ctx context.Context, req *cmdb.EnrollRequest, meta cmdb.Req
 			RevokedAt   *time.Time `db:"revoked_at"`
 		}
 		err := tx.GetContext(ctx, &t, `SELECT id, authority_id, school_id, uses, max_uses, expires_at, revoked_at
-			FROM enrolment_tokens WHERE token_hash = $1 FOR UPDATE`, secretHash(req.Token.Reveal()))
+			FROM enrolment_tokens WHERE token_hash = $1 FOR UPDATE`, secretHash(token.Reveal()))
 		now := db.now()
 		if cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND || (err == nil && (t.RevokedAt != nil || !now.Before(t.ExpiresAt) || t.Uses >= t.MaxUses)) {
 			return unauth
@@ -166,7 +183,7 @@ func (db *DB) Enroll(ctx context.Context, req *cmdb.EnrollRequest, meta cmdb.Req
 		if _, err := tx.ExecContext(ctx, `UPDATE enrolment_tokens SET uses = uses + 1 WHERE id = $1`, t.ID); err != nil {
 			return err
 		}
-		resp = &cmdb.EnrollResponse{DeviceID: id, Credential: cred, CIID: ci, IntervalSeconds: defaultInterval}
+		resp = &cmdb.EnrollResponse{DeviceID: id, Credential: agentproto.Secret(cred.Reveal()), CIID: ci, IntervalSeconds: defaultInterval}
 		return audit(ctx, tx, scope, "device_enrolled", "device:"+id, t.AuthorityID,
 			map[string]any{"ci_id": ci, "hostname": sys.Hostname, "rule": res.Items[0].Rule}, now)
 	})
@@ -186,11 +203,26 @@ type deviceRow struct {
 	Interval    int     `db:"interval_seconds"`
 }
 
-func (r *deviceRow) device() *cmdb.Device {
+// device is the row as a cmdb.Device; an error when its stored section
+// hashes are not the JSON object the server wrote.
+func (r *deviceRow) device() (*cmdb.Device, error) {
 	d := &cmdb.Device{ID: r.ID, AuthorityID: r.AuthorityID, SchoolID: r.SchoolID, CIID: r.CIID, LastSeq: uint64(r.LastSeq),
-		IntervalSeconds: r.Interval, Hashes: map[string]string{}}
-	json.Unmarshal(r.Hashes, &d.Hashes)
-	return d
+		IntervalSeconds: r.Interval}
+	var err error
+	d.Hashes, err = storedHashes(r.ID, r.Hashes)
+	return d, err
+}
+
+// storedHashes decodes a device's stored section hashes (NULL is none).
+func storedHashes(deviceID string, raw rawJSON) (map[string]string, error) {
+	h := map[string]string{}
+	if len(raw) == 0 {
+		return h, nil
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return nil, fmt.Errorf("device %s: stored section hashes: %w", deviceID, err)
+	}
+	return h, nil
 }
 
 const deviceColumns = `id, authority_id, school_id, ci_id, last_seq, hashes, interval_seconds`
@@ -205,7 +237,11 @@ func (db *DB) DeviceByCredential(ctx context.Context, credential string) (*cmdb.
 	} else if err != nil {
 		return nil, mapErr("postgres.DeviceByCredential", err)
 	}
-	return r.device(), nil
+	d, err := r.device()
+	if err != nil {
+		return nil, mapErr("postgres.DeviceByCredential", err)
+	}
+	return d, nil
 }
 
 // ApplyReports applies validated reports in one transaction. Reports a
@@ -316,8 +352,11 @@ func (db *DB) applyHeartbeats(ctx context.Context, items []*cmdb.ReportItem) ([]
 			continue
 		}
 		// The statement moved the seq on; the hashes kept decide the rest.
-		kept := cmdb.Device{Hashes: map[string]string{}}
-		json.Unmarshal(r.Hashes, &kept.Hashes)
+		hashes, err := storedHashes(r.ID, r.Hashes)
+		if err != nil {
+			return nil, err
+		}
+		kept := cmdb.Device{Hashes: hashes}
 		results[i] = cmdb.ReportResult{Ack: it.Report.Seq, Applied: true, WantFull: kept.LacksSection(it.Report)}
 		it.Device.CIID = r.CIID
 	}
@@ -338,7 +377,11 @@ func (db *DB) applyReports(ctx context.Context, tx *sqlx.Tx, items []*cmdb.Repor
 	}
 	state := map[string]*cmdb.Device{}
 	for i := range rows {
-		state[rows[i].ID] = rows[i].device()
+		d, err := rows[i].device()
+		if err != nil {
+			return nil, err
+		}
+		state[rows[i].ID] = d
 	}
 	order := make([]int, len(items))
 	for i := range order {

@@ -23,12 +23,12 @@ func TestApplyReportsPaths(t *testing.T) {
 	tok, err := db.CreateEnrolmentToken(ctx, admin, &cmdb.EnrolmentToken{SchoolID: tn.School.ID, Name: "test"})
 	must(t, err)
 	sys := cmdb.InventorySystem{Hostname: "nb-01", Vendor: "LENOVO", Model: "ThinkPad E14", Serial: "PF4APPLY1"}
-	enr, err := db.Enroll(ctx, &cmdb.EnrollRequest{Token: tok, System: sys}, cmdb.RequestMeta{})
+	enr, err := db.Enroll(ctx, tok, &cmdb.EnrollRequest{System: sys}, cmdb.RequestMeta{})
 	must(t, err)
 	dev, err := db.DeviceByCredential(ctx, enr.Credential.Reveal())
 	must(t, err)
 	sysB := cmdb.InventorySystem{Hostname: "nb-02", Vendor: "LENOVO", Model: "ThinkPad E14", Serial: "PF4APPLY2"}
-	enrB, err := db.Enroll(ctx, &cmdb.EnrollRequest{Token: tok, System: sysB}, cmdb.RequestMeta{})
+	enrB, err := db.Enroll(ctx, tok, &cmdb.EnrollRequest{System: sysB}, cmdb.RequestMeta{})
 	must(t, err)
 	devB, err := db.DeviceByCredential(ctx, enrB.Credential.Reveal())
 	must(t, err)

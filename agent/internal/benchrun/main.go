@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/schulit/cmdb/agent/report"
-	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/agentproto"
 )
 
 func main() {
@@ -64,7 +64,7 @@ func run(n int, bin string) error {
 		worst = max(worst, d)
 		peak = max(peak, maxRSS(cmd.ProcessState))
 	}
-	var inv cmdb.Inventory
+	var inv agentproto.Inventory
 	if err := json.Unmarshal(out.Bytes(), &inv); err != nil {
 		return fmt.Errorf("inventory output: %w", err)
 	}

@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/schulit/cmdb/agentproto"
+	"github.com/schulit/cmdb/server/agentdoor"
 	"github.com/schulit/cmdb/server/cmdb"
-	"github.com/schulit/cmdb/server/ingest"
 )
 
 // memStore is an in-memory agent store behind the real ingest handler,
@@ -38,8 +39,15 @@ func newMemStore(token string) *memStore {
 		applied: map[string][]uint64{}, kinds: map[string]int{}}
 }
 
-func (s *memStore) Enroll(ctx context.Context, req *cmdb.EnrollRequest, meta cmdb.RequestMeta) (*cmdb.EnrollResponse, error) {
-	if req.Token.Reveal() != s.token {
+func (s *memStore) CheckEnrolmentToken(ctx context.Context, token cmdb.Secret) error {
+	if token.Reveal() != s.token {
+		return cmdb.Errorf(cmdb.EUNAUTHORIZED, "Invalid enrolment token.")
+	}
+	return nil
+}
+
+func (s *memStore) Enroll(ctx context.Context, token cmdb.Secret, req *cmdb.EnrollRequest, meta cmdb.RequestMeta) (*cmdb.EnrollResponse, error) {
+	if token.Reveal() != s.token {
 		return nil, cmdb.Errorf(cmdb.EUNAUTHORIZED, "Invalid enrolment token.")
 	}
 	if req.System.Hostname == "" || req.System.Serial == "" || len(req.NICs) == 0 {
@@ -56,7 +64,7 @@ func (s *memStore) Enroll(ctx context.Context, req *cmdb.EnrollRequest, meta cmd
 	d := &cmdb.Device{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", n), CIID: int64(n), Hashes: map[string]string{"enrol-serial": req.System.Serial}}
 	cred := fmt.Sprintf("cmdbd_cred%d", n)
 	s.devices[cred], s.byID[d.ID] = d, d
-	return &cmdb.EnrollResponse{DeviceID: d.ID, Credential: cmdb.Secret(cred), CIID: d.CIID, IntervalSeconds: 3600}, nil
+	return &cmdb.EnrollResponse{DeviceID: d.ID, Credential: agentproto.Secret(cred), CIID: d.CIID, IntervalSeconds: 3600}, nil
 }
 
 func (s *memStore) DeviceByCredential(ctx context.Context, credential string) (*cmdb.Device, error) {
@@ -112,13 +120,13 @@ func (s *memStore) ApplyReports(ctx context.Context, items []*cmdb.ReportItem) (
 }
 
 // serve starts the ingest handler on a loopback port.
-func serve(t *testing.T, st *memStore, opts ingest.Options) string {
+func serve(t *testing.T, st *memStore, opts agentdoor.Options) string {
 	t.Helper()
 	opts.Store = st
 	if opts.ReportRate == 0 {
 		opts.ReportRate, opts.ReportBurst = 1000, 1000
 	}
-	h := ingest.New(opts)
+	h := agentdoor.New(opts)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/agent/enroll", h.Enroll)
 	mux.HandleFunc("POST /api/v1/agent/report", h.Report)
@@ -162,7 +170,7 @@ func checkSeqsCut(t *testing.T, st *memStore, res *Result, cut bool) {
 
 func TestRun(t *testing.T) {
 	st := newMemStore("cmdbe_test")
-	url := serve(t, st, ingest.Options{})
+	url := serve(t, st, agentdoor.Options{})
 	var out bytes.Buffer
 	res, err := Run(context.Background(), Options{URL: url, EnrolmentToken: "cmdbe_test", Agents: 40, Duration: 2500 * time.Millisecond,
 		Rate: 8, Concurrency: 8, Out: &out})
@@ -225,7 +233,7 @@ func TestWantFullAndRetry(t *testing.T) {
 		}
 		return false
 	}
-	url := serve(t, st, ingest.Options{MaxBatch: 1})
+	url := serve(t, st, agentdoor.Options{MaxBatch: 1})
 	var out bytes.Buffer
 	res, err := Run(context.Background(), Options{URL: url, EnrolmentToken: "cmdbe_test", Agents: 5, Duration: 2 * time.Second,
 		Rate: 6, Concurrency: 4, Out: &out})
@@ -248,7 +256,7 @@ func TestWantFullAndRetry(t *testing.T) {
 
 func TestRefusals(t *testing.T) {
 	st := newMemStore("cmdbe_test")
-	url := serve(t, st, ingest.Options{})
+	url := serve(t, st, agentdoor.Options{})
 	if _, err := Run(context.Background(), Options{URL: url, EnrolmentToken: "cmdbe_wrong", Agents: 3}); err == nil ||
 		!strings.Contains(err.Error(), "no agent could enrol") {
 		t.Errorf("wrong token: %v", err)
@@ -261,7 +269,7 @@ func TestRefusals(t *testing.T) {
 
 func TestCancel(t *testing.T) {
 	st := newMemStore("cmdbe_test")
-	url := serve(t, st, ingest.Options{})
+	url := serve(t, st, agentdoor.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	start := time.Now()

@@ -101,13 +101,10 @@ func (a *agent) marshal(name string) {
 	a.data[name], a.hashe[name] = b, cmdb.SectionHash(b)
 }
 
-// enrollBody is the gzipped enrolment request.
-func (a *agent) enrollBody(token string) []byte {
-	req := struct {
-		*cmdb.EnrollRequest
-		Token string `json:"token"` // cmdb.Secret marshals redacted
-	}{&cmdb.EnrollRequest{System: a.inv.System, NICs: a.inv.Network}, token}
-	raw, err := json.Marshal(req)
+// enrollBody is the gzipped enrolment request (the token goes in the
+// Authorization header).
+func (a *agent) enrollBody() []byte {
+	raw, err := json.Marshal(&cmdb.EnrollRequest{System: a.inv.System, NICs: a.inv.Network})
 	if err != nil {
 		panic(err)
 	}

@@ -1,7 +1,7 @@
-// Package ingest is the agent door of the server: enrolment and reports
+// Package agentdoor is the agent door of the server: enrolment and reports
 // over HTTP, with group commit — concurrent reports are applied in one
 // transaction, and each is acknowledged only after that commits.
-package ingest
+package agentdoor
 
 import (
 	"context"
@@ -82,7 +82,7 @@ func (b *batcher) submit(ctx context.Context, it *cmdb.ReportItem) (cmdb.ReportR
 	return o.res, o.err
 }
 
-var errStopped = cmdb.Errorf("unavailable", "The server is shutting down; try again.")
+var errStopped = cmdb.Errorf(cmdb.EUNAVAILABLE, "The server is shutting down; try again.")
 
 // close stops taking reports and waits until the queued ones are done.
 func (b *batcher) close() {
@@ -122,9 +122,10 @@ func (b *batcher) flusher() {
 	}
 }
 
-// apply commits a batch. If it fails for a reason of one report's making
-// (bad input, a conflict), the reports are applied one by one so that one
-// bad report cannot keep the others out.
+// apply commits a batch. If the batch fails, whatever the reason (bad
+// input, a conflict, a value the database refuses), its reports are
+// applied one by one, so that one bad report fails alone and never its
+// neighbours of other devices and tenants.
 func (b *batcher) apply(batch []*job) {
 	b.size.Observe(float64(len(batch)))
 	start := time.Now()
@@ -142,10 +143,11 @@ func (b *batcher) apply(batch []*job) {
 		}
 		return
 	}
-	if code := cmdb.ErrorCode(err); len(batch) > 1 && code != cmdb.EINTERNAL {
+	if len(batch) > 1 && ctx.Err() == nil {
 		for _, j := range batch {
 			r, err := b.store.ApplyReports(ctx, []*cmdb.ReportItem{j.item})
 			if err != nil {
+				b.logFailure(1, err)
 				j.done <- outcome{err: err}
 			} else {
 				j.done <- outcome{res: r[0]}
@@ -153,10 +155,14 @@ func (b *batcher) apply(batch []*job) {
 		}
 		return
 	}
-	if !errors.Is(err, context.Canceled) {
-		b.log.Error("applying reports", "batch", len(batch), "err", err)
-	}
+	b.logFailure(len(batch), err)
 	for _, j := range batch {
 		j.done <- outcome{err: err}
+	}
+}
+
+func (b *batcher) logFailure(n int, err error) {
+	if cmdb.ErrorCode(err) == cmdb.EINTERNAL && !errors.Is(err, context.Canceled) {
+		b.log.Error("applying reports", "batch", n, "err", err)
 	}
 }

@@ -1,11 +1,8 @@
-package ingest
+package agentdoor
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,16 +10,19 @@ import (
 	"sync"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/schulit/cmdb/agentproto"
 	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/server/httperr"
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 )
 
 // Store is what the agent door needs.
 type Store interface {
 	Applier
-	Enroll(ctx context.Context, req *cmdb.EnrollRequest, meta cmdb.RequestMeta) (*cmdb.EnrollResponse, error)
+	CheckEnrolmentToken(ctx context.Context, token cmdb.Secret) error
+	Enroll(ctx context.Context, token cmdb.Secret, req *cmdb.EnrollRequest, meta cmdb.RequestMeta) (*cmdb.EnrollResponse, error)
 	DeviceByCredential(ctx context.Context, credential string) (*cmdb.Device, error)
 }
 
@@ -41,16 +41,15 @@ type Options struct {
 	// ReportRate and ReportBurst limit reports per device (default 1/s, burst 10).
 	ReportRate  rate.Limit
 	ReportBurst int
+	// MaxInflight bounds the bytes of request bodies read and decoded at
+	// once (default DefaultMaxInflight); beyond it the door answers 503
+	// with Retry-After.
+	MaxInflight int64
 	Logger      *slog.Logger
 	Registry    prometheus.Registerer
 }
 
-// Body limits: what comes over the wire, and what it may unpack to.
-const (
-	maxWireBody     = 8 << 20
-	maxInflatedBody = 64 << 20
-	credentialTTL   = time.Minute
-)
+const credentialTTL = time.Minute
 
 // Handler serves POST /api/v1/agent/enroll and POST /api/v1/agent/report.
 type Handler struct {
@@ -59,6 +58,7 @@ type Handler struct {
 	beats   *batcher // heartbeats
 	log     *slog.Logger
 	reports *prometheus.CounterVec
+	budget  budget
 
 	mu      sync.Mutex
 	devices map[string]cachedDevice
@@ -85,6 +85,11 @@ func New(opts Options) *Handler {
 	if opts.ReportRate == 0 {
 		opts.ReportRate, opts.ReportBurst = 1, 10
 	}
+	if opts.MaxInflight <= 0 {
+		opts.MaxInflight = DefaultMaxInflight
+	}
+	// One full report must always fit.
+	opts.MaxInflight = max(opts.MaxInflight, reportLimit+chunk)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -99,6 +104,7 @@ func New(opts Options) *Handler {
 		Help: "Agent reports by outcome."}, []string{"outcome"})
 	opts.Registry.MustRegister(size, took, reports)
 	return &Handler{opts: opts, log: opts.Logger, reports: reports, devices: map[string]cachedDevice{}, limits: map[string]*rate.Limiter{},
+		budget: budget{sem: semaphore.NewWeighted(opts.MaxInflight)},
 		batch: newBatcher(opts.Store, opts.MaxBatch, opts.MaxWait, opts.Flushers, opts.Logger,
 			size.WithLabelValues("sections"), took.WithLabelValues("sections")),
 		beats: newBatcher(opts.Store, opts.MaxBatch, opts.MaxWait, opts.Flushers, opts.Logger,
@@ -125,103 +131,62 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
+// fail answers an error with the one encoder (httperr). An internal error
+// is logged and answered 503 with Retry-After, as is a busy door: the
+// agent spools the report and tries again.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := cmdb.ErrorCode(err)
-	status := cmdb.HTTPStatus(code)
-	switch {
-	case code == "unavailable":
-		status = http.StatusServiceUnavailable
-	case code == cmdb.EINTERNAL:
-		h.log.Error("agent request failed", "path", r.URL.Path, "err", err)
-		status = http.StatusServiceUnavailable // the agent spools and retries
-	}
 	h.reports.WithLabelValues(code).Inc()
-	var body struct {
-		Error struct {
-			Code    string `json:"code"`
-			Field   string `json:"field,omitempty"`
-			Message string `json:"message"`
-		} `json:"error"`
+	switch code {
+	case cmdb.EINTERNAL:
+		h.log.Error("agent request failed", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "30")
+		httperr.WriteStatus(w, http.StatusServiceUnavailable, err)
+		return
+	case cmdb.EUNAVAILABLE:
+		w.Header().Set("Retry-After", "5")
+	case cmdb.ETOOLARGE:
+		// The rest of the body is not read: do not keep the connection.
+		w.Header().Set("Connection", "close")
 	}
-	body.Error.Code, body.Error.Field, body.Error.Message = code, cmdb.ErrorField(err), cmdb.ErrorMessage(err)
-	writeJSON(w, status, body)
+	httperr.Write(w, err)
 }
 
-var gzipReaders sync.Pool
-
-// readBody reads a JSON body, gunzipping it when it says so, within limits.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	var buf bytes.Buffer
-	if r.ContentLength > 0 && r.ContentLength <= maxWireBody {
-		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+// bearer returns the token of an "Authorization: Bearer" header.
+func bearer(r *http.Request, what string) (cmdb.Secret, error) {
+	hdr := r.Header.Get("Authorization")
+	if len(hdr) < 8 || !strings.EqualFold(hdr[:7], "Bearer ") || strings.TrimSpace(hdr[7:]) == "" {
+		return "", cmdb.Errorf(cmdb.EUNAUTHORIZED, "%s is required (Authorization: Bearer <%s>).", what, what)
 	}
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxWireBody)); err != nil {
-		return nil, cmdb.Invalid("body", "must be at most %d bytes on the wire", maxWireBody)
-	}
-	raw := buf.Bytes()
-	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
-		// A gzip reader holds tens of kilobytes of state: reuse them.
-		// klauspost's inflates about twice as fast as the standard one.
-		zr, _ := gzipReaders.Get().(*gzip.Reader)
-		var err error
-		if zr == nil {
-			zr, err = gzip.NewReader(bytes.NewReader(raw))
-		} else {
-			err = zr.Reset(bytes.NewReader(raw))
-		}
-		if err != nil {
-			return nil, cmdb.Invalid("body", "is not valid gzip")
-		}
-		defer gzipReaders.Put(zr)
-		var out bytes.Buffer
-		out.Grow(min(4*len(raw), 1<<20) + bytes.MinRead)
-		_, err = out.ReadFrom(io.LimitReader(zr, maxInflatedBody+1))
-		raw = out.Bytes()
-		if err != nil {
-			return nil, cmdb.Invalid("body", "is not valid gzip")
-		} else if len(raw) > maxInflatedBody {
-			return nil, cmdb.Invalid("body", "must unpack to at most %d bytes", maxInflatedBody)
-		}
-	}
-	return raw, nil
+	return cmdb.Secret(strings.TrimSpace(hdr[7:])), nil
 }
 
-// decodeStrict decodes JSON, refusing unknown fields, naming bad fields.
-func decodeStrict(data []byte, v any, prefix string) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var typ *json.UnmarshalTypeError
-		var syn *json.SyntaxError
-		field := prefix
-		switch {
-		case errors.As(err, &typ):
-			field = strings.TrimPrefix(prefix+"."+typ.Field, ".")
-			return cmdb.Invalid(field, "has the wrong JSON type")
-		case errors.As(err, &syn):
-			return cmdb.Invalid(field, "is malformed JSON at byte %d", syn.Offset)
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return cmdb.Invalid(strings.TrimPrefix(prefix+"."+name, "."), "is not a known field")
-		}
-		return cmdb.Invalid(field, "is malformed JSON")
-	}
-	return nil
-}
-
-// Enroll serves POST /api/v1/agent/enroll.
+// Enroll serves POST /api/v1/agent/enroll. The enrolment token comes in
+// the Authorization header and is checked before a byte of the body is
+// read; the body is at most agentproto.MaxEnrollBytes unpacked.
 func (h *Handler) Enroll(w http.ResponseWriter, r *http.Request) {
-	raw, err := readBody(w, r)
+	token, err := bearer(r, "enrolment token")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.opts.Store.CheckEnrolmentToken(r.Context(), token); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	b, err := h.budget.open(w, r, enrollLimit)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	var req cmdb.EnrollRequest
-	if err := decodeStrict(raw, &req, ""); err != nil {
+	err = b.decode(&req)
+	b.close()
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	resp, err := h.opts.Store.Enroll(r.Context(), &req, meta(r))
+	resp, err := h.opts.Store.Enroll(r.Context(), token, &req, meta(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -235,11 +200,11 @@ func (h *Handler) Enroll(w http.ResponseWriter, r *http.Request) {
 // device authenticates the agent's credential, with a short cache so that
 // thousands of reports a second do not each look it up.
 func (h *Handler) device(ctx context.Context, r *http.Request) (*cmdb.Device, error) {
-	hdr := r.Header.Get("Authorization")
-	if len(hdr) < 8 || !strings.EqualFold(hdr[:7], "Bearer ") {
-		return nil, cmdb.Errorf(cmdb.EUNAUTHORIZED, "A device credential is required (Authorization: Bearer <credential>).")
+	secret, err := bearer(r, "device credential")
+	if err != nil {
+		return nil, err
 	}
-	cred := strings.TrimSpace(hdr[7:])
+	cred := secret.Reveal()
 	now := time.Now()
 	h.mu.Lock()
 	c, ok := h.devices[cred]
@@ -294,26 +259,31 @@ func (h *Handler) Report(w http.ResponseWriter, r *http.Request) {
 	}
 	if !h.allow(d.ID) {
 		w.Header().Set("Retry-After", "5")
-		h.reports.WithLabelValues("rate_limited").Inc()
-		writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": map[string]string{"code": "rate_limited",
-			"message": "Too many reports from this device; try again later."}})
+		h.fail(w, r, cmdb.Errorf(cmdb.ERATELIMITED, "Too many reports from this device; try again later."))
 		return
 	}
-	raw, err := readBody(w, r)
+	b, err := h.budget.open(w, r, reportLimit)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	item, err := parseReport(raw, d)
+	var rep cmdb.Report
+	err = b.decode(&rep)
+	b.close()
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	b := h.batch
+	item, err := parseReport(&rep, d, time.Now())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	q := h.batch
 	if len(item.Report.Sections) == 0 {
-		b = h.beats
+		q = h.beats
 	}
-	res, err := b.submit(r.Context(), item)
+	res, err := q.submit(r.Context(), item)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -326,18 +296,17 @@ func (h *Handler) Report(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, cmdb.ReportResponse{Ack: res.Ack, WantFull: res.WantFull, IntervalSeconds: interval})
 }
 
-// parseReport decodes and checks a report: it must be the device's own,
-// name only known sections, carry hashes that match the data, and hold
-// sections of the right shape.
-func parseReport(raw []byte, d *cmdb.Device) (*cmdb.ReportItem, error) {
-	var rep cmdb.Report
-	if err := decodeStrict(raw, &rep, ""); err != nil {
-		return nil, err
-	}
+// parseReport checks a decoded report: it must be the device's own, carry
+// a seq the store can keep and a plausible time, name only known
+// sections, carry hashes that match the data, and hold sections of the
+// right shape and bounds.
+func parseReport(rep *cmdb.Report, d *cmdb.Device, now time.Time) (*cmdb.ReportItem, error) {
 	if rep.DeviceID != d.ID {
 		return nil, cmdb.Invalid("device_id", "is not the device of this credential")
-	} else if rep.Seq == 0 {
-		return nil, cmdb.Invalid("seq", "must be 1 or more")
+	} else if rep.Seq == 0 || rep.Seq > agentproto.MaxSeq {
+		return nil, cmdb.Invalid("seq", "must be 1 to %d", uint64(agentproto.MaxSeq))
+	} else if err := cmdb.ValidateTime("sent_at", rep.SentAt, now, cmdb.MaxReportAge); err != nil {
+		return nil, err
 	}
 	for name, h := range rep.Hashes {
 		if !contains(cmdb.Sections, name) {
@@ -346,7 +315,7 @@ func parseReport(raw []byte, d *cmdb.Device) (*cmdb.ReportItem, error) {
 			return nil, cmdb.Invalid("hashes."+name, "must be a hex SHA-256")
 		}
 	}
-	it := &cmdb.ReportItem{Device: d, Report: &rep}
+	it := &cmdb.ReportItem{Device: d, Report: rep}
 	for name, data := range rep.Sections {
 		f := "sections." + name
 		if !contains(cmdb.Sections, name) {
@@ -358,16 +327,16 @@ func parseReport(raw []byte, d *cmdb.Device) (*cmdb.ReportItem, error) {
 		switch name {
 		case cmdb.SectionSystem:
 			it.System = new(cmdb.InventorySystem)
-			err = decodeStrict(data, it.System, f)
+			err = decodeSection(data, it.System, f)
 		case cmdb.SectionHardware:
 			it.Hardware = new(cmdb.InventoryHardware)
-			err = decodeStrict(data, it.Hardware, f)
+			err = decodeSection(data, it.Hardware, f)
 		case cmdb.SectionNetwork:
 			it.Network = new([]cmdb.InventoryNIC)
-			err = decodeStrict(data, it.Network, f)
+			err = decodeSection(data, it.Network, f)
 		case cmdb.SectionSoftware:
 			it.Software = new([]cmdb.SoftwareItem)
-			err = decodeStrict(data, it.Software, f)
+			err = decodeSection(data, it.Software, f)
 		}
 		if err != nil {
 			return nil, err
@@ -376,7 +345,7 @@ func parseReport(raw []byte, d *cmdb.Device) (*cmdb.ReportItem, error) {
 	if err := it.Validate(); err != nil {
 		return nil, err
 	}
-	o := it.Observation(time.Now())
+	o := it.Observation(now)
 	if err := o.Validate(); err != nil {
 		return nil, cmdb.WithFieldPrefix(err, "sections")
 	}

@@ -386,7 +386,7 @@ func (r *runner) enroll(ctx context.Context, a *agent) bool {
 		DeviceID   string `json:"device_id"`
 		Credential string `json:"credential"`
 	}
-	status, err := r.post(ctx, "/api/v1/agent/enroll", "", a.enrollBody(r.opts.EnrolmentToken), &resp)
+	status, err := r.post(ctx, "/api/v1/agent/enroll", r.opts.EnrolmentToken, a.enrollBody(), &resp)
 	if err == nil && (resp.DeviceID == "" || resp.Credential == "") {
 		err = errors.New("enroll: answer without device id or credential")
 	}

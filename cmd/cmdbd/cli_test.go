@@ -219,3 +219,15 @@ func TestSecondServerOnAPortInUseFailsBeforeTheDatabase(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchSubcommandsParse(t *testing.T) {
+	t.Parallel()
+	for args, want := range map[string]string{"bench snmp --devices 20 --no-exporter": "bench-snmp",
+		"bench ingest --agents 5": "bench-ingest", "bench reconcile --devices 10": "bench-reconcile"} {
+		m := NewMain()
+		m.Stderr = &syncbuf.Buffer{}
+		if err := m.ParseFlags(strings.Fields(args)); err != nil || m.Config.Command != want {
+			t.Errorf("ParseFlags(%s): %v, command %q", args, err, m.Config.Command)
+		}
+	}
+}

@@ -20,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/schulit/cmdb/server/api"
+	"github.com/schulit/cmdb/server/bench/ingestbench"
+	"github.com/schulit/cmdb/server/bench/snmpbench"
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/demo"
 	"github.com/schulit/cmdb/server/ingest"
@@ -60,7 +62,7 @@ type Config struct {
 	PublicURL   string
 	SecretKey   cmdb.Secret
 	Bench       bench.Options
-	BenchIngest benchIngestOptions
+	BenchIngest ingestbench.Options
 	// AgentReportRate and AgentReportBurst limit reports per device;
 	// 0: the agent door's default (1/s, burst 10).
 	AgentReportRate  float64
@@ -143,7 +145,7 @@ func (m *Main) ParseFlags(args []string) error {
 			fs.PrintDefaults()
 		}
 	case "bench-ingest":
-		c.BenchIngest.registerFlags(fs)
+		c.BenchIngest.RegisterFlags(fs)
 	case "bench-reconcile":
 		fs.IntVar(&c.Bench.Devices, "devices", 20000, "distinct devices")
 		fs.IntVar(&c.Bench.Batch, "batch", 1000, "observations per batch")
@@ -157,7 +159,7 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	c.DatabaseURL = cmdb.Secret(dbURL)
 	if cmd == "bench-ingest" {
-		if err := c.BenchIngest.check(); err != nil {
+		if err := c.BenchIngest.Check(); err != nil {
 			return err
 		}
 	}
@@ -221,7 +223,7 @@ func (m *Main) Run(ctx context.Context) error {
 	case "bench-ingest":
 		return m.runBenchIngest(ctx, m.Config.BenchIngest)
 	case "bench-snmp":
-		return quietHelp(runBenchSNMP(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
+		return quietHelp(snmpbench.Command(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
 	case "snmp-poll":
 		return quietHelp(runSNMPPoll(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
 	case "snmp-simulate":

@@ -165,6 +165,15 @@ func TestReadmeTour(t *testing.T) {
 		}
 		return resp.StatusCode, v
 	}
+	seen := map[string]bool{}
+	for _, c := range cmds {
+		seen[c.path] = true
+	}
+	for p := range tourPromises {
+		if !seen[p] {
+			t.Errorf("the tour no longer runs api %s; update tourPromises", p)
+		}
+	}
 	for _, c := range cmds {
 		code, v := do(c)
 		// Health events open after the second poll; the demo's come a
@@ -180,7 +189,26 @@ func TestReadmeTour(t *testing.T) {
 		if c.method == "GET" && empty(v) {
 			t.Errorf("%s: shows nothing: %v", c.line, v)
 		}
+		raw, _ := json.Marshal(v)
+		for _, want := range tourPromises[c.path] {
+			if !strings.Contains(string(raw), want) {
+				t.Errorf("%s: the text promises %s, the answer lacks it:\n%s", c.line, want, raw)
+			}
+		}
 	}
+}
+
+// tourPromises are what the tour's text says particular answers show,
+// beyond being non-empty.
+var tourPromises = map[string][]string{
+	"cis/12":               {`"class":"mfp"`, `"school_id":1`},
+	"cis/12/provenance":    {`"source":"connector:demo"`, `"source":"snmp"`},
+	"cis/54":               {`"class":"projector"`},
+	"cis/54/locks":         {`"attribute":"room"`},
+	"cis/12/metrics":       {`"name":"counter.pages"`, `"name":"supply.`},
+	"cis/12/health-events": {`"kind":"jam"`},
+	"cis/1/history":        {`"attribute":"merged"`},
+	"cis?q=RVH3K90254":     {`"id":12,`},
 }
 
 // empty reports whether an answer shows nothing: no body, an empty list,

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +22,14 @@ type tourCommand struct {
 	line         string
 	method, path string
 	body         string
+	// setVar names the shell variable the line sets to the first id of
+	// the answer; "" for a plain api line.
+	setVar string
 }
+
+// tourFirstID is the one shell idiom the tour may use besides api: a
+// variable set to the first id of an answer.
+var tourFirstID = regexp.MustCompile(`^(\w+)=\$\(api '?([^' ]+)'? \| grep -o '"id":\[0-9\]\*' \| head -1 \| cut -d: -f2\)$`)
 
 // readmeTour returns the README's section "A tour" and its api commands.
 func readmeTour(t *testing.T) (string, []tourCommand) {
@@ -43,7 +51,14 @@ func readmeTour(t *testing.T) (string, []tourCommand) {
 	lines := strings.Split(s, "\n")
 	for k := 0; k < len(lines); k++ {
 		l := strings.TrimPrefix(lines[k], "    ")
+		if m := tourFirstID.FindStringSubmatch(l); l != lines[k] && m != nil {
+			cmds = append(cmds, tourCommand{line: l, method: "GET", path: m[2], setVar: m[1]})
+			continue
+		}
 		if l == lines[k] || !strings.HasPrefix(l, "api ") {
+			if strings.Contains(l, "$(api") {
+				t.Fatalf("README tour: the test does not know the shell of %q", l)
+			}
 			continue
 		}
 		// A quoted body may go on over the next lines.
@@ -174,7 +189,15 @@ func TestReadmeTour(t *testing.T) {
 			t.Errorf("the tour no longer runs api %s; update tourPromises", p)
 		}
 	}
+	vars := map[string]string{}
 	for _, c := range cmds {
+		c.path = os.Expand(c.path, func(name string) string {
+			if v, ok := vars[name]; ok {
+				return v
+			}
+			t.Fatalf("%s: $%s is not set by an earlier line of the tour", c.line, name)
+			return ""
+		})
 		code, v := do(c)
 		// Health events open after the second poll; the demo's come a
 		// minute after it starts, this one's a second after. Bounded.
@@ -188,6 +211,12 @@ func TestReadmeTour(t *testing.T) {
 		}
 		if c.method == "GET" && empty(v) {
 			t.Errorf("%s: shows nothing: %v", c.line, v)
+		}
+		if c.setVar != "" {
+			vars[c.setVar] = firstID(v)
+			if vars[c.setVar] == "" {
+				t.Fatalf("%s: no id in the answer %v", c.line, v)
+			}
 		}
 		raw, _ := json.Marshal(v)
 		for _, want := range tourPromises[c.path] {
@@ -209,6 +238,21 @@ var tourPromises = map[string][]string{
 	"cis/12/health-events": {`"kind":"jam"`},
 	"cis/1/history":        {`"attribute":"merged"`},
 	"cis?q=RVH3K90254":     {`"id":12,`},
+}
+
+// firstID is what grep -o '"id":[0-9]*' | head -1 finds in an answer: the
+// first item's id of a list.
+func firstID(v any) string {
+	m, _ := v.(map[string]any)
+	items, _ := m["items"].([]any)
+	if len(items) == 0 {
+		return ""
+	}
+	first, _ := items[0].(map[string]any)
+	if id, ok := first["id"].(float64); ok {
+		return strconv.FormatInt(int64(id), 10)
+	}
+	return ""
 }
 
 // empty reports whether an answer shows nothing: no body, an empty list,

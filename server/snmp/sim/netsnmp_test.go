@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/schulit/cmdb/internal/syncbuf"
 )
 
 // netSNMP runs a net-snmp tool with numeric OIDs and no MIBs, so that
@@ -30,7 +32,9 @@ func netSNMP(t *testing.T, tool string, args ...string) (stdout, all string, err
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, append([]string{"-m", "", "-On"}, args...)...)
 	cmd.Env = netSNMPEnv(t)
-	var out, both bytes.Buffer
+	// Two goroutines copy stdout and stderr: both write to all.
+	var out bytes.Buffer
+	var both syncbuf.Buffer
 	cmd.Stdout = io.MultiWriter(&out, &both)
 	cmd.Stderr = &both
 	err = cmd.Run()

@@ -72,36 +72,54 @@ func (m *Main) secretKey() ([]byte, error) {
 
 // userAdd creates a user from the shell; the password comes from
 // CMDB_PASSWORD, or is asked for on a terminal, or read as the first line
-// of standard input. An empty password makes a single-sign-on-only user.
+// of standard input. Without a password the user is refused, unless
+// --sso-only says that they sign in only by single sign-on.
 func (m *Main) userAdd(ctx context.Context) error {
-	pw := os.Getenv("CMDB_PASSWORD")
-	if pw == "" {
-		if term.IsTerminal(int(os.Stdin.Fd())) {
-			fmt.Fprint(m.Stderr, "Password (empty: single sign-on only): ")
-			b, err := term.ReadPassword(int(os.Stdin.Fd()))
-			fmt.Fprintln(m.Stderr)
-			if err != nil {
-				return err
-			}
-			pw = string(b)
-		} else if m.Stdin != nil {
-			line, _ := bufio.NewReader(m.Stdin).ReadString('\n')
-			pw = strings.TrimRight(line, "\r\n")
-		}
+	pw, err := m.userPassword()
+	if err != nil {
+		return fmt.Errorf("user add: %w", err)
 	}
 	u := &cmdb.User{Email: m.Config.UserEmail, Name: m.Config.UserName,
 		Memberships: []cmdb.Membership{{Role: m.Config.TokenRole, OrgID: m.Config.TokenOrg}}}
 	if err := m.db.CreateUser(ctx, cmdb.AdminScope("cli"), u, cmdb.Secret(pw)); err != nil {
 		return fmt.Errorf("user add: %s%s", fieldPrefix(err), cmdb.ErrorMessage(err))
 	}
-	fmt.Fprintf(m.Stdout, "user %d created: %s\n", u.ID, u.Email)
+	how := "signs in with a password"
+	if pw == "" {
+		how = "signs in only by single sign-on"
+	}
+	fmt.Fprintf(m.Stdout, "user %d created: %s (%s)\n", u.ID, u.Email, how)
 	return nil
 }
 
-// fieldPrefix names the offending field of an application error as a flag.
-func fieldPrefix(err error) string {
-	if f := cmdb.ErrorField(err); f != "" {
-		return "--" + strings.NewReplacer("memberships[0].", "", "org_id", "org", "_", "-").Replace(f) + ": "
+// userPassword finds the new user's password, or none for --sso-only.
+func (m *Main) userPassword() (string, error) {
+	env := os.Getenv("CMDB_PASSWORD")
+	if m.Config.UserSSOOnly {
+		if env != "" {
+			return "", errors.New("--sso-only: the user gets no password, but CMDB_PASSWORD is set")
+		}
+		return "", nil
 	}
-	return ""
+	if env != "" {
+		return env, nil
+	}
+	if f, ok := m.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(m.Stderr, "Password: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(m.Stderr)
+		if err != nil {
+			return "", err
+		}
+		if len(b) > 0 {
+			return string(b), nil
+		}
+	} else if m.Stdin != nil {
+		line, _ := bufio.NewReader(m.Stdin).ReadString('\n')
+		if pw := strings.TrimRight(line, "\r\n"); pw != "" {
+			return pw, nil
+		}
+	}
+	return "", errors.New("no password: set CMDB_PASSWORD, type it on a terminal or give it as the first line of standard input;" +
+		" --sso-only for a user who signs in only by single sign-on")
 }

@@ -22,6 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/schulit/cmdb/server/agentdoor"
 	"github.com/schulit/cmdb/server/api"
+	"github.com/schulit/cmdb/server/bench/ingestbench"
+	"github.com/schulit/cmdb/server/bench/snmpbench"
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/demo"
 	"github.com/schulit/cmdb/server/oidc"
@@ -39,28 +41,7 @@ var version = "dev"
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	m := NewMain()
-	if err := m.ParseFlags(os.Args[1:]); errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
-	} else if err != nil {
-		fmt.Fprintln(os.Stderr, "cmdbd:", err)
-		os.Exit(2)
-	}
-	err := m.Run(ctx)
-	if err == nil && m.Serving() {
-		select {
-		case <-ctx.Done():
-		case <-m.Died(): // the private PostgreSQL is gone: exit non-zero, to be restarted
-			err = m.DiedErr()
-		}
-	}
-	if cerr := m.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cmdbd:", err)
-		os.Exit(1)
-	}
+	os.Exit(NewMain().Exec(ctx, os.Args[1:]))
 }
 
 // Config is the parsed command line.
@@ -78,10 +59,11 @@ type Config struct {
 	TokenOrg    int64
 	UserEmail   string
 	UserName    string
+	UserSSOOnly bool // user add: no password, single sign-on only
 	PublicURL   string
 	SecretKey   cmdb.Secret
 	Bench       bench.Options
-	BenchIngest benchIngestOptions
+	BenchIngest ingestbench.Options
 	// AgentReportRate and AgentReportBurst limit reports per device;
 	// 0: the agent door's default (1/s, burst 10).
 	AgentReportRate  float64
@@ -117,49 +99,12 @@ type Main struct {
 // NewMain returns a Main writing to the process's stdout and stderr.
 func NewMain() *Main { return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr} }
 
-const usage = `Usage: cmdbd <command> [flags]
-
-Commands:
-  serve                  run the server (default)
-  demo                   load the demo authority and serve it
-  migrate                apply pending database migrations and exit
-  token create --admin   create an admin API token and print it once
-  token create --role R --org ID
-                         create an integration token for a role in an organisation
-  user add --email E --role R [--org ID]
-                         create a user (password from CMDB_PASSWORD, the terminal or stdin)
-  bench reconcile        measure reconcile throughput (observations/s)
-  bench ingest           load the agent door with simulated agents (reports/s, latency, 0 lost)
-  bench snmp             poll simulated printers, compare with prometheus-snmp-exporter (devices/s, RSS)
-  snmp poll --target HOST[:PORT] [--community C | --v3-user U ...] [--json]
-                         poll one device once and print what the poller understood
-  snmp simulate --data DIR [--listen ADDR]
-                         answer SNMP v1/v2c from snmpsim recordings, NAME@N as
-                         device N of NAME (for demos and benchmarks)
-  version                print the version
-
-Without --db / CMDB_DATABASE_URL, a private PostgreSQL is started in --data-dir.
-Run "cmdbd <command> -h" for the flags of a command.
-`
-
 // ParseFlags parses the command and its flags; flags fall back to
 // CMDB_* environment variables.
 func (m *Main) ParseFlags(args []string) error {
-	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = args[0], args[1:]
-	}
-	if (cmd == "token" || cmd == "bench" || cmd == "user" || cmd == "snmp") && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		cmd, args = cmd+"-"+args[0], args[1:]
-	}
-	switch cmd {
-	case "serve", "demo", "migrate", "token-create", "user-add", "bench-reconcile", "bench-ingest", "bench-snmp", "snmp-poll", "snmp-simulate", "version":
-	case "help", "-h", "--help":
-		fmt.Fprint(m.Stderr, usage)
-		return flag.ErrHelp
-	default:
-		fmt.Fprint(m.Stderr, usage)
-		return fmt.Errorf("unknown command %q", strings.ReplaceAll(cmd, "-", " "))
+	cmd, args, err := m.splitCommand(args)
+	if err != nil {
+		return err
 	}
 	c := &m.Config
 	c.Command = cmd
@@ -199,8 +144,15 @@ func (m *Main) ParseFlags(args []string) error {
 		fs.StringVar(&c.UserName, "name", "", "display name")
 		fs.StringVar(&c.TokenRole, "role", "", "role: teacher, school_it, authority_it, provider, admin (required)")
 		fs.Int64Var(&c.TokenOrg, "org", 0, "id of the school, authority or provider the role is held in (not for admin)")
+		fs.BoolVar(&c.UserSSOOnly, "sso-only", false, "the user signs in only by single sign-on and has no password")
+		fs.Usage = func() {
+			fmt.Fprint(fs.Output(), "Usage: cmdbd user add --email E --role ROLE [--org ID] [--name N] [--sso-only]\n\n"+
+				"The password is read from CMDB_PASSWORD, else asked for on a terminal, else read as the first\n"+
+				"line of standard input; without one the user is refused unless --sso-only is given.\n\n")
+			fs.PrintDefaults()
+		}
 	case "bench-ingest":
-		c.BenchIngest.registerFlags(fs)
+		c.BenchIngest.RegisterFlags(fs)
 	case "bench-reconcile":
 		fs.IntVar(&c.Bench.Devices, "devices", 20000, "distinct devices")
 		fs.IntVar(&c.Bench.Batch, "batch", 1000, "observations per batch")
@@ -214,15 +166,12 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	c.DatabaseURL = cmdb.Secret(dbURL)
 	if cmd == "bench-ingest" {
-		if err := c.BenchIngest.check(); err != nil {
+		if err := c.BenchIngest.Check(); err != nil {
 			return err
 		}
 	}
-	if cmd == "token-create" && c.TokenAdmin == (c.TokenRole != "") {
-		return errors.New("token create: pass either --admin or --role with --org")
-	}
-	if cmd == "user-add" && (c.UserEmail == "" || c.TokenRole == "") {
-		return errors.New("user add: --email and --role are required")
+	if err := c.checkCommandFlags(); err != nil {
+		return err
 	}
 	c.SecretKey = cmdb.Secret(os.Getenv("CMDB_SECRET_KEY"))
 	if !map[string]bool{"auto": true, "text": true, "json": true}[c.LogFormat] {
@@ -281,11 +230,16 @@ func (m *Main) Run(ctx context.Context) error {
 	case "bench-ingest":
 		return m.runBenchIngest(ctx, m.Config.BenchIngest)
 	case "bench-snmp":
-		return quietHelp(runBenchSNMP(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
+		return quietHelp(snmpbench.Command(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
 	case "snmp-poll":
 		return quietHelp(runSNMPPoll(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
 	case "snmp-simulate":
 		return quietHelp(snmpSimulateCommand(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
+	}
+	if m.Config.Command == "serve" || m.Config.Command == "demo" {
+		if err := m.listen(); err != nil {
+			return err
+		}
 	}
 	if err := m.openDB(ctx, m.Config.DatabaseURL.Reveal(), m.Config.DataDir); err != nil {
 		return err
@@ -360,11 +314,7 @@ func (m *Main) openDB(ctx context.Context, url, dataDir string) error {
 func (m *Main) serve(ctx context.Context) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	ln, err := net.Listen("tcp", m.Config.Listen)
-	if err != nil {
-		return fmt.Errorf("--listen: %w", err)
-	}
-	m.ln = ln
+	ln := m.ln // opened by Run before the database
 	public := strings.TrimRight(m.Config.PublicURL, "/")
 	if public == "" {
 		public = "http://" + ln.Addr().String()
@@ -422,6 +372,8 @@ func (m *Main) Close() error {
 		defer cancel()
 		errs = append(errs, m.srv.Shutdown(ctx))
 		m.srv = nil
+	} else if m.ln != nil {
+		m.ln.Close() // listening, but the server never started
 	}
 	if m.sched != nil {
 		errs = append(errs, m.sched.Shutdown())

@@ -1,5 +1,5 @@
 // Package loadgen is a load generator for the agent door of the server
-// (server/ingest): it simulates thousands of cmdb-agents that enrol, send
+// (server/agentdoor): it simulates thousands of cmdb-agents that enrol, send
 // a full inventory and then report at a fixed rate with the traffic mix
 // of real agents — mostly heartbeats, some small changes, a few software
 // changes — and measures throughput and latency. Verify then checks in

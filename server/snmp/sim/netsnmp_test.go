@@ -5,8 +5,10 @@ package sim
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/hex"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,18 +18,43 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/schulit/cmdb/internal/syncbuf"
 )
 
 // netSNMP runs a net-snmp tool with numeric OIDs and no MIBs, so that
-// its output does not depend on the MIBs installed.
-func netSNMP(t *testing.T, tool string, args ...string) (string, error) {
+// its output does not depend on the MIBs installed, and returns its
+// standard output (the varbinds) and all it printed (for errors).
+func netSNMP(t *testing.T, tool string, args ...string) (stdout, all string, err error) {
 	t.Helper()
 	path := requireTool(t, tool)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, append([]string{"-m", "", "-On"}, args...)...)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	cmd.Env = netSNMPEnv(t)
+	// Two goroutines copy stdout and stderr: both write to all.
+	var out bytes.Buffer
+	var both syncbuf.Buffer
+	cmd.Stdout = io.MultiWriter(&out, &both)
+	cmd.Stderr = &both
+	err = cmd.Run()
+	return out.String(), both.String(), err
+}
+
+// netSNMPEnv is the environment of one net-snmp tool run: a persistent
+// directory and a configuration path of its own, both new and empty, so
+// that neither the machine's /etc/snmp nor its /var/lib/snmp (made on
+// the first run ever, with a "Created directory" line) changes what the
+// tool prints. Every run is thus a first run.
+func netSNMPEnv(t *testing.T) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "SNMP") && !strings.HasPrefix(kv, "MIB") {
+			env = append(env, kv)
+		}
+	}
+	dir := t.TempDir()
+	return append(env, "SNMP_PERSISTENT_DIR="+filepath.Join(dir, "persist"), "SNMPCONFPATH="+dir)
 }
 
 // requireTool returns the path of a net-snmp tool, or skips the test.
@@ -44,9 +71,9 @@ func requireTool(t *testing.T, tool string) string {
 // mustNetSNMP is netSNMP that fails the test on an error.
 func mustNetSNMP(t *testing.T, tool string, args ...string) []entry {
 	t.Helper()
-	out, err := netSNMP(t, tool, args...)
+	out, all, err := netSNMP(t, tool, args...)
 	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", tool, strings.Join(args, " "), err, out)
+		t.Fatalf("%s %s: %v\n%s", tool, strings.Join(args, " "), err, all)
 	}
 	return parseNetSNMP(t, out)
 }
@@ -274,7 +301,7 @@ func TestNetSNMPEndAndMisses(t *testing.T) {
 		got := mustNetSNMP(t, "snmpgetnext", "-v2c", "-c", community, s.Addr(), last, "1.3.6.1.9")
 		expectEntries(t, community+" getnext at the end", got, []entry{{last, "endOfMibView"}, {".1.3.6.1.9", "endOfMibView"}})
 		// v1 has no exceptions: the end of the MIB is a noSuchName error.
-		out, err := netSNMP(t, "snmpgetnext", "-v1", "-c", community, s.Addr(), last)
+		_, out, err := netSNMP(t, "snmpgetnext", "-v1", "-c", community, s.Addr(), last)
 		if err == nil || !strings.Contains(out, "noSuchName") {
 			t.Errorf("v1 getnext at the end: %v\n%s", err, out)
 		}
@@ -285,7 +312,7 @@ func TestNetSNMPEndAndMisses(t *testing.T) {
 		{".1.3.6.1.2.1.1.99.0", "noSuchObject"}, {".1.3.6.1.2.1.1.1", "noSuchInstance"},
 		{".1.3.6.1.2.1.43.11.1.1.9.1.9", "noSuchInstance"}, {".1.3.6.1.4.1.1602.1.1.0", "noSuchObject"},
 	})
-	out, err := netSNMP(t, "snmpget", "-v1", "-c", "canon-c5535", s.Addr(), "1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.99.0")
+	_, out, err := netSNMP(t, "snmpget", "-v1", "-c", "canon-c5535", s.Addr(), "1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.99.0")
 	if err == nil || !strings.Contains(out, "noSuchName") || !strings.Contains(out, ".1.3.6.1.2.1.1.99.0") {
 		t.Errorf("v1 get of a missing OID: %v\n%s", err, out)
 	}
@@ -297,7 +324,7 @@ func TestNetSNMPWrongCommunity(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, c := range []string{"public", "canon-c5535@0", "canon-c5535@16777216", "nobody@3"} {
 		wg.Go(func() {
-			out, err := netSNMP(t, "snmpget", "-v2c", "-t", "1", "-r", "0", "-c", c, s.Addr(), "1.3.6.1.2.1.1.1.0")
+			_, out, err := netSNMP(t, "snmpget", "-v2c", "-t", "1", "-r", "0", "-c", c, s.Addr(), "1.3.6.1.2.1.1.1.0")
 			if err == nil || !strings.Contains(out, "Timeout") {
 				t.Errorf("community %q: %v\n%s", c, err, out)
 			}
@@ -308,7 +335,7 @@ func TestNetSNMPWrongCommunity(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 	// SNMPv3 gets no answer either.
-	out, err := netSNMP(t, "snmpget", "-v3", "-l", "noAuthNoPriv", "-u", "someone", "-t", "1", "-r", "0", s.Addr(), "1.3.6.1.2.1.1.1.0")
+	_, out, err := netSNMP(t, "snmpget", "-v3", "-l", "noAuthNoPriv", "-u", "someone", "-t", "1", "-r", "0", s.Addr(), "1.3.6.1.2.1.1.1.0")
 	if err == nil {
 		t.Errorf("v3 answered:\n%s", out)
 	}

@@ -58,7 +58,7 @@ func startSnmpsim(t *testing.T, dir string) string {
 	})
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		out, err := netSNMP(t, "snmpget", "-v2c", "-t", "0.5", "-r", "0", "-c", "canon-c5535", addr, "1.3.6.1.2.1.1.5.0")
+		_, out, err := netSNMP(t, "snmpget", "-v2c", "-t", "0.5", "-r", "0", "-c", "canon-c5535", addr, "1.3.6.1.2.1.1.5.0")
 		if err == nil {
 			return addr
 		}

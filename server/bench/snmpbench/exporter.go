@@ -1,4 +1,4 @@
-package main
+package snmpbench
 
 import (
 	"bufio"
@@ -22,7 +22,7 @@ import (
 // benchExporter scrapes every device through prometheus-snmp-exporter
 // once per concurrency in o.ExporterConcurrency, each time in a fresh
 // exporter process, and puts the figures into rep.
-func benchExporter(ctx context.Context, exporter, tmp string, o benchSNMPOptions, rep *benchSNMPReport, text io.Writer) error {
+func benchExporter(ctx context.Context, exporter, tmp string, o Options, rep *Report, text io.Writer) error {
 	if v, err := exec.CommandContext(ctx, exporter, "--version").CombinedOutput(); err == nil {
 		rep.ExporterVersion, _, _ = strings.Cut(strings.TrimSpace(string(v)), "\n")
 	}
@@ -70,7 +70,7 @@ func findExporter(path string) (string, error) {
 
 // exporterRound starts the exporter, scrapes every device once through
 // it with conc requests in flight, and stops it.
-func exporterRound(ctx context.Context, exporter, config string, o benchSNMPOptions, conc int) (*benchSNMPRound, error) {
+func exporterRound(ctx context.Context, exporter, config string, o Options, conc int) (*Round, error) {
 	addr, err := freeTCPAddr()
 	if err != nil {
 		return nil, err
@@ -225,7 +225,7 @@ const exporterMetrics = `
 // to the module (separate "auths" came with 0.23). Each module is
 // written out in full: the exporter's YAML parser refuses a file that
 // takes most of its nodes from aliases ("excessive aliasing").
-func writeExporterConfig(path string, o benchSNMPOptions) error {
+func writeExporterConfig(path string, o Options) error {
 	var b bytes.Buffer
 	b.WriteString("# Written by cmdbd bench snmp.\n")
 	body := fmt.Sprintf("  version: 2\n  timeout: %s\n  retries: %d\n  max_repetitions: %d\n  get: [%s]\n  walk: [%s]\n  metrics:%s",

@@ -1,4 +1,7 @@
-package main
+// Package snmpbench is "cmdbd bench snmp": our SNMP poller against
+// prometheus-snmp-exporter on simulated printers, each side in its own
+// process (the cmdbd binary's "snmp simulate" and "bench snmp --target").
+package snmpbench
 
 import (
 	"bytes"
@@ -42,8 +45,8 @@ A device counts as complete when it answered with its own serial number
 Flags:
 `
 
-// benchSNMPOptions are the flags of "cmdbd bench snmp".
-type benchSNMPOptions struct {
+// Options are the flags of "cmdbd bench snmp".
+type Options struct {
 	Devices     int
 	Concurrency int
 	Timeout     time.Duration
@@ -70,7 +73,9 @@ const (
 	// falling at about 128 polls in flight, and the UDP socket buffers
 	// of the one simulator start to overflow well above 512.
 	defaultBenchSNMPConcurrency = 128
-	benchSNMPCommunity          = "canon-c5535"
+	// Community names the recording of the simulated printers; device N
+	// answers Community@N.
+	Community = "canon-c5535"
 )
 
 // defaultExporterConcurrency are the HTTP concurrencies the exporter is
@@ -144,7 +149,7 @@ const benchPrinterRecording = `1.3.6.1.2.1.1.1.0|4|Canon iR-ADV C5535 /P
 `
 
 // registerFlags adds the flags of "cmdbd bench snmp" to fs.
-func (o *benchSNMPOptions) registerFlags(fs *flag.FlagSet) {
+func (o *Options) registerFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.Devices, "devices", defaultBenchSNMPDevices, "simulated printers (NAME@1 … NAME@N)")
 	fs.IntVar(&o.Concurrency, "concurrency", defaultBenchSNMPConcurrency, "polls in flight at most")
 	fs.DurationVar(&o.Timeout, "timeout", snmp.DefaultTimeout, "how long one SNMP request waits for an answer (both sides)")
@@ -166,12 +171,12 @@ func (o *benchSNMPOptions) registerFlags(fs *flag.FlagSet) {
 	})
 	fs.BoolVar(&o.JSON, "json", false, "print the figures as JSON")
 	fs.StringVar(&o.Target, "target", "", "UDP address of a simulator already running (cmdbd snmp simulate); empty: start one")
-	fs.StringVar(&o.Community, "community", benchSNMPCommunity, "with --target: the recording whose NAME@N devices are polled")
+	fs.StringVar(&o.Community, "community", Community, "with --target: the recording whose NAME@N devices are polled")
 	fs.DurationVar(&o.MaxTime, "max-time", 10*time.Minute, "stop the whole bench after this long")
 }
 
 // check validates the options after parsing and fills in defaults.
-func (o *benchSNMPOptions) check() error {
+func (o *Options) check() error {
 	switch {
 	case o.Devices < 1 || o.Devices > snmpMaxBenchDevices:
 		return fmt.Errorf("bench snmp: --devices must be between 1 and %d", snmpMaxBenchDevices)
@@ -205,27 +210,27 @@ func (o *benchSNMPOptions) check() error {
 // has to fit into a config file.
 const snmpMaxBenchDevices = 100000
 
-// benchSNMPReport is what "cmdbd bench snmp" measured.
-type benchSNMPReport struct {
+// Report is what "cmdbd bench snmp" measured.
+type Report struct {
 	Devices   int    `json:"devices"`
 	Community string `json:"community"`
 	Simulator string `json:"simulator"`
 	Timeout   string `json:"timeout"`
 	Retries   int    `json:"retries"`
 	// Poller is our poller's round.
-	Poller *benchSNMPRound `json:"poller"`
+	Poller *Round `json:"poller"`
 	// ExporterVersion is what the exporter's --version said.
 	ExporterVersion string `json:"exporter_version,omitempty"`
 	// ExporterTrials are the exporter's rounds, one per concurrency,
 	// each in a fresh exporter process; Exporter is the fastest.
-	ExporterTrials []*benchSNMPRound `json:"exporter_trials,omitempty"`
-	Exporter       *benchSNMPRound   `json:"exporter,omitempty"`
+	ExporterTrials []*Round `json:"exporter_trials,omitempty"`
+	Exporter       *Round   `json:"exporter,omitempty"`
 	// Ratio is our devices/s over the exporter's best.
 	Ratio float64 `json:"ratio,omitempty"`
 }
 
-// benchSNMPRound is one round over all devices.
-type benchSNMPRound struct {
+// Round is one round over all devices.
+type Round struct {
 	Concurrency int `json:"concurrency"`
 	Devices     int `json:"devices"`
 	// Complete devices answered with their own serial number and at
@@ -246,34 +251,34 @@ type benchSNMPRound struct {
 	CPUSeconds float64 `json:"cpu_seconds"`
 }
 
-// runBenchSNMP is "cmdbd bench snmp".
-func runBenchSNMP(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// Command is "cmdbd bench snmp".
+func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("cmdbd bench snmp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, benchSNMPUsage)
 		fs.PrintDefaults()
 	}
-	var o benchSNMPOptions
+	var o Options
 	o.registerFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	} else if fs.NArg() > 0 {
 		return fmt.Errorf("bench snmp: unexpected argument %q", fs.Arg(0))
 	}
-	_, err := benchSNMP(ctx, o, stdout)
+	_, err := Run(ctx, o, stdout)
 	return err
 }
 
-// benchSNMP runs the bench and prints its figures to out, as text or as
+// Run runs the bench and prints its figures to out, as text or as
 // JSON. Every process it starts is stopped before it returns.
-func benchSNMP(ctx context.Context, o benchSNMPOptions, out io.Writer) (*benchSNMPReport, error) {
+func Run(ctx context.Context, o Options, out io.Writer) (*Report, error) {
 	if err := o.check(); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.MaxTime)
 	defer cancel()
-	rep := &benchSNMPReport{Devices: o.Devices, Community: o.Community, Timeout: o.Timeout.String(), Retries: o.Retries}
+	rep := &Report{Devices: o.Devices, Community: o.Community, Timeout: o.Timeout.String(), Retries: o.Retries}
 	text := io.Discard
 	if !o.JSON {
 		text = out
@@ -312,7 +317,7 @@ func benchSNMP(ctx context.Context, o benchSNMPOptions, out io.Writer) (*benchSN
 		if err := os.Mkdir(data, 0o755); err != nil {
 			return nil, err
 		}
-		o.Community = benchSNMPCommunity
+		o.Community = Community
 		rep.Community = o.Community
 		if err := os.WriteFile(filepath.Join(data, o.Community+".snmprec"), []byte(benchPrinterRecording), 0o644); err != nil {
 			return nil, err
@@ -350,7 +355,7 @@ func benchSNMP(ctx context.Context, o benchSNMPOptions, out io.Writer) (*benchSN
 }
 
 // String is the round as one line of text.
-func (r *benchSNMPRound) String() string {
+func (r *Round) String() string {
 	rss := "peak RSS n/a"
 	if r.PeakRSS > 0 {
 		rss = "peak RSS " + mebibytes(r.PeakRSS)
@@ -395,7 +400,7 @@ func (c *roundCounter) fail(dev int, msg string) {
 // runRound calls one(dev) for dev 1…devices with at most concurrency
 // calls at once and returns the round's figures. It stops starting calls
 // when ctx ends; devices not started count as errors.
-func runRound(ctx context.Context, devices, concurrency int, one func(dev int, c *roundCounter)) *benchSNMPRound {
+func runRound(ctx context.Context, devices, concurrency int, one func(dev int, c *roundCounter)) *Round {
 	var c roundCounter
 	next := atomic.Int64{}
 	var wg sync.WaitGroup
@@ -413,7 +418,7 @@ func runRound(ctx context.Context, devices, concurrency int, one func(dev int, c
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	r := &benchSNMPRound{Concurrency: concurrency, Devices: devices, Complete: int(c.complete.Load()),
+	r := &Round{Concurrency: concurrency, Devices: devices, Complete: int(c.complete.Load()),
 		Supplies: int(c.supplies.Load()), Seconds: elapsed.Seconds()}
 	r.Errors = devices - r.Complete
 	r.FirstError = c.first
@@ -425,7 +430,7 @@ func runRound(ctx context.Context, devices, concurrency int, one func(dev int, c
 }
 
 // pollSNMPRound polls every device once with our poller, in this process.
-func pollSNMPRound(ctx context.Context, o benchSNMPOptions) *benchSNMPRound {
+func pollSNMPRound(ctx context.Context, o Options) *Round {
 	popts := snmp.Options{Timeout: o.Timeout, Retries: o.Retries}
 	return runRound(ctx, o.Devices, o.Concurrency, func(dev int, c *roundCounter) {
 		n := strconv.Itoa(dev)
@@ -450,7 +455,7 @@ func pollSNMPRound(ctx context.Context, o benchSNMPOptions) *benchSNMPRound {
 // pollInChild runs our poller's round in a child process (this binary's
 // "bench snmp --target"), so that the peak RSS is the polling process's
 // alone, and returns its figures.
-func pollInChild(ctx context.Context, bin string, o benchSNMPOptions) (*benchSNMPRound, error) {
+func pollInChild(ctx context.Context, bin string, o Options) (*Round, error) {
 	var stdout bytes.Buffer
 	p, err := startProcess(ctx, bin, []string{"bench", "snmp", "--target", o.Target, "--community", o.Community,
 		"--devices", strconv.Itoa(o.Devices), "--concurrency", strconv.Itoa(o.Concurrency),
@@ -462,7 +467,7 @@ func pollInChild(ctx context.Context, bin string, o benchSNMPOptions) (*benchSNM
 	if err := p.wait(); err != nil {
 		return nil, fmt.Errorf("bench snmp: the polling process: %w\n%s", err, p.stderr.String())
 	}
-	var rep benchSNMPReport
+	var rep Report
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil || rep.Poller == nil {
 		return nil, fmt.Errorf("bench snmp: the polling process printed no figures (%v):\n%s", err, stdout.String())
 	}

@@ -1,4 +1,4 @@
-package main
+package snmpbench
 
 import (
 	"bytes"
@@ -16,12 +16,12 @@ import (
 	"github.com/schulit/cmdb/server/snmp"
 )
 
-// buildCmdbd builds this command into a temp dir: the bench runs the
+// buildCmdbd builds cmdbd into a temp dir: the bench runs the
 // simulator and the polling side as cmdbd processes.
 func buildCmdbd(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "cmdbd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/schulit/cmdb/cmd/cmdbd").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	return bin
@@ -34,7 +34,7 @@ func assertStopped(t *testing.T, addr string) {
 	if addr == "" {
 		t.Fatal("the report names no simulator")
 	}
-	cred := []cmdb.SNMPCredential{{Name: "x", Version: "2c", Community: benchSNMPCommunity + "@1"}}
+	cred := []cmdb.SNMPCredential{{Name: "x", Version: "2c", Community: Community + "@1"}}
 	r, err := snmp.Poll(context.Background(), addr, cred, snmp.Options{Timeout: 300 * time.Millisecond})
 	if err != nil || r.Reachable {
 		t.Errorf("the simulator at %s still answers after the bench (%v)", addr, err)
@@ -47,13 +47,13 @@ func assertStopped(t *testing.T, addr string) {
 // timing assertions.
 func TestBenchSNMP(t *testing.T) {
 	t.Parallel()
-	o := benchSNMPOptions{Devices: 20, Concurrency: 8, Timeout: 2 * time.Second, Retries: 1,
-		ExporterConcurrency: []int{4, 8}, Community: benchSNMPCommunity, MaxTime: 3 * time.Minute, Bin: buildCmdbd(t)}
+	o := Options{Devices: 20, Concurrency: 8, Timeout: 2 * time.Second, Retries: 1,
+		ExporterConcurrency: []int{4, 8}, Community: Community, MaxTime: 3 * time.Minute, Bin: buildCmdbd(t)}
 	_, err := findExporter("")
 	haveExporter := err == nil
 	o.NoExporter = !haveExporter
 	var out bytes.Buffer
-	rep, err := benchSNMP(context.Background(), o, &out)
+	rep, err := Run(context.Background(), o, &out)
 	t.Log("\n" + out.String())
 	if err != nil {
 		t.Fatal(err)
@@ -98,13 +98,13 @@ func TestBenchSNMP(t *testing.T) {
 // TestBenchSNMPJSON: --json prints the report, and nothing else.
 func TestBenchSNMPJSON(t *testing.T) {
 	t.Parallel()
-	o := benchSNMPOptions{Devices: 5, Concurrency: 2, Timeout: 2 * time.Second, Retries: 1, NoExporter: true, JSON: true,
-		Community: benchSNMPCommunity, MaxTime: 2 * time.Minute, Bin: buildCmdbd(t)}
+	o := Options{Devices: 5, Concurrency: 2, Timeout: 2 * time.Second, Retries: 1, NoExporter: true, JSON: true,
+		Community: Community, MaxTime: 2 * time.Minute, Bin: buildCmdbd(t)}
 	var out bytes.Buffer
-	if _, err := benchSNMP(context.Background(), o, &out); err != nil {
+	if _, err := Run(context.Background(), o, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	var rep benchSNMPReport
+	var rep Report
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("output is not one JSON report: %v\n%s", err, out.String())
 	}
@@ -117,8 +117,8 @@ func TestBenchSNMPJSON(t *testing.T) {
 // polling, it returns and its processes are gone.
 func TestBenchSNMPCancel(t *testing.T) {
 	t.Parallel()
-	o := benchSNMPOptions{Devices: 100000, Concurrency: 2, Timeout: 2 * time.Second, Retries: 1, NoExporter: true,
-		Community: benchSNMPCommunity, MaxTime: 2 * time.Minute, Bin: buildCmdbd(t)}
+	o := Options{Devices: 100000, Concurrency: 2, Timeout: 2 * time.Second, Retries: 1, NoExporter: true,
+		Community: Community, MaxTime: 2 * time.Minute, Bin: buildCmdbd(t)}
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncbuf.Buffer
 	go func() {
@@ -129,7 +129,7 @@ func TestBenchSNMPCancel(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 		cancel()
 	}()
-	rep, err := benchSNMP(ctx, o, &out)
+	rep, err := Run(ctx, o, &out)
 	if err == nil {
 		t.Fatalf("a cancelled bench returned no error: %+v", rep)
 	}
@@ -141,29 +141,24 @@ func TestBenchSNMPCancel(t *testing.T) {
 }
 
 func TestBenchSNMPOptions(t *testing.T) {
-	ok := benchSNMPOptions{Devices: 1, Concurrency: 1, Timeout: time.Second, MaxTime: time.Minute, Community: "c"}
+	ok := Options{Devices: 1, Concurrency: 1, Timeout: time.Second, MaxTime: time.Minute, Community: "c"}
 	if err := ok.check(); err != nil {
 		t.Fatalf("%+v: %v", ok, err)
 	}
-	for _, f := range []func(o *benchSNMPOptions){
-		func(o *benchSNMPOptions) { o.Devices = 0 },
-		func(o *benchSNMPOptions) { o.Devices = snmpMaxBenchDevices + 1 },
-		func(o *benchSNMPOptions) { o.Concurrency = 0 },
-		func(o *benchSNMPOptions) { o.Timeout = 0 },
-		func(o *benchSNMPOptions) { o.Retries = -1 },
-		func(o *benchSNMPOptions) { o.Community = "c@1" },
-		func(o *benchSNMPOptions) { o.Target = "10.1.2.3:161" }, // loopback only
-		func(o *benchSNMPOptions) { o.Target = "printer.example:161" },
+	for _, f := range []func(o *Options){
+		func(o *Options) { o.Devices = 0 },
+		func(o *Options) { o.Devices = snmpMaxBenchDevices + 1 },
+		func(o *Options) { o.Concurrency = 0 },
+		func(o *Options) { o.Timeout = 0 },
+		func(o *Options) { o.Retries = -1 },
+		func(o *Options) { o.Community = "c@1" },
+		func(o *Options) { o.Target = "10.1.2.3:161" }, // loopback only
+		func(o *Options) { o.Target = "printer.example:161" },
 	} {
 		o := ok
 		f(&o)
 		if err := o.check(); err == nil {
 			t.Errorf("%+v: no error", o)
 		}
-	}
-	m := NewMain()
-	m.Stderr = &bytes.Buffer{}
-	if err := m.ParseFlags([]string{"bench", "snmp", "--devices", "20", "--no-exporter"}); err != nil || m.Config.Command != "bench-snmp" {
-		t.Errorf("ParseFlags: %v, command %q", err, m.Config.Command)
 	}
 }

@@ -3,6 +3,7 @@ package cmdb
 import (
 	"context"
 	"time"
+	"unicode"
 )
 
 // What the SNMP poller understands of a device. The poller fills these
@@ -107,11 +108,20 @@ type SNMPCredential struct {
 }
 
 // Validate checks a credential: a known version; a non-empty community
-// for v1/v2c; for v3 a user, known auth and priv protocols and their
-// passphrases (at least 8 characters, as SNMPv3 demands); for pjlink a
-// password (auth_pass) of 1 to 32 printable ASCII characters and none of
-// the SNMP fields.
+// for v1/v2c and none of the v3 fields; for v3 a user, known auth and
+// priv protocols and their passphrases (at least 8 characters, as SNMPv3
+// demands) and no community; for pjlink a password (auth_pass) of 1 to
+// 32 printable ASCII characters and none of the SNMP fields. No secret
+// or user name may hold a control character (a NUL, a newline, …): no
+// device is configured with one, and it is a sign of a pasting error.
+// Errors are EINVALID naming the field; they never contain a secret.
 func (c *SNMPCredential) Validate() error {
+	for _, f := range []struct{ name, v string }{{"community", c.Community.Reveal()}, {"user", c.User},
+		{"auth_pass", c.AuthPass.Reveal()}, {"priv_pass", c.PrivPass.Reveal()}} {
+		if hasControl(f.v) {
+			return Invalid(f.name, "must not contain control characters (such as NUL or a line break)")
+		}
+	}
 	switch c.Version {
 	case CredentialPJLink:
 		pw := c.AuthPass.Reveal()
@@ -133,7 +143,16 @@ func (c *SNMPCredential) Validate() error {
 		if c.Community == "" {
 			return Invalid("community", "is required for SNMP v%s and must not be empty", c.Version)
 		}
+		for _, f := range []struct{ name, v string }{{"user", c.User}, {"auth_proto", c.AuthProto},
+			{"auth_pass", c.AuthPass.Reveal()}, {"priv_proto", c.PrivProto}, {"priv_pass", c.PrivPass.Reveal()}} {
+			if f.v != "" {
+				return Invalid(f.name, "is an SNMPv3 field and not used by SNMP v%s; give the community only", c.Version)
+			}
+		}
 	case "3":
+		if c.Community != "" {
+			return Invalid("community", "is not used by SNMPv3; give user, auth_proto/auth_pass and priv_proto/priv_pass")
+		}
 		if c.User == "" {
 			return Invalid("user", "is required for SNMPv3")
 		}
@@ -156,6 +175,17 @@ func (c *SNMPCredential) Validate() error {
 		return Invalid("version", "must be one of 1, 2c, 3 (SNMP) or pjlink (a PJLink password)")
 	}
 	return nil
+}
+
+// hasControl reports whether s holds an ASCII or Unicode control
+// character.
+func hasControl(s string) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // SNMP target kinds: an SNMP agent, or a projector speaking PJLink.

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/netip"
 	"regexp"
@@ -44,7 +45,10 @@ func (db *DB) CreateSNMPCredential(ctx context.Context, s cmdb.Scope, schoolID i
 	if err != nil {
 		return err
 	}
-	sec, _ := json.Marshal(snmpSecrets{c.Community.Reveal(), c.AuthPass.Reveal(), c.PrivPass.Reveal()})
+	sec, err := json.Marshal(snmpSecrets{c.Community.Reveal(), c.AuthPass.Reveal(), c.PrivPass.Reveal()})
+	if err != nil { // strings always marshal; the error never holds them
+		return fmt.Errorf("postgres.CreateSNMPCredential: encode secrets: %w", err)
+	}
 	return mapErr("postgres.CreateSNMPCredential", db.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := tx.GetContext(ctx, &c.ID, `INSERT INTO snmp_credentials (authority_id, school_id, name, version, v3_user, auth_proto,
 			priv_proto, secrets_enc, position, created_at)
@@ -72,6 +76,9 @@ func (db *DB) FindSNMPCredentials(ctx context.Context, s cmdb.Scope, schoolID in
 
 // PollCredentials returns a school's credential profiles with their
 // secrets, for the poller only; it is never exposed through the API.
+// A profile whose secrets cannot be decrypted (another secret key) or
+// decoded is an error naming the profile, never its secrets, and no
+// profile is returned: a school is not polled with an empty community.
 func (db *DB) PollCredentials(ctx context.Context, schoolID int64) ([]cmdb.SNMPCredential, error) {
 	var rows []struct {
 		cmdb.SNMPCredential
@@ -85,10 +92,15 @@ func (db *DB) PollCredentials(ctx context.Context, schoolID int64) ([]cmdb.SNMPC
 	for i, r := range rows {
 		plain, err := db.seal.open(r.Sealed)
 		if err != nil {
-			return nil, mapErr("postgres.PollCredentials", err)
+			return nil, fmt.Errorf("postgres.PollCredentials: credential profile %d (%q) of school %d cannot be decrypted (was the secret key changed?): %w",
+				r.ID, r.Name, schoolID, err)
 		}
 		var sec snmpSecrets
-		json.Unmarshal(plain, &sec)
+		if err := json.Unmarshal(plain, &sec); err != nil {
+			// The JSON error may quote the plaintext: do not wrap it.
+			return nil, fmt.Errorf("postgres.PollCredentials: credential profile %d (%q) of school %d: its decrypted secrets are not valid JSON",
+				r.ID, r.Name, schoolID)
+		}
 		out[i] = r.SNMPCredential
 		out[i].Community, out[i].AuthPass, out[i].PrivPass = cmdb.Secret(sec.Community), cmdb.Secret(sec.AuthPass), cmdb.Secret(sec.PrivPass)
 	}

@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"regexp"
 	"strconv"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -172,7 +171,8 @@ func (db *DB) CreateSNMPRange(ctx context.Context, s cmdb.Scope, r *cmdb.SNMPRan
 }
 
 const targetColumns = `t.id, t.authority_id AS authorityid, t.school_id AS schoolid, t.address, t.kind, coalesce(t.ci_id, 0) AS ciid,
-	t.misses, t.unreachable, t.last_poll_at AS lastpollat, t.last_ok_at AS lastokat`
+	t.misses, t.unreachable, t.last_poll_at AS lastpollat, t.last_ok_at AS lastokat,
+	t.last_error_reason AS lasterrorreason, t.last_error_at AS lasterrorat`
 
 // FindSNMPTargets lists the targets of visible schools (one school when
 // schoolID is not 0).
@@ -200,34 +200,13 @@ func (db *DB) FindSNMPRanges(ctx context.Context, s cmdb.Scope, schoolID int64) 
 	return out, mapErr("postgres.FindSNMPRanges", err)
 }
 
-// PollRecord is the outcome of polling one target, ready to be written.
-type PollRecord struct {
-	Target *cmdb.SNMPTarget
-	Result *cmdb.PollResult
-	// Observation of a reachable device; nil when it did not answer.
-	Observation *cmdb.Observation
-	// Metrics to keep as time series (page counter, supply levels, …).
-	Metrics map[string]float64
-	// HealthState is the debounce state to keep for the next poll.
-	HealthState json.RawMessage
-	// Events opened or cleared by this poll.
-	Events []HealthEventRecord
-}
-
-// HealthEventRecord is a health event as stored on the CI.
-type HealthEventRecord struct {
-	Kind    string    `json:"kind"`
-	Subject string    `json:"subject"`
-	Open    bool      `json:"open"`
-	At      time.Time `json:"at"`
-	Detail  string    `json:"detail"`
-}
-
 // RecordPolls writes a polling round in one transaction: observations of
 // the devices that answered go through reconcile, their metrics and
-// health events are kept, and targets that missed missLimit polls in a
-// row are marked unreachable.
-func (db *DB) RecordPolls(ctx context.Context, recs []*PollRecord, missLimit int) error {
+// health events are kept, targets that missed missLimit polls in a row
+// are marked unreachable, and the reason of each failed poll is kept on
+// its target. A record without a Result (not polled) only sets the
+// reason: its misses and last poll stay.
+func (db *DB) RecordPolls(ctx context.Context, recs []*cmdb.PollRecord, missLimit int) error {
 	return mapErr("postgres.RecordPolls", db.inTx(ctx, func(tx *sqlx.Tx) error {
 		now := db.now()
 		var obs []cmdb.Observation
@@ -257,22 +236,28 @@ func (db *DB) RecordPolls(ctx context.Context, recs []*PollRecord, missLimit int
 		var mName []string
 		var mVal []float64
 		type upd struct {
-			ID          int64           `json:"id"`
-			CIID        int64           `json:"ci_id"`
-			OK          bool            `json:"ok"`
-			HealthState json.RawMessage `json:"health_state"`
+			ID          int64            `json:"id"`
+			CIID        int64            `json:"ci_id"`
+			Polled      bool             `json:"polled"`
+			OK          bool             `json:"ok"`
+			Reason      cmdb.PollFailure `json:"reason"`
+			HealthState json.RawMessage  `json:"health_state"`
 		}
 		ups := make([]upd, len(recs))
-		var evs []struct {
-			CIID int64 `json:"ci_id"`
-			HealthEventRecord
-		}
+		var evs []cmdb.HealthEvent
 		for i, r := range recs {
 			hs := r.HealthState
 			if len(hs) == 0 {
 				hs = json.RawMessage(`null`)
 			}
-			ups[i] = upd{r.Target.ID, r.Target.CIID, r.Result != nil && r.Result.Reachable, hs}
+			u := upd{ID: r.Target.ID, CIID: r.Target.CIID, Reason: r.Failure, HealthState: hs}
+			if r.Result != nil {
+				u.Polled, u.OK, u.Reason = true, r.Result.Reachable, r.Result.Failure
+				if !u.OK && u.Reason == "" {
+					u.Reason = cmdb.PollOther
+				}
+			}
+			ups[i] = u
 			if r.Target.CIID == 0 {
 				continue
 			}
@@ -280,10 +265,8 @@ func (db *DB) RecordPolls(ctx context.Context, recs []*PollRecord, missLimit int
 				mCI, mName, mVal = append(mCI, r.Target.CIID), append(mName, name), append(mVal, v)
 			}
 			for _, e := range r.Events {
-				evs = append(evs, struct {
-					CIID int64 `json:"ci_id"`
-					HealthEventRecord
-				}{r.Target.CIID, e})
+				e.CIID = r.Target.CIID
+				evs = append(evs, e)
 			}
 		}
 		if len(mCI) > 0 {
@@ -295,19 +278,22 @@ func (db *DB) RecordPolls(ctx context.Context, recs []*PollRecord, missLimit int
 		}
 		if len(evs) > 0 {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO ci_health_events (ci_id, kind, subject, open, at, detail)
-				SELECT ci_id, kind, subject, open, at, detail FROM jsonb_to_recordset($1::jsonb)
+				SELECT ci_id, kind, coalesce(subject, ''), open, at, coalesce(detail, '') FROM jsonb_to_recordset($1::jsonb)
 				AS x(ci_id bigint, kind text, subject text, open boolean, at timestamptz, detail text)`, mustJSON(evs)); err != nil {
 				return err
 			}
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE snmp_targets t SET
 			ci_id = coalesce(NULLIF(x.ci_id, 0), t.ci_id),
-			misses = CASE WHEN x.ok THEN 0 ELSE t.misses + 1 END,
-			unreachable = CASE WHEN x.ok THEN false ELSE t.misses + 1 >= $3 END,
+			misses = CASE WHEN NOT x.polled THEN t.misses WHEN x.ok THEN 0 ELSE t.misses + 1 END,
+			unreachable = CASE WHEN NOT x.polled THEN t.unreachable WHEN x.ok THEN false ELSE t.misses + 1 >= $3 END,
 			health_state = CASE WHEN x.health_state IS NULL OR x.health_state = 'null' THEN t.health_state ELSE x.health_state END,
-			last_poll_at = $2,
-			last_ok_at = CASE WHEN x.ok THEN $2 ELSE t.last_ok_at END
-			FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, ci_id bigint, ok boolean, health_state jsonb) WHERE t.id = x.id`,
+			last_poll_at = CASE WHEN x.polled THEN $2 ELSE t.last_poll_at END,
+			last_ok_at = CASE WHEN x.ok THEN $2 ELSE t.last_ok_at END,
+			last_error_reason = CASE WHEN x.reason <> '' THEN x.reason ELSE t.last_error_reason END,
+			last_error_at = CASE WHEN x.reason <> '' THEN $2 ELSE t.last_error_at END
+			FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, ci_id bigint, polled boolean, ok boolean, reason text, health_state jsonb)
+			WHERE t.id = x.id`,
 			mustJSON(ups), now, missLimit)
 		return err
 	}))

@@ -1,7 +1,6 @@
 package poller
 
 import (
-	"errors"
 	"log/slog"
 	"maps"
 	"slices"
@@ -12,8 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/schulit/cmdb/server/cmdb"
-	"github.com/schulit/cmdb/server/pjlink"
-	"github.com/schulit/cmdb/server/snmp"
 )
 
 // Outcomes of polling one target (the outcome label).
@@ -154,19 +151,4 @@ func (s *summary) log(l *slog.Logger, d time.Duration) {
 		"ok", by[OutcomeOK], "not_printer", by[OutcomeNotPrinter], "unreachable", by[OutcomeUnreachable],
 		"skipped", by[OutcomeSkipped], "unreachable_by_reason", strings.Join(rs, " "),
 		"events_opened", s.opened, "events_cleared", s.cleared, "duration_ms", d.Milliseconds())
-}
-
-// PJLinkFailure says why a PJLink query failed: a refused password is
-// wrong_credentials, a reply that is not PJLink protocol, and the
-// connection's own errors as for SNMP (refused, timeout, network).
-func PJLinkFailure(err error) cmdb.PollFailure {
-	switch {
-	case err == nil:
-		return ""
-	case errors.Is(err, pjlink.ErrAuth):
-		return cmdb.PollWrongCredentials
-	case errors.Is(err, pjlink.ErrProtocol):
-		return cmdb.PollProtocol
-	}
-	return snmp.ClassifyError(err)
 }

@@ -146,6 +146,9 @@ func (t *Tracker) Observe(r *cmdb.PollResult, now time.Time) []cmdb.HealthEvent 
 		}
 		if e, ok := t.present(i, o, now); ok {
 			e.Detail = "no answer to the poll"
+			if r.Failure != "" {
+				e.Detail += ": " + string(r.Failure)
+			}
 			events = append(events, e)
 		}
 		return events

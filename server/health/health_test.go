@@ -299,3 +299,14 @@ func BenchmarkObserve(b *testing.B) {
 		tr.Observe(poll, now)
 	}
 }
+
+// TestUnreachableSaysWhy: the unreachable event's detail carries the
+// poll's failure reason, so a ticket says "refused", not only "no answer".
+func TestUnreachableSaysWhy(t *testing.T) {
+	tr := health.NewTracker(health.Options{Raise: 1})
+	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	got := tr.Observe(&cmdb.PollResult{Target: "10.0.0.9", Failure: cmdb.PollRefused}, now)
+	if len(got) != 1 || got[0].Kind != cmdb.HealthUnreachable || got[0].Detail != "no answer to the poll: refused" {
+		t.Fatalf("Observe = %+v", got)
+	}
+}

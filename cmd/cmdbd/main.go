@@ -92,7 +92,7 @@ type Main struct {
 	sched   *scheduler.Scheduler
 	elector *postgres.Elector
 	ingest  *agentdoor.Handler
-	demoSim *demoSim // the demo's simulated printers, copiers and projectors
+	demoSim *demo.Simulators // the demo's simulated printers, copiers and projectors
 	serving bool
 }
 
@@ -328,7 +328,7 @@ func (m *Main) serve(ctx context.Context) error {
 		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Live: m.live, Logger: m.log, Registry: reg})
 	m.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
-	if err := m.startJobs(); err != nil {
+	if err := m.startJobs(reg); err != nil {
 		return err
 	}
 	m.serving = true
@@ -412,8 +412,9 @@ func quietHelp(err error) error {
 const schedulerElection = 7_202_611_221
 
 // startJobs schedules SNMP polling and discovery; with several replicas
-// on one database only the elected one runs them.
-func (m *Main) startJobs() error {
+// on one database only the elected one runs them. The polling round's
+// metrics go to reg.
+func (m *Main) startJobs(reg prometheus.Registerer) error {
 	c := &m.Config
 	if c.SNMPEvery <= 0 {
 		c.SNMPEvery = 15 * time.Minute
@@ -429,16 +430,19 @@ func (m *Main) startJobs() error {
 	if err != nil {
 		return err
 	}
-	p := m.poller()
+	p, err := m.newPoller(reg)
+	if err != nil {
+		return err
+	}
 	if err := s.Every("snmp-poll", m.Config.SNMPEvery, func(ctx context.Context) {
-		if err := p.round(ctx); err != nil {
+		if err := p.Round(ctx); err != nil {
 			m.log.Error("SNMP polling round", "err", err)
 		}
 	}); err != nil {
 		return err
 	}
 	if err := s.Every("snmp-discovery", m.Config.SNMPScan, func(ctx context.Context) {
-		if err := snmpDiscovery(ctx, m.db, p.SNMP); err != nil {
+		if err := p.Discover(ctx); err != nil {
 			m.log.Error("SNMP discovery", "err", err)
 		}
 	}); err != nil {

@@ -36,8 +36,17 @@ Flags:
 `
 
 // errSNMPUnreachable is returned after printing a result whose device did
-// not answer, so that the exit status tells scripts.
+// not answer, so that the exit status tells scripts; errors.Is finds it
+// in the error that says why.
 var errSNMPUnreachable = errors.New("snmp poll: the device did not answer")
+
+// unreachableError says why the device did not answer.
+func unreachableError(f cmdb.PollFailure) error {
+	if f == "" {
+		return errSNMPUnreachable
+	}
+	return fmt.Errorf("%w: %s (%s)", errSNMPUnreachable, f, f.Describe())
+}
 
 // snmpPollCommand is "cmdbd snmp poll": it polls one device once and
 // prints what the poller understood, as JSON with --json or as a table.
@@ -150,7 +159,7 @@ func runSNMPPoll(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if !rep.Reachable {
-		return errSNMPUnreachable
+		return unreachableError(rep.Failure)
 	}
 	return nil
 }
@@ -192,9 +201,15 @@ func printPollReport(w io.Writer, rep *snmp.Report) error {
 	row("Target", r.Target)
 	if !r.Reachable {
 		row("Reachable", "no (no answer to any credential)")
+		if r.Failure != "" {
+			row("Reason", string(r.Failure)+": "+r.Failure.Describe())
+		}
 		return tw.Flush()
 	}
 	row("Reachable", "yes, credential \""+rep.Credential+"\", profile "+rep.Profile)
+	if r.Failure != "" {
+		row("Note", string(r.Failure)+": "+r.Failure.Describe())
+	}
 	row("Class", r.Class)
 	row("Vendor", r.Vendor)
 	row("Model", r.Model)

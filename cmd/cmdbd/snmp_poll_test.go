@@ -89,13 +89,40 @@ func TestSNMPPollCommand(t *testing.T) {
 		if !errors.Is(err, errSNMPUnreachable) {
 			t.Fatalf("err = %v, want unreachable", err)
 		}
-		if !strings.Contains(out.String(), `"reachable": false`) {
-			t.Errorf("output = %s", out.String())
+		if !strings.Contains(out.String(), `"reachable": false`) || !strings.Contains(out.String(), `"failure": "wrong_credentials"`) {
+			t.Errorf("output = %s, want unreachable for wrong credentials", out.String())
+		}
+		if !strings.Contains(err.Error(), "wrong_credentials") {
+			t.Errorf("err = %v, want the reason", err)
 		}
 		if s := out.String() + errOut.String() + err.Error(); strings.Contains(s, "wrong-pass-phrase") || strings.Contains(s, user.PrivKey) {
 			t.Errorf("a pass phrase is printed:\n%s", s)
 		}
 	})
+
+	// The table says why: a closed loopback port is refused, a wrong v2c
+	// community is silence.
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := pc.LocalAddr().String()
+	pc.Close()
+	for _, tt := range []struct{ name, target, community, want string }{
+		{"closed port", closed, "public", "refused"},
+		{"wrong community", sim.Addr, "no-such-community", "timeout"},
+	} {
+		t.Run("reason/"+tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := snmpPollCommand([]string{"--target", tt.target, "--community", tt.community, "--timeout", "300ms", "--retries", "0"}, &out, &errOut)
+			if !errors.Is(err, errSNMPUnreachable) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want unreachable: %s", err, tt.want)
+			}
+			if !strings.Contains(out.String(), "Reason") || !strings.Contains(out.String(), tt.want+": ") {
+				t.Errorf("table does not say %s:\n%s", tt.want, out.String())
+			}
+		})
+	}
 }
 
 func TestSNMPPollCommandUsageHidesSecrets(t *testing.T) {

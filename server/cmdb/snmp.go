@@ -2,7 +2,9 @@ package cmdb
 
 import (
 	"context"
+	"encoding/json"
 	"time"
+	"unicode"
 )
 
 // What the SNMP poller understands of a device. The poller fills these
@@ -41,6 +43,73 @@ type PollResult struct {
 	// otherWarning, otherError.
 	Errors []string `json:"errors,omitempty"`
 	Alerts []Alert  `json:"alerts,omitempty"`
+	// Failure says why the poll got no usable answer when Reachable is
+	// false, or, with Reachable true, what the answer lacked
+	// (PollNoPrinterMIB); "" for a full answer.
+	Failure PollFailure `json:"failure,omitempty"`
+}
+
+// PollFailure says why polling a target failed.
+type PollFailure string
+
+// Reasons a poll fails.
+const (
+	// PollTimeout: no answer in time. The device is off, the address is
+	// wrong or filtered — or, for SNMP v1/v2c, the community is wrong:
+	// agents drop requests with a wrong community without a word.
+	PollTimeout PollFailure = "timeout"
+	// PollWrongCredentials: the device refused the credentials: SNMPv3
+	// report PDUs (usmStatsUnknownUserNames, usmStatsWrongDigests,
+	// usmStatsDecryptionErrors, unsupported security level), or a PJLink
+	// projector refused every password.
+	PollWrongCredentials PollFailure = "wrong_credentials"
+	// PollRefused: the port is closed (TCP reset, or ICMP port
+	// unreachable for SNMP over UDP).
+	PollRefused PollFailure = "refused"
+	// PollNetwork: the address cannot be reached: no route, or a host
+	// name that does not resolve.
+	PollNetwork PollFailure = "network"
+	// PollProtocol: something answered, but not understandably (not SNMP
+	// or PJLink, or an SNMP agent without the system group).
+	PollProtocol PollFailure = "protocol"
+	// PollNoPrinterMIB: the device answers SNMP but has no Printer-MIB
+	// (no page counter, no supplies): it is not a printer. It is still
+	// reachable.
+	PollNoPrinterMIB PollFailure = "no_printer_mib"
+	// PollCredentialsUnreadable: the school's credential profiles could
+	// not be decrypted (the server's secret key changed); the target was
+	// not polled.
+	PollCredentialsUnreadable PollFailure = "credentials_unreadable"
+	// PollOther: any other error.
+	PollOther PollFailure = "other"
+)
+
+// PollFailures lists every PollFailure.
+var PollFailures = []PollFailure{PollTimeout, PollWrongCredentials, PollRefused, PollNetwork, PollProtocol,
+	PollNoPrinterMIB, PollCredentialsUnreadable, PollOther}
+
+// Describe says in a sentence what a failure means for the person who
+// polls; "" for "".
+func (f PollFailure) Describe() string {
+	switch f {
+	case "":
+		return ""
+	case PollTimeout:
+		return "no answer in time: the device is off, the address or port is wrong or filtered, or (SNMP v1/v2c) the community is wrong"
+	case PollWrongCredentials:
+		return "the device refused the credentials (SNMPv3 user, pass phrases or security level; PJLink password)"
+	case PollRefused:
+		return "the port is closed on that address (connection refused)"
+	case PollNetwork:
+		return "the address cannot be reached (no route, or the host name does not resolve)"
+	case PollProtocol:
+		return "something answered, but not a usable SNMP or PJLink answer"
+	case PollNoPrinterMIB:
+		return "the device answers SNMP but has no Printer-MIB: it is not a printer"
+	case PollCredentialsUnreadable:
+		return "the school's credential profiles cannot be decrypted; not polled"
+	}
+	return "the poll failed"
 }
 
 // Supply levels that are not numbers (RFC 3805 prtMarkerSuppliesLevel).
@@ -107,11 +176,20 @@ type SNMPCredential struct {
 }
 
 // Validate checks a credential: a known version; a non-empty community
-// for v1/v2c; for v3 a user, known auth and priv protocols and their
-// passphrases (at least 8 characters, as SNMPv3 demands); for pjlink a
-// password (auth_pass) of 1 to 32 printable ASCII characters and none of
-// the SNMP fields.
+// for v1/v2c and none of the v3 fields; for v3 a user, known auth and
+// priv protocols and their passphrases (at least 8 characters, as SNMPv3
+// demands) and no community; for pjlink a password (auth_pass) of 1 to
+// 32 printable ASCII characters and none of the SNMP fields. No secret
+// or user name may hold a control character (a NUL, a newline, …): no
+// device is configured with one, and it is a sign of a pasting error.
+// Errors are EINVALID naming the field; they never contain a secret.
 func (c *SNMPCredential) Validate() error {
+	for _, f := range []struct{ name, v string }{{"community", c.Community.Reveal()}, {"user", c.User},
+		{"auth_pass", c.AuthPass.Reveal()}, {"priv_pass", c.PrivPass.Reveal()}} {
+		if hasControl(f.v) {
+			return Invalid(f.name, "must not contain control characters (such as NUL or a line break)")
+		}
+	}
 	switch c.Version {
 	case CredentialPJLink:
 		pw := c.AuthPass.Reveal()
@@ -133,7 +211,16 @@ func (c *SNMPCredential) Validate() error {
 		if c.Community == "" {
 			return Invalid("community", "is required for SNMP v%s and must not be empty", c.Version)
 		}
+		for _, f := range []struct{ name, v string }{{"user", c.User}, {"auth_proto", c.AuthProto},
+			{"auth_pass", c.AuthPass.Reveal()}, {"priv_proto", c.PrivProto}, {"priv_pass", c.PrivPass.Reveal()}} {
+			if f.v != "" {
+				return Invalid(f.name, "is an SNMPv3 field and not used by SNMP v%s; give the community only", c.Version)
+			}
+		}
 	case "3":
+		if c.Community != "" {
+			return Invalid("community", "is not used by SNMPv3; give user, auth_proto/auth_pass and priv_proto/priv_pass")
+		}
 		if c.User == "" {
 			return Invalid("user", "is required for SNMPv3")
 		}
@@ -158,6 +245,17 @@ func (c *SNMPCredential) Validate() error {
 	return nil
 }
 
+// hasControl reports whether s holds an ASCII or Unicode control
+// character.
+func hasControl(s string) bool {
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return true
+		}
+	}
+	return false
+}
+
 // SNMP target kinds: an SNMP agent, or a projector speaking PJLink.
 const (
 	TargetSNMP   = "snmp"
@@ -176,6 +274,10 @@ type SNMPTarget struct {
 	Unreachable bool       `json:"unreachable"`
 	LastPollAt  *time.Time `json:"last_poll_at,omitempty"`
 	LastOKAt    *time.Time `json:"last_ok_at,omitempty"`
+	// LastErrorReason is why the latest failed poll failed, kept after
+	// the device answers again (compare LastErrorAt with LastOKAt).
+	LastErrorReason PollFailure `json:"last_error_reason,omitempty"`
+	LastErrorAt     *time.Time  `json:"last_error_at,omitempty"`
 }
 
 // SNMPRange is a discovery range of a school: a CIDR of at most /22.
@@ -196,18 +298,47 @@ type Metric struct {
 	Value float64   `json:"value"`
 }
 
-// HealthEvent is a health condition of a CI opening or clearing (supply
-// low or empty, jam, door open, no paper, offline, service requested,
-// unreachable; for projectors also lamp, filter, fan, temperature and
-// other_error), after debouncing.
-type HealthEvent struct {
-	ID      int64     `json:"id"`
-	CIID    int64     `json:"ci_id"`
-	Kind    string    `json:"kind"`
-	Subject string    `json:"subject,omitempty"`
-	Open    bool      `json:"open"`
-	At      time.Time `json:"at"`
-	Detail  string    `json:"detail,omitempty"`
+// PollRecord is the outcome of polling one target, ready to be stored.
+type PollRecord struct {
+	Target *SNMPTarget
+	// Result of the poll; nil when the target was not polled (see
+	// Failure).
+	Result *PollResult
+	// Failure, when Result is nil, says why the target was not polled
+	// (PollCredentialsUnreadable); its misses are not counted.
+	Failure PollFailure
+	// Observation of a reachable device; nil when it did not answer.
+	Observation *Observation
+	// Metrics to keep as time series (page counter, supply levels, …).
+	Metrics map[string]float64
+	// HealthState is the debounce state to keep for the next poll; nil
+	// keeps the stored one.
+	HealthState json.RawMessage
+	// Events opened or cleared by this poll.
+	Events []HealthEvent
+}
+
+// PollStore is what a polling round reads and writes. It acts as the
+// system: no scope limits it, so only the poller may use it.
+type PollStore interface {
+	// FindSNMPTargets lists targets (see SNMPStore).
+	FindSNMPTargets(ctx context.Context, s Scope, schoolID int64) ([]*SNMPTarget, error)
+	// FindSNMPRanges lists discovery ranges (see SNMPStore).
+	FindSNMPRanges(ctx context.Context, s Scope, schoolID int64) ([]*SNMPRange, error)
+	// CreateSNMPTarget adds a discovered target; ECONFLICT when the
+	// address is a target of the school already.
+	CreateSNMPTarget(ctx context.Context, s Scope, t *SNMPTarget) error
+	// PollCredentials returns a school's credential profiles with their
+	// secrets, in the order they are tried. An error that is not the
+	// context's means they cannot be read (EINTERNAL); none are returned
+	// then.
+	PollCredentials(ctx context.Context, schoolID int64) ([]SNMPCredential, error)
+	// HealthStates returns the debounce state kept for each target.
+	HealthStates(ctx context.Context, ids []int64) (map[int64]json.RawMessage, error)
+	// RecordPolls writes a round in one transaction: observations through
+	// reconcile (setting Target.CIID), metrics, events, the targets'
+	// misses (unreachable after missLimit in a row) and failure reasons.
+	RecordPolls(ctx context.Context, recs []*PollRecord, missLimit int) error
 }
 
 // SNMPStore keeps what the poller needs and finds, scoped like the CMDB.

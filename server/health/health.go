@@ -14,37 +14,12 @@
 package health
 
 import (
-	"context"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/schulit/cmdb/server/cmdb"
-)
-
-// Kind names a health condition.
-type Kind string
-
-// Health conditions.
-const (
-	KindSupplyLow        Kind = "supply_low"        // a supply's level is at or below Options.SupplyLowPercent
-	KindSupplyEmpty      Kind = "supply_empty"      // a supply reports the state empty
-	KindJam              Kind = "jam"               // error bit jammed
-	KindDoorOpen         Kind = "door_open"         // error bit doorOpen
-	KindNoPaper          Kind = "no_paper"          // error bit noPaper
-	KindOffline          Kind = "offline"           // error bit offline
-	KindServiceRequested Kind = "service_requested" // error bit serviceRequested
-	KindUnreachable      Kind = "unreachable"       // the poll got no answer
-
-	// Projector conditions, from the PJLink error status (ERST): each
-	// opens on a warning or an error of its part. A cover error opens
-	// KindDoorOpen.
-	KindLamp        Kind = "lamp"        // lampWarning or lampError
-	KindFilter      Kind = "filter"      // filterWarning or filterError
-	KindFan         Kind = "fan"         // fanWarning or fanError
-	KindTemperature Kind = "temperature" // temperatureWarning or temperatureError
-	KindOtherError  Kind = "other_error" // otherWarning or otherError
 )
 
 // errorKinds maps the error names of a poll result that are device
@@ -57,50 +32,26 @@ const (
 // events.
 var errorKinds = [...]struct {
 	bit    string
-	kind   Kind
+	kind   cmdb.HealthKind
 	detail string
 }{
-	{"jammed", KindJam, "paper jam"},
-	{"doorOpen", KindDoorOpen, "a door or cover is open"},
-	{"noPaper", KindNoPaper, "out of paper"},
-	{"offline", KindOffline, "the device is offline"},
-	{"serviceRequested", KindServiceRequested, "service requested"},
-	{"lampError", KindLamp, "lamp error"},
-	{"lampWarning", KindLamp, "lamp warning: its life is nearly over"},
-	{"filterError", KindFilter, "filter error"},
-	{"filterWarning", KindFilter, "filter warning: clean or replace the filter"},
-	{"fanError", KindFan, "fan error"},
-	{"fanWarning", KindFan, "fan warning"},
-	{"temperatureError", KindTemperature, "temperature error"},
-	{"temperatureWarning", KindTemperature, "temperature warning"},
-	{"coverError", KindDoorOpen, "cover open"},
-	{"coverWarning", KindDoorOpen, "cover warning"},
-	{"otherError", KindOtherError, "projector error"},
-	{"otherWarning", KindOtherError, "projector warning"},
-}
-
-// Event is a condition that opened (Open true) or cleared (Open false).
-type Event struct {
-	Kind Kind `json:"kind"`
-	// Subject says what the condition is about within the device: for
-	// supply events "#<index> <description>", e.g. "#1 Black Toner";
-	// "" for device-wide conditions.
-	Subject string    `json:"subject,omitempty"`
-	Open    bool      `json:"open"`
-	At      time.Time `json:"at"`
-	// Detail is a short human-readable explanation, e.g. "8% left".
-	Detail string `json:"detail,omitempty"`
-}
-
-// Sink receives health events, e.g. to open or update incidents. The
-// ticket module implements it.
-//
-// Events are edges, not levels: one that is not delivered is not
-// repeated. A caller whose Sink fails should therefore not store the
-// Tracker state of that poll, so the next poll detects the edge again.
-type Sink interface {
-	// HealthEvent handles one event of the configuration item ciID.
-	HealthEvent(ctx context.Context, ciID int64, e Event) error
+	{"jammed", cmdb.HealthJam, "paper jam"},
+	{"doorOpen", cmdb.HealthDoorOpen, "a door or cover is open"},
+	{"noPaper", cmdb.HealthNoPaper, "out of paper"},
+	{"offline", cmdb.HealthOffline, "the device is offline"},
+	{"serviceRequested", cmdb.HealthServiceRequested, "service requested"},
+	{"lampError", cmdb.HealthLamp, "lamp error"},
+	{"lampWarning", cmdb.HealthLamp, "lamp warning: its life is nearly over"},
+	{"filterError", cmdb.HealthFilter, "filter error"},
+	{"filterWarning", cmdb.HealthFilter, "filter warning: clean or replace the filter"},
+	{"fanError", cmdb.HealthFan, "fan error"},
+	{"fanWarning", cmdb.HealthFan, "fan warning"},
+	{"temperatureError", cmdb.HealthTemperature, "temperature error"},
+	{"temperatureWarning", cmdb.HealthTemperature, "temperature warning"},
+	{"coverError", cmdb.HealthDoorOpen, "cover open"},
+	{"coverWarning", cmdb.HealthDoorOpen, "cover warning"},
+	{"otherError", cmdb.HealthOtherError, "projector error"},
+	{"otherWarning", cmdb.HealthOtherError, "projector warning"},
 }
 
 // Options tune the debounce. Zero values mean the defaults.
@@ -143,8 +94,8 @@ type Tracker struct {
 
 // Condition is one tracked condition of a device.
 type Condition struct {
-	Kind    Kind   `json:"kind"`
-	Subject string `json:"subject,omitempty"`
+	Kind    cmdb.HealthKind `json:"kind"`
+	Subject string          `json:"subject,omitempty"`
 	// Supply is the supply index for supply conditions, 0 otherwise.
 	// Supplies are matched by index, so a renamed supply keeps its state.
 	Supply int `json:"supply,omitempty"`
@@ -180,21 +131,24 @@ func NewTracker(opts Options) *Tracker {
 //
 // Once a device's conditions are known, Observe does not allocate unless
 // it returns events.
-func (t *Tracker) Observe(r *cmdb.PollResult, now time.Time) []Event {
+func (t *Tracker) Observe(r *cmdb.PollResult, now time.Time) []cmdb.HealthEvent {
 	if r == nil {
 		return nil
 	}
 	o := t.opts.withDefaults()
-	var events []Event
+	var events []cmdb.HealthEvent
 
 	if !r.Reachable {
-		i := t.find(KindUnreachable, 0)
+		i := t.find(cmdb.HealthUnreachable, 0)
 		if i < 0 {
-			t.Conditions = append(t.Conditions, Condition{Kind: KindUnreachable, Since: now})
+			t.Conditions = append(t.Conditions, Condition{Kind: cmdb.HealthUnreachable, Since: now})
 			i = len(t.Conditions) - 1
 		}
 		if e, ok := t.present(i, o, now); ok {
 			e.Detail = "no answer to the poll"
+			if r.Failure != "" {
+				e.Detail += ": " + string(r.Failure)
+			}
 			events = append(events, e)
 		}
 		return events
@@ -250,54 +204,54 @@ func (t *Tracker) Observe(r *cmdb.PollResult, now time.Time) []Event {
 
 // present records that condition i holds in this poll and returns its
 // open event, without Detail, if it opens now.
-func (t *Tracker) present(i int, o Options, now time.Time) (Event, bool) {
+func (t *Tracker) present(i int, o Options, now time.Time) (cmdb.HealthEvent, bool) {
 	c := &t.Conditions[i]
 	if c.Open {
 		c.Streak = 0
-		return Event{}, false
+		return cmdb.HealthEvent{}, false
 	}
 	c.Streak++
 	if c.Streak < o.Raise {
-		return Event{}, false
+		return cmdb.HealthEvent{}, false
 	}
 	c.Open, c.Streak, c.Since = true, 0, now
-	return Event{Kind: c.Kind, Subject: c.Subject, Open: true, At: now}, true
+	return cmdb.HealthEvent{Kind: c.Kind, Subject: c.Subject, Open: true, At: now}, true
 }
 
 // absent records that condition i does not hold in this poll and returns
 // its clear event if it clears now. A pending condition is interrupted
 // and forgotten; a cleared one too.
-func (t *Tracker) absent(i int, o Options, now time.Time) (Event, bool) {
+func (t *Tracker) absent(i int, o Options, now time.Time) (cmdb.HealthEvent, bool) {
 	c := &t.Conditions[i]
 	if !c.Open {
 		c.Streak = -1
-		return Event{}, false
+		return cmdb.HealthEvent{}, false
 	}
 	c.Streak++
 	if c.Streak < o.Clear {
-		return Event{}, false
+		return cmdb.HealthEvent{}, false
 	}
 	c.Streak = -1
-	return Event{Kind: c.Kind, Subject: c.Subject, Open: false, At: now}, true
+	return cmdb.HealthEvent{Kind: c.Kind, Subject: c.Subject, Open: false, At: now}, true
 }
 
 // opened appends the open event e of condition i. When a supply
 // condition opens, its sibling (low for empty, empty for low) is cleared
 // first, if open, and forgotten: a supply is never low and empty at once.
-func (t *Tracker) opened(events []Event, i int, e Event) []Event {
+func (t *Tracker) opened(events []cmdb.HealthEvent, i int, e cmdb.HealthEvent) []cmdb.HealthEvent {
 	c := &t.Conditions[i]
-	sibling := KindSupplyLow
+	sibling := cmdb.HealthSupplyLow
 	switch c.Kind {
-	case KindSupplyLow:
-		sibling = KindSupplyEmpty
-	case KindSupplyEmpty:
+	case cmdb.HealthSupplyLow:
+		sibling = cmdb.HealthSupplyEmpty
+	case cmdb.HealthSupplyEmpty:
 	default:
 		return append(events, e)
 	}
 	if j := t.find(sibling, c.Supply); j >= 0 {
 		s := &t.Conditions[j]
 		if s.Open {
-			events = append(events, Event{Kind: s.Kind, Subject: s.Subject, Open: false, At: e.At, Detail: "superseded by " + string(c.Kind)})
+			events = append(events, cmdb.HealthEvent{Kind: s.Kind, Subject: s.Subject, Open: false, At: e.At, Detail: "superseded by " + string(c.Kind)})
 		}
 		s.Open, s.Streak = false, -1
 	}
@@ -305,7 +259,7 @@ func (t *Tracker) opened(events []Event, i int, e Event) []Event {
 }
 
 // find returns the index of the live condition (kind, supply), or -1.
-func (t *Tracker) find(kind Kind, supply int) int {
+func (t *Tracker) find(kind cmdb.HealthKind, supply int) int {
 	for i := range t.Conditions {
 		c := &t.Conditions[i]
 		if c.Kind == kind && c.Supply == supply && c.Streak >= 0 {
@@ -317,11 +271,11 @@ func (t *Tracker) find(kind Kind, supply int) int {
 
 // holds reports whether condition (kind, supply) holds in r and, for a
 // supply condition, the supply.
-func holds(r *cmdb.PollResult, kind Kind, supply int, o Options) (*cmdb.Supply, bool) {
+func holds(r *cmdb.PollResult, kind cmdb.HealthKind, supply int, o Options) (*cmdb.Supply, bool) {
 	switch kind {
-	case KindUnreachable:
+	case cmdb.HealthUnreachable:
 		return nil, false // r is reachable here
-	case KindSupplyLow, KindSupplyEmpty:
+	case cmdb.HealthSupplyLow, cmdb.HealthSupplyEmpty:
 		for i := range r.Supplies {
 			if s := &r.Supplies[i]; s.Index == supply && supplyKind(s, o) == kind {
 				return s, true
@@ -339,22 +293,22 @@ func holds(r *cmdb.PollResult, kind Kind, supply int, o Options) (*cmdb.Supply, 
 
 // supplyKind classifies a supply: empty, low or neither (""). Only a
 // level that is a number (state ok) can be low.
-func supplyKind(s *cmdb.Supply, o Options) Kind {
+func supplyKind(s *cmdb.Supply, o Options) cmdb.HealthKind {
 	switch {
 	case s.State == cmdb.SupplyEmpty:
-		return KindSupplyEmpty
+		return cmdb.HealthSupplyEmpty
 	case s.State == cmdb.SupplyOK && s.Percent != nil && *s.Percent <= o.SupplyLowPercent:
-		return KindSupplyLow
+		return cmdb.HealthSupplyLow
 	}
 	return ""
 }
 
 // detail explains an opening condition of r; s is its supply, if any.
-func detail(r *cmdb.PollResult, kind Kind, s *cmdb.Supply) string {
+func detail(r *cmdb.PollResult, kind cmdb.HealthKind, s *cmdb.Supply) string {
 	switch kind {
-	case KindSupplyEmpty:
+	case cmdb.HealthSupplyEmpty:
 		return "empty"
-	case KindSupplyLow:
+	case cmdb.HealthSupplyLow:
 		if s != nil && s.Percent != nil {
 			return strconv.FormatFloat(*s.Percent, 'f', 0, 64) + "% left"
 		}

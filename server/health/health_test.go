@@ -46,7 +46,7 @@ type step struct {
 	want string
 }
 
-func format(events []health.Event) string {
+func format(events []cmdb.HealthEvent) string {
 	var parts []string
 	for _, e := range events {
 		s := "-"
@@ -212,15 +212,15 @@ func TestObserveDetail(t *testing.T) {
 	tr := health.NewTracker(health.Options{Raise: 1, Clear: 1})
 	now := time.Now()
 	got := tr.Observe(up([]cmdb.Supply{toner(2, "Cyan", 7.6), supply(3, "Waste", cmdb.SupplyEmpty, -1)}, "doorOpen"), now)
-	want := []health.Event{
-		{Kind: health.KindSupplyLow, Subject: "#2 Cyan", Open: true, At: now, Detail: "8% left"},
-		{Kind: health.KindSupplyEmpty, Subject: "#3 Waste", Open: true, At: now, Detail: "empty"},
-		{Kind: health.KindDoorOpen, Open: true, At: now, Detail: "a door or cover is open"},
+	want := []cmdb.HealthEvent{
+		{Kind: cmdb.HealthSupplyLow, Subject: "#2 Cyan", Open: true, At: now, Detail: "8% left"},
+		{Kind: cmdb.HealthSupplyEmpty, Subject: "#3 Waste", Open: true, At: now, Detail: "empty"},
+		{Kind: cmdb.HealthDoorOpen, Open: true, At: now, Detail: "a door or cover is open"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Observe =\n%+v\nwant\n%+v", got, want)
 	}
-	if got := tr.Observe(down(), now); len(got) != 1 || got[0].Kind != health.KindUnreachable || got[0].Detail == "" {
+	if got := tr.Observe(down(), now); len(got) != 1 || got[0].Kind != cmdb.HealthUnreachable || got[0].Detail == "" {
 		t.Errorf("Observe(down) = %+v", got)
 	}
 
@@ -229,9 +229,9 @@ func TestObserveDetail(t *testing.T) {
 	tr = health.NewTracker(health.Options{})
 	tr.Observe(up(nil, "filterWarning", "lampWarning"), now)
 	got = tr.Observe(up(nil, "filterWarning", "lampError"), now)
-	want = []health.Event{
-		{Kind: health.KindLamp, Open: true, At: now, Detail: "lamp error"},
-		{Kind: health.KindFilter, Open: true, At: now, Detail: "filter warning: clean or replace the filter"},
+	want = []cmdb.HealthEvent{
+		{Kind: cmdb.HealthLamp, Open: true, At: now, Detail: "lamp error"},
+		{Kind: cmdb.HealthFilter, Open: true, At: now, Detail: "filter warning: clean or replace the filter"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("projector Observe =\n%+v\nwant\n%+v", got, want)
@@ -297,5 +297,16 @@ func BenchmarkObserve(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		tr.Observe(poll, now)
+	}
+}
+
+// TestUnreachableSaysWhy: the unreachable event's detail carries the
+// poll's failure reason, so a ticket says "refused", not only "no answer".
+func TestUnreachableSaysWhy(t *testing.T) {
+	tr := health.NewTracker(health.Options{Raise: 1})
+	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	got := tr.Observe(&cmdb.PollResult{Target: "10.0.0.9", Failure: cmdb.PollRefused}, now)
+	if len(got) != 1 || got[0].Kind != cmdb.HealthUnreachable || got[0].Detail != "no answer to the poll: refused" {
+		t.Fatalf("Observe = %+v", got)
 	}
 }

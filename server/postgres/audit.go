@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -18,7 +19,7 @@ func audit(ctx context.Context, q sqlx.ExecerContext, s cmdb.Scope, action, targ
 	}
 	d, err := json.Marshal(detail)
 	if err != nil {
-		return err
+		return fmt.Errorf("postgres.audit %s: encode detail: %w", action, err)
 	}
 	var auth *int64
 	if authorityID != 0 {
@@ -71,7 +72,9 @@ func (db *DB) FindAudit(ctx context.Context, s cmdb.Scope, f cmdb.AuditFilter) (
 		if r.AuthorityID != nil {
 			e.AuthorityID = *r.AuthorityID
 		}
-		json.Unmarshal(r.Detail, &e.Detail)
+		if err := json.Unmarshal(r.Detail, &e.Detail); err != nil {
+			return nil, fmt.Errorf("postgres.FindAudit: detail of audit event %d: %w", r.ID, err)
+		}
 		out[i] = e
 	}
 	return out, nil

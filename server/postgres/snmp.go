@@ -3,11 +3,11 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/netip"
 	"regexp"
 	"strconv"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -44,7 +44,10 @@ func (db *DB) CreateSNMPCredential(ctx context.Context, s cmdb.Scope, schoolID i
 	if err != nil {
 		return err
 	}
-	sec, _ := json.Marshal(snmpSecrets{c.Community.Reveal(), c.AuthPass.Reveal(), c.PrivPass.Reveal()})
+	sec, err := json.Marshal(snmpSecrets{c.Community.Reveal(), c.AuthPass.Reveal(), c.PrivPass.Reveal()})
+	if err != nil { // strings always marshal; the error never holds them
+		return fmt.Errorf("postgres.CreateSNMPCredential: encode secrets: %w", err)
+	}
 	return mapErr("postgres.CreateSNMPCredential", db.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := tx.GetContext(ctx, &c.ID, `INSERT INTO snmp_credentials (authority_id, school_id, name, version, v3_user, auth_proto,
 			priv_proto, secrets_enc, position, created_at)
@@ -72,6 +75,9 @@ func (db *DB) FindSNMPCredentials(ctx context.Context, s cmdb.Scope, schoolID in
 
 // PollCredentials returns a school's credential profiles with their
 // secrets, for the poller only; it is never exposed through the API.
+// A profile whose secrets cannot be decrypted (another secret key) or
+// decoded is an error naming the profile, never its secrets, and no
+// profile is returned: a school is not polled with an empty community.
 func (db *DB) PollCredentials(ctx context.Context, schoolID int64) ([]cmdb.SNMPCredential, error) {
 	var rows []struct {
 		cmdb.SNMPCredential
@@ -85,10 +91,15 @@ func (db *DB) PollCredentials(ctx context.Context, schoolID int64) ([]cmdb.SNMPC
 	for i, r := range rows {
 		plain, err := db.seal.open(r.Sealed)
 		if err != nil {
-			return nil, mapErr("postgres.PollCredentials", err)
+			return nil, fmt.Errorf("postgres.PollCredentials: credential profile %d (%q) of school %d cannot be decrypted (was the secret key changed?): %w",
+				r.ID, r.Name, schoolID, err)
 		}
 		var sec snmpSecrets
-		json.Unmarshal(plain, &sec)
+		if err := json.Unmarshal(plain, &sec); err != nil {
+			// The JSON error may quote the plaintext: do not wrap it.
+			return nil, fmt.Errorf("postgres.PollCredentials: credential profile %d (%q) of school %d: its decrypted secrets are not valid JSON",
+				r.ID, r.Name, schoolID)
+		}
 		out[i] = r.SNMPCredential
 		out[i].Community, out[i].AuthPass, out[i].PrivPass = cmdb.Secret(sec.Community), cmdb.Secret(sec.AuthPass), cmdb.Secret(sec.PrivPass)
 	}
@@ -160,7 +171,8 @@ func (db *DB) CreateSNMPRange(ctx context.Context, s cmdb.Scope, r *cmdb.SNMPRan
 }
 
 const targetColumns = `t.id, t.authority_id AS authorityid, t.school_id AS schoolid, t.address, t.kind, coalesce(t.ci_id, 0) AS ciid,
-	t.misses, t.unreachable, t.last_poll_at AS lastpollat, t.last_ok_at AS lastokat`
+	t.misses, t.unreachable, t.last_poll_at AS lastpollat, t.last_ok_at AS lastokat,
+	t.last_error_reason AS lasterrorreason, t.last_error_at AS lasterrorat`
 
 // FindSNMPTargets lists the targets of visible schools (one school when
 // schoolID is not 0).
@@ -188,34 +200,13 @@ func (db *DB) FindSNMPRanges(ctx context.Context, s cmdb.Scope, schoolID int64) 
 	return out, mapErr("postgres.FindSNMPRanges", err)
 }
 
-// PollRecord is the outcome of polling one target, ready to be written.
-type PollRecord struct {
-	Target *cmdb.SNMPTarget
-	Result *cmdb.PollResult
-	// Observation of a reachable device; nil when it did not answer.
-	Observation *cmdb.Observation
-	// Metrics to keep as time series (page counter, supply levels, …).
-	Metrics map[string]float64
-	// HealthState is the debounce state to keep for the next poll.
-	HealthState json.RawMessage
-	// Events opened or cleared by this poll.
-	Events []HealthEventRecord
-}
-
-// HealthEventRecord is a health event as stored on the CI.
-type HealthEventRecord struct {
-	Kind    string    `json:"kind"`
-	Subject string    `json:"subject"`
-	Open    bool      `json:"open"`
-	At      time.Time `json:"at"`
-	Detail  string    `json:"detail"`
-}
-
 // RecordPolls writes a polling round in one transaction: observations of
 // the devices that answered go through reconcile, their metrics and
-// health events are kept, and targets that missed missLimit polls in a
-// row are marked unreachable.
-func (db *DB) RecordPolls(ctx context.Context, recs []*PollRecord, missLimit int) error {
+// health events are kept, targets that missed missLimit polls in a row
+// are marked unreachable, and the reason of each failed poll is kept on
+// its target. A record without a Result (not polled) only sets the
+// reason: its misses and last poll stay.
+func (db *DB) RecordPolls(ctx context.Context, recs []*cmdb.PollRecord, missLimit int) error {
 	return mapErr("postgres.RecordPolls", db.inTx(ctx, func(tx *sqlx.Tx) error {
 		now := db.now()
 		var obs []cmdb.Observation
@@ -245,22 +236,28 @@ func (db *DB) RecordPolls(ctx context.Context, recs []*PollRecord, missLimit int
 		var mName []string
 		var mVal []float64
 		type upd struct {
-			ID          int64           `json:"id"`
-			CIID        int64           `json:"ci_id"`
-			OK          bool            `json:"ok"`
-			HealthState json.RawMessage `json:"health_state"`
+			ID          int64            `json:"id"`
+			CIID        int64            `json:"ci_id"`
+			Polled      bool             `json:"polled"`
+			OK          bool             `json:"ok"`
+			Reason      cmdb.PollFailure `json:"reason"`
+			HealthState json.RawMessage  `json:"health_state"`
 		}
 		ups := make([]upd, len(recs))
-		var evs []struct {
-			CIID int64 `json:"ci_id"`
-			HealthEventRecord
-		}
+		var evs []cmdb.HealthEvent
 		for i, r := range recs {
 			hs := r.HealthState
 			if len(hs) == 0 {
 				hs = json.RawMessage(`null`)
 			}
-			ups[i] = upd{r.Target.ID, r.Target.CIID, r.Result != nil && r.Result.Reachable, hs}
+			u := upd{ID: r.Target.ID, CIID: r.Target.CIID, Reason: r.Failure, HealthState: hs}
+			if r.Result != nil {
+				u.Polled, u.OK, u.Reason = true, r.Result.Reachable, r.Result.Failure
+				if !u.OK && u.Reason == "" {
+					u.Reason = cmdb.PollOther
+				}
+			}
+			ups[i] = u
 			if r.Target.CIID == 0 {
 				continue
 			}
@@ -268,10 +265,8 @@ func (db *DB) RecordPolls(ctx context.Context, recs []*PollRecord, missLimit int
 				mCI, mName, mVal = append(mCI, r.Target.CIID), append(mName, name), append(mVal, v)
 			}
 			for _, e := range r.Events {
-				evs = append(evs, struct {
-					CIID int64 `json:"ci_id"`
-					HealthEventRecord
-				}{r.Target.CIID, e})
+				e.CIID = r.Target.CIID
+				evs = append(evs, e)
 			}
 		}
 		if len(mCI) > 0 {
@@ -283,19 +278,22 @@ func (db *DB) RecordPolls(ctx context.Context, recs []*PollRecord, missLimit int
 		}
 		if len(evs) > 0 {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO ci_health_events (ci_id, kind, subject, open, at, detail)
-				SELECT ci_id, kind, subject, open, at, detail FROM jsonb_to_recordset($1::jsonb)
+				SELECT ci_id, kind, coalesce(subject, ''), open, at, coalesce(detail, '') FROM jsonb_to_recordset($1::jsonb)
 				AS x(ci_id bigint, kind text, subject text, open boolean, at timestamptz, detail text)`, mustJSON(evs)); err != nil {
 				return err
 			}
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE snmp_targets t SET
 			ci_id = coalesce(NULLIF(x.ci_id, 0), t.ci_id),
-			misses = CASE WHEN x.ok THEN 0 ELSE t.misses + 1 END,
-			unreachable = CASE WHEN x.ok THEN false ELSE t.misses + 1 >= $3 END,
+			misses = CASE WHEN NOT x.polled THEN t.misses WHEN x.ok THEN 0 ELSE t.misses + 1 END,
+			unreachable = CASE WHEN NOT x.polled THEN t.unreachable WHEN x.ok THEN false ELSE t.misses + 1 >= $3 END,
 			health_state = CASE WHEN x.health_state IS NULL OR x.health_state = 'null' THEN t.health_state ELSE x.health_state END,
-			last_poll_at = $2,
-			last_ok_at = CASE WHEN x.ok THEN $2 ELSE t.last_ok_at END
-			FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, ci_id bigint, ok boolean, health_state jsonb) WHERE t.id = x.id`,
+			last_poll_at = CASE WHEN x.polled THEN $2 ELSE t.last_poll_at END,
+			last_ok_at = CASE WHEN x.ok THEN $2 ELSE t.last_ok_at END,
+			last_error_reason = CASE WHEN x.reason <> '' THEN x.reason ELSE t.last_error_reason END,
+			last_error_at = CASE WHEN x.reason <> '' THEN $2 ELSE t.last_error_at END
+			FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, ci_id bigint, polled boolean, ok boolean, reason text, health_state jsonb)
+			WHERE t.id = x.id`,
 			mustJSON(ups), now, missLimit)
 		return err
 	}))

@@ -70,14 +70,17 @@ func TestSNMPStore(t *testing.T) {
 	gone := &cmdb.SNMPTarget{SchoolID: tn.School.ID, Address: "printer-2.schule.local"}
 	must(t, db.CreateSNMPTarget(ctx, admin, ok))
 	must(t, db.CreateSNMPTarget(ctx, admin, gone))
+	locked := &cmdb.SNMPTarget{SchoolID: tn.School.ID, Address: "printer-3.schule.local"}
+	must(t, db.CreateSNMPTarget(ctx, admin, locked))
 	pages := int64(801234)
 	res := &cmdb.PollResult{Target: ok.Address, Reachable: true, Class: "printer", Vendor: "Canon", Model: "iR-ADV C5535", Serial: "XLF01234", PageCount: &pages}
 	obs := cmdb.Observation{Source: "snmp", AuthorityID: tn.Authority.ID, SchoolID: tn.School.ID, Class: "printer", Serial: "XLF01234", Vendor: "Canon"}
 	for round := 0; round < 3; round++ {
-		must(t, db.RecordPolls(ctx, []*postgres.PollRecord{
+		must(t, db.RecordPolls(ctx, []*cmdb.PollRecord{
 			{Target: ok, Result: res, Observation: &obs, Metrics: map[string]float64{"counter.pages": float64(pages) + float64(round)},
-				Events: []postgres.HealthEventRecord{{Kind: "door_open", Open: round == 0}}},
-			{Target: gone, Result: &cmdb.PollResult{Target: gone.Address}},
+				Events: []cmdb.HealthEvent{{Kind: "door_open", Open: round == 0}}},
+			{Target: gone, Result: &cmdb.PollResult{Target: gone.Address, Failure: cmdb.PollTimeout}},
+			{Target: locked, Failure: cmdb.PollCredentialsUnreadable}, // not polled
 		}, 3))
 	}
 	targets, err := db.FindSNMPTargets(ctx, admin, tn.School.ID)
@@ -85,12 +88,16 @@ func TestSNMPStore(t *testing.T) {
 	for _, tg := range targets {
 		switch tg.Address {
 		case ok.Address:
-			if tg.CIID == 0 || tg.Unreachable || tg.Misses != 0 || tg.LastOKAt == nil {
+			if tg.CIID == 0 || tg.Unreachable || tg.Misses != 0 || tg.LastOKAt == nil || tg.LastErrorReason != "" {
 				t.Errorf("answering target = %+v", tg)
 			}
 		case gone.Address:
-			if !tg.Unreachable || tg.Misses != 3 {
+			if !tg.Unreachable || tg.Misses != 3 || tg.LastErrorReason != cmdb.PollTimeout || tg.LastErrorAt == nil {
 				t.Errorf("silent target = %+v", tg)
+			}
+		case locked.Address:
+			if tg.Unreachable || tg.Misses != 0 || tg.LastPollAt != nil || tg.LastErrorReason != cmdb.PollCredentialsUnreadable || tg.LastErrorAt == nil {
+				t.Errorf("target not polled = %+v", tg)
 			}
 		}
 	}

@@ -37,7 +37,10 @@ func Poll(ctx context.Context, target string, creds []cmdb.SNMPCredential, o Opt
 // what else to read; the answers are decoded and classified.
 //
 // A device that answers no credential is not an error: the result has
-// Reachable false, after at most Timeout × (Retries+1) per credential.
+// Reachable false and Failure says why (the most telling reason over the
+// credentials, see ClassifyError), after at most Timeout × (Retries+1)
+// per credential. A device that answers but has no Printer-MIB (and is
+// not a projector) is reachable with Failure PollNoPrinterMIB.
 // Tables a device fails to walk are left out. Errors are EINVALID for bad
 // input (target, credentials[i].<field>) and the context's error when ctx
 // ends first.
@@ -49,6 +52,7 @@ func PollReport(ctx context.Context, target string, creds []cmdb.SNMPCredential,
 	if err := validateCreds(creds); err != nil {
 		return nil, err
 	}
+	var failure cmdb.PollFailure
 	for i := range creds {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -58,12 +62,17 @@ func PollReport(ctx context.Context, target string, creds []cmdb.SNMPCredential,
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			o.Logger.Debug("snmp: no answer", "target", target, "credential", creds[i].Name, "err", err)
+			f := ClassifyError(err)
+			o.Logger.Debug("snmp: no answer", "target", target, "credential", creds[i].Name, "reason", f, "err", err)
+			failure = worse(failure, f)
 			continue
+		}
+		if lacksPrinterMIB(rep.PollResult) {
+			rep.Failure = cmdb.PollNoPrinterMIB
 		}
 		return rep, nil
 	}
-	return &Report{PollResult: &cmdb.PollResult{Target: target, PolledAt: o.Now().UTC()}}, nil
+	return &Report{PollResult: &cmdb.PollResult{Target: target, PolledAt: o.Now().UTC(), Failure: failure}}, nil
 }
 
 func validateCreds(creds []cmdb.SNMPCredential) error {

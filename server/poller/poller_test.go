@@ -1,4 +1,4 @@
-package main
+package poller
 
 import (
 	"context"
@@ -16,8 +16,6 @@ import (
 
 	"github.com/schulit/cmdb/internal/syncbuf"
 	"github.com/schulit/cmdb/server/cmdb"
-	"github.com/schulit/cmdb/server/demo"
-	"github.com/schulit/cmdb/server/health"
 	"github.com/schulit/cmdb/server/pjlink/pjlinktest"
 	"github.com/schulit/cmdb/server/postgres"
 	"github.com/schulit/cmdb/server/postgres/postgrestest"
@@ -25,6 +23,15 @@ import (
 	"github.com/schulit/cmdb/server/snmp/sim"
 	"github.com/schulit/cmdb/server/snmp/snmptest"
 )
+
+func TestMain(m *testing.M) { postgrestest.Main(m) }
+
+func mustPoller(t *testing.T, o Options) *Poller {
+	t.Helper()
+	p, err := New(o)
+	must(t, err)
+	return p
+}
 
 // TestSNMPRound polls a simulated printer and a silent address through
 // the real store, trying the school's credential profiles in order: the
@@ -59,9 +66,9 @@ func TestSNMPRound(t *testing.T) {
 	must(t, db.CreateSNMPTarget(ctx, admin, &cmdb.SNMPTarget{SchoolID: sch.ID, Address: srv.Addr()}))
 	must(t, db.CreateSNMPTarget(ctx, admin, &cmdb.SNMPTarget{SchoolID: sch.ID, Address: silent.LocalAddr().String()}))
 
-	opts := snmp.Options{Timeout: 300 * time.Millisecond, Retries: 0}
+	p := mustPoller(t, Options{Store: db, SNMP: snmp.Options{Timeout: 300 * time.Millisecond, Retries: 0}, MissLimit: 3, Concurrency: 16})
 	for round := 0; round < 3; round++ {
-		must(t, snmpRound(ctx, db, opts, 3, 16))
+		must(t, p.Round(ctx))
 	}
 	targets, err := db.FindSNMPTargets(ctx, admin, sch.ID)
 	must(t, err)
@@ -121,7 +128,7 @@ func startDevice(t *testing.T, ctx context.Context, name string, edit func(strin
 	return srv
 }
 
-// recordingSink is a health.Sink that keeps what it is offered and fails
+// recordingSink is a cmdb.HealthSink that keeps what it is offered and fails
 // for the CIs fail says.
 type recordingSink struct {
 	mu   sync.Mutex
@@ -129,7 +136,8 @@ type recordingSink struct {
 	got  []string // "<ci> +kind subject"
 }
 
-func (s *recordingSink) HealthEvent(ctx context.Context, ciID int64, e health.Event) error {
+func (s *recordingSink) HealthEvent(ctx context.Context, e cmdb.HealthEvent) error {
+	ciID := e.CIID
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail != nil && s.fail(ciID) {
@@ -191,9 +199,9 @@ func TestSNMPRoundSink(t *testing.T) {
 	}
 	var ciOf = map[string]int64{}
 	sink := &recordingSink{}
-	p := &poller{DB: db, SNMP: snmp.Options{Timeout: 300 * time.Millisecond}, MissLimit: 3, Concurrency: 4, Sink: sink}
+	p := mustPoller(t, Options{Store: db, SNMP: snmp.Options{Timeout: 300 * time.Millisecond}, MissLimit: 3, Concurrency: 4, Sink: sink})
 
-	must(t, p.round(ctx)) // conditions pending; CIs made
+	must(t, p.Round(ctx)) // conditions pending; CIs made
 	targets, err := db.FindSNMPTargets(ctx, admin, sch.ID)
 	must(t, err)
 	for _, tg := range targets {
@@ -208,7 +216,7 @@ func TestSNMPRoundSink(t *testing.T) {
 	}
 
 	sink.fail = func(ci int64) bool { return ci == canonCI }
-	must(t, p.round(ctx)) // conditions open: the Canon's are refused
+	must(t, p.Round(ctx)) // conditions open: the Canon's are refused
 	lexWant := []string{fmt.Sprint(lexmarkCI, " +jam")}
 	if got := sink.events(); !slices.Equal(got, lexWant) {
 		t.Fatalf("sink got %v, want %v", got, lexWant)
@@ -221,8 +229,8 @@ func TestSNMPRoundSink(t *testing.T) {
 	}
 
 	sink.fail = nil
-	must(t, p.round(ctx)) // the Canon's edges again
-	must(t, p.round(ctx)) // nothing new
+	must(t, p.Round(ctx)) // the Canon's edges again
+	must(t, p.Round(ctx)) // nothing new
 	canonWant := []string{fmt.Sprint(canonCI, " +door_open"), fmt.Sprint(canonCI, " +supply_empty #3 Canon GPR-53 Magenta Toner")}
 	got := sink.events()
 	slices.Sort(got[1:])
@@ -290,10 +298,10 @@ func TestPJLinkRound(t *testing.T) {
 	}
 
 	logs := &syncbuf.Buffer{}
-	p := &poller{DB: db, PJLinkTimeout: time.Second, MissLimit: 3, Concurrency: 4,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	p := mustPoller(t, Options{Store: db, PJLinkTimeout: time.Second, MissLimit: 3, Concurrency: 4,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	for range 3 {
-		must(t, p.round(ctx))
+		must(t, p.Round(ctx))
 	}
 	targets, err := db.FindSNMPTargets(ctx, admin, sch.ID)
 	must(t, err)
@@ -357,106 +365,5 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
-	}
-}
-
-// TestDemoPollsItsDevices runs cmdbd demo: its printers, copiers and
-// projectors answer from simulators, and the first round at start lands
-// every answer on the CI the inventory export made — none is created —
-// with page counters, supplies and metrics; the next round opens health
-// events. A second start duplicates nothing.
-func TestDemoPollsItsDevices(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	admin := cmdb.AdminScope("test")
-	url := postgrestest.NewDatabase(t)
-	m1, _, logs := runMain(t, "demo", "--listen", "127.0.0.1:0", "--db", url)
-	if !strings.Contains(logs.String(), "demo printers, copiers and projectors simulated and polled") {
-		t.Fatalf("no first polling round in the logs:\n%s", logs)
-	}
-	devs := demo.SimDevices()
-	count := func(m *Main) (cis, dups, targets int) {
-		t.Helper()
-		_, cis, err := m.db.FindCIs(ctx, admin, cmdb.CIFilter{Limit: 1})
-		must(t, err)
-		_, dups, err = m.db.FindDuplicates(ctx, admin, cmdb.DuplicateFilter{})
-		must(t, err)
-		ts, err := m.db.FindSNMPTargets(ctx, admin, 0)
-		must(t, err)
-		return cis, dups, len(ts)
-	}
-	cis1, dups1, targets1 := count(m1)
-	if targets1 != len(devs) {
-		t.Fatalf("targets = %d, want %d", targets1, len(devs))
-	}
-	// The agent's two twins and the two devices SNMP knows by MAC only.
-	if dups1 != 4 {
-		t.Errorf("duplicate candidates = %d, want 4", dups1)
-	}
-
-	targets, err := m1.db.FindSNMPTargets(ctx, admin, 0)
-	must(t, err)
-	byAddr := map[string]*cmdb.SNMPTarget{}
-	for _, tg := range targets {
-		byAddr[tg.Address] = tg
-	}
-	var printers, projectors int
-	for _, d := range devs {
-		tg := byAddr[d.Address]
-		if tg == nil || tg.CIID == 0 || tg.Unreachable || tg.LastOKAt == nil {
-			t.Errorf("%s %s: target %+v not polled", d.Vendor, d.Address, tg)
-			continue
-		}
-		ci, err := m1.db.FindCIByID(ctx, admin, tg.CIID)
-		must(t, err)
-		// The export's CI: it has the asset tag, and its serial and class.
-		if ci.AssetTag == "" || d.Serial != "" && ci.Serial != d.Serial || ci.Class != d.Class ||
-			cmdb.VendorKey(ci.Vendor) != cmdb.VendorKey(d.Vendor) {
-			t.Errorf("%s %s %s: polled into CI %+v", d.Vendor, d.Serial, d.Address, ci)
-		}
-		if ci.Attributes["snmp.sys_descr"] == "" || ci.Provenance["snmp.sys_descr"].Source != cmdb.SourceSNMP {
-			t.Errorf("%s %s: no sysDescr from SNMP: %v", d.Vendor, d.Address, ci.Attributes)
-		}
-		if d.Class == cmdb.ClassProjector {
-			projectors++
-			continue
-		}
-		printers++
-		if ci.Attributes["counter.pages"] == "" || ci.Attributes["supply.1.level"] == "" || ci.Attributes["printer.errors"] == "" {
-			t.Errorf("%s %s: printer CI without counters and supplies: %v", d.Vendor, d.Address, ci.Attributes)
-		}
-		ms, err := m1.db.FindMetrics(ctx, admin, ci.ID, "counter.pages", 0)
-		must(t, err)
-		if len(ms) != 1 {
-			t.Errorf("%s %s: page counter series %+v, want one poll", d.Vendor, d.Address, ms)
-		}
-	}
-	if printers < 10 || projectors < 5 {
-		t.Errorf("%d printers and %d projectors polled", printers, projectors)
-	}
-
-	// The second poll opens the conditions the devices report.
-	must(t, m1.poller().round(ctx))
-	kinds := map[string]int{}
-	for _, tg := range targets {
-		evs, err := m1.db.FindHealthEvents(ctx, admin, tg.CIID)
-		must(t, err)
-		for _, e := range evs {
-			if e.Open {
-				kinds[e.Kind]++
-			}
-		}
-	}
-	t.Logf("%d CIs, %d duplicates, %d printers and %d projectors polled; open health events %v", cis1, dups1, printers, projectors, kinds)
-	if kinds["supply_low"] == 0 || kinds["supply_empty"] == 0 || kinds["jam"]+kinds["door_open"]+kinds["no_paper"] == 0 {
-		t.Errorf("open health events by kind = %v, want low and empty supplies and a jam, door or paper problem", kinds)
-	}
-	if cis, dups, targets := count(m1); cis != cis1 || dups != dups1 || targets != targets1 {
-		t.Errorf("after the second round: CIs %d→%d, duplicates %d→%d, targets %d→%d", cis1, cis, dups1, dups, targets1, targets)
-	}
-
-	m2, _, _ := runMain(t, "demo", "--listen", "127.0.0.1:0", "--db", url)
-	if cis, dups, targets := count(m2); cis != cis1 || dups != dups1 || targets != targets1 {
-		t.Errorf("after a second demo start: CIs %d→%d, duplicates %d→%d, targets %d→%d", cis1, cis, dups1, dups, targets1, targets)
 	}
 }

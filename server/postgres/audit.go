@@ -34,10 +34,11 @@ func audit(ctx context.Context, q sqlx.ExecerContext, s cmdb.Scope, action, targ
 }
 
 // FindAudit lists audit events, newest first: admins see all, authority
-// IT the events of their authorities.
-func (db *DB) FindAudit(ctx context.Context, s cmdb.Scope, f cmdb.AuditFilter) ([]*cmdb.AuditEvent, error) {
+// IT the events of their authorities. The total is the number of all
+// matching events, not of the page.
+func (db *DB) FindAudit(ctx context.Context, s cmdb.Scope, f cmdb.AuditFilter) ([]*cmdb.AuditEvent, int, error) {
 	if !s.Admin && len(s.Authorities) == 0 {
-		return nil, cmdb.Errorf(cmdb.EFORBIDDEN, "Only admins and authority IT may read the audit log.")
+		return nil, 0, cmdb.Errorf(cmdb.EFORBIDDEN, "Only admins and authority IT may read the audit log.")
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 200
@@ -63,7 +64,13 @@ func (db *DB) FindAudit(ctx context.Context, s cmdb.Scope, f cmdb.AuditFilter) (
 	var rows []row
 	if err := db.db.SelectContext(ctx, &rows, rebind(`SELECT id, at, actor, action, target, authority_id, ip, detail
 		FROM audit_log WHERE `+w.String()+` ORDER BY id DESC LIMIT ?`), append(w.args, f.Limit)...); err != nil {
-		return nil, mapErr("postgres.FindAudit", err)
+		return nil, 0, mapErr("postgres.FindAudit", err)
+	}
+	total := len(rows)
+	if total == f.Limit {
+		if err := db.db.GetContext(ctx, &total, rebind(`SELECT count(*) FROM audit_log WHERE `+w.String()), w.args...); err != nil {
+			return nil, 0, mapErr("postgres.FindAudit", err)
+		}
 	}
 	out := make([]*cmdb.AuditEvent, len(rows))
 	for i, r := range rows {
@@ -74,5 +81,5 @@ func (db *DB) FindAudit(ctx context.Context, s cmdb.Scope, f cmdb.AuditFilter) (
 		json.Unmarshal(r.Detail, &e.Detail)
 		out[i] = e
 	}
-	return out, nil
+	return out, total, nil
 }

@@ -77,6 +77,16 @@ func TestUnknownReferences(t *testing.T) {
 		{"POST", p("/api/v1/cis/%d/merge", ci), map[string]any{"other": n}, 400, "other", "CI"},
 		{"POST", p("/api/v1/providers/%d/contracts", prov), map[string]any{"authority_id": n}, 400, "authority_id", "authority"},
 		{"POST", "/api/v1/enrolment-tokens", map[string]any{"school_id": n, "name": "X"}, 400, "school_id", "school"},
+		{"POST", "/api/v1/snmp-targets", map[string]any{"school_id": n, "address": "drucker.example:161", "kind": "snmp"}, 400, "school_id", "school"},
+		{"POST", "/api/v1/snmp-ranges", map[string]any{"school_id": n, "cidr": "10.9.9.0/24"}, 400, "school_id", "school"},
+		{"GET", p("/api/v1/schools/%d/snmp-credentials", n), nil, 404, "", "school"},
+		{"POST", p("/api/v1/schools/%d/snmp-credentials", n), map[string]any{"name": "X", "version": "2c", "community": "c"}, 404, "", "school"},
+		{"DELETE", p("/api/v1/snmp-credentials/%d", n), nil, 404, "", "SNMP credential profile"},
+		{"DELETE", p("/api/v1/snmp-targets/%d", n), nil, 404, "", "SNMP target"},
+		{"DELETE", p("/api/v1/snmp-ranges/%d", n), nil, 404, "", "SNMP range"},
+		{"PUT", p("/api/v1/authorities/%d/oidc", n), map[string]any{"issuer": "https://login.example", "client_id": "c", "client_secret": "s"}, 404, "", "authority"},
+		{"POST", p("/api/v1/users/%d/memberships", n), map[string]any{"role": "teacher", "org_id": school}, 404, "", "user"},
+		{"PUT", p("/api/v1/users/%d/password", n), map[string]any{"password": "Ganz-Anderes-Geheimnis-0815"}, 404, "", "user"},
 	}
 	for _, tt := range tests {
 		code, out := c.do(tt.method, tt.path, tt.body)

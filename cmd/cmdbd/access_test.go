@@ -322,8 +322,9 @@ var accessMatrix = map[string]accessRule{
 	// SNMP polling: credential profiles are for those who change the school
 	// (school IT, authority IT), not even readable by its teachers (403);
 	// targets and ranges are seen like the school's devices and changed by
-	// school IT and authority IT. Creates name the school in the body (or,
-	// for credentials, in the path); a school the caller does not see is 404.
+	// school IT and authority IT. Creates name the school in the body (a
+	// school the caller does not see is 400 on school_id) or, for
+	// credentials, in the path (404).
 	"GET /api/v1/schools/{id}/snmp-credentials": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/schools/%d/snmp-credentials", tn.school), nil
 	}},

@@ -91,7 +91,8 @@ var accessMatrix = map[string]accessRule{
 		}
 		return "/auth/login", map[string]any{"email": x.email[role], "password": accPassword}
 	}},
-	"POST /auth/logout": {public: true, req: accPath("/auth/logout")},
+	"POST /auth/logout":        {public: true, req: accPath("/auth/logout")},
+	"GET /api/v1/openapi.yaml": {public: true, req: accPath("/api/v1/openapi.yaml")},
 
 	// The caller themselves.
 	"POST /auth/logout-everywhere": {global: true, allow: []string{"teacher", "school_it", "authority_it", "provider"}, req: accPath("/auth/logout-everywhere")},
@@ -176,6 +177,10 @@ var accessMatrix = map[string]accessRule{
 			"client_id": "cmdb", "client_secret": "oidc-client-secret", "scopes": []string{"openid", "email"},
 			"rules": []map[string]any{{"claim": "groups", "value": "schul-it", "role": "school_it", "org_id": tn.school}}}
 	}},
+	"GET /api/v1/authorities/{id}/oidc": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		x.freshOIDC(tn)
+		return fmt.Sprintf("/api/v1/authorities/%d/oidc", tn.auth), nil
+	}},
 	"GET /api/v1/authorities": {global: true, list: true, kind: "authority", allow: []string{"teacher", "school_it", "authority_it", "provider"},
 		sees: []string{"authority_it"}, req: accPath("/api/v1/authorities")},
 	"POST /api/v1/authorities": {global: true, roleGate: true, req: func(x *accEnv, _ *accTenant, _ string) (string, any) {
@@ -198,6 +203,32 @@ var accessMatrix = map[string]accessRule{
 	}},
 	"GET /api/v1/schools/{id}": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/schools/%d", tn.school), nil
+	}},
+	// Renaming and deleting: schools by authority IT, buildings and rooms
+	// by those who create them. Deletes take a fresh, empty object.
+	"PATCH /api/v1/schools/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/schools/%d", tn.school), map[string]any{"name": fmt.Sprintf("Gymnasium am See %d", x.next())}
+	}},
+	"DELETE /api/v1/schools/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		sch := id(x.must(201, "POST", "/api/v1/schools", map[string]any{"authority_id": tn.auth, "code": fmt.Sprintf("D%d", x.next()), "name": "Leer"}))
+		return fmt.Sprintf("/api/v1/schools/%d", sch), nil
+	}},
+	"GET /api/v1/buildings/{id}": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/buildings/%d", tn.building), nil
+	}},
+	"PATCH /api/v1/buildings/{id}": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/buildings/%d", tn.building), map[string]any{"name": fmt.Sprintf("Haus A %d", x.next())}
+	}},
+	"DELETE /api/v1/buildings/{id}": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		b := id(x.must(201, "POST", "/api/v1/buildings", map[string]any{"school_id": tn.school, "code": fmt.Sprintf("D%d", x.next()), "name": "Leer"}))
+		return fmt.Sprintf("/api/v1/buildings/%d", b), nil
+	}},
+	"PATCH /api/v1/rooms/{id}": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/rooms/%d", tn.room2), map[string]any{"name": fmt.Sprintf("Lehrerzimmer %d", x.next())}
+	}},
+	"DELETE /api/v1/rooms/{id}": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		r := id(x.must(201, "POST", "/api/v1/rooms", map[string]any{"building_id": tn.building, "code": fmt.Sprintf("D%d", x.next()), "name": "Leer"}))
+		return fmt.Sprintf("/api/v1/rooms/%d", r), nil
 	}},
 	"GET /api/v1/buildings": {list: true, kind: "building", allow: []string{"teacher", "school_it", "authority_it", "provider"}, sees: accStaff,
 		req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
@@ -300,8 +331,9 @@ var accessMatrix = map[string]accessRule{
 	// SNMP polling: credential profiles are for those who change the school
 	// (school IT, authority IT), not even readable by its teachers (403);
 	// targets and ranges are seen like the school's devices and changed by
-	// school IT and authority IT. Creates name the school in the body (or,
-	// for credentials, in the path); a school the caller does not see is 404.
+	// school IT and authority IT. Creates name the school in the body (a
+	// school the caller does not see is 400 on school_id) or, for
+	// credentials, in the path (404).
 	"GET /api/v1/schools/{id}/snmp-credentials": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/schools/%d/snmp-credentials", tn.school), nil
 	}},
@@ -541,6 +573,13 @@ func (x *accEnv) freshSNMPRange(tn *accTenant) int64 {
 	r := id(x.must(201, "POST", "/api/v1/snmp-ranges", x.snmpRangeBody(tn)))
 	tn.add("snmp_range", r)
 	return r
+}
+
+// freshOIDC makes sure the tenant's authority has a single sign-on set up.
+func (x *accEnv) freshOIDC(tn *accTenant) {
+	x.t.Helper()
+	x.must(200, "PUT", fmt.Sprintf("/api/v1/authorities/%d/oidc", tn.auth), map[string]any{"issuer": "https://login." + tn.name + ".example",
+		"client_id": "cmdb", "client_secret": "oidc-client-secret", "rules": []map[string]any{}})
 }
 
 // freshLock makes sure the tenant's CI has a lock on owner (a hand edit

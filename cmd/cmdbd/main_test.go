@@ -315,8 +315,7 @@ func TestDuplicatesAndMerge(t *testing.T) {
 	c.must(409, "POST", fmt.Sprintf("/api/v1/duplicates/%d/dismiss", id(d)), nil)
 
 	// The removed CI redirects to the kept one; its identifiers and history moved over.
-	_, out := c.do("GET", fmt.Sprintf("/api/v1/cis/%d", b), nil)
-	if out["_location"] != fmt.Sprintf("/api/v1/cis/%d", a) {
+	if code, out := c.do("GET", fmt.Sprintf("/api/v1/cis/%d", b), nil); code != 301 || out["location"] != fmt.Sprintf("/api/v1/cis/%d", a) {
 		t.Fatalf("merged CI: %v", out)
 	}
 	idents := c.must(200, "GET", fmt.Sprintf("/api/v1/cis/%d/identifiers", a), nil)

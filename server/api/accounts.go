@@ -258,11 +258,11 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, sc cmdb.Scope
 	if err != nil {
 		return err
 	}
-	out, err := s.opts.Accounts.FindAudit(r.Context(), sc, cmdb.AuditFilter{AuthorityID: auth, Action: r.URL.Query().Get("action"), Limit: int(limit)})
+	out, total, err := s.opts.Accounts.FindAudit(r.Context(), sc, cmdb.AuditFilter{AuthorityID: auth, Action: r.URL.Query().Get("action"), Limit: int(limit)})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, list[*cmdb.AuditEvent]{Items: out, Total: len(out)})
+	writeJSON(w, 200, list[*cmdb.AuditEvent]{Items: out, Total: total})
 	return nil
 }
 

@@ -88,7 +88,10 @@ func New(opts Options) *Server {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
-	s.mux.HandleFunc("/api/", s.notFound)
+	// Unknown paths and wrong methods answer JSON too, not Go's text.
+	for _, p := range []string{"/api/", "/auth/", "/healthz", "/readyz", "/metrics"} {
+		s.mux.HandleFunc(p, s.notFound)
+	}
 	if opts.AgentEnroll != nil {
 		s.mux.HandleFunc("POST /api/v1/agent/enroll", opts.AgentEnroll)
 		s.mux.HandleFunc("POST /api/v1/agent/report", opts.AgentReport)
@@ -116,7 +119,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	for _, m := range []string{"GET", "POST", "PATCH", "PUT", "DELETE"} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, p := s.mux.Handler(probe); p != "" && p != "/api/" {
+		if _, p := s.mux.Handler(probe); strings.Contains(p, " ") { // a route, not a catch-all of New
 			allow = append(allow, m)
 		}
 	}
@@ -136,6 +139,7 @@ func (s *Server) Routes() []Route {
 	return []Route{
 		{"GET", "/healthz", false, s.healthz},
 		{"GET", "/readyz", false, s.readyz},
+		{"GET", "/api/v1/openapi.yaml", false, serveOpenAPI},
 		{"POST", "/auth/login", false, s.login},
 		{"POST", "/auth/logout", false, s.logout},
 		{"POST", "/auth/logout-everywhere", true, s.logoutEverywhere},
@@ -194,6 +198,7 @@ func (s *Server) Routes() []Route {
 			return s.opts.SNMP.DeleteSNMPRange(r.Context(), sc, id)
 		})},
 		{"PUT", "/api/v1/authorities/{id}/oidc", true, s.setOIDC},
+		{"GET", "/api/v1/authorities/{id}/oidc", true, s.getOIDC},
 		{"GET", "/api/v1/authorities", true, listAll(s.opts.Tenants, cmdb.TenantStore.FindAuthorities)},
 		{"POST", "/api/v1/authorities", true, s.createAuthority},
 		{"GET", "/api/v1/authorities/{id}", true, getOne(s.opts.Tenants, cmdb.TenantStore.FindAuthorityByID)},
@@ -201,11 +206,24 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/schools", true, listTenants(s.opts.Tenants, cmdb.TenantStore.FindSchools)},
 		{"POST", "/api/v1/schools", true, s.createSchool},
 		{"GET", "/api/v1/schools/{id}", true, getOne(s.opts.Tenants, cmdb.TenantStore.FindSchoolByID)},
+		{"PATCH", "/api/v1/schools/{id}", true, rename(s.opts.Tenants, cmdb.TenantStore.UpdateSchool)},
+		{"DELETE", "/api/v1/schools/{id}", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
+			return s.opts.Tenants.DeleteSchool(r.Context(), sc, id)
+		})},
 		{"GET", "/api/v1/buildings", true, listTenants(s.opts.Tenants, cmdb.TenantStore.FindBuildings)},
 		{"POST", "/api/v1/buildings", true, s.createBuilding},
+		{"GET", "/api/v1/buildings/{id}", true, getOne(s.opts.Tenants, cmdb.TenantStore.FindBuildingByID)},
+		{"PATCH", "/api/v1/buildings/{id}", true, rename(s.opts.Tenants, cmdb.TenantStore.UpdateBuilding)},
+		{"DELETE", "/api/v1/buildings/{id}", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
+			return s.opts.Tenants.DeleteBuilding(r.Context(), sc, id)
+		})},
 		{"GET", "/api/v1/rooms", true, listTenants(s.opts.Tenants, cmdb.TenantStore.FindRooms)},
 		{"POST", "/api/v1/rooms", true, s.createRoom},
 		{"GET", "/api/v1/rooms/{id}", true, getOne(s.opts.Tenants, cmdb.TenantStore.FindRoomByID)},
+		{"PATCH", "/api/v1/rooms/{id}", true, rename(s.opts.Tenants, cmdb.TenantStore.UpdateRoom)},
+		{"DELETE", "/api/v1/rooms/{id}", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
+			return s.opts.Tenants.DeleteRoom(r.Context(), sc, id)
+		})},
 		{"GET", "/api/v1/providers", true, listAll(s.opts.Tenants, cmdb.TenantStore.FindProviders)},
 		{"POST", "/api/v1/providers", true, s.createProvider},
 		{"POST", "/api/v1/providers/{id}/contracts", true, s.addContract},

@@ -67,6 +67,9 @@ func handEditError(err error) error {
 	}
 	c := *e
 	c.Field = strings.TrimPrefix(c.Field, "observations[0].")
+	if c.Field == "ci_id" && c.Code == cmdb.ENOTFOUND {
+		c.Field = "" // the id is the path's
+	}
 	if strings.HasPrefix(c.Field, "nics[") {
 		c.Field = "macs" + strings.TrimSuffix(strings.TrimPrefix(c.Field, "nics"), ".mac")
 	} else if c.Field == "nics" {
@@ -82,6 +85,7 @@ func (s *Server) listCIs(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) 
 	var err error
 	q := r.URL.Query()
 	f.Class, f.Status, f.Query = q.Get("class"), q.Get("status"), q.Get("q")
+	f.Vendor, f.Model = q.Get("vendor"), q.Get("model")
 	ints := []struct {
 		name string
 		dst  *int64
@@ -145,8 +149,11 @@ func (s *Server) getCI(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) er
 		return err
 	}
 	if ci.MergedInto != 0 {
-		// The CI lives on in the one it was merged into.
-		http.Redirect(w, r, "/api/v1/cis/"+strconv.FormatInt(ci.MergedInto, 10), http.StatusMovedPermanently)
+		// The CI lives on in the one it was merged into: say so in JSON
+		// (http.Redirect would write an HTML body).
+		loc := "/api/v1/cis/" + strconv.FormatInt(ci.MergedInto, 10)
+		w.Header().Set("Location", loc)
+		writeJSON(w, http.StatusMovedPermanently, MergedCI{ID: ci.ID, MergedInto: ci.MergedInto, Location: loc})
 		return nil
 	}
 	writeJSON(w, 200, ci)
@@ -173,6 +180,13 @@ func (s *Server) updateCI(w http.ResponseWriter, r *http.Request, sc cmdb.Scope)
 	}
 	writeJSON(w, 200, ci)
 	return nil
+}
+
+// MergedCI is the answer for a CI that was merged into another.
+type MergedCI struct {
+	ID         int64  `json:"id"`
+	MergedInto int64  `json:"merged_into"`
+	Location   string `json:"location"`
 }
 
 // AttrProvenance is one attribute's value with the source that set it.

@@ -252,3 +252,43 @@ func (s *Server) addContract(w http.ResponseWriter, r *http.Request, sc cmdb.Sco
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// renameInput is the body of PATCH /schools/{id}, /buildings/{id} and
+// /rooms/{id}: omitted fields stay.
+type renameInput struct {
+	Code *string `json:"code"`
+	Name *string `json:"name"`
+}
+
+// rename serves PATCH of a school, building or room.
+func rename[S, T any](store S, update func(S, context.Context, cmdb.Scope, int64, cmdb.TenantUpdate) (T, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		var in renameInput
+		if err := decode(w, r, maxBody, &in); err != nil {
+			return err
+		}
+		v, err := update(store, r.Context(), sc, id, cmdb.TenantUpdate{Code: in.Code, Name: in.Name})
+		if err != nil {
+			return err
+		}
+		writeJSON(w, 200, v)
+		return nil
+	}
+}
+
+func (s *Server) getOIDC(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	c, err := s.opts.Accounts.FindOIDCSettings(r.Context(), sc, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, c)
+	return nil
+}

@@ -189,6 +189,8 @@ const (
 	AuditOIDCConfigured   = "oidc_configured"
 	AuditUserDeactivated  = "user_deactivated"
 	AuditUserActivated    = "user_activated"
+	AuditOrgRenamed       = "org_renamed" // a school, building or room
+	AuditOrgDeleted       = "org_deleted"
 )
 
 // RequestMeta says where a request came from, for audit and rate limits.
@@ -206,6 +208,19 @@ type OIDCConfig struct {
 	ClientSecret Secret      `json:"client_secret"`
 	Scopes       []string    `json:"scopes,omitempty"`
 	Rules        []ClaimRule `json:"rules"`
+}
+
+// OIDCSettings is an authority's sign-in configuration as shown to
+// people: the client secret is never shown, ClientSecretSet says whether
+// one is stored.
+type OIDCSettings struct {
+	AuthorityID     int64       `json:"authority_id"`
+	Issuer          string      `json:"issuer"`
+	ClientID        string      `json:"client_id"`
+	ClientSecretSet bool        `json:"client_secret_set"`
+	Scopes          []string    `json:"scopes"`
+	Rules           []ClaimRule `json:"rules"`
+	UpdatedAt       time.Time   `json:"updated_at"`
 }
 
 // ClaimRule grants a role in an organisation to users whose ID token claim
@@ -260,9 +275,14 @@ type AccountStore interface {
 	RevokeToken(ctx context.Context, s Scope, id int64) error
 	Authenticate(ctx context.Context, token string) (Scope, error)
 
-	FindAudit(ctx context.Context, s Scope, f AuditFilter) ([]*AuditEvent, error)
+	// FindAudit returns a page of matching events and how many match in all.
+	FindAudit(ctx context.Context, s Scope, f AuditFilter) ([]*AuditEvent, int, error)
 
 	SetOIDCConfig(ctx context.Context, s Scope, c *OIDCConfig) error
+	// FindOIDCSettings returns an authority's sign-in configuration as its
+	// IT may read it (admins and the authority's IT), without the client
+	// secret; ENOTFOUND for an authority outside the scope or without one.
+	FindOIDCSettings(ctx context.Context, s Scope, authorityID int64) (*OIDCSettings, error)
 	FindOIDCConfig(ctx context.Context, authorityCode string) (*OIDCConfig, error)
 }
 

@@ -283,9 +283,14 @@ type CIFilter struct {
 	RoomID      int64
 	Class       string
 	Status      string
-	Query       string
-	Offset      int
-	Limit       int
+	// Query searches name, serial, asset tag, hostname, vendor and model
+	// (case-insensitive substring) and MAC addresses (whole, or a part in
+	// any notation: see MACFragment).
+	Query string
+	// Vendor and Model match the whole value, ignoring case.
+	Vendor, Model string
+	Offset        int
+	Limit         int
 }
 
 // Validate checks enum values and paging bounds.
@@ -299,6 +304,10 @@ func (f *CIFilter) Validate() error {
 	} else if f.Limit < 0 || f.Limit > 1000 {
 		return Invalid("limit", "must be between 1 and 1000")
 	} else if err := ValidateText("q", f.Query, MaxNameLen); err != nil {
+		return err
+	} else if err := ValidateText("vendor", f.Vendor, MaxNameLen); err != nil {
+		return err
+	} else if err := ValidateText("model", f.Model, MaxNameLen); err != nil {
 		return err
 	}
 	return nil

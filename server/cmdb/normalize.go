@@ -87,6 +87,31 @@ func NormalizeMAC(s string) (string, bool) {
 	return hw.String(), true
 }
 
+// MACFragment reads a search text as a part of a MAC address written in
+// any usual notation (3c:d9:2b, 3c-d9-2b, 3c.d9.2b, 3CD92B, 3cd9.2b01):
+// hex digits with optional ':', '-', '.' or space between them. It
+// returns the lower-case hex digits, and false when the text is anything
+// else or has fewer than 4 hex digits (too short to mean a MAC).
+func MACFragment(q string) (string, bool) {
+	q = strings.TrimSpace(q)
+	var b strings.Builder
+	for _, r := range q {
+		switch {
+		case r >= '0' && r <= '9', r >= 'a' && r <= 'f':
+			b.WriteRune(r)
+		case r >= 'A' && r <= 'F':
+			b.WriteRune(r + 'a' - 'A')
+		case r == ':', r == '-', r == '.', r == ' ':
+		default:
+			return "", false
+		}
+	}
+	if b.Len() < 4 || b.Len() > 12 {
+		return "", false
+	}
+	return b.String(), true
+}
+
 // JunkMAC reports whether a normalised MAC cannot identify a device:
 // all zeros, broadcast, or multicast.
 func JunkMAC(mac string) bool {

@@ -169,6 +169,22 @@ type TenantStore interface {
 	CreateRoom(ctx context.Context, s Scope, v *Room) error
 	FindRooms(ctx context.Context, s Scope, f TenantFilter) ([]*Room, error)
 	FindRoomByID(ctx context.Context, s Scope, id int64) (*Room, error)
+	FindBuildingByID(ctx context.Context, s Scope, id int64) (*Building, error)
+
+	// UpdateSchool, UpdateBuilding and UpdateRoom rename an object and
+	// return it as it is now: EINVALID for a bad code or name (or an
+	// empty update), ECONFLICT for a code taken by a sibling, EFORBIDDEN
+	// for a caller who sees it but may not change it (schools: authority
+	// IT; buildings and rooms: school IT too).
+	UpdateSchool(ctx context.Context, s Scope, id int64, u TenantUpdate) (*School, error)
+	UpdateBuilding(ctx context.Context, s Scope, id int64, u TenantUpdate) (*Building, error)
+	UpdateRoom(ctx context.Context, s Scope, id int64, u TenantUpdate) (*Room, error)
+	// DeleteSchool, DeleteBuilding and DeleteRoom delete an empty object;
+	// ECONFLICT, naming what is still in it, while CIs, devices, child
+	// buildings or rooms, memberships or other objects refer to it.
+	DeleteSchool(ctx context.Context, s Scope, id int64) error
+	DeleteBuilding(ctx context.Context, s Scope, id int64) error
+	DeleteRoom(ctx context.Context, s Scope, id int64) error
 	CreateProvider(ctx context.Context, s Scope, v *Provider) error
 	FindProviders(ctx context.Context, s Scope) ([]*Provider, error)
 	AddContract(ctx context.Context, s Scope, providerID, authorityID int64) error
@@ -250,6 +266,27 @@ func (v *Room) Validate() error {
 		return err
 	}
 	return ValidateName("name", v.Name)
+}
+
+// TenantUpdate renames a school, building or room; nil fields stay.
+type TenantUpdate struct {
+	Code *string
+	Name *string
+}
+
+// Validate checks an update: at least one field, each valid.
+func (u TenantUpdate) Validate() error {
+	if u.Code == nil && u.Name == nil {
+		return Invalid("body", "must change code or name")
+	} else if u.Code != nil {
+		if err := ValidateCode("code", *u.Code); err != nil {
+			return err
+		}
+	}
+	if u.Name != nil {
+		return ValidateName("name", *u.Name)
+	}
+	return nil
 }
 
 // Validate checks a provider before it is created.

@@ -33,7 +33,7 @@ func (db *DB) CreateEnrolmentToken(ctx context.Context, s cmdb.Scope, t *cmdb.En
 	}
 	sch, err := db.FindSchoolByID(ctx, s, t.SchoolID)
 	if err != nil {
-		return "", cmdb.Invalid("school_id", "school %d does not exist", t.SchoolID)
+		return "", asRef(err, "school_id", "school", t.SchoolID)
 	} else if !s.CanWrite(sch.AuthorityID, sch.ID) {
 		return "", cmdb.Errorf(cmdb.EFORBIDDEN, "You may not enrol devices in this school.")
 	}

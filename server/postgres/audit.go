@@ -35,10 +35,11 @@ func audit(ctx context.Context, q sqlx.ExecerContext, s cmdb.Scope, action, targ
 }
 
 // FindAudit lists audit events, newest first: admins see all, authority
-// IT the events of their authorities.
-func (db *DB) FindAudit(ctx context.Context, s cmdb.Scope, f cmdb.AuditFilter) ([]*cmdb.AuditEvent, error) {
+// IT the events of their authorities. The total is the number of all
+// matching events, not of the page.
+func (db *DB) FindAudit(ctx context.Context, s cmdb.Scope, f cmdb.AuditFilter) ([]*cmdb.AuditEvent, int, error) {
 	if !s.Admin && len(s.Authorities) == 0 {
-		return nil, cmdb.Errorf(cmdb.EFORBIDDEN, "Only admins and authority IT may read the audit log.")
+		return nil, 0, cmdb.Errorf(cmdb.EFORBIDDEN, "Only admins and authority IT may read the audit log.")
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 200
@@ -64,7 +65,13 @@ func (db *DB) FindAudit(ctx context.Context, s cmdb.Scope, f cmdb.AuditFilter) (
 	var rows []row
 	if err := db.db.SelectContext(ctx, &rows, rebind(`SELECT id, at, actor, action, target, authority_id, ip, detail
 		FROM audit_log WHERE `+w.String()+` ORDER BY id DESC LIMIT ?`), append(w.args, f.Limit)...); err != nil {
-		return nil, mapErr("postgres.FindAudit", err)
+		return nil, 0, mapErr("postgres.FindAudit", err)
+	}
+	total := len(rows)
+	if total == f.Limit {
+		if err := db.db.GetContext(ctx, &total, rebind(`SELECT count(*) FROM audit_log WHERE `+w.String()), w.args...); err != nil {
+			return nil, 0, mapErr("postgres.FindAudit", err)
+		}
 	}
 	out := make([]*cmdb.AuditEvent, len(rows))
 	for i, r := range rows {
@@ -73,9 +80,9 @@ func (db *DB) FindAudit(ctx context.Context, s cmdb.Scope, f cmdb.AuditFilter) (
 			e.AuthorityID = *r.AuthorityID
 		}
 		if err := json.Unmarshal(r.Detail, &e.Detail); err != nil {
-			return nil, fmt.Errorf("postgres.FindAudit: detail of audit event %d: %w", r.ID, err)
+			return nil, 0, fmt.Errorf("postgres.FindAudit: detail of audit event %d: %w", r.ID, err)
 		}
 		out[i] = e
 	}
-	return out, nil
+	return out, total, nil
 }

@@ -61,15 +61,26 @@ func (db *DB) FindCIs(ctx context.Context, s cmdb.Scope, f cmdb.CIFilter) ([]*cm
 	if f.Status != "" {
 		w.add("c.status = ?", f.Status)
 	}
+	if f.Vendor != "" {
+		w.add("lower(c.vendor) = lower(?)", f.Vendor)
+	}
+	if f.Model != "" {
+		w.add("lower(c.model) = lower(?)", f.Model)
+	}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		p := likePattern(q)
-		mac := likePattern(strings.ToLower(q))
+		// Stored MACs are normalised (3c:d9:2b:01:02:03); a whole MAC
+		// matches exactly, a part of one in any notation as hex digits.
+		mac := "i.value LIKE ?"
+		macArg := likePattern(strings.ToLower(q))
 		if m, ok := cmdb.NormalizeMAC(q); ok {
-			mac = m
+			mac, macArg = "i.value = ?", m
+		} else if hex, ok := cmdb.MACFragment(q); ok {
+			mac, macArg = "replace(i.value, ':', '') LIKE ?", likePattern(hex)
 		}
-		w.add(`(c.name ILIKE ? OR c.serial ILIKE ? OR c.asset_tag ILIKE ? OR c.hostname ILIKE ?
-			OR EXISTS (SELECT 1 FROM ci_identifiers i WHERE i.ci_id = c.id AND i.kind = 'mac' AND i.value LIKE ?))`,
-			p, p, p, p, mac)
+		w.add(`(c.name ILIKE ? OR c.serial ILIKE ? OR c.asset_tag ILIKE ? OR c.hostname ILIKE ? OR c.vendor ILIKE ? OR c.model ILIKE ?
+			OR EXISTS (SELECT 1 FROM ci_identifiers i WHERE i.ci_id = c.id AND i.kind = 'mac' AND `+mac+`))`,
+			p, p, p, p, p, p, macArg)
 	}
 	type row struct {
 		ciRow
@@ -181,11 +192,11 @@ func (db *DB) CreateRelation(ctx context.Context, s cmdb.Scope, r *cmdb.Relation
 	}
 	from, err := db.FindCIByID(ctx, s, r.FromID)
 	if err != nil {
-		return cmdb.WithFieldPrefix(err, "from_ci_id")
+		return asRef(err, "from_ci_id", "CI", r.FromID)
 	}
 	to, err := db.FindCIByID(ctx, s, r.ToID)
 	if err != nil {
-		return cmdb.WithFieldPrefix(err, "to_ci_id")
+		return asRef(err, "to_ci_id", "CI", r.ToID)
 	} else if from.AuthorityID != to.AuthorityID {
 		return cmdb.Invalid("to_ci_id", "CIs of different authorities cannot be related")
 	} else if from.MergedInto != 0 || to.MergedInto != 0 {

@@ -319,6 +319,27 @@ func (w *where) scope(s cmdb.Scope, a, sc string) {
 
 func rebind(q string) string { return sqlx.Rebind(sqlx.DOLLAR, q) }
 
+// noSuch is the one message for a reference that names nothing (or
+// nothing the caller may see): "No such room: 42.".
+func noSuch(what string, id any) string { return fmt.Sprintf("No such %s: %v.", what, id) }
+
+// notFound is the error for an unknown id in the request path: ENOTFOUND
+// (404).
 func notFound(what string, id int64) error {
-	return cmdb.Errorf(cmdb.ENOTFOUND, "%s %d not found.", what, id)
+	return &cmdb.Error{Code: cmdb.ENOTFOUND, Message: noSuch(what, id)}
+}
+
+// unknownRef is the error for an unknown id in a request body: EINVALID
+// (400) naming the field.
+func unknownRef(field, what string, id int64) error {
+	return &cmdb.Error{Code: cmdb.EINVALID, Field: field, Message: noSuch(what, id)}
+}
+
+// asRef turns a not-found error of a lookup made for a body field into
+// unknownRef; other errors pass.
+func asRef(err error, field, what string, id int64) error {
+	if cmdb.ErrorCode(err) == cmdb.ENOTFOUND {
+		return unknownRef(field, what, id)
+	}
+	return err
 }

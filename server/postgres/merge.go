@@ -110,7 +110,7 @@ func (db *DB) MergeCIs(ctx context.Context, s cmdb.Scope, keepID, removeID int64
 		}
 		rm, err := findCI(ctx, tx, s, removeID)
 		if err != nil {
-			return cmdb.WithFieldPrefix(err, "other")
+			return asRef(err, "other", "CI", removeID)
 		} else if k.AuthorityID != rm.AuthorityID {
 			return cmdb.Invalid("other", "CIs of different authorities cannot be merged")
 		} else if !s.CanSeeAuthority(k.AuthorityID) {

@@ -151,6 +151,35 @@ func (db *DB) FindOIDCConfig(ctx context.Context, authorityCode string) (*cmdb.O
 	return c, mapErr("postgres.FindOIDCConfig", json.Unmarshal(row.Rules, &c.Rules))
 }
 
+// FindOIDCSettings returns an authority's sign-in configuration for
+// admins and the authority's IT; the client secret is not even decrypted.
+func (db *DB) FindOIDCSettings(ctx context.Context, s cmdb.Scope, authorityID int64) (*cmdb.OIDCSettings, error) {
+	if _, err := db.FindAuthorityByID(ctx, s, authorityID); err != nil {
+		return nil, err
+	}
+	var row struct {
+		Issuer    string         `db:"issuer"`
+		ClientID  string         `db:"client_id"`
+		SecretSet bool           `db:"secret_set"`
+		Scopes    pq.StringArray `db:"scopes"`
+		Rules     []byte         `db:"rules"`
+		UpdatedAt time.Time      `db:"updated_at"`
+	}
+	err := db.db.GetContext(ctx, &row, `SELECT issuer, client_id, length(client_secret_enc) > 0 AS secret_set, scopes, rules, updated_at
+		FROM oidc_configs WHERE authority_id = $1`, authorityID)
+	if cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND {
+		return nil, cmdb.Errorf(cmdb.ENOTFOUND, "No single sign-on is set up for authority %d.", authorityID)
+	} else if err != nil {
+		return nil, mapErr("postgres.FindOIDCSettings", err)
+	}
+	c := &cmdb.OIDCSettings{AuthorityID: authorityID, Issuer: row.Issuer, ClientID: row.ClientID, ClientSecretSet: row.SecretSet,
+		Scopes: append([]string{}, row.Scopes...), Rules: []cmdb.ClaimRule{}, UpdatedAt: row.UpdatedAt}
+	if err := json.Unmarshal(row.Rules, &c.Rules); err != nil {
+		return nil, mapErr("postgres.FindOIDCSettings", err)
+	}
+	return c, nil
+}
+
 // SignInExternal signs in a user vouched for by an authority's OpenID
 // provider: it finds them by issuer and subject (or links a local account
 // with the same, verified e-mail address), creates them if new, replaces

@@ -238,7 +238,7 @@ func (r *reconciler) loadTargets(ctx context.Context, obs []cmdb.Observation) er
 		field := "observations[" + strconv.Itoa(i) + "].ci_id"
 		ci := cis[o.CIID]
 		if ci == nil || !r.scope.CanSee(ci.AuthorityID, ci.SchoolID) {
-			return &cmdb.Error{Code: cmdb.ENOTFOUND, Field: field, Message: fmt.Sprintf("CI %d not found.", o.CIID)}
+			return &cmdb.Error{Code: cmdb.ENOTFOUND, Field: field, Message: noSuch("CI", o.CIID)}
 		} else if !r.scope.CanWrite(ci.AuthorityID, ci.SchoolID) {
 			return &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: field, Message: fmt.Sprintf("You may see CI %d but not change it.", o.CIID)}
 		} else if ci.MergedInto != 0 {
@@ -295,20 +295,44 @@ func (r *reconciler) resolveLocations(ctx context.Context, obs []cmdb.Observatio
 		}
 		rows.Close()
 	}
+	// Authorities named by new observations must exist (admins see all ids).
+	var authIDs []int64
+	for i := range obs {
+		if obs[i].CIID == 0 && obs[i].AuthorityID != 0 {
+			authIDs = append(authIDs, obs[i].AuthorityID)
+		}
+	}
+	authorities := map[int64]bool{}
+	if len(authIDs) > 0 {
+		var have []int64
+		if err := r.tx.SelectContext(ctx, &have, `SELECT id FROM authorities WHERE id = ANY($1)`, pq.Array(authIDs)); err != nil {
+			return err
+		}
+		for _, a := range have {
+			authorities[a] = true
+		}
+	}
 	for i := range obs {
 		o := &obs[i]
 		p := "observations[" + strconv.Itoa(i) + "]."
+		if o.CIID == 0 && o.AuthorityID != 0 && !authorities[o.AuthorityID] {
+			return unknownRef(p+"authority_id", "authority", o.AuthorityID)
+		}
 		if o.RoomID != 0 {
 			ref, ok := r.rooms[o.RoomID]
-			if !ok || ref.authority != o.AuthorityID || !r.scope.CanSee(ref.authority, ref.school) {
-				return cmdb.Invalid(p+"room_id", "room %d does not exist in authority %d", o.RoomID, o.AuthorityID)
+			if !ok || !r.scope.CanSee(ref.authority, ref.school) {
+				return unknownRef(p+"room_id", "room", o.RoomID)
+			} else if ref.authority != o.AuthorityID {
+				return cmdb.Invalid(p+"room_id", "room %d is not in authority %d", o.RoomID, o.AuthorityID)
 			} else if o.SchoolID != 0 && o.SchoolID != ref.school {
 				return cmdb.Invalid(p+"room_id", "room %d is not in school %d", o.RoomID, o.SchoolID)
 			}
 		}
 		if o.SchoolID != 0 {
-			if a, ok := r.schools[o.SchoolID]; !ok || a != o.AuthorityID || !r.scope.CanSee(a, o.SchoolID) {
-				return cmdb.Invalid(p+"school_id", "school %d does not exist in authority %d", o.SchoolID, o.AuthorityID)
+			if a, ok := r.schools[o.SchoolID]; !ok || !r.scope.CanSee(a, o.SchoolID) {
+				return unknownRef(p+"school_id", "school", o.SchoolID)
+			} else if a != o.AuthorityID {
+				return cmdb.Invalid(p+"school_id", "school %d is not in authority %d", o.SchoolID, o.AuthorityID)
 			}
 		}
 		if o.CIID != 0 && r.schoolOf(o) == 0 {
@@ -316,7 +340,7 @@ func (r *reconciler) resolveLocations(ctx context.Context, obs []cmdb.Observatio
 			continue
 		}
 		if !r.scope.CanSee(o.AuthorityID, r.schoolOf(o)) {
-			return cmdb.Invalid(p+"authority_id", "authority %d does not exist", o.AuthorityID)
+			return unknownRef(p+"authority_id", "authority", o.AuthorityID)
 		} else if !r.scope.CanWrite(o.AuthorityID, r.schoolOf(o)) {
 			return &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: p + "authority_id", Message: "You may not change devices here."}
 		} else if o.CIID == 0 && !o.MustCreate && !r.scope.CanSeeAuthority(o.AuthorityID) {

@@ -35,11 +35,14 @@ func TestScopeIsEnforcedInTheStore(t *testing.T) {
 		"school":      second(db.FindSchoolByID(ctx, s, theirs.School.ID)),
 		"room":        second(db.FindRoomByID(ctx, s, theirs.Room.ID)),
 		"authority":   second(db.FindAuthorityByID(ctx, s, theirs.Authority.ID)),
-		"merge":       second(db.MergeCIs(ctx, s, own, other)),
 	} {
 		if cmdb.ErrorCode(err) != cmdb.ENOTFOUND {
 			t.Errorf("%s of the other tenant: %v, want not found", name, err)
 		}
+	}
+	// Named in the body, the other tenant's CI does not exist either.
+	if _, err := db.MergeCIs(ctx, s, own, other); cmdb.ErrorCode(err) != cmdb.EINVALID || cmdb.ErrorField(err) != "other" {
+		t.Errorf("merge with the other tenant's CI: %v, want invalid on other", err)
 	}
 	cis, n, err := db.FindCIs(ctx, s, cmdb.CIFilter{})
 	must(t, err)

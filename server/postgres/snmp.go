@@ -138,7 +138,7 @@ func (db *DB) CreateSNMPTarget(ctx context.Context, s cmdb.Scope, t *cmdb.SNMPTa
 	}
 	sch, err := db.schoolForWrite(ctx, s, t.SchoolID)
 	if err != nil {
-		return err
+		return asRef(err, "school_id", "school", t.SchoolID)
 	}
 	t.AuthorityID = sch.AuthorityID
 	err = db.db.GetContext(ctx, &t.ID, `INSERT INTO snmp_targets (authority_id, school_id, address, kind) VALUES ($1, $2, $3, $4) RETURNING id`,
@@ -159,7 +159,7 @@ func (db *DB) CreateSNMPRange(ctx context.Context, s cmdb.Scope, r *cmdb.SNMPRan
 	}
 	sch, err := db.schoolForWrite(ctx, s, r.SchoolID)
 	if err != nil {
-		return err
+		return asRef(err, "school_id", "school", r.SchoolID)
 	}
 	r.AuthorityID, r.CIDR = sch.AuthorityID, p.Masked().String()
 	err = db.db.GetContext(ctx, &r.ID, `INSERT INTO snmp_ranges (authority_id, school_id, cidr) VALUES ($1, $2, $3) RETURNING id`,
@@ -333,6 +333,9 @@ func (db *DB) FindMetrics(ctx context.Context, s cmdb.Scope, ciID int64, name st
 	return out, mapErr("postgres.FindMetrics", err)
 }
 
+// snmpObjectNames name the kinds of deleteSchoolOwned for people.
+var snmpObjectNames = map[string]string{"snmp_credential": "SNMP credential profile", "snmp_target": "SNMP target", "snmp_range": "SNMP range"}
+
 // deleteSchoolOwned deletes a row of table that belongs to a school,
 // after checking the scope may change that school; ENOTFOUND when it is
 // not visible.
@@ -343,7 +346,7 @@ func (db *DB) deleteSchoolOwned(ctx context.Context, s cmdb.Scope, table, what s
 	}
 	err := db.db.GetContext(ctx, &row, `SELECT authority_id, school_id FROM `+table+` WHERE id = $1`, id)
 	if cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND || (err == nil && !s.CanSee(row.AuthorityID, row.SchoolID)) {
-		return notFound(what, id)
+		return notFound(snmpObjectNames[what], id)
 	} else if err != nil {
 		return mapErr("postgres.Delete "+what, err)
 	} else if !s.CanWrite(row.AuthorityID, row.SchoolID) {

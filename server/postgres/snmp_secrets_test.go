@@ -50,7 +50,7 @@ func TestFindAuditBadDetail(t *testing.T) {
 	if _, err := db.SQL().Exec(`INSERT INTO audit_log (at, actor, action, detail) VALUES (now(), 'tool', 'imported', '[1, 2]')`); err != nil {
 		t.Fatal(err)
 	}
-	if evs, err := db.FindAudit(ctx, admin, cmdb.AuditFilter{}); err == nil {
+	if evs, _, err := db.FindAudit(ctx, admin, cmdb.AuditFilter{}); err == nil {
 		t.Fatalf("FindAudit = %d events, nil; want an error for the bad detail", len(evs))
 	}
 }

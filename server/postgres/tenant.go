@@ -40,7 +40,9 @@ func (db *DB) FindAuthorityByID(ctx context.Context, s cmdb.Scope, id int64) (*c
 	}
 	var a cmdb.Authority
 	err := db.db.GetContext(ctx, &a, `SELECT id, code, name, created_at AS createdat FROM authorities WHERE id = $1`, id)
-	if err != nil {
+	if cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND {
+		return nil, notFound("authority", id)
+	} else if err != nil {
 		return nil, mapErr("postgres.FindAuthorityByID", err)
 	}
 	return &a, nil
@@ -50,8 +52,8 @@ func (db *DB) FindAuthorityByID(ctx context.Context, s cmdb.Scope, id int64) (*c
 func (db *DB) CreateSchool(ctx context.Context, s cmdb.Scope, v *cmdb.School) error {
 	if err := v.Validate(); err != nil {
 		return err
-	} else if !s.CanSeeAuthority(v.AuthorityID) {
-		return cmdb.Invalid("authority_id", "authority %d does not exist", v.AuthorityID)
+	} else if _, err := db.FindAuthorityByID(ctx, s, v.AuthorityID); err != nil {
+		return asRef(err, "authority_id", "authority", v.AuthorityID)
 	}
 	err := db.db.QueryRowxContext(ctx, `INSERT INTO schools (authority_id, code, name) VALUES ($1, $2, $3) RETURNING id`,
 		v.AuthorityID, v.Code, v.Name).Scan(&v.ID)
@@ -91,7 +93,7 @@ func (db *DB) CreateBuilding(ctx context.Context, s cmdb.Scope, v *cmdb.Building
 	}
 	sch, err := db.FindSchoolByID(ctx, s, v.SchoolID)
 	if err != nil {
-		return cmdb.Invalid("school_id", "school %d does not exist", v.SchoolID)
+		return asRef(err, "school_id", "school", v.SchoolID)
 	} else if !s.CanWrite(sch.AuthorityID, sch.ID) {
 		return cmdb.Errorf(cmdb.EFORBIDDEN, "You may not change the buildings of this school.")
 	}
@@ -128,7 +130,7 @@ func (db *DB) CreateRoom(ctx context.Context, s cmdb.Scope, v *cmdb.Room) error 
 	if err != nil {
 		return err
 	} else if len(bs) == 0 {
-		return cmdb.Invalid("building_id", "building %d does not exist", v.BuildingID)
+		return unknownRef("building_id", "building", v.BuildingID)
 	}
 	if sch, err := db.FindSchoolByID(ctx, s, bs[0].SchoolID); err != nil {
 		return err
@@ -168,7 +170,9 @@ func (db *DB) FindRoomByID(ctx context.Context, s cmdb.Scope, id int64) (*cmdb.R
 	w.add("id = ?", id)
 	var r cmdb.Room
 	err := db.db.GetContext(ctx, &r, rebind(`SELECT id, building_id AS buildingid, school_id AS schoolid, authority_id AS authorityid, code, name FROM rooms WHERE `+w.String()), w.args...)
-	if err != nil {
+	if cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND {
+		return nil, notFound("room", id)
+	} else if err != nil {
 		return nil, mapErr("postgres.FindRoomByID", err)
 	}
 	return &r, nil
@@ -228,6 +232,14 @@ func (db *DB) FindProviders(ctx context.Context, s cmdb.Scope) ([]*cmdb.Provider
 func (db *DB) AddContract(ctx context.Context, s cmdb.Scope, providerID, authorityID int64) error {
 	if !s.Admin {
 		return cmdb.Errorf(cmdb.EFORBIDDEN, "Only platform admins may add contracts.")
+	}
+	var n int
+	if err := db.db.GetContext(ctx, &n, `SELECT count(*) FROM providers WHERE id = $1`, providerID); err != nil {
+		return mapErr("postgres.AddContract", err)
+	} else if n == 0 {
+		return notFound("provider", providerID)
+	} else if _, err := db.FindAuthorityByID(ctx, s, authorityID); err != nil {
+		return asRef(err, "authority_id", "authority", authorityID)
 	}
 	_, err := db.db.ExecContext(ctx, `INSERT INTO provider_contracts (provider_id, authority_id) VALUES ($1, $2)
 		ON CONFLICT DO NOTHING`, providerID, authorityID)

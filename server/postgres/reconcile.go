@@ -400,7 +400,7 @@ func readJunk(ctx context.Context, q sqlx.QueryerContext) (*cmdb.Junk, error) {
 			return nil, err
 		}
 		if kind == cmdb.IdentSerial {
-			j.Serials[cmdb.NormalizeSerial(v)] = true
+			j.AddSerial(v)
 		} else if u, ok := cmdb.NormalizeUUID(v); ok {
 			j.UUIDs[u] = true
 		}
@@ -469,7 +469,21 @@ func (r *reconciler) loadIndex(ctx context.Context, obs []cmdb.Observation, ids 
 	for _, h := range hits {
 		r.index[h.AuthorityID].Add(h.CIID, cmdb.Identifier{Kind: h.Kind, Value: h.Value, SchoolID: h.SchoolID})
 	}
-	return r.loadLocksAndSeen(ctx, want, uuids)
+	if err := r.loadLocksAndSeen(ctx, want, uuids); err != nil {
+		return err
+	}
+	// Identify tells live source keys from quiet ones by the last-seen times.
+	for _, ix := range r.index {
+		ix.Now, ix.StaleAfter = r.now, r.db.policy.StaleAfter
+	}
+	for id, m := range r.seen {
+		if ci := r.byID[id]; ci != nil {
+			for src, t := range m {
+				r.index[ci.AuthorityID].Seen(id, src, t)
+			}
+		}
+	}
+	return nil
 }
 
 func (r *reconciler) loadCIs(ctx context.Context, ids []int64) (map[int64]*cmdb.CI, error) {

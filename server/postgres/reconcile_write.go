@@ -110,23 +110,32 @@ func (r *reconciler) apply(o *cmdb.Observation, id *cmdb.Identity) (*cmdb.CI, cm
 	if t, ok := r.sources[sk]; !ok || at.After(t) {
 		r.sources[sk] = at
 	}
-	for _, other := range m.Others {
+	ix.Seen(ci.ID, o.Source, at)
+	dup := func(other int64, d dupRow) {
 		a, b := ci, r.byID[other]
 		if a.ID > b.ID {
 			a, b = b, a
 		}
-		r.dups[[2]*cmdb.CI{a, b}] = dupRow{rule: m.Rule, detail: dupDetail(m, id, len(m.Others)+1)}
+		r.dups[[2]*cmdb.CI{a, b}] = d
 		// The id may be a temporary one of a CI created in this batch;
 		// run() puts in the real one after the write.
 		item.Duplicates = append(item.Duplicates, other)
 	}
+	for _, other := range m.Others {
+		dup(other, dupRow{rule: m.Rule, detail: dupDetail(m.Rule, id, len(m.Others)+1)})
+	}
+	for _, c := range m.Contradicted {
+		dup(c.CIID, dupRow{rule: c.Rule, detail: dupDetail(c.Rule, id, 2) +
+			" Not merged: the CI holds " + c.Key + ", another live key of source " + o.Source + "."})
+	}
+	item.Dropped = id.Dropped
 	return ci, item, nil
 }
 
 // dupDetail says in words which identifier matched several CIs.
-func dupDetail(m cmdb.Match, id *cmdb.Identity, n int) string {
+func dupDetail(rule string, id *cmdb.Identity, n int) string {
 	var what string
-	switch m.Rule {
+	switch rule {
 	case cmdb.RuleSourceKey:
 		what = "source key " + id.SourceKey
 	case cmdb.RuleSerial:

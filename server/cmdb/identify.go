@@ -253,7 +253,9 @@ type Contradiction struct {
 // whose stronger identifiers contradict the observation. Rules after the
 // source key also skip CIs holding another live key of the observation's
 // source (two live records of one source are two things); those are
-// returned in Contradicted. If a rule finds several CIs, the best match
+// returned in Contradicted. The one exception: an agent's firmware serial
+// (with no contradicting hardware UUID) still matches a CI with another
+// live agent key, as a reinstalled or dual-booted machine must. If a rule finds several CIs, the best match
 // (most shared identifiers, then oldest) is returned with the others as
 // duplicate candidates: nothing is merged. A cloned UUID is dropped from
 // id and listed in id.Dropped.
@@ -328,6 +330,14 @@ func (ix *IdentityIndex) dropContradicted(cands []int64, id *Identity, rule stri
 	out := cands[:0:0]
 	for _, c := range cands {
 		k := ix.liveOtherKey(c, id)
+		if k != "" && rule == RuleSerial && SourceKind(id.Source) == SourceAgent {
+			// An agent reads the serial from the machine's firmware: a
+			// second live agent with it is the same board reinstalled or
+			// booted into another system, unless the board's UUID differs.
+			if u := ix.uuidOf(c); u == "" || id.UUID == "" || u == id.UUID {
+				k = ""
+			}
+		}
 		if k == "" {
 			out = append(out, c)
 			continue

@@ -505,8 +505,9 @@ func (r *reconciler) loadCIs(ctx context.Context, ids []int64) (map[int64]*cmdb.
 	return out, nil
 }
 
-// loadLocksAndSeen reads, in one round trip, the locks and per-source
-// last-seen times of the CIs ids and which of uuids are known clones.
+// loadLocksAndSeen reads, in one round trip, the locks, per-source
+// last-seen times and source keys of the CIs ids and which of uuids are
+// known clones.
 func (r *reconciler) loadLocksAndSeen(ctx context.Context, ids []int64, uuids []string) error {
 	r.locks, r.seen = map[int64]map[string]bool{}, map[int64]map[string]time.Time{}
 	if len(ids) == 0 && len(uuids) == 0 {
@@ -514,7 +515,9 @@ func (r *reconciler) loadLocksAndSeen(ctx context.Context, ids []int64, uuids []
 	}
 	rows, err := r.tx.QueryxContext(ctx, `SELECT 'lock' AS what, ci_id AS id, attr AS name, NULL::timestamptz AS at FROM ci_locks WHERE ci_id = ANY($1)
 		UNION ALL SELECT 'seen', ci_id, source, last_seen FROM ci_sources WHERE ci_id = ANY($1)
-		UNION ALL SELECT 'cloned', authority_id, uuid, NULL FROM cloned_uuids WHERE uuid = ANY($2)`, pq.Array(ids), pq.Array(uuids))
+		UNION ALL SELECT 'cloned', authority_id, uuid, NULL FROM cloned_uuids WHERE uuid = ANY($2)
+		UNION ALL SELECT 'key', ci_id, value, NULL FROM ci_identifiers WHERE ci_id = ANY($1) AND kind = 'source_key'`,
+		pq.Array(ids), pq.Array(uuids))
 	if err != nil {
 		return err
 	}
@@ -540,6 +543,12 @@ func (r *reconciler) loadLocksAndSeen(ctx context.Context, ids []int64, uuids []
 		case "cloned":
 			if ix := r.index[id]; ix != nil {
 				ix.Cloned[name] = true
+			}
+		case "key":
+			// Every source key of a candidate, not only those the batch
+			// names: a source's other live key contradicts a match.
+			if ci := r.byID[id]; ci != nil {
+				r.index[ci.AuthorityID].Add(id, cmdb.Identifier{Kind: cmdb.IdentSourceKey, Value: name})
 			}
 		}
 	}

@@ -246,24 +246,12 @@ func (r *reconciler) writeRest(ctx context.Context) error {
 			return err
 		}
 	}
-	if len(r.history) > 0 {
-		type histJSON struct {
-			CIID   int64     `json:"ci_id"`
-			Attr   string    `json:"attr"`
-			Old    string    `json:"old"`
-			New    string    `json:"new"`
-			Source string    `json:"source"`
-			At     time.Time `json:"at"`
-		}
-		rows := make([]histJSON, len(r.history))
-		for i, h := range r.history {
-			rows[i] = histJSON{h.ci.ID, h.attr, h.old, h.new, h.source, h.at}
-		}
-		if _, err := r.tx.ExecContext(ctx, `INSERT INTO ci_history (ci_id, attr, old, new, source, at)
-			SELECT ci_id, attr, NULLIF(old, ''), NULLIF(new, ''), source, at
-			FROM jsonb_to_recordset($1::jsonb) AS x(ci_id bigint, attr text, old text, new text, source text, at timestamptz)`, mustJSON(rows)); err != nil {
-			return err
-		}
+	hist := make([]historyEntry, len(r.history))
+	for i, h := range r.history {
+		hist[i] = historyEntry{h.ci.ID, h.attr, h.old, h.new, h.source, h.at}
+	}
+	if err := writeHistory(ctx, r.tx, hist...); err != nil {
+		return err
 	}
 	if len(r.sources) > 0 {
 		ids, srcs, ts := make([]int64, 0, len(r.sources)), make([]string, 0, len(r.sources)), make([]string, 0, len(r.sources))

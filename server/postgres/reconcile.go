@@ -48,7 +48,11 @@ func (db *DB) Reconcile(ctx context.Context, s cmdb.Scope, obs []cmdb.Observatio
 // transaction, for writers that commit more than CIs at once.
 func (db *DB) reconcileTx(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, obs []cmdb.Observation) (*cmdb.ReconcileResult, error) {
 	r := &reconciler{db: db, tx: tx, scope: s, now: db.now()}
-	return r.run(ctx, obs)
+	res, err := r.run(ctx, obs)
+	if err == nil {
+		db.metrics.count(obs, res)
+	}
+	return res, err
 }
 
 // reconcileTxShared is reconcileTx for a caller that holds row locks
@@ -65,6 +69,9 @@ func (db *DB) reconcileTxShared(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, 
 	r := &reconciler{db: db, tx: tx, scope: s, now: db.now(), shared: true}
 	res, err := r.run(ctx, obs)
 	if err != errNeedsExclusive {
+		if err == nil {
+			db.metrics.count(obs, res)
+		}
 		return res, err
 	}
 	// Rolling back to the savepoint also gives up the shared lock.
@@ -72,7 +79,10 @@ func (db *DB) reconcileTxShared(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, 
 		return nil, err
 	}
 	r = &reconciler{db: db, tx: tx, scope: s, now: r.now}
-	return r.run(ctx, obs)
+	if res, err = r.run(ctx, obs); err == nil {
+		db.metrics.count(obs, res)
+	}
+	return res, err
 }
 
 // errNeedsExclusive says a batch run under the shared authority lock

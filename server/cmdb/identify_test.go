@@ -155,3 +155,64 @@ func TestJunkPlaceholders(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeCI: folding a duplicate into the survivor follows precedence.
+func TestMergeCI(t *testing.T) {
+	now := time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
+	fresh, stale := now.Add(-time.Hour), now.Add(-60*24*time.Hour)
+	prov := func(src string, at time.Time) cmdb.Provenance { return cmdb.Provenance{Source: src, At: at} }
+	keep := &cmdb.CI{ID: 1, SchoolID: 1, RoomID: 10, Model: "snmp model", AssetTag: "INV-KEEP", Owner: "Hausmeister",
+		OSName: "old os", Attributes: map[string]string{},
+		Provenance: map[string]cmdb.Provenance{"model": prov("snmp", fresh), "asset_tag": prov("connector:x", fresh),
+			"owner": prov("user:alice", fresh), "os_name": prov("agent", stale)}}
+	rm := &cmdb.CI{ID: 2, SchoolID: 2, RoomID: 20, Model: "agent model", AssetTag: "INV-RM", Owner: "Sekretariat",
+		OSName: "Windows 11", Hostname: "pc-1", Attributes: map[string]string{"cpu.model": "i5"},
+		Provenance: map[string]cmdb.Provenance{"model": prov("agent", fresh), "asset_tag": prov("connector:x", fresh),
+			"owner": prov("connector:x", fresh), "os_name": prov("snmp", fresh), "hostname": prov("agent", fresh),
+			"cpu.model": prov("agent", fresh), "school": prov("agent", fresh), "room": prov("agent", fresh)}}
+	changes := cmdb.DefaultPolicy().MergeCI(keep, rm, cmdb.MergeInput{Now: now, Locked: map[string]bool{"owner": true}})
+	for attr, want := range map[string]string{
+		"model":     "agent model", // agent outranks snmp
+		"asset_tag": "INV-KEEP",    // equal rank: the survivor's
+		"owner":     "Hausmeister", // locked on keep
+		"os_name":   "Windows 11",  // keep's agent went stale, rm's source is fresh
+		"hostname":  "pc-1",        // keep had none
+		"cpu.model": "i5",
+		"school":    "1", // agent does not rank for location: keep's school stays
+		"room":      "10",
+	} {
+		if got := keep.Get(attr); got != want {
+			t.Errorf("%s = %q, want %q", attr, got, want)
+		}
+	}
+	if p := keep.Provenance["model"]; p.Source != "agent" {
+		t.Errorf("provenance of model = %+v", p)
+	}
+	if len(changes) != 4 {
+		t.Errorf("changes = %+v, want model, hostname, os_name, cpu.model", changes)
+	}
+}
+
+// TestMergeCIRoomFollowsSchool: when the survivor takes the duplicate's
+// school, it takes its room too; otherwise a room of another school never
+// comes over.
+func TestMergeCIRoomFollowsSchool(t *testing.T) {
+	now := time.Date(2026, 9, 1, 8, 0, 0, 0, time.UTC)
+	p := cmdb.Provenance{Source: "connector:x", At: now}
+	for _, tt := range []struct {
+		name             string
+		keepProv         map[string]cmdb.Provenance
+		wantSchool, room string
+	}{
+		{"keep's school is the poller's: the connector's school and room win", map[string]cmdb.Provenance{
+			"school": {Source: "snmp", At: now}, "room": {Source: "snmp", At: now}}, "2", "20"},
+		{"keep's school is the connector's too: keep's school and room stay", map[string]cmdb.Provenance{"school": p, "room": p}, "1", "10"},
+	} {
+		keep := &cmdb.CI{ID: 1, SchoolID: 1, RoomID: 10, Attributes: map[string]string{}, Provenance: tt.keepProv}
+		rm := &cmdb.CI{ID: 2, SchoolID: 2, RoomID: 20, Attributes: map[string]string{}, Provenance: map[string]cmdb.Provenance{"school": p, "room": p}}
+		cmdb.DefaultPolicy().MergeCI(keep, rm, cmdb.MergeInput{Now: now})
+		if keep.Get("school") != tt.wantSchool || keep.Get("room") != tt.room {
+			t.Errorf("%s: school %s room %s, want %s %s", tt.name, keep.Get("school"), keep.Get("room"), tt.wantSchool, tt.room)
+		}
+	}
+}

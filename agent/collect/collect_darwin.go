@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shirou/gopsutil/v4/disk"
@@ -34,11 +35,34 @@ func platformSystem(ctx context.Context, o Options, s *agentproto.InventorySyste
 	}
 }
 
-func platformNICKind(_ Options, name string) string {
-	if IsVirtualName(name) {
-		return KindVirtual
+func platformNICKind(o Options, name string) string {
+	return NICKindDarwin(name, hardwarePorts(o)[name])
+}
+
+// ports caches the hardware ports for one collection (a minute): Network
+// asks for each interface in turn.
+var ports struct {
+	sync.Mutex
+	at  time.Time
+	got map[string]string
+}
+
+// hardwarePorts returns the hardware port name of each device, from
+// networksetup -listallhardwareports.
+func hardwarePorts(o Options) map[string]string {
+	ports.Lock()
+	defer ports.Unlock()
+	if ports.got != nil && time.Since(ports.at) < time.Minute {
+		return ports.got
 	}
-	return KindPhysical
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "/usr/sbin/networksetup", "-listallhardwareports").Output()
+	if err != nil {
+		o.debug("networksetup", "err", err)
+	}
+	ports.got, ports.at = ParseHardwarePorts(out), time.Now()
+	return ports.got
 }
 
 func platformBattery(Options) *agentproto.Battery { return nil }

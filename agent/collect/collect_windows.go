@@ -73,11 +73,57 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-func platformNICKind(_ Options, name string) string {
+func platformNICKind(o Options, name string) string {
 	if IsVirtualName(name) {
 		return KindVirtual
 	}
-	return KindPhysical
+	guid, desc, ok := adapterByName(name)
+	if !ok {
+		o.debug("network adapter not found", "name", name)
+		return KindPhysical
+	}
+	return NICKindWindows(pnpInstanceID(guid), desc)
+}
+
+// adapterByName finds the adapter whose friendly name (the name Go's net
+// package gives the interface) is name, and returns its GUID and
+// interface description.
+func adapterByName(name string) (guid, desc string, ok bool) {
+	size := uint32(16 << 10)
+	for range 3 {
+		buf := make([]byte, size)
+		aa := (*windows.IpAdapterAddresses)(unsafe.Pointer(&buf[0]))
+		err := windows.GetAdaptersAddresses(windows.AF_UNSPEC, windows.GAA_FLAG_SKIP_ANYCAST|windows.GAA_FLAG_SKIP_MULTICAST|
+			windows.GAA_FLAG_SKIP_DNS_SERVER, 0, aa, &size)
+		if err == windows.ERROR_BUFFER_OVERFLOW {
+			continue
+		} else if err != nil {
+			return "", "", false
+		}
+		for a := aa; a != nil; a = a.Next {
+			if windows.UTF16PtrToString(a.FriendlyName) == name {
+				return windows.BytePtrToString(a.AdapterName), windows.UTF16PtrToString(a.Description), true
+			}
+		}
+		return "", "", false
+	}
+	return "", "", false
+}
+
+// pnpInstanceID reads the PnP instance id of the network adapter with
+// this GUID ("USB\VID_0BDA&PID_8153\…"), "" when unreadable.
+func pnpInstanceID(guid string) string {
+	k, err := registry.OpenKey(registry.LOCAL_MACHINE,
+		`SYSTEM\CurrentControlSet\Control\Network\{4D36E972-E325-11CE-BFC1-08002BE10318}\`+guid+`\Connection`, registry.QUERY_VALUE)
+	if err != nil {
+		return ""
+	}
+	defer k.Close()
+	v, _, err := k.GetStringValue("PnPInstanceId")
+	if err != nil {
+		return ""
+	}
+	return v
 }
 
 func platformBattery(Options) *agentproto.Battery { return nil }

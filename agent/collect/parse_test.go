@@ -190,6 +190,9 @@ func TestNICKindSysfs(t *testing.T) {
 		"class/net/docker0":               "",
 		"class/net/veth1a2b":              "",
 		"class/net/nodev0/addr":           "aa",
+		// A NIC in a Thunderbolt dock: PCI, behind an external port.
+		"class/net/enp58s0/device/removable": "removable\n",
+		"class/net/enp0s31/device/removable": "fixed\n",
 	})
 	tests := map[string]string{
 		"eno1":       KindPhysical,
@@ -203,6 +206,8 @@ func TestNICKindSysfs(t *testing.T) {
 		"lo":         KindVirtual,
 		"nodev0":     KindVirtual, // no backing device
 		"missing0":   KindPhysical,
+		"enp58s0":    KindDock,
+		"enp0s31":    KindPhysical,
 	}
 	for name, want := range tests {
 		if got := NICKindSysfs(root, name); got != want {

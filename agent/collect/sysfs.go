@@ -51,8 +51,10 @@ var usbPath = regexp.MustCompile(`/usb\d+/`)
 
 // NICKindSysfs tells the kind of a Linux network interface from sysfs:
 // virtual when it lives under devices/virtual or has a virtual name, usb
-// when its device hangs off a USB bus, otherwise physical. A USB NIC in a
-// docking station cannot be told from a USB adapter here, so it stays usb.
+// when its device hangs off a USB bus, dock when it is a PCI device the
+// kernel marks removable (behind a Thunderbolt/USB4 port), otherwise
+// physical. A USB NIC in a docking station cannot be told from a USB
+// adapter here, so it stays usb.
 func NICKindSysfs(sysRoot, name string) string {
 	if IsVirtualName(name) {
 		return KindVirtual
@@ -80,6 +82,11 @@ func NICKindSysfs(sysRoot, name string) string {
 	}
 	if real, err := filepath.EvalSymlinks(devLink); err == nil && usbPath.MatchString(filepath.ToSlash(real)+"/") {
 		return KindUSB
+	}
+	// The kernel marks PCI devices behind an external-facing port (a
+	// Thunderbolt or USB4 dock) removable.
+	if b, err := os.ReadFile(filepath.Join(devLink, "removable")); err == nil && strings.TrimSpace(string(b)) == "removable" {
+		return KindDock
 	}
 	return KindPhysical
 }

@@ -89,6 +89,7 @@ type Main struct {
 	db      *postgres.DB
 	ln      net.Listener
 	srv     *http.Server
+	reg     *prometheus.Registry // the metrics served at /metrics
 	sched   *scheduler.Scheduler
 	elector *postgres.Elector
 	ingest  *agentdoor.Handler
@@ -304,7 +305,10 @@ func (m *Main) openDB(ctx context.Context, url, dataDir string) error {
 	if err != nil {
 		return err
 	}
-	m.db, err = postgres.Open(ctx, url, postgres.Options{Logger: m.log, SecretKey: key, AllowPrivateIssuers: m.Config.OIDCAllowPrivate})
+	m.reg = prometheus.NewRegistry()
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.db, err = postgres.Open(ctx, url, postgres.Options{Logger: m.log, SecretKey: key,
+		AllowPrivateIssuers: m.Config.OIDCAllowPrivate, Registry: m.reg})
 	if err != nil {
 		return err
 	}
@@ -312,9 +316,8 @@ func (m *Main) openDB(ctx context.Context, url, dataDir string) error {
 }
 
 func (m *Main) serve(ctx context.Context) error {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	ln := m.ln // opened by Run before the database
+	reg := m.reg // made with the store, which exports its reconcile metrics there
+	ln := m.ln   // opened by Run before the database
 	public := strings.TrimRight(m.Config.PublicURL, "/")
 	if public == "" {
 		public = "http://" + ln.Addr().String()

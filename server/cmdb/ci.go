@@ -344,6 +344,9 @@ type ReconcileItem struct {
 	Rule       string   `json:"rule,omitempty"`
 	Changed    []string `json:"changed,omitempty"`
 	Duplicates []int64  `json:"duplicate_ci_ids,omitempty"`
+	// Dropped lists identifiers of the observation that were ignored
+	// because they identify nothing (junk serial, multicast MAC, ...).
+	Dropped []Dropped `json:"dropped,omitempty"`
 }
 
 // CIStore is the one door through which CIs are written, and the way they

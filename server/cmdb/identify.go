@@ -4,6 +4,8 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // Identify rules, strongest first. Rule names appear in reconcile results
@@ -21,6 +23,7 @@ const (
 // Identity is an observation's identifiers, normalised, with junk removed.
 // It is what the identify rules match on and what the store indexes.
 type Identity struct {
+	Source    string // the observation's source
 	SourceKey string // "<source>|<key>"
 	Serial    string
 	VendorKey string
@@ -29,26 +32,69 @@ type Identity struct {
 	Hostname  string
 	SchoolID  int64 // hostnames match only within this school
 	AssetTag  string
+	// Dropped lists the identifiers the observation carried that do not
+	// identify anything, with the reason; reconcile says them in its answer.
+	Dropped []Dropped
 }
 
+// Dropped is an identifier of an observation that identify ignored.
+type Dropped struct {
+	Field  string `json:"field"`  // observation field: serial, hardware_uuid, nics[i].mac
+	Value  string `json:"value"`  // as sent, trimmed
+	Reason string `json:"reason"` // one of the Drop* reasons
+}
+
+// Reasons an identifier is dropped.
+const (
+	DropJunk      = "junk"      // on the junk list or a placeholder (serial, UUID)
+	DropInvalid   = "invalid"   // not a UUID or MAC at all
+	DropMulticast = "multicast" // a multicast or broadcast MAC
+	DropZero      = "zero"      // an all-zero MAC
+	DropCloned    = "cloned"    // a hardware UUID seen on different serials
+)
+
 // Identity returns the normalised identifiers of o, dropping junk serials,
-// junk UUIDs and MACs of virtual, dock and USB NICs. schoolID is the
-// observation's school after its room was resolved.
+// junk UUIDs and MACs of virtual, dock and USB NICs; junk values it drops
+// are listed in Dropped (MACs of virtual, dock and USB NICs are not: the
+// source said they do not identify). schoolID is the observation's school after its room
+// was resolved.
 func (j *Junk) Identity(o *Observation, schoolID int64) Identity {
-	id := Identity{VendorKey: VendorKey(o.Vendor), Hostname: NormalizeHostname(o.Hostname), SchoolID: schoolID,
+	id := Identity{Source: o.Source, VendorKey: VendorKey(o.Vendor), Hostname: NormalizeHostname(o.Hostname), SchoolID: schoolID,
 		AssetTag: NormalizeSerial(o.AssetTag)}
+	drop := func(field, v, reason string) {
+		id.Dropped = append(id.Dropped, Dropped{Field: field, Value: strings.TrimSpace(v), Reason: reason})
+	}
 	if o.SourceKey != "" {
 		id.SourceKey = o.Source + "|" + o.SourceKey
 	}
 	if s := NormalizeSerial(o.Serial); !j.JunkSerial(s) {
 		id.Serial = s
+	} else if strings.TrimSpace(o.Serial) != "" {
+		drop("serial", o.Serial, DropJunk)
 	}
 	if u, ok := NormalizeUUID(o.HardwareUUID); ok && !j.JunkUUID(u) {
 		id.UUID = u
+	} else if ok {
+		drop("hardware_uuid", o.HardwareUUID, DropJunk)
+	} else if strings.TrimSpace(o.HardwareUUID) != "" {
+		drop("hardware_uuid", o.HardwareUUID, DropInvalid)
 	}
 	seen := map[string]bool{}
-	for _, n := range o.NICs {
-		if m, ok := NormalizeMAC(n.MAC); ok && n.Identifies() && !JunkMAC(m) && !seen[m] {
+	for i, n := range o.NICs {
+		field := "nics[" + strconv.Itoa(i) + "].mac"
+		m, ok := NormalizeMAC(n.MAC)
+		switch {
+		case strings.TrimSpace(n.MAC) == "":
+		case !ok:
+			drop(field, n.MAC, DropInvalid)
+		case m == "00:00:00:00:00:00":
+			drop(field, n.MAC, DropZero)
+		case JunkMAC(m):
+			drop(field, n.MAC, DropMulticast)
+		case !n.Identifies():
+			// Virtual, dock and USB NICs are not identities by what the
+			// source itself said: not worth a word in every answer.
+		case !seen[m]:
 			seen[m] = true
 			id.MACs = append(id.MACs, m)
 		}
@@ -83,22 +129,67 @@ func (id Identity) Identifiers(source string) []Identifier {
 // works through a batch, so that a device seen twice in one batch lands
 // on one CI.
 type IdentityIndex struct {
-	CIs     map[int64]*CI
-	Cloned  map[string]bool // hardware UUIDs seen on different serials
-	Junk    *Junk
-	bySrc   map[string][]int64
-	bySer   map[string][]int64
-	byUUID  map[string][]int64
-	byMAC   map[string][]int64
-	byHost  map[string][]int64
-	ciIdent map[int64]map[string]bool // "kind|value" known per CI
+	CIs    map[int64]*CI
+	Cloned map[string]bool // hardware UUIDs seen on different serials
+	Junk   *Junk
+	// Now and StaleAfter (per source kind, as Policy.StaleAfter) decide
+	// whether a CI's source key is live: its source saw the CI within the
+	// stale period. A kind without a stale period never goes quiet.
+	Now        time.Time
+	StaleAfter map[string]time.Duration
+	lastSeen   map[int64]map[string]time.Time
+	srcKeys    map[int64][]string // source key values per CI
+	bySrc      map[string][]int64
+	bySer      map[string][]int64
+	byUUID     map[string][]int64
+	byMAC      map[string][]int64
+	byHost     map[string][]int64
+	ciIdent    map[int64]map[string]bool // "kind|value" known per CI
 }
 
 // NewIdentityIndex returns an empty index.
 func NewIdentityIndex(j *Junk) *IdentityIndex {
 	return &IdentityIndex{CIs: map[int64]*CI{}, Cloned: map[string]bool{}, Junk: j,
 		bySrc: map[string][]int64{}, bySer: map[string][]int64{}, byUUID: map[string][]int64{},
-		byMAC: map[string][]int64{}, byHost: map[string][]int64{}, ciIdent: map[int64]map[string]bool{}}
+		byMAC: map[string][]int64{}, byHost: map[string][]int64{}, ciIdent: map[int64]map[string]bool{},
+		lastSeen: map[int64]map[string]time.Time{}, srcKeys: map[int64][]string{}}
+}
+
+// Seen records that source observed CI ciID at at (the later time wins).
+// It is what tells a live source key from one that has gone quiet.
+func (ix *IdentityIndex) Seen(ciID int64, source string, at time.Time) {
+	if ix.lastSeen[ciID] == nil {
+		ix.lastSeen[ciID] = map[string]time.Time{}
+	}
+	if t, ok := ix.lastSeen[ciID][source]; !ok || at.After(t) {
+		ix.lastSeen[ciID][source] = at
+	}
+}
+
+// liveOtherKey returns a source key of the observation's source that CI
+// c holds besides the observation's own key, if that source saw c within
+// its stale period: the source then holds two live records, and c is not
+// the observation's device. A CI without a last-seen time for the source
+// counts as live (a wrong merge is worse than a duplicate).
+func (ix *IdentityIndex) liveOtherKey(c int64, id *Identity) string {
+	if id.SourceKey == "" {
+		return ""
+	}
+	src := id.Source
+	if src == "" {
+		src, _, _ = strings.Cut(id.SourceKey, "|")
+	}
+	for _, k := range ix.srcKeys[c] {
+		if k == id.SourceKey || !strings.HasPrefix(k, src+"|") {
+			continue
+		}
+		t, seen := ix.lastSeen[c][src]
+		after, stales := ix.StaleAfter[SourceKind(src)]
+		if !seen || !stales || ix.Now.Sub(t) <= after {
+			return k
+		}
+	}
+	return ""
 }
 
 func hostKey(school int64, host string) string { return strconv.FormatInt(school, 10) + "|" + host }
@@ -119,6 +210,7 @@ func (ix *IdentityIndex) Add(ciID int64, x Identifier) bool {
 	switch x.Kind {
 	case IdentSourceKey:
 		ix.bySrc[x.Value] = append(ix.bySrc[x.Value], ciID)
+		ix.srcKeys[ciID] = append(ix.srcKeys[ciID], x.Value)
 	case IdentSerial:
 		ix.bySer[x.Value] = append(ix.bySer[x.Value], ciID)
 	case IdentUUID:
@@ -138,17 +230,35 @@ type Match struct {
 	Rule string // which rule found it
 	// Others are further CIs the same rule found: duplicate candidates.
 	Others []int64
+	// Contradicted are CIs a rule found that hold another live key of the
+	// observation's source: not the observation's device, but recorded as
+	// duplicate candidates.
+	Contradicted []Contradiction
 	// ClonedUUID is set when the observation proved its hardware UUID to
 	// be shared by different devices; it must be ignored from now on.
 	ClonedUUID string
 }
 
+// Contradiction is a CI a rule found but that cannot be the observation's
+// device because it holds Key, another live key of the same source.
+type Contradiction struct {
+	CIID int64
+	Rule string
+	Key  string
+}
+
 // Identify finds the CI an observation is about with the ordered rules:
 // source key, serial + vendor, hardware UUID, MAC, hostname within the
 // school. The first rule that finds CIs decides. A weaker rule skips CIs
-// whose stronger identifiers contradict the observation. If a rule finds
-// several CIs, the best match (most shared identifiers, then oldest) is
-// returned with the others as duplicate candidates: nothing is merged.
+// whose stronger identifiers contradict the observation. Rules after the
+// source key also skip CIs holding another live key of the observation's
+// source (two live records of one source are two things); those are
+// returned in Contradicted. The one exception: an agent's firmware serial
+// (with no contradicting hardware UUID) still matches a CI with another
+// live agent key, as a reinstalled or dual-booted machine must. If a rule finds several CIs, the best match
+// (most shared identifiers, then oldest) is returned with the others as
+// duplicate candidates: nothing is merged. A cloned UUID is dropped from
+// id and listed in id.Dropped.
 func (ix *IdentityIndex) Identify(id *Identity) Match {
 	var m Match
 	if id.UUID != "" && !ix.Cloned[id.UUID] && id.Serial != "" {
@@ -160,7 +270,8 @@ func (ix *IdentityIndex) Identify(id *Identity) Match {
 			}
 		}
 	}
-	if ix.Cloned[id.UUID] {
+	if id.UUID != "" && ix.Cloned[id.UUID] {
+		id.Dropped = append(id.Dropped, Dropped{Field: "hardware_uuid", Value: id.UUID, Reason: DropCloned})
 		id.UUID = ""
 	}
 	rules := []struct {
@@ -194,6 +305,9 @@ func (ix *IdentityIndex) Identify(id *Identity) Match {
 			continue
 		}
 		cands := uniq(r.cands())
+		if r.name != RuleSourceKey {
+			cands = ix.dropContradicted(cands, id, r.name, &m)
+		}
 		if len(cands) == 0 {
 			continue
 		}
@@ -208,6 +322,35 @@ func (ix *IdentityIndex) Identify(id *Identity) Match {
 	}
 	m.Rule = RuleNew
 	return m
+}
+
+// dropContradicted removes from cands the CIs that hold another live key
+// of the observation's source and notes them in m (once each).
+func (ix *IdentityIndex) dropContradicted(cands []int64, id *Identity, rule string, m *Match) []int64 {
+	out := cands[:0:0]
+	for _, c := range cands {
+		k := ix.liveOtherKey(c, id)
+		if k != "" && rule == RuleSerial && SourceKind(id.Source) == SourceAgent {
+			// An agent reads the serial from the machine's firmware: a
+			// second live agent with it is the same board reinstalled or
+			// booted into another system, unless the board's UUID differs.
+			if u := ix.uuidOf(c); u == "" || id.UUID == "" || u == id.UUID {
+				k = ""
+			}
+		}
+		if k == "" {
+			out = append(out, c)
+			continue
+		}
+		dup := false
+		for _, x := range m.Contradicted {
+			dup = dup || x.CIID == c
+		}
+		if !dup {
+			m.Contradicted = append(m.Contradicted, Contradiction{CIID: c, Rule: rule, Key: k})
+		}
+	}
+	return out
 }
 
 func (ix *IdentityIndex) serialOf(ciID int64) string {

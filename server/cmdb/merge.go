@@ -229,3 +229,72 @@ func DefaultName(ci *CI) string {
 	}
 	return ci.Class + " " + strconv.FormatInt(ci.ID, 10)
 }
+
+// MergeCI folds rm, a CI being merged into keep, into keep by precedence
+// and returns the changes, in order. A value of rm replaces keep's when
+// keep has none, when rm's source outranks keep's for the attribute's
+// group, when keep's source has gone stale while rm's has not, or when it
+// was set by hand on rm (its lock moves to keep); on equal rank keep's
+// value stays: keep is the CI a human chose to survive. Attributes locked
+// on keep (in.Locked) never change. Provenance follows the value. The
+// room follows the school: when keep takes rm's school it takes rm's room
+// too, and a room of another school never comes over. in.Now and
+// in.LastSeen (the sources of both CIs) decide staleness; in.Source and
+// in.Values are not used.
+func (p *Policy) MergeCI(keep, rm *CI, in MergeInput) []Change {
+	if keep.Provenance == nil {
+		keep.Provenance = map[string]Provenance{}
+	}
+	var changes []Change
+	set := func(attr, v string, prov Provenance, has bool) {
+		cur := keep.Get(attr)
+		keep.Set(attr, v)
+		if has && v != "" {
+			keep.Provenance[attr] = prov
+		} else {
+			delete(keep.Provenance, attr)
+		}
+		changes = append(changes, Change{Attr: attr, Old: cur, New: v})
+	}
+	attrs := append([]string{}, CoreAttrs...)
+	attrs = append(attrs, sortedKeys(rm.Attributes)...)
+	schoolMoved := false
+	for _, a := range attrs {
+		v, cur := rm.Get(a), keep.Get(a)
+		rp, rhas := rm.Provenance[a]
+		if a == AttrRoom {
+			if schoolMoved && !in.Locked[a] && v != cur {
+				set(a, v, rp, rhas)
+			}
+			if schoolMoved || keep.SchoolID != rm.SchoolID {
+				continue
+			}
+		}
+		if v == "" || v == cur || in.Locked[a] {
+			continue
+		}
+		kp, khas := keep.Provenance[a]
+		take := cur == ""
+		if !take && rhas {
+			g := AttrGroup(a)
+			switch {
+			case SourceKind(rp.Source) == SourceUser:
+				take = true
+			case SourceKind(kp.Source) == SourceUser && khas:
+				take = false
+			case !khas:
+				take = p.rank(g, rp.Source) < len(p.Precedence[g])
+			default:
+				take = p.rank(g, rp.Source) < p.rank(g, kp.Source) || (p.stale(kp, in) && !p.stale(rp, in))
+			}
+		}
+		if !take {
+			continue
+		}
+		set(a, v, rp, rhas)
+		if a == AttrSchool {
+			schoolMoved = true
+		}
+	}
+	return changes
+}

@@ -159,13 +159,41 @@ type Junk struct {
 }
 
 // JunkSerial reports whether a normalised serial cannot identify a device:
-// empty, on the junk list, shorter than 3 characters, or a single
+// empty, on the junk list (compared also without punctuation, so that
+// "k. A.", "K.A" and "ka" are the list's "k.A."), shorter than 3
+// characters, without any letter or digit ("???", "---"), or a single
 // repeated character ("0000000000", "XXXX").
 func (j *Junk) JunkSerial(norm string) bool {
 	if len(norm) < 3 || j.Serials[norm] {
 		return true
 	}
+	k := JunkKey(norm)
+	if k == "" || j.Serials[k] {
+		return true
+	}
 	return strings.Trim(norm, norm[:1]) == ""
+}
+
+// JunkKey folds a serial to its letters and digits in upper case: the
+// form in which junk list entries match ("N/A" = "NA", "k. A." = "KA").
+func JunkKey(s string) string {
+	return strings.ToUpper(strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return r
+		}
+		return -1
+	}, s))
+}
+
+// AddSerial puts a serial, as reported, on the junk list.
+func (j *Junk) AddSerial(v string) {
+	if j.Serials == nil {
+		j.Serials = map[string]bool{}
+	}
+	j.Serials[NormalizeSerial(v)] = true
+	if k := JunkKey(v); k != "" {
+		j.Serials[k] = true
+	}
 }
 
 // JunkUUID reports whether a normalised UUID is on the junk list or made

@@ -155,8 +155,7 @@ func (db *DB) ReleaseLock(ctx context.Context, s cmdb.Scope, ciID int64, attr st
 			return err
 		}
 		now := db.now()
-		if _, err = tx.ExecContext(ctx, `INSERT INTO ci_history (ci_id, attr, old, new, source, at) VALUES ($1, $2, 'locked', 'unlocked', $3, $4)`,
-			ciID, "lock."+attr, subject(s), now); err != nil {
+		if err := writeHistory(ctx, tx, historyEntry{ciID, "lock." + attr, "locked", "unlocked", subject(s), now}); err != nil {
 			return err
 		}
 		return audit(ctx, tx, s, cmdb.AuditLockReleased, "ci:"+itoa(ciID), ci.AuthorityID, map[string]any{"attribute": attr}, now)
@@ -212,9 +211,8 @@ func (db *DB) CreateRelation(ctx context.Context, s cmdb.Scope, r *cmdb.Relation
 			Scan(&r.ID, &r.CreatedAt); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO ci_history (ci_id, attr, new, source, at) VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $4, $5)`,
-			r.FromID, "relation."+r.Kind, "CI "+itoa(r.ToID), r.Source, now, r.ToID, "relation."+r.Kind+".from", "CI "+itoa(r.FromID))
-		return err
+		return writeHistory(ctx, tx, historyEntry{r.FromID, "relation." + r.Kind, "", "CI " + itoa(r.ToID), r.Source, now},
+			historyEntry{r.ToID, "relation." + r.Kind + ".from", "", "CI " + itoa(r.FromID), r.Source, now})
 	}))
 }
 
@@ -261,9 +259,7 @@ func (db *DB) DeleteRelation(ctx context.Context, s cmdb.Scope, id int64) error 
 		if _, err := tx.ExecContext(ctx, `DELETE FROM ci_relations WHERE id = $1`, id); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO ci_history (ci_id, attr, old, source, at) VALUES ($1, $2, $3, $4, $5)`,
-			r.FromID, "relation."+r.Kind, "CI "+itoa(r.ToID), subject(s), db.now())
-		return err
+		return writeHistory(ctx, tx, historyEntry{r.FromID, "relation." + r.Kind, "CI " + itoa(r.ToID), "", subject(s), db.now()})
 	}))
 }
 

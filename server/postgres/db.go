@@ -19,6 +19,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/schulit/cmdb/schema"
 	"github.com/schulit/cmdb/server/cmdb"
 )
@@ -46,6 +47,9 @@ type Options struct {
 	// plain http or lie on loopback, private or other non-public
 	// addresses; by default an issuer must be https on a public address.
 	AllowPrivateIssuers bool
+	// Registry receives the store's metrics (reconcile outcomes,
+	// duplicate candidates, dropped identifiers); nil: not exported.
+	Registry prometheus.Registerer
 }
 
 // DB is the PostgreSQL store.
@@ -55,6 +59,8 @@ type DB struct {
 	now    func() time.Time
 	log    *slog.Logger
 	seal   *sealer
+	// metrics count reconcile outcomes (see reconcileMetrics).
+	metrics *reconcileMetrics
 	// junk caches the junk identifier list (see loadJunk).
 	junk junkCache
 	// software caches catalogue ids (see catalogue).
@@ -104,7 +110,8 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("postgres.Open: %w", err)
 	}
-	db := &DB{db: sdb, policy: opts.Policy, now: opts.Now, log: opts.Logger, seal: seal, opts: opts}
+	db := &DB{db: sdb, policy: opts.Policy, now: opts.Now, log: opts.Logger, seal: seal, opts: opts,
+		metrics: newReconcileMetrics(opts.Registry)}
 	if db.policy == nil {
 		db.policy = cmdb.DefaultPolicy()
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/schulit/cmdb/server/cmdb"
@@ -141,28 +142,37 @@ func (db *DB) MergeCIs(ctx context.Context, s cmdb.Scope, keepID, removeID int64
 
 func (db *DB) merge(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, keep, rm *cmdb.CI) error {
 	now, who := db.now(), subject(s)
-	hist := func(ci int64, attr, old, new string) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO ci_history (ci_id, attr, old, new, source, at)
-			VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, ''), $5, $6)`, ci, attr, old, new, who, now)
+	// Fold the removed CI's attributes into keep by the domain's
+	// precedence: keep's locks hold, a higher or fresher source wins.
+	in := cmdb.MergeInput{Now: now, Locked: map[string]bool{}, LastSeen: map[string]time.Time{}}
+	rows, err := tx.QueryxContext(ctx, `SELECT 'lock', attr, NULL::timestamptz FROM ci_locks WHERE ci_id = $1
+		UNION ALL SELECT 'seen', source, max(last_seen) FROM ci_sources WHERE ci_id IN ($1, $2) GROUP BY source`, keep.ID, rm.ID)
+	if err != nil {
 		return err
 	}
-	// Fill keep's empty attributes from the removed CI, keeping provenance.
-	attrs := append([]string{}, cmdb.CoreAttrs...)
-	for k := range rm.Attributes {
-		attrs = append(attrs, k)
-	}
-	for _, a := range attrs {
-		v := rm.Get(a)
-		if keep.Get(a) != "" || v == "" || (a == cmdb.AttrRoom && keep.SchoolID != 0 && keep.SchoolID != rm.SchoolID) {
-			continue
-		}
-		keep.Set(a, v)
-		if p, ok := rm.Provenance[a]; ok {
-			keep.Provenance[a] = p
-		}
-		if err := hist(keep.ID, a, "", v); err != nil {
+	for rows.Next() {
+		var what, name string
+		var at *time.Time
+		if err := rows.Scan(&what, &name, &at); err != nil {
+			rows.Close()
 			return err
 		}
+		if what == "lock" {
+			in.Locked[name] = true
+		} else {
+			in.LastSeen[name] = *at
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var hist []historyEntry
+	for _, c := range db.policy.MergeCI(keep, rm, in) {
+		hist = append(hist, historyEntry{keep.ID, c.Attr, c.Old, c.New, who, now})
+	}
+	if err := writeHistory(ctx, tx, hist...); err != nil {
+		return err
 	}
 	if err := updateCIs(ctx, tx, []ciRow{fromCI(keep)}, now); err != nil {
 		return err
@@ -219,11 +229,9 @@ func (db *DB) merge(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, keep, rm *cm
 	if _, err := tx.ExecContext(ctx, `UPDATE cis SET merged_into = $1, updated_at = $3 WHERE id = $2`, keep.ID, rm.ID, now); err != nil {
 		return err
 	}
-	if err := hist(keep.ID, "merged", "", "CI "+itoa(rm.ID)); err != nil {
+	if err := writeHistory(ctx, tx, historyEntry{keep.ID, "merged", "", "CI " + itoa(rm.ID), who, now},
+		historyEntry{rm.ID, "merged_into", "", "CI " + itoa(keep.ID), who, now}); err != nil {
 		return err
 	}
-	if err := audit(ctx, tx, s, cmdb.AuditMerge, "ci:"+itoa(keep.ID), keep.AuthorityID, map[string]any{"merged": rm.ID}, now); err != nil {
-		return err
-	}
-	return hist(rm.ID, "merged_into", "", "CI "+itoa(keep.ID))
+	return audit(ctx, tx, s, cmdb.AuditMerge, "ci:"+itoa(keep.ID), keep.AuthorityID, map[string]any{"merged": rm.ID}, now)
 }

@@ -92,3 +92,61 @@ func TestMergeCIs(t *testing.T) {
 		t.Fatal("history rows can be changed")
 	}
 }
+
+// TestMergeCIsPrecedence: merging duplicates follows the precedence of
+// reconcile: the agent's model beats the poller's, keep's own value stays
+// on equal rank, a hand-edited (locked) attribute of keep never changes,
+// and history records each change.
+func TestMergeCIsPrecedence(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := postgrestest.MustOpenDB(t, postgres.Options{})
+	tn := MustCreateTenant(t, db, "MP")
+	res := reconcile(t, db,
+		cmdb.Observation{Source: "snmp", AuthorityID: tn.Authority.ID, Class: "desktop", Serial: "CZC0000001", Vendor: "HP",
+			Attributes: map[string]string{"model": "HP Desktop (SNMP)"}},
+		cmdb.Observation{Source: "agent", SourceKey: "d1", AuthorityID: tn.Authority.ID, Class: "desktop", Serial: "CZC000000I",
+			Vendor: "HP", Hostname: "R101-PC1", Attributes: map[string]string{"model": "EliteDesk 800 G6", "os_name": "Windows 11"}},
+	)
+	keep, rm := res.Items[0].CIID, res.Items[1].CIID
+	// Both carry an owner set by the same connector; keep's owner is also
+	// set by hand (locked), and its asset tag by the connector.
+	reconcile(t, db,
+		cmdb.Observation{Source: "connector:x", SourceKey: "k", AuthorityID: tn.Authority.ID, Serial: "CZC0000001", Vendor: "HP",
+			AssetTag: "INV-KEEP"},
+		cmdb.Observation{Source: "connector:x", SourceKey: "r", AuthorityID: tn.Authority.ID, Serial: "CZC000000I", Vendor: "HP",
+			AssetTag: "INV-RM", Attributes: map[string]string{"owner": "Sekretariat"}},
+		cmdb.Observation{Source: "user:alice", CIID: keep, Attributes: map[string]string{"owner": "Hausmeister"}},
+	)
+	if _, err := db.MergeCIs(ctx, admin, keep, rm); err != nil {
+		t.Fatal(err)
+	}
+	ci, err := db.FindCIByID(ctx, admin, keep)
+	must(t, err)
+	for attr, want := range map[string]string{
+		"model":     "EliteDesk 800 G6", // agent outranks snmp
+		"hostname":  "R101-PC1",         // keep had none
+		"os_name":   "Windows 11",
+		"asset_tag": "INV-KEEP",    // equal rank: the survivor's value
+		"owner":     "Hausmeister", // locked on keep
+		"serial":    "CZC000000I",  // the agent's reading of the firmware outranks the poller's
+	} {
+		if got := ci.Get(attr); got != want {
+			t.Errorf("%s = %q, want %q", attr, got, want)
+		}
+	}
+	if p := ci.Provenance["model"]; p.Source != "agent" {
+		t.Errorf("provenance of model = %+v, want agent", p)
+	}
+	hist, err := db.FindHistory(ctx, admin, keep, 100)
+	must(t, err)
+	var sawModel bool
+	for _, h := range hist {
+		if h.Attr == "model" && h.Old != nil && *h.Old == "HP Desktop (SNMP)" && h.New != nil && *h.New == "EliteDesk 800 G6" && h.CIID == keep {
+			sawModel = true
+		}
+	}
+	if !sawModel {
+		t.Errorf("history has no model change from the merge: %+v", hist)
+	}
+}

@@ -48,7 +48,11 @@ func (db *DB) Reconcile(ctx context.Context, s cmdb.Scope, obs []cmdb.Observatio
 // transaction, for writers that commit more than CIs at once.
 func (db *DB) reconcileTx(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, obs []cmdb.Observation) (*cmdb.ReconcileResult, error) {
 	r := &reconciler{db: db, tx: tx, scope: s, now: db.now()}
-	return r.run(ctx, obs)
+	res, err := r.run(ctx, obs)
+	if err == nil {
+		db.metrics.count(obs, res)
+	}
+	return res, err
 }
 
 // reconcileTxShared is reconcileTx for a caller that holds row locks
@@ -65,6 +69,9 @@ func (db *DB) reconcileTxShared(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, 
 	r := &reconciler{db: db, tx: tx, scope: s, now: db.now(), shared: true}
 	res, err := r.run(ctx, obs)
 	if err != errNeedsExclusive {
+		if err == nil {
+			db.metrics.count(obs, res)
+		}
 		return res, err
 	}
 	// Rolling back to the savepoint also gives up the shared lock.
@@ -72,7 +79,10 @@ func (db *DB) reconcileTxShared(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, 
 		return nil, err
 	}
 	r = &reconciler{db: db, tx: tx, scope: s, now: r.now}
-	return r.run(ctx, obs)
+	if res, err = r.run(ctx, obs); err == nil {
+		db.metrics.count(obs, res)
+	}
+	return res, err
 }
 
 // errNeedsExclusive says a batch run under the shared authority lock
@@ -424,7 +434,7 @@ func readJunk(ctx context.Context, q sqlx.QueryerContext) (*cmdb.Junk, error) {
 			return nil, err
 		}
 		if kind == cmdb.IdentSerial {
-			j.Serials[cmdb.NormalizeSerial(v)] = true
+			j.AddSerial(v)
 		} else if u, ok := cmdb.NormalizeUUID(v); ok {
 			j.UUIDs[u] = true
 		}
@@ -493,7 +503,21 @@ func (r *reconciler) loadIndex(ctx context.Context, obs []cmdb.Observation, ids 
 	for _, h := range hits {
 		r.index[h.AuthorityID].Add(h.CIID, cmdb.Identifier{Kind: h.Kind, Value: h.Value, SchoolID: h.SchoolID})
 	}
-	return r.loadLocksAndSeen(ctx, want, uuids)
+	if err := r.loadLocksAndSeen(ctx, want, uuids); err != nil {
+		return err
+	}
+	// Identify tells live source keys from quiet ones by the last-seen times.
+	for _, ix := range r.index {
+		ix.Now, ix.StaleAfter = r.now, r.db.policy.StaleAfter
+	}
+	for id, m := range r.seen {
+		if ci := r.byID[id]; ci != nil {
+			for src, t := range m {
+				r.index[ci.AuthorityID].Seen(id, src, t)
+			}
+		}
+	}
+	return nil
 }
 
 func (r *reconciler) loadCIs(ctx context.Context, ids []int64) (map[int64]*cmdb.CI, error) {
@@ -515,8 +539,9 @@ func (r *reconciler) loadCIs(ctx context.Context, ids []int64) (map[int64]*cmdb.
 	return out, nil
 }
 
-// loadLocksAndSeen reads, in one round trip, the locks and per-source
-// last-seen times of the CIs ids and which of uuids are known clones.
+// loadLocksAndSeen reads, in one round trip, the locks, per-source
+// last-seen times and source keys of the CIs ids and which of uuids are
+// known clones.
 func (r *reconciler) loadLocksAndSeen(ctx context.Context, ids []int64, uuids []string) error {
 	r.locks, r.seen = map[int64]map[string]bool{}, map[int64]map[string]time.Time{}
 	if len(ids) == 0 && len(uuids) == 0 {
@@ -524,7 +549,9 @@ func (r *reconciler) loadLocksAndSeen(ctx context.Context, ids []int64, uuids []
 	}
 	rows, err := r.tx.QueryxContext(ctx, `SELECT 'lock' AS what, ci_id AS id, attr AS name, NULL::timestamptz AS at FROM ci_locks WHERE ci_id = ANY($1)
 		UNION ALL SELECT 'seen', ci_id, source, last_seen FROM ci_sources WHERE ci_id = ANY($1)
-		UNION ALL SELECT 'cloned', authority_id, uuid, NULL FROM cloned_uuids WHERE uuid = ANY($2)`, pq.Array(ids), pq.Array(uuids))
+		UNION ALL SELECT 'cloned', authority_id, uuid, NULL FROM cloned_uuids WHERE uuid = ANY($2)
+		UNION ALL SELECT 'key', ci_id, value, NULL FROM ci_identifiers WHERE ci_id = ANY($1) AND kind = 'source_key'`,
+		pq.Array(ids), pq.Array(uuids))
 	if err != nil {
 		return err
 	}
@@ -550,6 +577,12 @@ func (r *reconciler) loadLocksAndSeen(ctx context.Context, ids []int64, uuids []
 		case "cloned":
 			if ix := r.index[id]; ix != nil {
 				ix.Cloned[name] = true
+			}
+		case "key":
+			// Every source key of a candidate, not only those the batch
+			// names: a source's other live key contradicts a match.
+			if ci := r.byID[id]; ci != nil {
+				r.index[ci.AuthorityID].Add(id, cmdb.Identifier{Kind: cmdb.IdentSourceKey, Value: name})
 			}
 		}
 	}

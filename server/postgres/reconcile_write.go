@@ -110,23 +110,32 @@ func (r *reconciler) apply(o *cmdb.Observation, id *cmdb.Identity) (*cmdb.CI, cm
 	if t, ok := r.sources[sk]; !ok || at.After(t) {
 		r.sources[sk] = at
 	}
-	for _, other := range m.Others {
+	ix.Seen(ci.ID, o.Source, at)
+	dup := func(other int64, d dupRow) {
 		a, b := ci, r.byID[other]
 		if a.ID > b.ID {
 			a, b = b, a
 		}
-		r.dups[[2]*cmdb.CI{a, b}] = dupRow{rule: m.Rule, detail: dupDetail(m, id, len(m.Others)+1)}
+		r.dups[[2]*cmdb.CI{a, b}] = d
 		// The id may be a temporary one of a CI created in this batch;
 		// run() puts in the real one after the write.
 		item.Duplicates = append(item.Duplicates, other)
 	}
+	for _, other := range m.Others {
+		dup(other, dupRow{rule: m.Rule, detail: dupDetail(m.Rule, id, len(m.Others)+1)})
+	}
+	for _, c := range m.Contradicted {
+		dup(c.CIID, dupRow{rule: c.Rule, detail: dupDetail(c.Rule, id, 2) +
+			" Not merged: the CI holds " + c.Key + ", another live key of source " + o.Source + "."})
+	}
+	item.Dropped = id.Dropped
 	return ci, item, nil
 }
 
 // dupDetail says in words which identifier matched several CIs.
-func dupDetail(m cmdb.Match, id *cmdb.Identity, n int) string {
+func dupDetail(rule string, id *cmdb.Identity, n int) string {
 	var what string
-	switch m.Rule {
+	switch rule {
 	case cmdb.RuleSourceKey:
 		what = "source key " + id.SourceKey
 	case cmdb.RuleSerial:
@@ -237,24 +246,12 @@ func (r *reconciler) writeRest(ctx context.Context) error {
 			return err
 		}
 	}
-	if len(r.history) > 0 {
-		type histJSON struct {
-			CIID   int64     `json:"ci_id"`
-			Attr   string    `json:"attr"`
-			Old    string    `json:"old"`
-			New    string    `json:"new"`
-			Source string    `json:"source"`
-			At     time.Time `json:"at"`
-		}
-		rows := make([]histJSON, len(r.history))
-		for i, h := range r.history {
-			rows[i] = histJSON{h.ci.ID, h.attr, h.old, h.new, h.source, h.at}
-		}
-		if _, err := r.tx.ExecContext(ctx, `INSERT INTO ci_history (ci_id, attr, old, new, source, at)
-			SELECT ci_id, attr, NULLIF(old, ''), NULLIF(new, ''), source, at
-			FROM jsonb_to_recordset($1::jsonb) AS x(ci_id bigint, attr text, old text, new text, source text, at timestamptz)`, mustJSON(rows)); err != nil {
-			return err
-		}
+	hist := make([]historyEntry, len(r.history))
+	for i, h := range r.history {
+		hist[i] = historyEntry{h.ci.ID, h.attr, h.old, h.new, h.source, h.at}
+	}
+	if err := writeHistory(ctx, r.tx, hist...); err != nil {
+		return err
 	}
 	if len(r.sources) > 0 {
 		ids, srcs, ts := make([]int64, 0, len(r.sources)), make([]string, 0, len(r.sources)), make([]string, 0, len(r.sources))

@@ -160,12 +160,7 @@ func (db *DB) writeSoftware(ctx context.Context, tx *sqlx.Tx, items []*cmdb.Repo
 		return err
 	}
 	var addCI, addSW, delCI, delSW []int64
-	type hist struct {
-		CIID int64  `json:"ci_id"`
-		Old  string `json:"old"`
-		New  string `json:"new"`
-	}
-	var hs []hist
+	var hs []historyEntry
 	changedCI := map[int64]bool{}
 	for ci, ks := range want {
 		added, removed := 0, 0
@@ -186,7 +181,8 @@ func (db *DB) writeSoftware(ctx context.Context, tx *sqlx.Tx, items []*cmdb.Repo
 		}
 		if added+removed > 0 {
 			changedCI[ci] = true
-			hs = append(hs, hist{ci, fmt.Sprintf("%d packages", len(have[ci])), fmt.Sprintf("%d packages (+%d, -%d)", len(keep), added, removed)})
+			hs = append(hs, historyEntry{ci, "software", fmt.Sprintf("%d packages", len(have[ci])),
+				fmt.Sprintf("%d packages (+%d, -%d)", len(keep), added, removed), "agent", now})
 		}
 	}
 	var setCI []int64
@@ -215,10 +211,12 @@ func (db *DB) writeSoftware(ctx context.Context, tx *sqlx.Tx, items []*cmdb.Repo
 			SELECT c, s, $5 FROM unnest($3::bigint[], $4::bigint[]) AS x(c, s) ON CONFLICT DO NOTHING),
 		removed AS (DELETE FROM ci_software USING unnest($6::bigint[], $7::bigint[]) AS x(c, s)
 			WHERE ci_software.ci_id = x.c AND ci_software.software_id = x.s)
-		INSERT INTO ci_history (ci_id, attr, old, new, source, at)
-		SELECT ci_id, 'software', old, new, 'agent', $5 FROM jsonb_to_recordset($8::jsonb) AS x(ci_id bigint, old text, new text)`,
-		pq.Array(setCI), pq.Array(setIDs), pq.Array(addCI), pq.Array(addSW), now, pq.Array(delCI), pq.Array(delSW), mustJSON(hs))
-	return err
+		SELECT 1`,
+		pq.Array(setCI), pq.Array(setIDs), pq.Array(addCI), pq.Array(addSW), now, pq.Array(delCI), pq.Array(delSW))
+	if err != nil {
+		return err
+	}
+	return writeHistory(ctx, tx, hs...)
 }
 
 // FindSoftware lists the software installed on a visible CI.

@@ -18,11 +18,9 @@ import (
 
 	"github.com/schulit/cmdb/agent"
 	"github.com/schulit/cmdb/agent/collect"
+	"github.com/schulit/cmdb/internal/buildinfo"
 	"github.com/schulit/cmdb/server/cmdb"
 )
-
-// version is set with -ldflags "-X main.version=…".
-var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -159,7 +157,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.log = m.logger()
 	switch m.Config.Command {
 	case "version":
-		_, err := fmt.Fprintln(m.Stdout, "cmdb-agent", version)
+		_, err := fmt.Fprintln(m.Stdout, "cmdb-agent", buildinfo.Get())
 		return err
 	case "inventory":
 		return m.inventory(ctx)
@@ -190,7 +188,7 @@ func (m *Main) agent() (*agent.Agent, error) {
 	o := m.AgentOptions
 	o.StatePath = m.Config.StatePath
 	o.Logger = m.log
-	o.UserAgent = "cmdb-agent/" + version
+	o.UserAgent = "cmdb-agent/" + buildinfo.Get().Version
 	if o.Collect == nil {
 		log := m.log
 		o.Collect = func(ctx context.Context) cmdb.Inventory {

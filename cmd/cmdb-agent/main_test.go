@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/schulit/cmdb/agent/agenttest"
+	"github.com/schulit/cmdb/internal/buildinfo"
 	"github.com/schulit/cmdb/server/cmdb"
 )
 
@@ -123,5 +124,15 @@ func TestServiceRunsAgent(t *testing.T) {
 	c := serviceConfig(m.serviceArgs())
 	if c.Name != "cmdb-agent" || !slices.Equal(c.Arguments, []string{"run", "--state", "/var/lib/cmdb-agent/state.json"}) {
 		t.Errorf("service config %+v", c)
+	}
+}
+
+func TestVersionCommand(t *testing.T) {
+	out, _, err := run(t, "version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "cmdb-agent " + buildinfo.Get().String() + "\n"; out != want {
+		t.Errorf("cmdb-agent version printed %q, want %q", out, want)
 	}
 }

@@ -58,7 +58,8 @@ type Main struct {
 	// UserAgent are filled in; tests set Collect or HTTP here.
 	AgentOptions agent.Options
 
-	log *slog.Logger
+	log  *slog.Logger
+	host *serviceHost // nil: this machine
 }
 
 // NewMain returns a Main writing to the process's stdout and stderr.
@@ -70,8 +71,9 @@ Commands:
   inventory                          print this machine's inventory as JSON (no network)
   enroll --server URL --token T      enrol this machine once (token also from CMDB_ENROLL_TOKEN)
   run [--once]                       report on the interval the server sets (default 1 h)
-  install                            register "cmdb-agent run" as a systemd unit or Windows service
-  uninstall                          remove the service
+  install                            copy the agent to /usr/local/bin (Windows: %ProgramFiles%\cmdb-agent)
+                                     and run it there as a system service; enrol (as root) first
+  uninstall                          remove the service and the copied agent; the enrolment stays
   version                            print the version
 
 All commands but inventory and version take --state FILE (env CMDB_AGENT_STATE).

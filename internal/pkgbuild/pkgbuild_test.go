@@ -393,6 +393,23 @@ func serveAsUnit(t *testing.T, u *user.User) {
 	if resp != nil {
 		resp.Body.Close()
 	}
+	// An admin's command as root uses the running cluster as cmdb, and
+	// does not take it over.
+	tok := exec.Command("/usr/bin/cmdbd", "token", "create", "--admin", "--data-dir", "/var/lib/cmdb")
+	tok.Env = []string{"PATH=/usr/bin:/bin"}
+	var tokErr strings.Builder
+	tok.Stderr = &tokErr
+	if out, err := tok.Output(); err != nil || !strings.HasPrefix(string(out), "cmdb_") {
+		t.Errorf("cmdbd token create as root: %v\n%s%s", err, out, tokErr.String())
+	} else {
+		req, _ := http.NewRequest("GET", base+"/api/v1/authorities", nil)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(out)))
+		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+			t.Errorf("the token made as root does not work: %v %v", resp, err)
+		} else {
+			resp.Body.Close()
+		}
+	}
 	stop()
 	checkOwner(t, "/var/lib/cmdb/pg", u, 0o700)
 	checkOwner(t, "/var/lib/cmdb/secret.key", u, 0o600)

@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,8 +60,9 @@ type Options struct {
 	// BinDir/GOARCH/cmdb-agent; they are packed as they are instead of
 	// being built (tests use it to pack the same build twice).
 	BinDir string
-	// MTime is the time stamp of every packed file; zero: now. Fixed
-	// values make builds reproducible.
+	// MTime is the time stamp of every packed file; zero: the time in
+	// $SOURCE_DATE_EPOCH (seconds since 1970), else now. The same commit
+	// and MTime give the same packages.
 	MTime time.Time
 	// Log receives the commands run; nil: discarded.
 	Log io.Writer
@@ -93,6 +95,9 @@ func Build(ctx context.Context, o Options) ([]Package, error) {
 	}
 	if o.MTime.IsZero() {
 		o.MTime = time.Now()
+		if sec, err := strconv.ParseInt(os.Getenv("SOURCE_DATE_EPOCH"), 10, 64); err == nil {
+			o.MTime = time.Unix(sec, 0)
+		}
 	}
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return nil, err

@@ -178,10 +178,34 @@ func TestInstallUpgradeRemovePurge(t *testing.T) {
 	if _, err := user.Lookup("cmdb"); err == nil {
 		t.Skip("a user cmdb exists on this machine; not touching it")
 	}
+	leftovers := []string{"/var/lib/cmdb", "/etc/cmdb", "/var/lib/cmdb-agent",
+		"/etc/systemd/system/multi-user.target.wants/cmdbd.service", "/etc/systemd/system/multi-user.target.wants/cmdb-agent.service"}
+	for _, p := range leftovers {
+		if _, err := os.Lstat(p); err == nil {
+			t.Skipf("%s exists on this machine; not touching it", p)
+		}
+	}
 	t.Cleanup(func() {
 		stopPostmaster("/var/lib/cmdb/pg/data/postmaster.pid")
 		if out, err := exec.Command("dpkg", "--purge", "cmdbd", "cmdb-agent").CombinedOutput(); err != nil {
 			t.Logf("cleanup: dpkg --purge: %v\n%s", err, out)
+		}
+		// Should the packages' purge be broken, the machine is still left
+		// as it was: none of these existed before.
+		for _, p := range leftovers {
+			os.RemoveAll(p)
+		}
+		if _, err := user.Lookup("cmdb"); err == nil {
+			exec.Command("userdel", "cmdb").Run()
+		}
+		if _, err := user.LookupGroup("cmdb"); err == nil {
+			exec.Command("groupdel", "cmdb").Run()
+		}
+		// A purge that failed half-way leaves dpkg remembering the package.
+		for _, p := range []string{"cmdbd", "cmdb-agent"} {
+			if exec.Command("dpkg-query", "-W", p).Run() == nil {
+				exec.Command("dpkg", "--purge", "--force-all", p).Run()
+			}
 		}
 	})
 

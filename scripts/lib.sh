@@ -56,3 +56,22 @@ ensure_go_tool() {
     go install "$2" || die "could not install $2 with go install"
   fi
 }
+
+# ensure_package_tools installs what the packaging tests (internal/pkgbuild)
+# use besides dpkg: systemd-analyze, which checks the units without a
+# running systemd.
+ensure_package_tools() {
+  command -v systemd-analyze >/dev/null 2>&1 || apt_install systemd
+  command -v dpkg-deb >/dev/null 2>&1 || die "dpkg-deb is missing: the packaging tests need a Debian-based machine (package dpkg)."
+}
+
+# build_ldflags prints the -ldflags value that stamps a build with this
+# checkout's version (VERSION, else git describe, else "dev") and commit.
+build_ldflags() {
+  local commit version
+  commit="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
+  if [ -n "$(git status --porcelain 2>/dev/null)" ]; then commit="$commit+dirty"; fi
+  version="${VERSION:-$(git describe --tags --match 'v[0-9]*' 2>/dev/null | sed 's/^v//' || true)}"
+  local pkg=github.com/schulit/cmdb/internal/buildinfo
+  echo "-X $pkg.version=${version:-dev} -X $pkg.commit=$commit"
+}

@@ -19,10 +19,8 @@ import (
 	"github.com/schulit/cmdb/agent"
 	"github.com/schulit/cmdb/agent/collect"
 	"github.com/schulit/cmdb/agentproto"
+	"github.com/schulit/cmdb/internal/buildinfo"
 )
-
-// version is set with -ldflags "-X main.version=…".
-var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -60,7 +58,8 @@ type Main struct {
 	// UserAgent are filled in; tests set Collect or HTTP here.
 	AgentOptions agent.Options
 
-	log *slog.Logger
+	log  *slog.Logger
+	host *serviceHost // nil: this machine
 }
 
 // NewMain returns a Main writing to the process's stdout and stderr.
@@ -72,8 +71,9 @@ Commands:
   inventory                          print this machine's inventory as JSON (no network)
   enroll --server URL --token T      enrol this machine once (token also from CMDB_ENROLL_TOKEN)
   run [--once]                       report on the interval the server sets (default 1 h)
-  install                            register "cmdb-agent run" as a systemd unit or Windows service
-  uninstall                          remove the service
+  install                            copy the agent to /usr/local/bin (Windows: %ProgramFiles%\cmdb-agent)
+                                     and run it there as a system service; enrol (as root) first
+  uninstall                          remove the service and the copied agent; the enrolment stays
   version                            print the version
 
 All commands but inventory and version take --state FILE (env CMDB_AGENT_STATE).
@@ -159,7 +159,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.log = m.logger()
 	switch m.Config.Command {
 	case "version":
-		_, err := fmt.Fprintln(m.Stdout, "cmdb-agent", version)
+		_, err := fmt.Fprintln(m.Stdout, "cmdb-agent", buildinfo.Get())
 		return err
 	case "inventory":
 		return m.inventory(ctx)
@@ -190,7 +190,7 @@ func (m *Main) agent() (*agent.Agent, error) {
 	o := m.AgentOptions
 	o.StatePath = m.Config.StatePath
 	o.Logger = m.log
-	o.UserAgent = "cmdb-agent/" + version
+	o.UserAgent = "cmdb-agent/" + buildinfo.Get().Version
 	if o.Collect == nil {
 		log := m.log
 		o.Collect = func(ctx context.Context) agentproto.Inventory {

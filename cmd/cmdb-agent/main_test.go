@@ -13,6 +13,7 @@ import (
 
 	"github.com/schulit/cmdb/agent/agenttest"
 	"github.com/schulit/cmdb/agentproto"
+	"github.com/schulit/cmdb/internal/buildinfo"
 )
 
 // run runs the command line args like main does and returns stdout and
@@ -123,5 +124,15 @@ func TestServiceRunsAgent(t *testing.T) {
 	c := serviceConfig(m.serviceArgs())
 	if c.Name != "cmdb-agent" || !slices.Equal(c.Arguments, []string{"run", "--state", "/var/lib/cmdb-agent/state.json"}) {
 		t.Errorf("service config %+v", c)
+	}
+}
+
+func TestVersionCommand(t *testing.T) {
+	out, _, err := run(t, "version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "cmdb-agent " + buildinfo.Get().String() + "\n"; out != want {
+		t.Errorf("cmdb-agent version printed %q, want %q", out, want)
 	}
 }

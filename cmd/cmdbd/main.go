@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/schulit/cmdb/internal/buildinfo"
 	"github.com/schulit/cmdb/server/agentdoor"
 	"github.com/schulit/cmdb/server/api"
 	"github.com/schulit/cmdb/server/bench/ingestbench"
@@ -34,9 +35,6 @@ import (
 	"golang.org/x/term"
 	"golang.org/x/time/rate"
 )
-
-// version is set with -ldflags "-X main.version=…".
-var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -224,7 +222,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.log = m.logger()
 	switch m.Config.Command {
 	case "version":
-		fmt.Fprintln(m.Stdout, "cmdbd", version)
+		fmt.Fprintln(m.Stdout, "cmdbd", buildinfo.Get())
 		return nil
 	case "bench-reconcile":
 		return m.runBench(ctx)
@@ -328,7 +326,7 @@ func (m *Main) serve(ctx context.Context) error {
 		ReportRate: rate.Limit(m.Config.AgentReportRate), ReportBurst: m.Config.AgentReportBurst})
 	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, Agents: m.db, SNMP: m.db,
 		OIDCLogin: sso.Login, OIDCCallback: sso.Callback, AgentEnroll: m.ingest.Enroll, AgentReport: m.ingest.Report,
-		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Live: m.live, Logger: m.log, Registry: reg})
+		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Live: m.live, Logger: m.log, Registry: reg, Build: buildinfo.Get()})
 	m.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
 	if err := m.startJobs(reg); err != nil {
@@ -340,7 +338,7 @@ func (m *Main) serve(ctx context.Context) error {
 			m.log.Error("http server stopped", "err", err)
 		}
 	}()
-	m.log.Info("serving", "url", "http://"+ln.Addr().String(), "version", version)
+	m.log.Info("serving", "url", "http://"+ln.Addr().String(), "version", buildinfo.Get().Version, "commit", buildinfo.Get().Commit)
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/schulit/cmdb/internal/buildinfo"
 	"github.com/schulit/cmdb/internal/syncbuf"
 	"github.com/schulit/cmdb/server/postgres/postgrestest"
 )
@@ -159,12 +160,28 @@ func TestEmbeddedPostgresIsCreatedAndReused(t *testing.T) {
 func TestHealthAndMetrics(t *testing.T) {
 	t.Parallel()
 	c, _ := startServer(t)
-	c.must(200, "GET", "/healthz", nil)
+	build := buildinfo.Get()
+	h := c.must(200, "GET", "/healthz", nil)
+	if h["version"] != build.Version || h["commit"] != build.Commit {
+		t.Errorf("/healthz = %v, want version %q and commit %q", h, build.Version, build.Commit)
+	}
 	c.must(200, "GET", "/readyz", nil)
 	c.must(200, "GET", "/api/v1/authorities", nil)
 	_, out := c.do("GET", "/metrics", nil)
 	if !strings.Contains(out["_raw"].(string), `cmdb_http_requests_total{code="200",route="/api/v1/authorities"} 1`) {
 		t.Fatalf("metrics lack the request counter:\n%.2000s", out["_raw"])
+	}
+	gauge := fmt.Sprintf(`cmdb_build_info{commit=%q,goversion=%q,version=%q} 1`, build.Commit, build.GoVersion, build.Version)
+	if !strings.Contains(out["_raw"].(string), gauge) {
+		t.Errorf("metrics lack %s:\n%.2000s", gauge, out["_raw"])
+	}
+}
+
+func TestVersionCommand(t *testing.T) {
+	t.Parallel()
+	_, out, _ := runMain(t, "version")
+	if want := "cmdbd " + buildinfo.Get().String() + "\n"; out != want {
+		t.Errorf("cmdbd version printed %q, want %q", out, want)
 	}
 }
 

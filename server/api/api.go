@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/schulit/cmdb/internal/buildinfo"
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/httperr"
 )
@@ -44,6 +45,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Registry receives the HTTP metrics and is served at /metrics.
 	Registry *prometheus.Registry
+	// Build is the server's version, shown by /healthz and as the
+	// cmdb_build_info gauge.
+	Build buildinfo.Info
 }
 
 // Server serves the API.
@@ -83,7 +87,10 @@ func New(opts Options) *Server {
 		Help: "HTTP requests by route and status code."}, []string{"route", "code"})
 	s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cmdb_http_request_duration_seconds",
 		Help: "HTTP request duration by route.", Buckets: prometheus.DefBuckets}, []string{"route"})
-	opts.Registry.MustRegister(s.requests, s.duration)
+	build := prometheus.NewGauge(prometheus.GaugeOpts{Name: "cmdb_build_info", Help: "Always 1; the labels say which build runs.",
+		ConstLabels: prometheus.Labels{"version": opts.Build.Version, "commit": opts.Build.Commit, "goversion": opts.Build.GoVersion}})
+	build.Set(1)
+	opts.Registry.MustRegister(s.requests, s.duration, build)
 	for _, rt := range s.Routes() {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}
@@ -404,10 +411,10 @@ func queryInt(r *http.Request, name string) (int64, error) {
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ cmdb.Scope) error {
 	if s.opts.Live != nil && s.opts.Live() != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failing"})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failing", "version": s.opts.Build.Version, "commit": s.opts.Build.Commit})
 		return nil
 	}
-	writeJSON(w, 200, map[string]string{"status": "ok"})
+	writeJSON(w, 200, map[string]string{"status": "ok", "version": s.opts.Build.Version, "commit": s.opts.Build.Commit})
 	return nil
 }
 

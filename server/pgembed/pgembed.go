@@ -88,8 +88,10 @@ type Cluster struct {
 // an error including the tail of the server log. Concurrent Start calls on the
 // same directory, from any process, are serialised by a lock file.
 //
-// When the process runs as root the server runs as the "postgres" system user,
-// which must exist and be able to traverse every parent directory of Dir.
+// When the process runs as root the server runs as the owner of Dir if Dir
+// exists and belongs to another user (the cluster of a service such as cmdbd
+// running as user cmdb), else as the "postgres" system user, which must exist;
+// that user must be able to traverse every parent directory of Dir.
 // The password never appears on a command line, in logs or in errors.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if opts.Dir == "" {
@@ -99,7 +101,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	runAs, err := lookupAccount()
+	runAs, err := lookupAccount(opts.Dir)
 	if err != nil {
 		return nil, err
 	}

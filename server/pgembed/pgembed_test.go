@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -272,7 +273,7 @@ func TestUntraversableParent(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("only relevant when running as root")
 	}
-	a, err := lookupAccount()
+	a, err := lookupAccount("")
 	if err != nil {
 		t.Skip(err)
 	}
@@ -283,6 +284,36 @@ func TestUntraversableParent(t *testing.T) {
 	_, err = prepareDir(filepath.Join(closed, "data", "pg"), a)
 	if err == nil || !strings.Contains(err.Error(), closed) || !strings.Contains(err.Error(), "--data-dir") {
 		t.Fatalf("want an error naming %s, got %v", closed, err)
+	}
+}
+
+// As root, a cluster directory that a service account owns (cmdbd's
+// /var/lib/cmdb/pg belongs to cmdb) is used as that account, not taken over
+// by postgres; any other directory runs as postgres.
+func TestRootRunsAsTheOwnerOfTheDirectory(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only relevant when running as root")
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skip(err)
+	}
+	if _, err := user.Lookup("postgres"); err != nil {
+		t.Skip(err)
+	}
+	owned := t.TempDir()
+	uid, _ := strconv.Atoi(nobody.Uid)
+	gid, _ := strconv.Atoi(nobody.Gid)
+	if err := os.Chown(owned, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := lookupAccount(owned); err != nil || a == nil || a.name != "nobody" {
+		t.Errorf("directory of nobody: account %+v, %v; want nobody", a, err)
+	}
+	for _, dir := range []string{t.TempDir(), filepath.Join(t.TempDir(), "missing")} {
+		if a, err := lookupAccount(dir); err != nil || a == nil || a.name != "postgres" {
+			t.Errorf("%s: account %+v, %v; want postgres", dir, a, err)
+		}
 	}
 }
 

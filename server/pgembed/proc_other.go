@@ -12,7 +12,7 @@ var errUnsupported = errors.New("the private PostgreSQL cluster is not supported
 
 type account struct{}
 
-func lookupAccount() (*account, error)                           { return nil, errUnsupported }
+func lookupAccount(string) (*account, error)                     { return nil, errUnsupported }
 func (a *account) sysProcAttr() *syscall.SysProcAttr             { return nil }
 func (a *account) chown(string) error                            { return nil }
 func (a *account) owns(string) bool                              { return true }

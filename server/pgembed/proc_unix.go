@@ -25,11 +25,22 @@ type account struct {
 	groups []uint32
 }
 
-// lookupAccount returns nil when the current user can run PostgreSQL itself,
-// and the "postgres" system user when running as root.
-func lookupAccount() (*account, error) {
+// lookupAccount returns nil when the current user can run PostgreSQL itself.
+// As root it returns the owner of dir when dir exists and belongs to another
+// user (a cluster a service account such as cmdb runs; root's commands must
+// not take it over), else the "postgres" system user.
+func lookupAccount(dir string) (*account, error) {
 	if os.Geteuid() != 0 {
 		return nil, nil
+	}
+	if fi, err := os.Stat(dir); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 {
+			u, err := user.LookupId(strconv.FormatUint(uint64(st.Uid), 10))
+			if err != nil {
+				return nil, fmt.Errorf("%s belongs to uid %d, which is no known user: %w", dir, st.Uid, err)
+			}
+			return accountOf(u)
+		}
 	}
 	u, err := user.Lookup("postgres")
 	if err != nil {
@@ -37,10 +48,14 @@ func lookupAccount() (*account, error) {
 			"but it does not exist (%v); install the Debian package `postgresql` (apt-get install postgresql), which creates it, "+
 			"or run cmdbd as a non-root user", err)
 	}
+	return accountOf(u)
+}
+
+func accountOf(u *user.User) (*account, error) {
 	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
 	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
 	if err1 != nil || err2 != nil {
-		return nil, fmt.Errorf("user postgres has a non-numeric uid/gid %q/%q", u.Uid, u.Gid)
+		return nil, fmt.Errorf("user %s has a non-numeric uid/gid %q/%q", u.Username, u.Uid, u.Gid)
 	}
 	a := &account{name: u.Username, uid: uint32(uid), gid: uint32(gid)}
 	if ids, err := u.GroupIds(); err == nil {

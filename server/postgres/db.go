@@ -42,6 +42,9 @@ type Options struct {
 	// and for how long; zero means 5 and 15 minutes.
 	LockoutAfter int
 	LockoutFor   time.Duration
+	// MetricRetention says how long metric values are kept at each
+	// resolution (see RollupMetrics); zero fields mean the defaults.
+	MetricRetention Retention
 }
 
 // DB is the PostgreSQL store.

@@ -85,6 +85,7 @@ type Config struct {
 	SNMPEvery        time.Duration
 	SNMPScan         time.Duration
 	SNMPMisses       int
+	Retention        postgres.Retention // metric retention (serve, demo)
 }
 
 // Main wires the adapters together for one command.
@@ -176,6 +177,9 @@ func (m *Main) ParseFlags(args []string) error {
 		fs.DurationVar(&c.SNMPEvery, "snmp-interval", every, "how often SNMP targets are polled")
 		fs.DurationVar(&c.SNMPScan, "snmp-discovery-interval", 24*time.Hour, "how often discovery ranges are scanned")
 		fs.IntVar(&c.SNMPMisses, "snmp-miss-limit", 3, "polls in a row a device may miss before it is marked unreachable")
+		if err := registerRetentionFlags(fs, &c.Retention); err != nil {
+			return err
+		}
 		fs.StringVar(&c.PublicURL, "public-url", os.Getenv("CMDB_PUBLIC_URL"), "URL users reach the server at, for single sign-on redirects (env CMDB_PUBLIC_URL); default http://<listen address>")
 	case "token-create":
 		fs.BoolVar(&c.TokenAdmin, "admin", false, "create a platform admin token")
@@ -202,6 +206,9 @@ func (m *Main) ParseFlags(args []string) error {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	c.DatabaseURL = cmdb.Secret(dbURL)
+	if err := c.Retention.Check(); err != nil {
+		return fmt.Errorf("--%s: %s", strings.ReplaceAll(cmdb.ErrorField(err), "_", "-"), cmdb.ErrorMessage(err))
+	}
 	if cmd == "bench-ingest" {
 		if err := c.BenchIngest.check(); err != nil {
 			return err
@@ -339,7 +346,7 @@ func (m *Main) openDB(ctx context.Context, url, dataDir string) error {
 	if err != nil {
 		return err
 	}
-	m.db, err = postgres.Open(ctx, url, postgres.Options{Logger: m.log, SecretKey: key})
+	m.db, err = postgres.Open(ctx, url, postgres.Options{Logger: m.log, SecretKey: key, MetricRetention: m.Config.Retention})
 	if err != nil {
 		return err
 	}
@@ -479,6 +486,9 @@ func (m *Main) startJobs() error {
 			m.log.Error("SNMP discovery", "err", err)
 		}
 	}); err != nil {
+		return err
+	}
+	if err := m.scheduleRetention(s); err != nil {
 		return err
 	}
 	m.sched = s

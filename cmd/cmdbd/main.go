@@ -86,6 +86,8 @@ type Config struct {
 	SNMPScan         time.Duration
 	SNMPMisses       int
 	Retention        postgres.Retention // metric retention (serve, demo)
+	BackupOut        string             // backup --out
+	RestoreFile      string             // restore FILE
 }
 
 // Main wires the adapters together for one command.
@@ -129,6 +131,8 @@ Commands:
   snmp simulate --data DIR [--listen ADDR]
                          answer SNMP v1/v2c from snmpsim recordings, NAME@N as
                          device N of NAME (for demos and benchmarks)
+  backup --out FILE      dump the database while the server runs (pg_dump custom format)
+  restore FILE           load a dump into a new private PostgreSQL in an empty --data-dir
   version                print the version
 
 Without --db / CMDB_DATABASE_URL, a private PostgreSQL is started in --data-dir.
@@ -146,7 +150,7 @@ func (m *Main) ParseFlags(args []string) error {
 		cmd, args = cmd+"-"+args[0], args[1:]
 	}
 	switch cmd {
-	case "serve", "demo", "migrate", "token-create", "user-add", "bench-reconcile", "bench-ingest", "bench-snmp", "snmp-poll", "snmp-simulate", "version":
+	case "serve", "demo", "migrate", "token-create", "user-add", "bench-reconcile", "bench-ingest", "bench-snmp", "snmp-poll", "snmp-simulate", "version", "backup", "restore":
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stderr, usage)
 		return flag.ErrHelp
@@ -159,6 +163,12 @@ func (m *Main) ParseFlags(args []string) error {
 	if cmd == "snmp-poll" || cmd == "snmp-simulate" || cmd == "bench-snmp" {
 		c.SNMPArgs = args // their own flags, parsed when they run
 		return nil
+	}
+	if cmd == "restore" {
+		var err error
+		if c.RestoreFile, args, err = restoreArgs(args); err != nil {
+			return err
+		}
 	}
 	fs := flag.NewFlagSet("cmdbd "+strings.ReplaceAll(cmd, "-", " "), flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
@@ -192,6 +202,8 @@ func (m *Main) ParseFlags(args []string) error {
 		fs.StringVar(&c.UserName, "name", "", "display name")
 		fs.StringVar(&c.TokenRole, "role", "", "role: teacher, school_it, authority_it, provider, admin (required)")
 		fs.Int64Var(&c.TokenOrg, "org", 0, "id of the school, authority or provider the role is held in (not for admin)")
+	case "backup":
+		fs.StringVar(&c.BackupOut, "out", "", "file to write the dump to (pg_dump custom format; required)")
 	case "bench-ingest":
 		c.BenchIngest.registerFlags(fs)
 	case "bench-reconcile":
@@ -216,6 +228,9 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	if cmd == "token-create" && c.TokenAdmin == (c.TokenRole != "") {
 		return errors.New("token create: pass either --admin or --role with --org")
+	}
+	if cmd == "backup" && c.BackupOut == "" {
+		return errors.New("backup: --out FILE is required")
 	}
 	if cmd == "user-add" && (c.UserEmail == "" || c.TokenRole == "") {
 		return errors.New("user add: --email and --role are required")
@@ -282,6 +297,10 @@ func (m *Main) Run(ctx context.Context) error {
 		return quietHelp(runSNMPPoll(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
 	case "snmp-simulate":
 		return quietHelp(snmpSimulateCommand(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
+	case "backup":
+		return m.backup(ctx)
+	case "restore":
+		return m.restore(ctx)
 	}
 	if err := m.openDB(ctx, m.Config.DatabaseURL.Reveal(), m.Config.DataDir); err != nil {
 		return err

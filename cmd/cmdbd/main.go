@@ -27,6 +27,7 @@ import (
 	"github.com/schulit/cmdb/server/pgembed"
 	"github.com/schulit/cmdb/server/postgres"
 	"github.com/schulit/cmdb/server/postgres/bench"
+	"github.com/schulit/cmdb/server/postgres/retentionbench"
 	"github.com/schulit/cmdb/server/scheduler"
 	"golang.org/x/term"
 	"golang.org/x/time/rate"
@@ -125,6 +126,7 @@ Commands:
                          create a user (password from CMDB_PASSWORD, the terminal or stdin)
   bench reconcile        measure reconcile throughput (observations/s)
   bench ingest           load the agent door with simulated agents (reports/s, latency, 0 lost)
+  bench retention        simulate a year of polls, print metric table sizes with retention
   bench snmp             poll simulated printers, compare with prometheus-snmp-exporter (devices/s, RSS)
   snmp poll --target HOST[:PORT] [--community C | --v3-user U ...] [--json]
                          poll one device once and print what the poller understood
@@ -150,7 +152,7 @@ func (m *Main) ParseFlags(args []string) error {
 		cmd, args = cmd+"-"+args[0], args[1:]
 	}
 	switch cmd {
-	case "serve", "demo", "migrate", "token-create", "user-add", "bench-reconcile", "bench-ingest", "bench-snmp", "snmp-poll", "snmp-simulate", "version", "backup", "restore":
+	case "serve", "demo", "migrate", "token-create", "user-add", "bench-reconcile", "bench-ingest", "bench-snmp", "snmp-poll", "snmp-simulate", "version", "backup", "restore", "bench-retention":
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stderr, usage)
 		return flag.ErrHelp
@@ -160,7 +162,7 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	c := &m.Config
 	c.Command = cmd
-	if cmd == "snmp-poll" || cmd == "snmp-simulate" || cmd == "bench-snmp" {
+	if cmd == "snmp-poll" || cmd == "snmp-simulate" || cmd == "bench-snmp" || cmd == "bench-retention" {
 		c.SNMPArgs = args // their own flags, parsed when they run
 		return nil
 	}
@@ -297,6 +299,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return quietHelp(runSNMPPoll(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
 	case "snmp-simulate":
 		return quietHelp(snmpSimulateCommand(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
+	case "bench-retention":
+		return quietHelp(retentionbench.Command(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
 	case "backup":
 		return m.backup(ctx)
 	case "restore":

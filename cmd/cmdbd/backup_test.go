@@ -91,7 +91,7 @@ func TestBackupAndRestoreRoundTripTheDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := tableSums(t, m1.db.SQL())
-	if strings.HasPrefix(want["cis"], "0 rows") || strings.HasPrefix(want["ci_metrics"], "0 rows") {
+	if len(want) < 20 || strings.HasPrefix(want["cis"], "0 rows") || strings.HasPrefix(want["ci_metrics"], "0 rows") {
 		t.Fatalf("nothing to back up: %v", want)
 	}
 

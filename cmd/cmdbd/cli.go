@@ -31,6 +31,9 @@ var commands = []command{
 	{"bench reconcile", "[--devices N] [--batch N] [--rounds N] [--workers N]", "measure reconcile throughput (observations/s)"},
 	{"bench ingest", "[--agents N] [--rate R] [--duration D]", "load the agent door with simulated agents (reports/s, latency, 0 lost)"},
 	{"bench snmp", "[--devices N] [--concurrency N] [--no-exporter]", "poll simulated printers, compare with prometheus-snmp-exporter"},
+	{"bench retention", "[--devices N] [--days N]", "simulate a year of polls, print metric table sizes with retention"},
+	{"backup", "--out FILE [--db URL] [--data-dir DIR]", "dump the database while the server runs (pg_dump custom format)"},
+	{"restore", "FILE [--data-dir DIR]", "load a dump into a new private PostgreSQL in an empty data dir"},
 	{"version", "", "print the version"},
 	{"help", "[COMMAND]", "print this list, or a command group's"},
 }
@@ -183,6 +186,10 @@ func (c *Config) checkCommandFlags() error {
 			return errors.New("token create: --admin or --role (with --org) is required")
 		case c.TokenRole != "" && c.TokenOrg == 0:
 			return fmt.Errorf("token create: --org is required with --role %s", c.TokenRole)
+		}
+	case "backup":
+		if c.BackupOut == "" {
+			return errors.New("backup: --out FILE is required")
 		}
 	case "user-add":
 		switch {

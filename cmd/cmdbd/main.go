@@ -31,6 +31,7 @@ import (
 	"github.com/schulit/cmdb/server/pgembed"
 	"github.com/schulit/cmdb/server/postgres"
 	"github.com/schulit/cmdb/server/postgres/bench"
+	"github.com/schulit/cmdb/server/postgres/retentionbench"
 	"github.com/schulit/cmdb/server/scheduler"
 	"golang.org/x/term"
 	"golang.org/x/time/rate"
@@ -73,6 +74,9 @@ type Config struct {
 	// OIDCAllowPrivate lets authorities use OpenID issuers over plain
 	// http or on non-public addresses (--oidc-allow-private-issuers).
 	OIDCAllowPrivate bool
+	Retention        postgres.Retention // metric retention (serve, demo)
+	BackupOut        string             // backup --out
+	RestoreFile      string             // restore FILE
 }
 
 // Main wires the adapters together for one command.
@@ -107,9 +111,15 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	c := &m.Config
 	c.Command = cmd
-	if cmd == "snmp-poll" || cmd == "snmp-simulate" || cmd == "bench-snmp" {
+	if cmd == "snmp-poll" || cmd == "snmp-simulate" || cmd == "bench-snmp" || cmd == "bench-retention" {
 		c.SNMPArgs = args // their own flags, parsed when they run
 		return nil
+	}
+	if cmd == "restore" {
+		var err error
+		if c.RestoreFile, args, err = restoreArgs(args); err != nil {
+			return err
+		}
 	}
 	fs := flag.NewFlagSet("cmdbd "+strings.ReplaceAll(cmd, "-", " "), flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
@@ -131,6 +141,9 @@ func (m *Main) ParseFlags(args []string) error {
 		allowPrivate, _ := strconv.ParseBool(os.Getenv("CMDB_OIDC_ALLOW_PRIVATE_ISSUERS"))
 		fs.BoolVar(&c.OIDCAllowPrivate, "oidc-allow-private-issuers", allowPrivate,
 			"let authorities use OpenID issuers over plain http or on loopback/private addresses (env CMDB_OIDC_ALLOW_PRIVATE_ISSUERS); default: https on public addresses only")
+		if err := registerRetentionFlags(fs, &c.Retention); err != nil {
+			return err
+		}
 		fs.StringVar(&c.PublicURL, "public-url", os.Getenv("CMDB_PUBLIC_URL"), "URL users reach the server at, for single sign-on redirects (env CMDB_PUBLIC_URL); default http://<listen address>")
 	case "token-create":
 		fs.BoolVar(&c.TokenAdmin, "admin", false, "create a platform admin token")
@@ -150,6 +163,8 @@ func (m *Main) ParseFlags(args []string) error {
 				"line of standard input; without one the user is refused unless --sso-only is given.\n\n")
 			fs.PrintDefaults()
 		}
+	case "backup":
+		fs.StringVar(&c.BackupOut, "out", "", "file to write the dump to (pg_dump custom format; required)")
 	case "bench-ingest":
 		c.BenchIngest.RegisterFlags(fs)
 	case "bench-reconcile":
@@ -164,6 +179,9 @@ func (m *Main) ParseFlags(args []string) error {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	c.DatabaseURL = cmdb.Secret(dbURL)
+	if err := c.Retention.Check(); err != nil {
+		return fmt.Errorf("--%s: %s", strings.ReplaceAll(cmdb.ErrorField(err), "_", "-"), cmdb.ErrorMessage(err))
+	}
 	if cmd == "bench-ingest" {
 		if err := c.BenchIngest.Check(); err != nil {
 			return err
@@ -234,6 +252,12 @@ func (m *Main) Run(ctx context.Context) error {
 		return quietHelp(runSNMPPoll(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
 	case "snmp-simulate":
 		return quietHelp(snmpSimulateCommand(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
+	case "bench-retention":
+		return quietHelp(retentionbench.Command(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
+	case "backup":
+		return m.backup(ctx)
+	case "restore":
+		return m.restore(ctx)
 	}
 	if m.Config.Command == "serve" || m.Config.Command == "demo" {
 		if err := m.listen(); err != nil {
@@ -306,7 +330,7 @@ func (m *Main) openDB(ctx context.Context, url, dataDir string) error {
 	m.reg = prometheus.NewRegistry()
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.db, err = postgres.Open(ctx, url, postgres.Options{Logger: m.log, SecretKey: key,
-		AllowPrivateIssuers: m.Config.OIDCAllowPrivate, Registry: m.reg})
+		AllowPrivateIssuers: m.Config.OIDCAllowPrivate, Registry: m.reg, MetricRetention: m.Config.Retention})
 	if err != nil {
 		return err
 	}
@@ -447,6 +471,9 @@ func (m *Main) startJobs(reg prometheus.Registerer) error {
 			m.log.Error("SNMP discovery", "err", err)
 		}
 	}); err != nil {
+		return err
+	}
+	if err := m.scheduleRetention(s); err != nil {
 		return err
 	}
 	m.sched = s

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/schulit/cmdb/server/cmdb"
 )
@@ -91,10 +92,33 @@ func (s *Server) listMetrics(w http.ResponseWriter, r *http.Request, sc cmdb.Sco
 	if err != nil {
 		return err
 	}
-	out, err := s.opts.SNMP.FindMetrics(r.Context(), sc, id, r.URL.Query().Get("name"), int(limit))
+	q := cmdb.MetricQuery{Name: r.URL.Query().Get("name"), Resolution: r.URL.Query().Get("resolution"), Limit: int(limit)}
+	if q.From, err = queryTime(r, "from"); err != nil {
+		return err
+	}
+	if q.To, err = queryTime(r, "to"); err != nil {
+		return err
+	}
+	out, err := s.opts.SNMP.FindMetricSeries(r.Context(), sc, id, q)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, list[*cmdb.Metric]{Items: out, Total: len(out)})
+	writeJSON(w, 200, struct {
+		list[*cmdb.Metric]
+		Resolution string `json:"resolution"`
+	}{list[*cmdb.Metric]{Items: out.Items, Total: len(out.Items)}, out.Resolution})
 	return nil
+}
+
+// queryTime parses an RFC 3339 time from the query; zero when absent.
+func queryTime(r *http.Request, name string) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, cmdb.Invalid(name, "must be a time in RFC 3339 form, e.g. 2026-01-31T00:00:00Z")
+	}
+	return t, nil
 }

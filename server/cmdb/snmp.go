@@ -291,11 +291,63 @@ type SNMPRange struct {
 // MaxRangeAddresses is the size of a /22: discovery ranges are no larger.
 const MaxRangeAddresses = 1024
 
-// Metric is one value of a CI's time series.
+// Metric is one value of a CI's time series: a raw value as polled, or
+// an aggregate of the values of one hour or day (At is the start of the
+// bucket, UTC; Value is then the average and Min, Max, Last and Count
+// describe the bucket).
 type Metric struct {
 	Name  string    `json:"name"`
 	At    time.Time `json:"at"`
 	Value float64   `json:"value"`
+	Min   *float64  `json:"min,omitempty"`
+	Max   *float64  `json:"max,omitempty"`
+	Last  *float64  `json:"last,omitempty"`
+	Count int       `json:"count,omitempty"`
+}
+
+// Resolutions of a metric series.
+const (
+	MetricRaw    = "raw"  // values as polled
+	MetricHourly = "hour" // one aggregate per hour
+	MetricDaily  = "day"  // one aggregate per day (UTC)
+	MetricAuto   = "auto" // the finest resolution still kept for the range's start
+)
+
+// MetricQuery selects values of a CI's time series.
+type MetricQuery struct {
+	// Name selects one metric; empty selects all.
+	Name string
+	// From and To bound At (From <= At < To); zero means unbounded.
+	From, To time.Time
+	// Resolution is MetricRaw, MetricHourly, MetricDaily or MetricAuto
+	// (also for empty): raw while From is within the raw retention (or
+	// zero), else hourly while within the hourly retention, else daily.
+	Resolution string
+	// Limit bounds the answer; 0 or more than 10000 means 1000.
+	Limit int
+}
+
+// Check validates the query; errors name the field.
+func (q *MetricQuery) Check() error {
+	switch q.Resolution {
+	case "", MetricAuto, MetricRaw, MetricHourly, MetricDaily:
+	default:
+		return Invalid("resolution", "must be auto, raw, hour or day")
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
+		return Invalid("to", "must be after from")
+	}
+	if q.Limit < 0 {
+		return Invalid("limit", "must not be negative")
+	}
+	return nil
+}
+
+// MetricSeries is the answer to a MetricQuery: values newest first (then
+// by name), at the resolution they were taken from.
+type MetricSeries struct {
+	Resolution string
+	Items      []*Metric
 }
 
 // PollRecord is the outcome of polling one target, ready to be stored.
@@ -353,5 +405,6 @@ type SNMPStore interface {
 	FindSNMPRanges(ctx context.Context, s Scope, schoolID int64) ([]*SNMPRange, error)
 	DeleteSNMPRange(ctx context.Context, s Scope, id int64) error
 	FindMetrics(ctx context.Context, s Scope, ciID int64, name string, limit int) ([]*Metric, error)
+	FindMetricSeries(ctx context.Context, s Scope, ciID int64, q MetricQuery) (*MetricSeries, error)
 	FindHealthEvents(ctx context.Context, s Scope, ciID int64) ([]*HealthEvent, error)
 }

@@ -50,6 +50,9 @@ type Options struct {
 	// Registry receives the store's metrics (reconcile outcomes,
 	// duplicate candidates, dropped identifiers); nil: not exported.
 	Registry prometheus.Registerer
+	// MetricRetention says how long metric values are kept at each
+	// resolution (see RollupMetrics); zero fields mean the defaults.
+	MetricRetention Retention
 }
 
 // DB is the PostgreSQL store.

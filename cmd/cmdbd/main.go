@@ -357,8 +357,9 @@ func (m *Main) serve(ctx context.Context) error {
 		return err
 	}
 	m.serving = true
+	srv := m.srv // Close clears m.srv; Serve returns once Shutdown has run
 	go func() {
-		if err := m.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.log.Error("http server stopped", "err", err)
 		}
 	}()

@@ -16,7 +16,9 @@ var berlin = func() *time.Location {
 }()
 
 // at is a Berlin wall-clock time.
-func at(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, berlin) }
+func at(y int, m time.Month, d, h, min int) time.Time {
+	return time.Date(y, m, d, h, min, 0, 0, berlin)
+}
 
 func mustCalendar(t *testing.T, c Calendar) *BusinessCalendar {
 	t.Helper()

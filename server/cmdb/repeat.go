@@ -138,18 +138,23 @@ func EvaluateRepeatFailure(tickets []RepeatTicket, rule RepeatRule, now time.Tim
 			byID[tickets[i].ID] = &tickets[i]
 		}
 	}
-	// root follows MergedInto to the ticket that absorbed the duplicates,
-	// within at most len(tickets) steps (a cycle ends there).
+	// root follows MergedInto to the ticket that absorbed the duplicates.
+	// A merge cycle (bad data) ends at its smallest ID, whichever ticket
+	// of it the walk starts from.
 	root := func(t *RepeatTicket) string {
 		id := t.ID
-		for range len(tickets) {
+		var path []string
+		for {
+			if i := slices.Index(path, id); i >= 0 {
+				return slices.Min(path[i:])
+			}
 			cur, ok := byID[id]
-			if !ok || cur.MergedInto == "" || cur.MergedInto == id {
+			if !ok || cur.MergedInto == "" {
 				return id
 			}
+			path = append(path, id)
 			id = cur.MergedInto
 		}
-		return id
 	}
 	type group struct {
 		opened time.Time

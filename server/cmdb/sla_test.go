@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-var berlin = func() *time.Location {
+var berlinLoc = func() *time.Location {
 	loc, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		panic(err)
@@ -15,9 +15,9 @@ var berlin = func() *time.Location {
 	return loc
 }()
 
-// at is a Berlin wall-clock time.
-func at(y int, m time.Month, d, h, min int) time.Time {
-	return time.Date(y, m, d, h, min, 0, 0, berlin)
+// inBerlin is a Berlin wall-clock time.
+func inBerlin(y int, m time.Month, d, h, min int) time.Time {
+	return time.Date(y, m, d, h, min, 0, 0, berlinLoc)
 }
 
 func mustCalendar(t *testing.T, c Calendar) *BusinessCalendar {
@@ -53,36 +53,36 @@ func TestAddBusinessDuration(t *testing.T) {
 		d     time.Duration
 		want  time.Time
 	}{
-		{"inside one day", bw, at(2026, 3, 2, 9, 0), 2 * time.Hour, at(2026, 3, 2, 11, 0)},
-		{"overnight", bw, at(2026, 3, 2, 9, 0), 8 * time.Hour, at(2026, 3, 3, 8, 30)},
-		{"exactly to closing", bw, at(2026, 3, 2, 7, 30), 8*time.Hour + 30*time.Minute, at(2026, 3, 2, 16, 0)},
-		{"before opening", bw, at(2026, 3, 2, 6, 0), 30 * time.Minute, at(2026, 3, 2, 8, 0)},
-		{"at closing", bw, at(2026, 3, 2, 16, 0), time.Hour, at(2026, 3, 3, 8, 30)},
-		{"after closing", bw, at(2026, 3, 2, 22, 15), time.Minute, at(2026, 3, 3, 7, 31)},
-		{"on a Saturday", bw, at(2026, 3, 7, 10, 0), time.Hour, at(2026, 3, 9, 8, 30)},
-		{"across the weekend", bw, at(2026, 3, 6, 15, 0), 2 * time.Hour, at(2026, 3, 9, 8, 30)},
-		{"a week", bw, at(2026, 3, 2, 7, 30), 40 * time.Hour, at(2026, 3, 6, 13, 30)},
-		{"across Easter", bw, at(2026, 4, 2, 15, 0), 2 * time.Hour, at(2026, 4, 7, 8, 30)},
-		{"across Christmas", bw, at(2026, 12, 24, 15, 0), 2 * time.Hour, at(2026, 12, 28, 8, 30)},
-		{"across New Year", bw, at(2026, 12, 31, 15, 0), 2 * time.Hour, at(2027, 1, 4, 8, 30)},
-		{"Epiphany in BW", bw, at(2027, 1, 5, 15, 0), 2 * time.Hour, at(2027, 1, 7, 8, 30)},
-		{"no Epiphany in NI", mustCalendar(t, holidays), at(2027, 1, 5, 15, 0), 2 * time.Hour, at(2027, 1, 6, 8, 30)},
-		{"school holidays then Easter", mustCalendar(t, holidays), at(2026, 3, 20, 15, 0), 2 * time.Hour, at(2026, 4, 7, 8, 30)},
-		{"spring DST on the weekend", bw, at(2026, 3, 27, 15, 0), 2 * time.Hour, at(2026, 3, 30, 8, 30)},
-		{"autumn DST on the weekend", bw, at(2026, 10, 23, 15, 0), 2 * time.Hour, at(2026, 10, 26, 8, 30)},
-		{"spring DST, 23-hour day", mustCalendar(t, allWeek()), at(2026, 3, 29, 0, 0), 24 * time.Hour, at(2026, 3, 30, 1, 0)},
-		{"autumn DST, 25-hour day", mustCalendar(t, allWeek()), at(2026, 10, 25, 0, 0), 24 * time.Hour, at(2026, 10, 25, 23, 0)},
-		{"lunch break skipped", mustCalendar(t, lunch), at(2026, 3, 2, 11, 0), 2 * time.Hour, at(2026, 3, 2, 14, 0)},
-		{"zero on a Saturday", bw, at(2026, 3, 7, 10, 0), 0, at(2026, 3, 7, 10, 0)},
-		{"zero inside hours", bw, at(2026, 3, 2, 10, 0), 0, at(2026, 3, 2, 10, 0)},
-		{"UTC start", bw, time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC), time.Hour, at(2026, 3, 2, 10, 0)},
+		{"inside one day", bw, inBerlin(2026, 3, 2, 9, 0), 2 * time.Hour, inBerlin(2026, 3, 2, 11, 0)},
+		{"overnight", bw, inBerlin(2026, 3, 2, 9, 0), 8 * time.Hour, inBerlin(2026, 3, 3, 8, 30)},
+		{"exactly to closing", bw, inBerlin(2026, 3, 2, 7, 30), 8*time.Hour + 30*time.Minute, inBerlin(2026, 3, 2, 16, 0)},
+		{"before opening", bw, inBerlin(2026, 3, 2, 6, 0), 30 * time.Minute, inBerlin(2026, 3, 2, 8, 0)},
+		{"at closing", bw, inBerlin(2026, 3, 2, 16, 0), time.Hour, inBerlin(2026, 3, 3, 8, 30)},
+		{"after closing", bw, inBerlin(2026, 3, 2, 22, 15), time.Minute, inBerlin(2026, 3, 3, 7, 31)},
+		{"on a Saturday", bw, inBerlin(2026, 3, 7, 10, 0), time.Hour, inBerlin(2026, 3, 9, 8, 30)},
+		{"across the weekend", bw, inBerlin(2026, 3, 6, 15, 0), 2 * time.Hour, inBerlin(2026, 3, 9, 8, 30)},
+		{"a week", bw, inBerlin(2026, 3, 2, 7, 30), 40 * time.Hour, inBerlin(2026, 3, 6, 13, 30)},
+		{"across Easter", bw, inBerlin(2026, 4, 2, 15, 0), 2 * time.Hour, inBerlin(2026, 4, 7, 8, 30)},
+		{"across Christmas", bw, inBerlin(2026, 12, 24, 15, 0), 2 * time.Hour, inBerlin(2026, 12, 28, 8, 30)},
+		{"across New Year", bw, inBerlin(2026, 12, 31, 15, 0), 2 * time.Hour, inBerlin(2027, 1, 4, 8, 30)},
+		{"Epiphany in BW", bw, inBerlin(2027, 1, 5, 15, 0), 2 * time.Hour, inBerlin(2027, 1, 7, 8, 30)},
+		{"no Epiphany in NI", mustCalendar(t, holidays), inBerlin(2027, 1, 5, 15, 0), 2 * time.Hour, inBerlin(2027, 1, 6, 8, 30)},
+		{"school holidays then Easter", mustCalendar(t, holidays), inBerlin(2026, 3, 20, 15, 0), 2 * time.Hour, inBerlin(2026, 4, 7, 8, 30)},
+		{"spring DST on the weekend", bw, inBerlin(2026, 3, 27, 15, 0), 2 * time.Hour, inBerlin(2026, 3, 30, 8, 30)},
+		{"autumn DST on the weekend", bw, inBerlin(2026, 10, 23, 15, 0), 2 * time.Hour, inBerlin(2026, 10, 26, 8, 30)},
+		{"spring DST, 23-hour day", mustCalendar(t, allWeek()), inBerlin(2026, 3, 29, 0, 0), 24 * time.Hour, inBerlin(2026, 3, 30, 1, 0)},
+		{"autumn DST, 25-hour day", mustCalendar(t, allWeek()), inBerlin(2026, 10, 25, 0, 0), 24 * time.Hour, inBerlin(2026, 10, 25, 23, 0)},
+		{"lunch break skipped", mustCalendar(t, lunch), inBerlin(2026, 3, 2, 11, 0), 2 * time.Hour, inBerlin(2026, 3, 2, 14, 0)},
+		{"zero on a Saturday", bw, inBerlin(2026, 3, 7, 10, 0), 0, inBerlin(2026, 3, 7, 10, 0)},
+		{"zero inside hours", bw, inBerlin(2026, 3, 2, 10, 0), 0, inBerlin(2026, 3, 2, 10, 0)},
+		{"UTC start", bw, time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC), time.Hour, inBerlin(2026, 3, 2, 10, 0)},
 	} {
 		got, err := tc.cal.AddBusinessDuration(tc.start, tc.d)
 		if err != nil || !got.Equal(tc.want) {
 			t.Errorf("%s: AddBusinessDuration(%s, %s) = %s, %v; want %s", tc.name, tc.start, tc.d, got, err, tc.want)
 		}
 	}
-	if _, err := bw.AddBusinessDuration(at(2026, 3, 2, 9, 0), -time.Minute); ErrorField(err) != "duration" {
+	if _, err := bw.AddBusinessDuration(inBerlin(2026, 3, 2, 9, 0), -time.Minute); ErrorField(err) != "duration" {
 		t.Errorf("negative duration: %v", err)
 	}
 }
@@ -96,16 +96,16 @@ func TestBusinessDurationBetween(t *testing.T) {
 		a, b time.Time
 		want time.Duration
 	}{
-		{"one day", bw, at(2026, 3, 2, 0, 0), at(2026, 3, 3, 0, 0), 8*time.Hour + 30*time.Minute},
-		{"a week", bw, at(2026, 3, 2, 0, 0), at(2026, 3, 9, 0, 0), 5 * (8*time.Hour + 30*time.Minute)},
-		{"weekend only", bw, at(2026, 3, 6, 16, 0), at(2026, 3, 9, 7, 30), 0},
-		{"Easter week", bw, at(2026, 3, 30, 0, 0), at(2026, 4, 7, 0, 0), 4 * (8*time.Hour + 30*time.Minute)},
-		{"Christmas to New Year", bw, at(2026, 12, 24, 0, 0), at(2027, 1, 2, 0, 0), 5 * (8*time.Hour + 30*time.Minute)},
-		{"partial", bw, at(2026, 3, 2, 15, 0), at(2026, 3, 3, 8, 0), time.Hour + 30*time.Minute},
-		{"reversed", bw, at(2026, 3, 3, 0, 0), at(2026, 3, 2, 0, 0), 0},
-		{"equal", bw, at(2026, 3, 2, 9, 0), at(2026, 3, 2, 9, 0), 0},
-		{"spring DST day", all, at(2026, 3, 29, 0, 0), at(2026, 3, 30, 0, 0), 23 * time.Hour},
-		{"autumn DST day", all, at(2026, 10, 25, 0, 0), at(2026, 10, 26, 0, 0), 25 * time.Hour},
+		{"one day", bw, inBerlin(2026, 3, 2, 0, 0), inBerlin(2026, 3, 3, 0, 0), 8*time.Hour + 30*time.Minute},
+		{"a week", bw, inBerlin(2026, 3, 2, 0, 0), inBerlin(2026, 3, 9, 0, 0), 5 * (8*time.Hour + 30*time.Minute)},
+		{"weekend only", bw, inBerlin(2026, 3, 6, 16, 0), inBerlin(2026, 3, 9, 7, 30), 0},
+		{"Easter week", bw, inBerlin(2026, 3, 30, 0, 0), inBerlin(2026, 4, 7, 0, 0), 4 * (8*time.Hour + 30*time.Minute)},
+		{"Christmas to New Year", bw, inBerlin(2026, 12, 24, 0, 0), inBerlin(2027, 1, 2, 0, 0), 5 * (8*time.Hour + 30*time.Minute)},
+		{"partial", bw, inBerlin(2026, 3, 2, 15, 0), inBerlin(2026, 3, 3, 8, 0), time.Hour + 30*time.Minute},
+		{"reversed", bw, inBerlin(2026, 3, 3, 0, 0), inBerlin(2026, 3, 2, 0, 0), 0},
+		{"equal", bw, inBerlin(2026, 3, 2, 9, 0), inBerlin(2026, 3, 2, 9, 0), 0},
+		{"spring DST day", all, inBerlin(2026, 3, 29, 0, 0), inBerlin(2026, 3, 30, 0, 0), 23 * time.Hour},
+		{"autumn DST day", all, inBerlin(2026, 10, 25, 0, 0), inBerlin(2026, 10, 26, 0, 0), 25 * time.Hour},
 	} {
 		if got := tc.cal.BusinessDurationBetween(tc.a, tc.b); got != tc.want {
 			t.Errorf("%s: BusinessDurationBetween = %s, want %s", tc.name, got, tc.want)
@@ -121,7 +121,7 @@ func TestAddThenMeasure(t *testing.T) {
 	c.Closed = []ClosedDays{{From: Date{2026, time.July, 6}, To: Date{2026, time.August, 14}}}
 	b := mustCalendar(t, c)
 	r := rand.New(rand.NewPCG(1, 2))
-	base := at(2026, 1, 1, 0, 0)
+	base := inBerlin(2026, 1, 1, 0, 0)
 	for range 500 {
 		start := base.Add(time.Duration(r.Int64N(int64(365 * 24 * time.Hour))))
 		d := time.Duration(r.Int64N(int64(80 * time.Hour)))
@@ -140,25 +140,25 @@ func TestAddThenMeasure(t *testing.T) {
 
 func TestElapsedWithPauses(t *testing.T) {
 	bw := mustCalendar(t, DefaultCalendar(StateBW))
-	opened := at(2026, 3, 2, 9, 0) // Monday
+	opened := inBerlin(2026, 3, 2, 9, 0) // Monday
 	for _, tc := range []struct {
 		name   string
 		pauses []Interval
 		now    time.Time
 		want   time.Duration
 	}{
-		{"no pause", nil, at(2026, 3, 3, 12, 0), 11*time.Hour + 30*time.Minute},
-		{"waiting across the night", []Interval{{at(2026, 3, 2, 10, 0), at(2026, 3, 3, 10, 0)}}, at(2026, 3, 3, 12, 0), 3 * time.Hour},
+		{"no pause", nil, inBerlin(2026, 3, 3, 12, 0), 11*time.Hour + 30*time.Minute},
+		{"waiting across the night", []Interval{{inBerlin(2026, 3, 2, 10, 0), inBerlin(2026, 3, 3, 10, 0)}}, inBerlin(2026, 3, 3, 12, 0), 3 * time.Hour},
 		{"overlapping pauses count once", []Interval{
-			{at(2026, 3, 2, 10, 0), at(2026, 3, 3, 8, 0)},
-			{at(2026, 3, 2, 20, 0), at(2026, 3, 3, 10, 0)},
-		}, at(2026, 3, 3, 12, 0), 3 * time.Hour},
-		{"pause at night only", []Interval{{at(2026, 3, 2, 17, 0), at(2026, 3, 3, 7, 0)}}, at(2026, 3, 3, 12, 0), 11*time.Hour + 30*time.Minute},
-		{"pause over the weekend", []Interval{{at(2026, 3, 6, 16, 30), at(2026, 3, 9, 7, 0)}}, at(2026, 3, 9, 8, 30), 7*time.Hour + 4*(8*time.Hour+30*time.Minute) + time.Hour},
-		{"still waiting", []Interval{{at(2026, 3, 2, 10, 0), time.Time{}}}, at(2026, 3, 5, 12, 0), time.Hour},
-		{"pause before opening is ignored", []Interval{{at(2026, 3, 1, 10, 0), at(2026, 3, 2, 10, 0)}}, at(2026, 3, 2, 12, 0), 2 * time.Hour},
-		{"malformed pause is ignored", []Interval{{at(2026, 3, 2, 11, 0), at(2026, 3, 2, 10, 0)}}, at(2026, 3, 2, 12, 0), 3 * time.Hour},
-		{"now before opened", nil, at(2026, 3, 1, 12, 0), 0},
+			{inBerlin(2026, 3, 2, 10, 0), inBerlin(2026, 3, 3, 8, 0)},
+			{inBerlin(2026, 3, 2, 20, 0), inBerlin(2026, 3, 3, 10, 0)},
+		}, inBerlin(2026, 3, 3, 12, 0), 3 * time.Hour},
+		{"pause at night only", []Interval{{inBerlin(2026, 3, 2, 17, 0), inBerlin(2026, 3, 3, 7, 0)}}, inBerlin(2026, 3, 3, 12, 0), 11*time.Hour + 30*time.Minute},
+		{"pause over the weekend", []Interval{{inBerlin(2026, 3, 6, 16, 30), inBerlin(2026, 3, 9, 7, 0)}}, inBerlin(2026, 3, 9, 8, 30), 7*time.Hour + 4*(8*time.Hour+30*time.Minute) + time.Hour},
+		{"still waiting", []Interval{{inBerlin(2026, 3, 2, 10, 0), time.Time{}}}, inBerlin(2026, 3, 5, 12, 0), time.Hour},
+		{"pause before opening is ignored", []Interval{{inBerlin(2026, 3, 1, 10, 0), inBerlin(2026, 3, 2, 10, 0)}}, inBerlin(2026, 3, 2, 12, 0), 2 * time.Hour},
+		{"malformed pause is ignored", []Interval{{inBerlin(2026, 3, 2, 11, 0), inBerlin(2026, 3, 2, 10, 0)}}, inBerlin(2026, 3, 2, 12, 0), 3 * time.Hour},
+		{"now before opened", nil, inBerlin(2026, 3, 1, 12, 0), 0},
 	} {
 		if got := bw.Elapsed(opened, tc.now, tc.pauses); got != tc.want {
 			t.Errorf("%s: Elapsed = %s, want %s", tc.name, got, tc.want)
@@ -168,23 +168,23 @@ func TestElapsedWithPauses(t *testing.T) {
 
 func TestDueWithPauses(t *testing.T) {
 	bw := mustCalendar(t, DefaultCalendar(StateBW))
-	opened := at(2026, 3, 2, 9, 0) // Monday
+	opened := inBerlin(2026, 3, 2, 9, 0) // Monday
 	for _, tc := range []struct {
 		name   string
 		target time.Duration
 		pauses []Interval
 		want   time.Time // zero: clock stopped
 	}{
-		{"no pause", 4 * time.Hour, nil, at(2026, 3, 2, 13, 0)},
-		{"waiting across the night", 4 * time.Hour, []Interval{{at(2026, 3, 2, 10, 0), at(2026, 3, 3, 10, 0)}}, at(2026, 3, 3, 13, 0)},
-		{"pause at night changes nothing", 8 * time.Hour, []Interval{{at(2026, 3, 2, 17, 0), at(2026, 3, 3, 7, 0)}}, at(2026, 3, 3, 8, 30)},
-		{"a later pause changes nothing", 4 * time.Hour, []Interval{{at(2026, 4, 2, 0, 0), at(2026, 4, 6, 12, 0)}}, at(2026, 3, 2, 13, 0)},
-		{"pause after the due time", 4 * time.Hour, []Interval{{at(2026, 3, 2, 14, 0), time.Time{}}}, at(2026, 3, 2, 13, 0)},
-		{"still waiting", 4 * time.Hour, []Interval{{at(2026, 3, 2, 10, 0), time.Time{}}}, time.Time{}},
+		{"no pause", 4 * time.Hour, nil, inBerlin(2026, 3, 2, 13, 0)},
+		{"waiting across the night", 4 * time.Hour, []Interval{{inBerlin(2026, 3, 2, 10, 0), inBerlin(2026, 3, 3, 10, 0)}}, inBerlin(2026, 3, 3, 13, 0)},
+		{"pause at night changes nothing", 8 * time.Hour, []Interval{{inBerlin(2026, 3, 2, 17, 0), inBerlin(2026, 3, 3, 7, 0)}}, inBerlin(2026, 3, 3, 8, 30)},
+		{"a later pause changes nothing", 4 * time.Hour, []Interval{{inBerlin(2026, 4, 2, 0, 0), inBerlin(2026, 4, 6, 12, 0)}}, inBerlin(2026, 3, 2, 13, 0)},
+		{"pause after the due time", 4 * time.Hour, []Interval{{inBerlin(2026, 3, 2, 14, 0), time.Time{}}}, inBerlin(2026, 3, 2, 13, 0)},
+		{"still waiting", 4 * time.Hour, []Interval{{inBerlin(2026, 3, 2, 10, 0), time.Time{}}}, time.Time{}},
 		{"waiting ended, waiting again", 16 * time.Hour, []Interval{
-			{at(2026, 3, 2, 10, 0), at(2026, 3, 3, 10, 0)},
-			{at(2026, 3, 3, 15, 0), at(2026, 3, 5, 7, 30)},
-		}, at(2026, 3, 6, 9, 0)},
+			{inBerlin(2026, 3, 2, 10, 0), inBerlin(2026, 3, 3, 10, 0)},
+			{inBerlin(2026, 3, 3, 15, 0), inBerlin(2026, 3, 5, 7, 30)},
+		}, inBerlin(2026, 3, 6, 9, 0)},
 	} {
 		got, err := bw.Due(opened, tc.target, tc.pauses)
 		if err != nil || !got.Equal(tc.want) {
@@ -200,14 +200,14 @@ func TestDueWithPauses(t *testing.T) {
 
 func TestWarnAt(t *testing.T) {
 	bw := mustCalendar(t, DefaultCalendar(StateBW))
-	opened := at(2026, 3, 2, 7, 30)
+	opened := inBerlin(2026, 3, 2, 7, 30)
 	for _, tc := range []struct {
 		fraction float64
 		want     time.Time
 	}{
-		{0, at(2026, 3, 2, 15, 30)}, // default 80 % of 10 h = 8 h
-		{0.5, at(2026, 3, 2, 12, 30)},
-		{1, at(2026, 3, 3, 9, 0)},
+		{0, inBerlin(2026, 3, 2, 15, 30)}, // default 80 % of 10 h = 8 h
+		{0.5, inBerlin(2026, 3, 2, 12, 30)},
+		{1, inBerlin(2026, 3, 3, 9, 0)},
 	} {
 		got, err := bw.WarnAt(opened, 10*time.Hour, tc.fraction, nil)
 		if err != nil || !got.Equal(tc.want) {
@@ -223,14 +223,14 @@ func TestWarnAt(t *testing.T) {
 
 func TestDueTimes(t *testing.T) {
 	bw := mustCalendar(t, DefaultCalendar(StateBW))
-	opened := at(2026, 3, 2, 7, 30)
+	opened := inBerlin(2026, 3, 2, 7, 30)
 	d, err := bw.DueTimes(opened, 2, DefaultSLATargets(), nil) // 1 h / 8 h
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := SLADue{
-		FirstResponse: at(2026, 3, 2, 8, 30), FirstResponseWarn: at(2026, 3, 2, 8, 18),
-		Resolve: at(2026, 3, 2, 15, 30), ResolveWarn: at(2026, 3, 2, 13, 54),
+		FirstResponse: inBerlin(2026, 3, 2, 8, 30), FirstResponseWarn: inBerlin(2026, 3, 2, 8, 18),
+		Resolve: inBerlin(2026, 3, 2, 15, 30), ResolveWarn: inBerlin(2026, 3, 2, 13, 54),
 	}
 	if !d.FirstResponse.Equal(want.FirstResponse) || !d.FirstResponseWarn.Equal(want.FirstResponseWarn) ||
 		!d.Resolve.Equal(want.Resolve) || !d.ResolveWarn.Equal(want.ResolveWarn) {
@@ -242,7 +242,7 @@ func TestDueTimes(t *testing.T) {
 		t.Errorf("priority 1 resolve %s not before priority 2's %s", d1.Resolve, d.Resolve)
 	}
 	// Waiting now: no resolve due time while the clock stands.
-	d, _ = bw.DueTimes(opened, 2, DefaultSLATargets(), []Interval{{Start: at(2026, 3, 2, 9, 0)}})
+	d, _ = bw.DueTimes(opened, 2, DefaultSLATargets(), []Interval{{Start: inBerlin(2026, 3, 2, 9, 0)}})
 	if !d.Resolve.IsZero() || !d.FirstResponse.Equal(want.FirstResponse) {
 		t.Errorf("while waiting: %+v", d)
 	}
@@ -318,7 +318,7 @@ func TestCalendarJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := mustCalendar(t, c)
-	if !b.IsOpen(at(2026, 3, 2, 8, 0)) || b.IsOpen(at(2026, 3, 3, 8, 0)) || b.IsOpen(at(2026, 7, 6, 8, 0)) {
+	if !b.IsOpen(inBerlin(2026, 3, 2, 8, 0)) || b.IsOpen(inBerlin(2026, 3, 3, 8, 0)) || b.IsOpen(inBerlin(2026, 7, 6, 8, 0)) {
 		t.Error("decoded calendar open at the wrong times")
 	}
 	if name, ok := b.ClosedReason(Date{2026, time.July, 13}); !ok || name != "Sommerferien" {
@@ -341,7 +341,7 @@ func TestCalendarNeverOpen(t *testing.T) {
 		d = d.AddDays(366)
 	}
 	b := mustCalendar(t, c)
-	if _, err := b.AddBusinessDuration(at(2026, 1, 1, 0, 0), time.Hour); ErrorCode(err) != EINVALID {
+	if _, err := b.AddBusinessDuration(inBerlin(2026, 1, 1, 0, 0), time.Hour); ErrorCode(err) != EINVALID {
 		t.Errorf("AddBusinessDuration on a closed decade: %v", err)
 	}
 }

@@ -176,6 +176,7 @@ func (c Calendar) location() (*time.Location, error) {
 type BusinessCalendar struct {
 	cal      Calendar
 	loc      *time.Location
+	closed   map[Date]string // extra closed days → name
 	mu       sync.Mutex
 	holidays map[int]map[Date]string // year → day → name
 }
@@ -190,15 +191,28 @@ func NewBusinessCalendar(c Calendar) (*BusinessCalendar, error) {
 	for d := range c.Week { // c is a copy, but its slices share memory with the caller's
 		c.Week[d] = slices.Clone(c.Week[d])
 	}
-	c.Closed = slices.Clone(c.Closed)
-	return &BusinessCalendar{cal: c, loc: loc, holidays: map[int]map[Date]string{}}, nil
+	closed := map[Date]string{}
+	for _, r := range c.Closed {
+		name := r.Name
+		if name == "" {
+			name = "closed"
+		}
+		for d := r.From; !r.To.Before(d); d = d.AddDays(1) { // at most MaxClosedRangeDays
+			if _, dup := closed[d]; !dup {
+				closed[d] = name
+			}
+		}
+	}
+	c.Closed = nil // kept as the map above
+	return &BusinessCalendar{cal: c, loc: loc, closed: closed, holidays: map[int]map[Date]string{}}, nil
 }
 
 // Location returns the calendar's time zone.
 func (b *BusinessCalendar) Location() *time.Location { return b.loc }
 
 // ClosedReason reports whether day d is closed as a whole by a public
-// holiday or an extra closed range, and its name. Weekdays without opening
+// holiday or an extra closed range, and its name (the holiday's, else the
+// first range's, "closed" for a range without a name). Weekdays without opening
 // hours are not reported here.
 func (b *BusinessCalendar) ClosedReason(d Date) (string, bool) {
 	if b.cal.State != "" && d.Year >= MinHolidayYear && d.Year <= MaxHolidayYear {
@@ -217,15 +231,8 @@ func (b *BusinessCalendar) ClosedReason(d Date) (string, bool) {
 			return name, true
 		}
 	}
-	for _, r := range b.cal.Closed {
-		if !d.Before(r.From) && !r.To.Before(d) {
-			if r.Name == "" {
-				return "closed", true
-			}
-			return r.Name, true
-		}
-	}
-	return "", false
+	name, ok := b.closed[d]
+	return name, ok
 }
 
 // span is one opening span of one day in absolute time.

@@ -341,7 +341,50 @@ func TestCalendarNeverOpen(t *testing.T) {
 		d = d.AddDays(366)
 	}
 	b := mustCalendar(t, c)
+	if name, ok := b.ClosedReason(Date{2030, time.May, 2}); !ok || name != "closed" {
+		t.Errorf("ClosedReason of an unnamed range = %q, %v", name, ok)
+	}
 	if _, err := b.AddBusinessDuration(inBerlin(2026, 1, 1, 0, 0), time.Hour); ErrorCode(err) != EINVALID {
 		t.Errorf("AddBusinessDuration on a closed decade: %v", err)
+	}
+}
+
+// BenchmarkDueTimes measures recomputing one ticket's four due/warn times
+// (priority 3, a waiting span) on a calendar with a year of school holidays.
+func BenchmarkDueTimes(b *testing.B) {
+	c := DefaultCalendar(StateNW)
+	for i := range 6 {
+		from := Date{2026, time.Month(2*i + 1), 10}
+		c.Closed = append(c.Closed, ClosedDays{From: from, To: from.AddDays(13), Name: "Ferien"})
+	}
+	cal, err := NewBusinessCalendar(c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opened := inBerlin(2026, 3, 2, 9, 0)
+	pauses := []Interval{{inBerlin(2026, 3, 3, 10, 0), inBerlin(2026, 3, 5, 10, 0)}}
+	for b.Loop() {
+		if _, err := cal.DueTimes(opened, 3, DefaultSLATargets(), pauses); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestBusinessCalendarConcurrent: one calendar serves many goroutines
+// (run with -race); each year's holidays are computed once and shared.
+func TestBusinessCalendarConcurrent(t *testing.T) {
+	cal := mustCalendar(t, DefaultCalendar(StateBY))
+	done := make(chan time.Time)
+	for y := range 8 {
+		go func() {
+			due, _ := cal.AddBusinessDuration(inBerlin(2030+y, 12, 24, 15, 0), 2*time.Hour)
+			done <- due
+		}()
+	}
+	for range 8 {
+		due := <-done
+		if d := DateOf(due); d.Month != time.December && d.Month != time.January || d.Day == 25 || d.Day == 26 {
+			t.Errorf("due %s", due)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package cmdb
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -192,17 +193,48 @@ func (b *BusinessCalendar) WarnAt(start time.Time, target time.Duration, fractio
 }
 
 // SLATarget is the time allowed for one priority, in business hours of the
-// authority's calendar.
+// authority's calendar. Its JSON form counts whole minutes:
+// {"first_response_minutes": 30, "resolve_minutes": 240}.
 type SLATarget struct {
 	FirstResponse time.Duration
 	Resolve       time.Duration
 }
 
+type slaTargetJSON struct {
+	FirstResponse int64 `json:"first_response_minutes"`
+	Resolve       int64 `json:"resolve_minutes"`
+}
+
+// MarshalJSON writes the target in minutes (rounded down).
+func (t SLATarget) MarshalJSON() ([]byte, error) {
+	return json.Marshal(slaTargetJSON{int64(t.FirstResponse / time.Minute), int64(t.Resolve / time.Minute)})
+}
+
+// UnmarshalJSON reads the target in minutes; values beyond MaxSLATarget
+// are kept saturated for Validate to refuse.
+func (t *SLATarget) UnmarshalJSON(b []byte) error {
+	var v slaTargetJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	minutes := func(m int64) time.Duration {
+		if limit := int64(MaxSLATarget/time.Minute) + 1; m > limit {
+			m = limit
+		} else if m < -limit {
+			m = -limit
+		}
+		return time.Duration(m) * time.Minute
+	}
+	*t = SLATarget{minutes(v.FirstResponse), minutes(v.Resolve)}
+	return nil
+}
+
 // SLATargets holds an authority's targets for priorities 1 (highest) to 5
-// and the warn fraction (0 means DefaultWarnFraction).
+// (Priority[0] is priority 1) and the warn fraction (0 means
+// DefaultWarnFraction).
 type SLATargets struct {
-	Priority     [5]SLATarget
-	WarnFraction float64
+	Priority     [5]SLATarget `json:"priority"`
+	WarnFraction float64      `json:"warn_fraction"`
 }
 
 // MaxSLATarget bounds a target (about a year of 8.5-hour business days).

@@ -388,3 +388,25 @@ func TestBusinessCalendarConcurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestSLATargetsJSON(t *testing.T) {
+	b, err := json.Marshal(DefaultSLATargets())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"priority":[{"first_response_minutes":30,"resolve_minutes":240},`; string(b[:len(want)]) != want {
+		t.Errorf("JSON %s", b)
+	}
+	var back SLATargets
+	if err := json.Unmarshal(b, &back); err != nil || back != DefaultSLATargets() {
+		t.Errorf("round trip = %+v, %v", back, err)
+	}
+	// A huge value must not wrap around into a valid target.
+	in := `{"priority":[{"first_response_minutes":30,"resolve_minutes":9223372036854775807},{},{},{},{}]}`
+	if err := json.Unmarshal([]byte(in), &back); err != nil {
+		t.Fatal(err)
+	}
+	if err := back.Validate(); ErrorField(err) != "priority[1].resolve" {
+		t.Errorf("huge resolve target: %v", err)
+	}
+}

@@ -300,10 +300,13 @@ func checkCategory(ctx context.Context, tx *sqlx.Tx, authority, id int64, classe
 	return name, nil
 }
 
-// checkAssignee checks the group (provider 0: the authority's IT) and
-// person a ticket is assigned to.
-func checkAssignee(ctx context.Context, tx *sqlx.Tx, authority, provider, user int64) error {
-	if provider != 0 {
+// checkAssignee checks the group a ticket is assigned to (provider 0:
+// the authority's IT) and the person, who must belong to that group: a
+// member of the provider, or authority IT of the authority or school IT
+// of the ticket's school. checkProvider false skips the group check (it
+// is unchanged).
+func checkAssignee(ctx context.Context, tx *sqlx.Tx, authority, school, provider, user int64, checkProvider bool) error {
+	if provider != 0 && checkProvider {
 		var ok bool
 		if err := tx.GetContext(ctx, &ok, `SELECT EXISTS (SELECT 1 FROM provider_contracts WHERE provider_id = $1 AND authority_id = $2)`,
 			provider, authority); err != nil {
@@ -313,11 +316,17 @@ func checkAssignee(ctx context.Context, tx *sqlx.Tx, authority, provider, user i
 		}
 	}
 	if user != 0 {
-		var ok bool
-		if err := tx.GetContext(ctx, &ok, `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)`, user); err != nil {
+		var exists, member bool
+		if err := tx.QueryRowxContext(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1),
+			EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = $1 AND CASE WHEN $2 <> 0 THEN m.role = 'provider' AND m.provider_id = $2
+				ELSE (m.role = 'authority_it' AND m.authority_id = $3) OR (m.role = 'school_it' AND m.school_id = $4) END)`,
+			user, provider, authority, school).Scan(&exists, &member); err != nil {
 			return err
-		} else if !ok {
+		}
+		if !exists {
 			return unknownRef("assignee_user_id", "user", user)
+		} else if !member {
+			return cmdb.Invalid("assignee_user_id", "user %d is not in the assignee group (the provider, or the authority's or school's IT)", user)
 		}
 	}
 	return nil
@@ -395,7 +404,7 @@ func (db *DB) CreateTicket(ctx context.Context, s cmdb.Scope, t *cmdb.Ticket, ke
 		if t.Category, err = checkCategory(ctx, tx, p.authority, t.CategoryID, p.classes); err != nil {
 			return err
 		}
-		if err := checkAssignee(ctx, tx, p.authority, t.ProviderID, t.AssigneeUserID); err != nil {
+		if err := checkAssignee(ctx, tx, p.authority, p.school, t.ProviderID, t.AssigneeUserID, true); err != nil {
 			return err
 		}
 		if t.Priority, err = priorityMatrix(ctx, tx, p.authority).Priority(t.Impact, t.Urgency); err != nil {

@@ -291,6 +291,26 @@ func TestTicketScopePerRole(t *testing.T) {
 	if _, err := x.db.UpdateTicket(ctx, x.authIT, mine.ID, cmdb.TicketUpdate{ProviderID: &stranger.ID}); cmdb.ErrorField(err) != "provider_id" {
 		t.Fatalf("provider without contract: %v", err)
 	}
+	// The assignee must belong to the assignee group; handing the ticket
+	// to another group clears the person.
+	teacherID := x.teacher.UserID
+	if _, err := x.db.UpdateTicket(ctx, x.authIT, mine.ID, cmdb.TicketUpdate{AssigneeUserID: &teacherID}); cmdb.ErrorField(err) != "assignee_user_id" {
+		t.Fatalf("a teacher as assignee: %v", err)
+	}
+	if _, err := x.db.UpdateTicket(ctx, x.authIT, mine.ID, cmdb.TicketUpdate{AssigneeUserID: &x.providerIT.UserID}); cmdb.ErrorField(err) != "assignee_user_id" {
+		t.Fatalf("provider 1's person on a ticket of provider 2: %v", err)
+	}
+	back := int64(0)
+	got, err := x.db.UpdateTicket(ctx, x.authIT, mine.ID, cmdb.TicketUpdate{ProviderID: &back, AssigneeUserID: &x.authIT.UserID})
+	must(t, err)
+	if got.ProviderID != 0 || got.AssigneeUserID != x.authIT.UserID {
+		t.Fatalf("back to authority IT: %+v", got)
+	}
+	got, err = x.db.UpdateTicket(ctx, x.authIT, mine.ID, cmdb.TicketUpdate{ProviderID: &p2, Level: ptr(2)})
+	must(t, err)
+	if got.ProviderID != p2 || got.AssigneeUserID != 0 || got.Level != 2 {
+		t.Fatalf("escalated to provider 2: %+v", got)
+	}
 	// Teachers see tickets but do not work them.
 	if _, err := x.db.UpdateTicket(ctx, x.teacher, colleagues.ID, cmdb.TicketUpdate{Title: ptr("anders")}); cmdb.ErrorCode(err) != cmdb.EFORBIDDEN {
 		t.Fatalf("teacher edits a ticket: %v", err)

@@ -89,13 +89,19 @@ func (db *DB) UpdateTicket(ctx context.Context, s cmdb.Scope, id int64, u cmdb.T
 			}
 			if u.AssigneeUserID != nil {
 				a = *u.AssigneeUserID
+			} else if p != t.ProviderID {
+				a = 0 // handed to another group: its person is not ours
 			}
-			if err := checkAssignee(ctx, tx, t.AuthorityID, ifChanged(p, t.ProviderID), ifChanged(a, t.AssigneeUserID)); err != nil {
+			check := a // only a new assignment is checked, so that an unchanged one never blocks an edit
+			if a == t.AssigneeUserID && p == t.ProviderID {
+				check = 0
+			}
+			if err := checkAssignee(ctx, tx, t.AuthorityID, t.SchoolID, p, check, p != t.ProviderID); err != nil {
 				return err
 			}
+			num("provider_id", &t.ProviderID, &p)
+			num("assignee_user_id", &t.AssigneeUserID, &a)
 		}
-		num("provider_id", &t.ProviderID, u.ProviderID)
-		num("assignee_user_id", &t.AssigneeUserID, u.AssigneeUserID)
 		if u.Status != nil && *u.Status != t.Status {
 			if err := cmdb.CheckTransition(t.Status, *u.Status, t.ResolvedAt, now, cmdb.DefaultReopenWindow); err != nil {
 				return err
@@ -128,15 +134,6 @@ func (db *DB) UpdateTicket(ctx context.Context, s cmdb.Scope, id int64, u cmdb.T
 		return err
 	})
 	return out, mapErr("postgres.UpdateTicket", err)
-}
-
-// ifChanged returns v when it differs from old, else 0: only new
-// assignments are checked, so that an unchanged one never blocks an edit.
-func ifChanged(v, old int64) int64 {
-	if v == old {
-		return 0
-	}
-	return v
 }
 
 func idText(id int64) string {

@@ -476,6 +476,16 @@ func (m *Main) startJobs(reg prometheus.Registerer) error {
 	if err := m.scheduleRetention(s); err != nil {
 		return err
 	}
+	// Resolved tickets the reporter did not reopen close themselves.
+	if err := s.Every("ticket-autoclose", time.Hour, func(ctx context.Context) {
+		if n, err := m.db.CloseResolvedTickets(ctx, cmdb.DefaultReopenWindow); err != nil {
+			m.log.Error("closing resolved tickets", "err", err)
+		} else if n > 0 {
+			m.log.Info("closed resolved tickets", "count", n)
+		}
+	}); err != nil {
+		return err
+	}
 	m.sched = s
 	s.Start()
 	return nil

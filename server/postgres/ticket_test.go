@@ -468,3 +468,42 @@ func TestTicketCommentsWatchersAndHistory(t *testing.T) {
 		t.Errorf("teacher's history: %v", hist(x.teacher))
 	}
 }
+
+// TestResolvedTicketsCloseThemselves: a resolved ticket closes after the
+// reopen window, recorded in its history; a reopened one does not.
+func TestResolvedTicketsCloseThemselves(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	x := newTicketEnv(t, "AUTO")
+	done := x.open(t, x.teacher, "Papierstau", x.printer)
+	reopened := x.open(t, x.teacher, "Papierstau wieder", x.printer)
+	working := x.open(t, x.teacher, "Druckt nicht", x.printer)
+	for _, tk := range []*cmdb.Ticket{done, reopened} {
+		ok(t)(x.db.UpdateTicket(ctx, x.authIT, tk.ID, cmdb.TicketUpdate{Status: ptr(cmdb.StatusResolved)}))
+	}
+	ok(t)(x.db.UpdateTicket(ctx, x.authIT, working.ID, cmdb.TicketUpdate{Status: ptr(cmdb.StatusInProgress)}))
+	x.clock.set(x.clock.now().Add(6 * 24 * time.Hour))
+	ok(t)(x.db.UpdateTicket(ctx, x.teacher, reopened.ID, cmdb.TicketUpdate{Status: ptr(cmdb.StatusInProgress)}))
+	if n, err := x.db.CloseResolvedTickets(ctx, cmdb.DefaultReopenWindow); err != nil || n != 0 {
+		t.Fatalf("within the window: closed %d, %v", n, err)
+	}
+	x.clock.set(x.clock.now().Add(2 * 24 * time.Hour))
+	if n, err := x.db.CloseResolvedTickets(ctx, cmdb.DefaultReopenWindow); err != nil || n != 1 {
+		t.Fatalf("after the window: closed %d, %v; want 1", n, err)
+	}
+	for _, c := range []struct {
+		tk   *cmdb.Ticket
+		want string
+	}{{done, cmdb.StatusClosed}, {reopened, cmdb.StatusInProgress}, {working, cmdb.StatusInProgress}} {
+		got, err := x.db.FindTicketByID(ctx, x.authIT, c.tk.ID)
+		must(t, err)
+		if got.Status != c.want {
+			t.Errorf("%s: %s, want %s", got.Title, got.Status, c.want)
+		}
+	}
+	hs, err := x.db.FindTicketHistory(ctx, x.teacher, done.ID)
+	must(t, err)
+	if last := hs[len(hs)-1]; last.Subject != "system:auto-close" || last.New != cmdb.StatusClosed {
+		t.Errorf("last history entry: %+v", last)
+	}
+}

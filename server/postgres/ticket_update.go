@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -288,4 +289,21 @@ func (db *DB) FindTicketCategories(ctx context.Context, s cmdb.Scope, class stri
 		out = append(out, &c)
 	}
 	return out, mapErr("postgres.FindTicketCategories", rows.Err())
+}
+
+// CloseResolvedTickets closes every ticket resolved longer ago than
+// window (the reporter did not reopen it) and records the change as
+// "system:auto-close". It returns how many it closed. It is the job of
+// one replica at a time (the scheduler's), but safe to run on several.
+func (db *DB) CloseResolvedTickets(ctx context.Context, window time.Duration) (int, error) {
+	now := db.now()
+	var n int
+	err := db.db.GetContext(ctx, &n, `WITH closed AS (
+			UPDATE tickets SET status = 'closed', closed_at = $1, updated_at = $1
+			WHERE status = 'resolved' AND resolved_at <= $2 RETURNING id),
+		logged AS (
+			INSERT INTO ticket_history (ticket_id, at, subject, channel, field, old_value, new_value)
+			SELECT id, $1, 'system:auto-close', 'api', 'status', 'resolved', 'closed' FROM closed RETURNING 1)
+		SELECT count(*) FROM logged`, now, now.Add(-window))
+	return n, mapErr("postgres.CloseResolvedTickets", err)
 }

@@ -82,8 +82,9 @@ type Ticket struct {
 // Open reports whether the ticket still needs work (not resolved or closed).
 func (t *Ticket) Open() bool { return t.Status != StatusResolved && t.Status != StatusClosed }
 
-// Validate checks the fields a caller sets when opening a ticket; the
-// store checks the references (CIs, room, category, provider).
+// Validate checks the fields a caller sets when opening a ticket and
+// fills the defaults (level 1, channel api); the store checks the
+// references (CIs, room, category, provider).
 func (t *Ticket) Validate() error {
 	switch t.Type {
 	case TicketIncident, TicketRequest:
@@ -122,6 +123,16 @@ func (t *Ticket) Validate() error {
 	if err := checkText("on_behalf_of", t.OnBehalfOf, 200, false); err != nil {
 		return err
 	}
+	if err := t.validateCIs(); err != nil {
+		return err
+	}
+	if t.RoomID < 0 || t.SchoolID < 0 || t.AuthorityID < 0 || t.ProviderID < 0 || t.AssigneeUserID < 0 {
+		return Invalid("body", "ids must be positive")
+	}
+	return nil
+}
+
+func (t *Ticket) validateCIs() error {
 	seen := map[int64]bool{}
 	for i, id := range t.CIIDs {
 		if id <= 0 {
@@ -134,9 +145,6 @@ func (t *Ticket) Validate() error {
 	}
 	if len(t.CIIDs) > 50 {
 		return Invalid("ci_ids", "must name at most 50 CIs")
-	}
-	if t.RoomID < 0 || t.SchoolID < 0 || t.AuthorityID < 0 || t.ProviderID < 0 || t.AssigneeUserID < 0 {
-		return Invalid("body", "ids must be positive")
 	}
 	return nil
 }
@@ -256,6 +264,9 @@ type TicketUpdate struct {
 	Level          *int    `json:"level"`
 	ProviderID     *int64  `json:"provider_id"`
 	AssigneeUserID *int64  `json:"assignee_user_id"`
+	// CIIDs replaces the linked CIs (staff only); they must lie in the
+	// ticket's authority and school.
+	CIIDs *[]int64 `json:"ci_ids"`
 	// Channel through which the change came in, for the history; "" is api.
 	Channel string `json:"-"`
 }
@@ -293,6 +304,12 @@ func (u *TicketUpdate) Validate() error {
 	}
 	if u.AssigneeUserID != nil && *u.AssigneeUserID < 0 {
 		return Invalid("assignee_user_id", "must be a user id, or 0 for none")
+	}
+	if u.CIIDs != nil {
+		t := Ticket{CIIDs: *u.CIIDs}
+		if err := t.validateCIs(); err != nil {
+			return err
+		}
 	}
 	if u.Channel == "" {
 		u.Channel = ChannelAPI

@@ -311,6 +311,22 @@ func TestTicketScopePerRole(t *testing.T) {
 	if got.ProviderID != p2 || got.AssigneeUserID != 0 || got.Level != 2 {
 		t.Fatalf("escalated to provider 2: %+v", got)
 	}
+	// Relinking CIs: recorded; another school's CI or one that does not
+	// fit the category is refused, naming the field.
+	if _, err := x.db.UpdateTicket(ctx, x.authIT, mine.ID, cmdb.TicketUpdate{CIIDs: &[]int64{x.printer, x.ci2}}); cmdb.ErrorField(err) != "ci_ids[1]" {
+		t.Fatalf("linking another school's CI: %v", err)
+	}
+	if _, err := x.db.UpdateTicket(ctx, x.authIT, mine.ID, cmdb.TicketUpdate{CIIDs: &[]int64{x.projector}}); cmdb.ErrorField(err) != "category_id" {
+		t.Fatalf("a projector under a printer category: %v", err)
+	}
+	got, err = x.db.UpdateTicket(ctx, x.authIT, mine.ID, cmdb.TicketUpdate{CIIDs: &[]int64{x.projector, x.printer}})
+	must(t, err)
+	if !slices.Equal(got.CIIDs, sortedInts(x.printer, x.projector)) {
+		t.Fatalf("linked CIs %v", got.CIIDs)
+	}
+	if _, err := x.db.UpdateTicket(ctx, x.teacher, mine.ID, cmdb.TicketUpdate{CIIDs: &[]int64{x.printer}}); cmdb.ErrorCode(err) != cmdb.EFORBIDDEN {
+		t.Fatalf("teacher relinks: %v", err)
+	}
 	// Teachers see tickets but do not work them.
 	if _, err := x.db.UpdateTicket(ctx, x.teacher, colleagues.ID, cmdb.TicketUpdate{Title: ptr("anders")}); cmdb.ErrorCode(err) != cmdb.EFORBIDDEN {
 		t.Fatalf("teacher edits a ticket: %v", err)
@@ -335,6 +351,8 @@ func ticketNumbers(ts []*cmdb.Ticket) []string {
 	}
 	return out
 }
+
+func sortedInts(v ...int64) []int64 { slices.Sort(v); return v }
 
 func ptr[T any](v T) *T { return &v }
 

@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -20,7 +22,7 @@ func reporterMayApply(s cmdb.Scope, t *cmdb.Ticket, u cmdb.TicketUpdate) bool {
 		return false
 	}
 	only := u.Title == nil && u.Description == nil && u.CategoryID == nil && u.Impact == nil && u.Urgency == nil &&
-		u.Level == nil && u.ProviderID == nil && u.AssigneeUserID == nil
+		u.Level == nil && u.ProviderID == nil && u.AssigneeUserID == nil && u.CIIDs == nil
 	return only && (*u.Status == cmdb.StatusInProgress || *u.Status == cmdb.StatusClosed)
 }
 
@@ -63,11 +65,23 @@ func (db *DB) UpdateTicket(ctx context.Context, s cmdb.Scope, id int64, u cmdb.T
 		}
 		str("title", &t.Title, u.Title)
 		str("description", &t.Description, u.Description)
-		if u.CategoryID != nil && *u.CategoryID != t.CategoryID {
-			var classes []string
-			if err := tx.SelectContext(ctx, &classes, `SELECT c.class FROM ticket_cis x JOIN cis c ON c.id = x.ci_id WHERE x.ticket_id = $1`, t.ID); err != nil {
+		relink := u.CIIDs != nil && !slices.Equal(sortedIDs(*u.CIIDs), t.CIIDs)
+		var classes []string
+		if relink {
+			if classes, err = checkTicketCIs(ctx, tx, s, t, *u.CIIDs); err != nil {
 				return err
 			}
+			cs = append(cs, change{"ci_ids", joinIDs(t.CIIDs), joinIDs(sortedIDs(*u.CIIDs))})
+		} else if err := tx.SelectContext(ctx, &classes, `SELECT c.class FROM ticket_cis x JOIN cis c ON c.id = x.ci_id WHERE x.ticket_id = $1`, t.ID); err != nil {
+			return err
+		}
+		if relink && (u.CategoryID == nil || *u.CategoryID == t.CategoryID) {
+			// The category must still fit the devices.
+			if _, err := checkCategory(ctx, tx, t.AuthorityID, t.CategoryID, classes); err != nil {
+				return err
+			}
+		}
+		if u.CategoryID != nil && *u.CategoryID != t.CategoryID {
 			name, err := checkCategory(ctx, tx, t.AuthorityID, *u.CategoryID, classes)
 			if err != nil {
 				return err
@@ -128,6 +142,14 @@ func (db *DB) UpdateTicket(ctx context.Context, s cmdb.Scope, id int64, u cmdb.T
 		if err != nil {
 			return err
 		}
+		if relink {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM ticket_cis WHERE ticket_id = $1`, t.ID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_cis (ticket_id, ci_id) SELECT $1, unnest($2::bigint[])`, t.ID, pq.Array(*u.CIIDs)); err != nil {
+				return err
+			}
+		}
 		if err := addTicketHistory(ctx, tx, t.ID, now, s, u.Channel, cs); err != nil {
 			return err
 		}
@@ -135,6 +157,45 @@ func (db *DB) UpdateTicket(ctx context.Context, s cmdb.Scope, id int64, u cmdb.T
 		return err
 	})
 	return out, mapErr("postgres.UpdateTicket", err)
+}
+
+// checkTicketCIs checks CIs newly linked to a ticket: visible to the
+// scope, not merged, in the ticket's authority and (if it has one) school.
+// It returns their classes.
+func checkTicketCIs(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, t *cmdb.Ticket, ids []int64) ([]string, error) {
+	var classes []string
+	for i, id := range ids {
+		var w where
+		w.scope(s, "c.authority_id", "c.school_id")
+		w.add("c.id = ? AND c.merged_into IS NULL", id)
+		var auth, school int64
+		var class string
+		err := tx.QueryRowxContext(ctx, rebind(`SELECT c.authority_id, coalesce(c.school_id, 0), c.class FROM cis c WHERE `+w.String()), w.args...).
+			Scan(&auth, &school, &class)
+		field := fmt.Sprintf("ci_ids[%d]", i)
+		switch {
+		case err == sql.ErrNoRows:
+			return nil, unknownRef(field, "CI", id)
+		case err != nil:
+			return nil, err
+		case auth != t.AuthorityID:
+			return nil, unknownRef(field, "CI", id)
+		case t.SchoolID != 0 && school != 0 && school != t.SchoolID:
+			return nil, cmdb.Invalid(field, "lies in another school than the ticket; open one ticket per school")
+		}
+		classes = append(classes, class)
+	}
+	return classes, nil
+}
+
+func sortedIDs(ids []int64) []int64 { return slices.Sorted(slices.Values(ids)) }
+
+func joinIDs(ids []int64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(s, ",")
 }
 
 func idText(id int64) string {

@@ -68,6 +68,9 @@ CREATE TABLE tickets (
     on_behalf_of     text NOT NULL DEFAULT '' CHECK (length(on_behalf_of) <= 200),
     created_by       text NOT NULL,
     idempotency_key  text CHECK (length(idempotency_key) BETWEEN 1 AND 200),
+    -- A digest of the request made with the key: the same key with another
+    -- request is refused rather than answered with the first ticket.
+    request_digest   text NOT NULL DEFAULT '',
     created_at       timestamptz NOT NULL,
     updated_at       timestamptz NOT NULL,
     resolved_at      timestamptz,

@@ -114,6 +114,11 @@ func TestTicketFlow(t *testing.T) {
 	if code != 200 || id(again) != tid {
 		t.Fatalf("retried create: %d %v, want 200 with ticket %d", code, again, tid)
 	}
+	other := good()
+	other["title"] = "Ganz etwas anderes"
+	if code, out := c.postTicket("f0a1-click", other); code != 409 || errOf(out)["field"] != "Idempotency-Key" {
+		t.Errorf("same key, another request: %d %v", code, out)
+	}
 	if n := c.must(200, "GET", "/api/v1/tickets", nil)["total"].(float64); n != 1 {
 		t.Fatalf("%v tickets after a retried create, want 1", n)
 	}

@@ -2,7 +2,10 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -354,6 +357,7 @@ func (db *DB) CreateTicket(ctx context.Context, s cmdb.Scope, t *cmdb.Ticket, ke
 		return false, cmdb.Invalid("Idempotency-Key", "must be at most 200 characters")
 	}
 	created := false
+	digest := requestDigest(t) // of the request as sent, before the store fills in anything
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		p, err := placeTicket(ctx, tx, s, t)
 		if err != nil {
@@ -366,8 +370,12 @@ func (db *DB) CreateTicket(ctx context.Context, s cmdb.Scope, t *cmdb.Ticket, ke
 				return err
 			}
 			var id int64
-			err := tx.GetContext(ctx, &id, `SELECT id FROM tickets WHERE authority_id = $1 AND created_by = $2 AND idempotency_key = $3`,
-				p.authority, s.Subject, key)
+			var stored string
+			err := tx.QueryRowxContext(ctx, `SELECT id, request_digest FROM tickets WHERE authority_id = $1 AND created_by = $2 AND idempotency_key = $3`,
+				p.authority, s.Subject, key).Scan(&id, &stored)
+			if err == nil && stored != digest {
+				return &cmdb.Error{Code: cmdb.ECONFLICT, Field: "Idempotency-Key", Message: "This Idempotency-Key was used for another request; send a new key for a new ticket."}
+			}
 			if err == nil {
 				got, err := findTicket(ctx, tx, cmdb.AdminScope(s.Subject), id, false)
 				if err == nil {
@@ -425,11 +433,11 @@ func (db *DB) CreateTicket(ctx context.Context, s cmdb.Scope, t *cmdb.Ticket, ke
 		var id int64
 		err = tx.GetContext(ctx, &id, `INSERT INTO tickets (authority_id, school_id, room_id, number, type, title, description,
 			category_id, impact, urgency, priority, status, level, provider_id, assignee_user_id, channel, reporter_user_id,
-			on_behalf_of, created_by, idempotency_key, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', $12, $13, $14, $15, $16, $17, $18, $19, $20, $20) RETURNING id`,
+			on_behalf_of, created_by, idempotency_key, request_digest, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'new', $12, $13, $14, $15, $16, $17, $18, $19, $21, $20, $20) RETURNING id`,
 			p.authority, nullID(p.school), nullID(t.RoomID), number, t.Type, strings.TrimSpace(t.Title), t.Description,
 			t.CategoryID, t.Impact, t.Urgency, t.Priority, t.Level, nullID(t.ProviderID), nullID(t.AssigneeUserID), t.Channel,
-			nullID(t.ReporterUserID), t.OnBehalfOf, s.Subject, sql.NullString{String: key, Valid: key != ""}, now)
+			nullID(t.ReporterUserID), t.OnBehalfOf, s.Subject, sql.NullString{String: key, Valid: key != ""}, now, digest)
 		if err != nil {
 			return err
 		}
@@ -449,6 +457,15 @@ func (db *DB) CreateTicket(ctx context.Context, s cmdb.Scope, t *cmdb.Ticket, ke
 		return nil
 	})
 	return created, mapErr("postgres.CreateTicket", err)
+}
+
+// requestDigest is a digest of what a caller asked for in a create.
+func requestDigest(t *cmdb.Ticket) string {
+	cis := slices.Sorted(slices.Values(t.CIIDs))
+	b, _ := json.Marshal([]any{t.Type, t.Title, t.Description, t.CategoryID, t.Impact, t.Urgency, t.Level, cis, t.RoomID,
+		t.SchoolID, t.AuthorityID, t.ProviderID, t.AssigneeUserID, t.Channel, t.ReporterUserID, t.OnBehalfOf})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // change is one changed field of a ticket, for its history.

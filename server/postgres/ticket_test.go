@@ -113,6 +113,12 @@ func TestTicketCreateIsIdempotent(t *testing.T) {
 	if created || again.ID != first.ID || again.Number != first.Number {
 		t.Fatalf("the retried request made ticket %s (created %v), want %s again", again.Number, created, first.Number)
 	}
+	// The same key with another request is refused, not answered with the first ticket.
+	changed := mk()
+	changed.Title = "Etwas ganz anderes"
+	if _, err := x.db.CreateTicket(ctx, x.teacher, changed, "klick-1"); cmdb.ErrorCode(err) != cmdb.ECONFLICT || cmdb.ErrorField(err) != "Idempotency-Key" {
+		t.Fatalf("same key, other request: %v", err)
+	}
 	// Another key, or another person with the same key: new tickets.
 	other := mk()
 	ok(t)(x.db.CreateTicket(ctx, x.teacher, other, "klick-2"))

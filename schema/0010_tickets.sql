@@ -128,3 +128,12 @@ CREATE TABLE ticket_history (
     new_value text NOT NULL DEFAULT ''
 );
 CREATE INDEX ticket_history_ticket ON ticket_history (ticket_id, id);
+
+-- An authority's own priority matrix, impact-major (row 1 = impact 1);
+-- without a row the default applies.
+CREATE TABLE ticket_priority_matrices (
+    authority_id bigint PRIMARY KEY REFERENCES authorities (id),
+    cells        int[] NOT NULL CHECK (cardinality(cells) = 9 AND 1 <= ALL (cells) AND 5 >= ALL (cells)),
+    updated_at   timestamptz NOT NULL,
+    updated_by   text NOT NULL
+);

@@ -404,6 +404,12 @@ var accessMatrix = map[string]accessRule{
 	"GET /api/v1/cis/{id}/tickets": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/tickets", tn.ci), nil
 	}},
+	"GET /api/v1/authorities/{id}/priority-matrix": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d/priority-matrix", tn.auth), nil
+	}},
+	"PUT /api/v1/authorities/{id}/priority-matrix": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d/priority-matrix", tn.auth), map[string]any{"matrix": [][]int{{1, 1, 2}, {2, 3, 4}, {3, 4, 5}}}
+	}},
 	// The default categories are the platform's, shared by every tenant.
 	"GET /api/v1/ticket-categories": {global: true, allow: []string{"teacher", "school_it", "authority_it", "provider"},
 		req: accPath("/api/v1/ticket-categories?class=printer")},

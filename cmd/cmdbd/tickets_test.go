@@ -190,6 +190,23 @@ func TestTicketFlow(t *testing.T) {
 	if !regexp.MustCompile(want).MatchString(fmt.Sprint(fields)) {
 		t.Errorf("history %v\nwant %s", fields, want)
 	}
+	// The authority's own priority matrix: bad shapes and cells are refused naming them.
+	mpath := fmt.Sprintf("/api/v1/authorities/%d/priority-matrix", auth)
+	if got := c.must(200, "GET", mpath, nil); fmt.Sprint(got["matrix"]) != "[[1 2 3] [2 3 4] [3 4 5]]" {
+		t.Errorf("default matrix: %v", got)
+	}
+	for body, field := range map[string]string{`{"matrix":[[1,2,3],[2,3,4]]}`: "matrix", `{"matrix":[[1,2,3],[2,3,4],[3,4]]}`: "matrix[2]",
+		`{"matrix":[[1,2,3],[2,3,4],[3,4,9]]}`: "matrix[2][2]"} {
+		if code, out := c.do("PUT", mpath, body); code != 400 || errOf(out)["field"] != field {
+			t.Errorf("PUT %s: %d %v, want 400 naming %s", body, code, out, field)
+		}
+	}
+	c.must(200, "PUT", mpath, map[string]any{"matrix": [][]int{{1, 1, 1}, {1, 2, 3}, {1, 3, 5}}})
+	b := good()
+	b["impact"], b["urgency"] = 1, 3
+	if code, tk2 := c.postTicket("", b); code != 201 || tk2["priority"].(float64) != 1 || tk2["number"] != fmt.Sprintf("TKT-%d-00002", year) {
+		t.Errorf("ticket by the own matrix: %d %v", code, tk2)
+	}
 	// The admin's token is no person: it cannot say "me too".
 	if code, _ := c.do("POST", path+"/watchers", nil); code != 400 && code != 409 {
 		t.Errorf("watcher by token: %d", code)

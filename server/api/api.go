@@ -267,6 +267,8 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/tickets/{id}/history", true, s.listTicketHistory},
 		{"GET", "/api/v1/cis/{id}/tickets", true, listOfCI(s.opts.Tickets, cmdb.TicketStore.FindCITickets)},
 		{"GET", "/api/v1/ticket-categories", true, s.listTicketCategories},
+		{"GET", "/api/v1/authorities/{id}/priority-matrix", true, s.getPriorityMatrix},
+		{"PUT", "/api/v1/authorities/{id}/priority-matrix", true, s.setPriorityMatrix},
 	}
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -211,4 +212,58 @@ func (s *Server) listTicketCategories(w http.ResponseWriter, r *http.Request, sc
 	}
 	writeJSON(w, 200, list[*cmdb.TicketCategory]{Items: out, Total: len(out)})
 	return nil
+}
+
+// PriorityMatrixBody is the body of GET and PUT
+// /authorities/{id}/priority-matrix: rows by impact 1–3, columns by
+// urgency 1–3.
+type PriorityMatrixBody struct {
+	Matrix [][]int `json:"matrix"`
+}
+
+func (s *Server) getPriorityMatrix(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	m, err := s.opts.Tickets.FindPriorityMatrix(r.Context(), sc, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, 200, matrixBody(m))
+	return nil
+}
+
+func (s *Server) setPriorityMatrix(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in PriorityMatrixBody
+	if err := decode(w, r, maxBody, &in); err != nil {
+		return err
+	}
+	var m cmdb.PriorityMatrix
+	if len(in.Matrix) != 3 {
+		return cmdb.Invalid("matrix", "must be 3 rows (impact 1–3) of 3 priorities (urgency 1–3)")
+	}
+	for i, row := range in.Matrix {
+		if len(row) != 3 {
+			return cmdb.Invalid(fmt.Sprintf("matrix[%d]", i), "must hold 3 priorities (urgency 1–3)")
+		}
+		copy(m[i][:], row)
+	}
+	if err := s.opts.Tickets.SetPriorityMatrix(r.Context(), sc, id, m); err != nil {
+		return err
+	}
+	writeJSON(w, 200, matrixBody(m))
+	return nil
+}
+
+func matrixBody(m cmdb.PriorityMatrix) PriorityMatrixBody {
+	out := PriorityMatrixBody{}
+	for _, row := range m {
+		out.Matrix = append(out.Matrix, append([]int(nil), row[:]...))
+	}
+	return out
 }

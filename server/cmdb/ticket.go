@@ -468,6 +468,14 @@ type TicketStore interface {
 	AddTicketWatcher(ctx context.Context, s Scope, ticketID int64) (*Ticket, error)
 	// FindTicketHistory lists a ticket's changes, oldest first.
 	FindTicketHistory(ctx context.Context, s Scope, ticketID int64) ([]*TicketHistoryEntry, error)
+	// FindPriorityMatrix returns the authority's priority matrix (the
+	// default when it has none); ENOTFOUND unless the scope sees the
+	// whole authority.
+	FindPriorityMatrix(ctx context.Context, s Scope, authorityID int64) (PriorityMatrix, error)
+	// SetPriorityMatrix stores the authority's own matrix for tickets
+	// opened or re-rated from now on; EINVALID naming the cell for a bad
+	// matrix, ENOTFOUND unless the scope sees the whole authority.
+	SetPriorityMatrix(ctx context.Context, s Scope, authorityID int64, m PriorityMatrix) error
 	// FindTicketCategories lists the categories of a CI class ("" for
 	// every class), the general ones included.
 	FindTicketCategories(ctx context.Context, s Scope, class string) ([]*TicketCategory, error)

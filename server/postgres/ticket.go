@@ -335,10 +335,64 @@ func checkAssignee(ctx context.Context, tx *sqlx.Tx, authority, school, provider
 	return nil
 }
 
-// priorityMatrix is the authority's matrix; every authority uses the
-// default until matrices per authority are stored.
-func priorityMatrix(context.Context, *sqlx.Tx, int64) cmdb.PriorityMatrix {
-	return cmdb.DefaultPriorityMatrix
+// priorityMatrix is the authority's matrix, the default when it has none.
+func priorityMatrix(ctx context.Context, q sqlx.QueryerContext, authority int64) (cmdb.PriorityMatrix, error) {
+	var cells pq.Int64Array
+	err := sqlx.GetContext(ctx, q, &cells, `SELECT cells FROM ticket_priority_matrices WHERE authority_id = $1`, authority)
+	if err == sql.ErrNoRows {
+		return cmdb.DefaultPriorityMatrix, nil
+	} else if err != nil {
+		return cmdb.PriorityMatrix{}, err
+	}
+	var m cmdb.PriorityMatrix
+	for i, c := range cells {
+		m[i/3][i%3] = int(c)
+	}
+	return m, nil
+}
+
+// FindPriorityMatrix returns an authority's matrix; see cmdb.TicketStore.
+func (db *DB) FindPriorityMatrix(ctx context.Context, s cmdb.Scope, authority int64) (cmdb.PriorityMatrix, error) {
+	if !s.CanSeeAuthority(authority) {
+		return cmdb.PriorityMatrix{}, notFound("authority", authority)
+	}
+	var ok bool
+	if err := db.db.GetContext(ctx, &ok, `SELECT EXISTS (SELECT 1 FROM authorities WHERE id = $1)`, authority); err != nil || !ok {
+		return cmdb.PriorityMatrix{}, cmpErr(err, notFound("authority", authority))
+	}
+	m, err := priorityMatrix(ctx, db.db, authority)
+	return m, mapErr("postgres.FindPriorityMatrix", err)
+}
+
+// SetPriorityMatrix stores an authority's matrix; see cmdb.TicketStore.
+func (db *DB) SetPriorityMatrix(ctx context.Context, s cmdb.Scope, authority int64, m cmdb.PriorityMatrix) error {
+	if !s.CanSeeAuthority(authority) {
+		return notFound("authority", authority)
+	}
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	cells := make([]int64, 0, 9)
+	for _, row := range m {
+		for _, c := range row {
+			cells = append(cells, int64(c))
+		}
+	}
+	_, err := db.db.ExecContext(ctx, `INSERT INTO ticket_priority_matrices (authority_id, cells, updated_at, updated_by)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (authority_id) DO UPDATE SET cells = $2, updated_at = $3, updated_by = $4`,
+		authority, pq.Array(cells), db.now(), s.Source())
+	if cmdb.ErrorCode(mapErr("", err)) == cmdb.EINVALID { // the authority is gone
+		return notFound("authority", authority)
+	}
+	return mapErr("postgres.SetPriorityMatrix", err)
+}
+
+// cmpErr returns err when there is one, else fallback.
+func cmpErr(err, fallback error) error {
+	if err != nil {
+		return err
+	}
+	return fallback
 }
 
 func nullID(id int64) any {
@@ -415,7 +469,11 @@ func (db *DB) CreateTicket(ctx context.Context, s cmdb.Scope, t *cmdb.Ticket, ke
 		if err := checkAssignee(ctx, tx, p.authority, p.school, t.ProviderID, t.AssigneeUserID, true); err != nil {
 			return err
 		}
-		if t.Priority, err = priorityMatrix(ctx, tx, p.authority).Priority(t.Impact, t.Urgency); err != nil {
+		m, err := priorityMatrix(ctx, tx, p.authority)
+		if err != nil {
+			return err
+		}
+		if t.Priority, err = m.Priority(t.Impact, t.Urgency); err != nil {
 			return err
 		}
 		now := db.now()

@@ -531,3 +531,48 @@ func TestResolvedTicketsCloseThemselves(t *testing.T) {
 		t.Errorf("last history entry: %+v", last)
 	}
 }
+
+// TestPriorityMatrixPerAuthority: an authority's own matrix rates its new
+// and re-rated tickets; other authorities keep the default; only authority
+// IT of the authority may read or set it.
+func TestPriorityMatrixPerAuthority(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	x := newTicketEnv(t, "PMX")
+	other := MustCreateTenant(t, x.db, "PMY")
+	before := x.open(t, x.teacher, "Papierstau", x.printer) // impact 3, urgency 2: 4 by the default
+	strict := cmdb.PriorityMatrix{{1, 1, 2}, {1, 2, 3}, {2, 3, 3}}
+	if err := x.db.SetPriorityMatrix(ctx, x.schoolIT2, x.tn.Authority.ID, strict); cmdb.ErrorCode(err) != cmdb.ENOTFOUND {
+		t.Fatalf("school IT sets the matrix: %v", err)
+	}
+	bad := strict
+	bad[0][0] = 3
+	if err := x.db.SetPriorityMatrix(ctx, x.authIT, x.tn.Authority.ID, bad); cmdb.ErrorCode(err) != cmdb.EINVALID {
+		t.Fatalf("inverted matrix: %v", err)
+	}
+	must(t, x.db.SetPriorityMatrix(ctx, x.authIT, x.tn.Authority.ID, strict))
+	if _, err := x.db.FindPriorityMatrix(ctx, x.authIT, other.Authority.ID); cmdb.ErrorCode(err) != cmdb.ENOTFOUND {
+		t.Fatalf("another authority's matrix: %v", err)
+	}
+	if m, err := x.db.FindPriorityMatrix(ctx, admin, other.Authority.ID); err != nil || m != cmdb.DefaultPriorityMatrix {
+		t.Fatalf("other authority: %v %v, want the default", m, err)
+	}
+	if m, err := x.db.FindPriorityMatrix(ctx, x.authIT, x.tn.Authority.ID); err != nil || m != strict {
+		t.Fatalf("own matrix: %v %v", m, err)
+	}
+	after := x.open(t, x.teacher, "Papierstau", x.printer)
+	if after.Priority != 3 {
+		t.Fatalf("new ticket by the own matrix: priority %d, want 3", after.Priority)
+	}
+	// An edit that does not re-rate keeps the priority; a re-rating uses the new matrix.
+	got, err := x.db.UpdateTicket(ctx, x.authIT, before.ID, cmdb.TicketUpdate{Title: ptr("Papierstau Fach 2")})
+	must(t, err)
+	if got.Priority != 4 {
+		t.Fatalf("title edit changed the priority to %d", got.Priority)
+	}
+	got, err = x.db.UpdateTicket(ctx, x.authIT, before.ID, cmdb.TicketUpdate{Urgency: ptr(1)})
+	must(t, err)
+	if got.Priority != 2 {
+		t.Fatalf("re-rated to urgency 1: priority %d, want 2", got.Priority)
+	}
+}

@@ -91,11 +91,17 @@ func (db *DB) UpdateTicket(ctx context.Context, s cmdb.Scope, id int64, u cmdb.T
 		}
 		small("impact", &t.Impact, u.Impact)
 		small("urgency", &t.Urgency, u.Urgency)
-		prio, err := priorityMatrix(ctx, tx, t.AuthorityID).Priority(t.Impact, t.Urgency)
-		if err != nil {
-			return err
+		if u.Impact != nil || u.Urgency != nil { // re-rated: by the authority's matrix of today
+			m, err := priorityMatrix(ctx, tx, t.AuthorityID)
+			if err != nil {
+				return err
+			}
+			prio, err := m.Priority(t.Impact, t.Urgency)
+			if err != nil {
+				return err
+			}
+			small("priority", &t.Priority, &prio)
 		}
-		small("priority", &t.Priority, &prio)
 		small("level", &t.Level, u.Level)
 		if u.ProviderID != nil || u.AssigneeUserID != nil {
 			p, a := t.ProviderID, t.AssigneeUserID

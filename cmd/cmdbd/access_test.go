@@ -370,6 +370,49 @@ var accessMatrix = map[string]accessRule{
 		return "/api/v1/observations", map[string]any{"observations": []map[string]any{{"source": "agent", "authority_id": tn.auth,
 			"school_id": tn.school, "class": "desktop", "vendor": "Dell", "serial": fmt.Sprintf("OBS%s%05d", strings.ToUpper(tn.name), x.next())}}}
 	}},
+
+	// Tickets: teachers, school IT and authority IT open them on devices of
+	// their school; providers see and work only the tickets assigned to
+	// them (the fixture ticket is assigned to the tenant's provider), and
+	// cannot open tickets on CIs they do not see.
+	"GET /api/v1/tickets": {list: true, kind: "ticket", allow: []string{"teacher", "school_it", "authority_it", "provider"},
+		sees: []string{"teacher", "school_it", "authority_it", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+			return fmt.Sprintf("/api/v1/tickets?authority=%d", tn.auth), nil
+		}},
+	"POST /api/v1/tickets": {create: true, kind: "ticket", allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return "/api/v1/tickets", x.ticketBody(tn)
+	}},
+	"GET /api/v1/tickets/{id}": {allow: []string{"teacher", "school_it", "authority_it", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/tickets/%d", tn.ticket), nil
+	}},
+	"PATCH /api/v1/tickets/{id}": {allow: []string{"school_it", "authority_it", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/tickets/%d", tn.ticket), map[string]any{"title": fmt.Sprintf("Drucker zieht kein Papier %d", x.next())}
+	}},
+	"GET /api/v1/tickets/{id}/comments": {allow: []string{"teacher", "school_it", "authority_it", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/tickets/%d/comments", tn.ticket), nil
+	}},
+	"POST /api/v1/tickets/{id}/comments": {allow: []string{"teacher", "school_it", "authority_it", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/tickets/%d/comments", tn.ticket), map[string]any{"body": "Tritt weiterhin auf."}
+	}},
+	"POST /api/v1/tickets/{id}/watchers": {allow: []string{"teacher", "school_it", "authority_it", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/tickets/%d/watchers", tn.ticket), nil
+	}},
+	"GET /api/v1/tickets/{id}/history": {allow: []string{"teacher", "school_it", "authority_it", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/tickets/%d/history", tn.ticket), nil
+	}},
+	// A provider does not see the CI itself, so not its list of tickets.
+	"GET /api/v1/cis/{id}/tickets": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/cis/%d/tickets", tn.ci), nil
+	}},
+	"GET /api/v1/authorities/{id}/priority-matrix": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d/priority-matrix", tn.auth), nil
+	}},
+	"PUT /api/v1/authorities/{id}/priority-matrix": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d/priority-matrix", tn.auth), map[string]any{"matrix": [][]int{{1, 1, 2}, {2, 3, 4}, {3, 4, 5}}}
+	}},
+	// The default categories are the platform's, shared by every tenant.
+	"GET /api/v1/ticket-categories": {global: true, allow: []string{"teacher", "school_it", "authority_it", "provider"},
+		req: accPath("/api/v1/ticket-categories?class=printer")},
 }
 
 const accPassword = "Matrix-Geheimnis-4711"
@@ -385,6 +428,7 @@ type accTenant struct {
 	enrolment               int64 // an enrolment token of the school
 	snmpCred, snmpTarget    int64 // an SNMP credential profile and an SNMP target of the school
 	snmpRange               int64 // an SNMP discovery range of the school
+	ticket                  int64 // a ticket on ci, assigned to provider
 	ids                     map[string]map[int64]bool
 }
 
@@ -432,6 +476,7 @@ type accEnv struct {
 	own, other *accTenant
 	token      map[string]string // role → personal bearer token
 	email      map[string]string // role → e-mail address
+	paperJam   int64             // the id of the printer category Papierstau
 }
 
 func (x *accEnv) next() int { x.seq++; return x.seq }
@@ -508,6 +553,20 @@ func (x *accEnv) freshCI(tn *accTenant) int64 {
 
 // freshUser makes an SSO-only teacher of the tenant's school and returns
 // the user and membership ids.
+// ticketBody opens a paper-jam ticket on the tenant's printer.
+func (x *accEnv) ticketBody(tn *accTenant) map[string]any {
+	x.t.Helper()
+	if x.paperJam == 0 {
+		for _, c := range asSlice(x.must(200, "GET", "/api/v1/ticket-categories?class=printer", nil)["items"]) {
+			if m := c.(map[string]any); m["name"] == "Papierstau" {
+				x.paperJam = id(m)
+			}
+		}
+	}
+	return map[string]any{"type": "incident", "title": fmt.Sprintf("Papierstau %d", x.next()), "category_id": x.paperJam,
+		"impact": 3, "urgency": 2, "ci_ids": []int64{tn.ci}}
+}
+
 func (x *accEnv) freshUser(tn *accTenant) (user, membership int64) {
 	x.t.Helper()
 	u := x.must(201, "POST", "/api/v1/users", map[string]any{"email": fmt.Sprintf("u%d@%s.example", x.next(), tn.name),
@@ -652,6 +711,10 @@ func (x *accEnv) newTenant(name, code string) *accTenant {
 	tn.snmpCred = x.freshSNMPCredential(tn)
 	tn.snmpTarget = x.freshSNMPTarget(tn)
 	tn.snmpRange = x.freshSNMPRange(tn)
+	body := x.ticketBody(tn)
+	body["provider_id"] = tn.provider
+	tn.ticket = id(x.must(201, "POST", "/api/v1/tickets", body))
+	tn.add("ticket", tn.ticket)
 	return tn
 }
 

@@ -348,7 +348,7 @@ func (m *Main) serve(ctx context.Context) error {
 		SessionMaxAge: m.db.SessionMaxAge(), Logger: m.log, AllowPrivateIssuers: m.Config.OIDCAllowPrivate})
 	m.ingest = agentdoor.New(agentdoor.Options{Store: m.db, Logger: m.log, Registry: reg,
 		ReportRate: rate.Limit(m.Config.AgentReportRate), ReportBurst: m.Config.AgentReportBurst})
-	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, Agents: m.db, SNMP: m.db,
+	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, Agents: m.db, SNMP: m.db, Tickets: m.db,
 		OIDCLogin: sso.Login, OIDCCallback: sso.Callback, AgentEnroll: m.ingest.Enroll, AgentReport: m.ingest.Report,
 		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Live: m.live, Logger: m.log, Registry: reg, Build: buildinfo.Get()})
 	m.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
@@ -475,6 +475,16 @@ func (m *Main) startJobs(reg prometheus.Registerer) error {
 		return err
 	}
 	if err := m.scheduleRetention(s); err != nil {
+		return err
+	}
+	// Resolved tickets the reporter did not reopen close themselves.
+	if err := s.Every("ticket-autoclose", time.Hour, func(ctx context.Context) {
+		if n, err := m.db.CloseResolvedTickets(ctx, cmdb.DefaultReopenWindow); err != nil {
+			m.log.Error("closing resolved tickets", "err", err)
+		} else if n > 0 {
+			m.log.Info("closed resolved tickets", "count", n)
+		}
+	}); err != nil {
 		return err
 	}
 	m.sched = s

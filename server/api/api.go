@@ -28,6 +28,7 @@ type Options struct {
 	Accounts cmdb.AccountStore
 	Agents   cmdb.AgentStore
 	SNMP     cmdb.SNMPStore
+	Tickets  cmdb.TicketStore
 	// AgentEnroll and AgentReport serve the agents
 	// (/api/v1/agent/enroll and /api/v1/agent/report); nil: not offered.
 	AgentEnroll, AgentReport http.HandlerFunc
@@ -256,6 +257,18 @@ func (s *Server) Routes() []Route {
 			return s.opts.CIs.DismissDuplicate(r.Context(), sc, id)
 		})},
 		{"POST", "/api/v1/observations", true, s.postObservations},
+		{"GET", "/api/v1/tickets", true, s.listTickets},
+		{"POST", "/api/v1/tickets", true, s.createTicket},
+		{"GET", "/api/v1/tickets/{id}", true, s.getTicket},
+		{"PATCH", "/api/v1/tickets/{id}", true, s.updateTicket},
+		{"GET", "/api/v1/tickets/{id}/comments", true, s.listTicketComments},
+		{"POST", "/api/v1/tickets/{id}/comments", true, s.addTicketComment},
+		{"POST", "/api/v1/tickets/{id}/watchers", true, s.addTicketWatcher},
+		{"GET", "/api/v1/tickets/{id}/history", true, s.listTicketHistory},
+		{"GET", "/api/v1/cis/{id}/tickets", true, listOfCI(s.opts.Tickets, cmdb.TicketStore.FindCITickets)},
+		{"GET", "/api/v1/ticket-categories", true, s.listTicketCategories},
+		{"GET", "/api/v1/authorities/{id}/priority-matrix", true, s.getPriorityMatrix},
+		{"PUT", "/api/v1/authorities/{id}/priority-matrix", true, s.setPriorityMatrix},
 	}
 }
 

@@ -1,0 +1,482 @@
+package cmdb
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Ticket types.
+const (
+	TicketIncident = "incident"
+	TicketRequest  = "request"
+)
+
+// Ticket statuses, in their usual order.
+const (
+	StatusNew        = "new"
+	StatusAssigned   = "assigned"
+	StatusInProgress = "in_progress"
+	StatusWaiting    = "waiting"
+	StatusResolved   = "resolved"
+	StatusClosed     = "closed"
+)
+
+// Ticket channels: how a ticket or a change of it came in.
+const (
+	ChannelPortal     = "portal"
+	ChannelEmail      = "email"
+	ChannelPhone      = "phone"
+	ChannelAPI        = "api"
+	ChannelMonitoring = "monitoring"
+)
+
+// TicketStatuses lists every status.
+var TicketStatuses = []string{StatusNew, StatusAssigned, StatusInProgress, StatusWaiting, StatusResolved, StatusClosed}
+
+// TicketChannels lists every channel.
+var TicketChannels = []string{ChannelPortal, ChannelEmail, ChannelPhone, ChannelAPI, ChannelMonitoring}
+
+// DefaultReopenWindow is how long after resolving a reporter may reopen
+// a ticket (and, later, after which it closes itself).
+const DefaultReopenWindow = 7 * 24 * time.Hour
+
+// Ticket is an incident or a service request of one authority, on one or
+// more CIs and/or a room. AuthorityID and SchoolID follow from the CIs,
+// the room or the school named when it is opened.
+type Ticket struct {
+	ID          int64   `json:"id"`
+	Number      string  `json:"number"` // <AUTHCODE>-<YEAR>-<NNNNN>, read-only
+	AuthorityID int64   `json:"authority_id"`
+	SchoolID    int64   `json:"school_id,omitempty"`
+	RoomID      int64   `json:"room_id,omitempty"`
+	CIIDs       []int64 `json:"ci_ids"`
+	Type        string  `json:"type"`
+	Title       string  `json:"title"`
+	Description string  `json:"description"`
+	CategoryID  int64   `json:"category_id"`
+	Category    string  `json:"category"` // the category's name, read-only
+	Impact      int     `json:"impact"`   // 1 (many affected) … 3 (one person)
+	Urgency     int     `json:"urgency"`  // 1 (lesson cannot take place) … 3 (can wait)
+	Priority    int     `json:"priority"` // 1 (critical) … 5 (planning), read-only: from the matrix
+	Status      string  `json:"status"`
+	Level       int     `json:"level"` // support level 1–3
+	// ProviderID is the assignee group: 0 for the authority's own IT,
+	// else a provider with a contract for the authority.
+	ProviderID     int64  `json:"provider_id,omitempty"`
+	AssigneeUserID int64  `json:"assignee_user_id,omitempty"`
+	Channel        string `json:"channel"`
+	ReporterUserID int64  `json:"reporter_user_id,omitempty"`
+	// OnBehalfOf names the person staff opened the ticket for (phone).
+	OnBehalfOf string     `json:"on_behalf_of,omitempty"`
+	CreatedBy  string     `json:"created_by"`
+	Watchers   int        `json:"watchers"` // number of people who joined ("me too")
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	ResolvedAt *time.Time `json:"resolved_at"`
+	ClosedAt   *time.Time `json:"closed_at"`
+}
+
+// Open reports whether the ticket still needs work (not resolved or closed).
+func (t *Ticket) Open() bool { return t.Status != StatusResolved && t.Status != StatusClosed }
+
+// Validate checks the fields a caller sets when opening a ticket and
+// fills the defaults (level 1, channel api); the store checks the
+// references (CIs, room, category, provider).
+func (t *Ticket) Validate() error {
+	switch t.Type {
+	case TicketIncident, TicketRequest:
+	case "":
+		return Invalid("type", "is required: incident or request")
+	default:
+		return Invalid("type", "must be incident or request, not %q", t.Type)
+	}
+	if err := checkText("title", t.Title, 200, true); err != nil {
+		return err
+	}
+	if err := checkText("description", t.Description, 20000, false); err != nil {
+		return err
+	}
+	if t.CategoryID <= 0 {
+		return Invalid("category_id", "is required: one of GET /api/v1/ticket-categories")
+	}
+	if err := checkLevel("impact", t.Impact); err != nil {
+		return err
+	}
+	if err := checkLevel("urgency", t.Urgency); err != nil {
+		return err
+	}
+	if t.Level == 0 {
+		t.Level = 1
+	}
+	if err := checkLevel("level", t.Level); err != nil {
+		return err
+	}
+	if t.Channel == "" {
+		t.Channel = ChannelAPI
+	}
+	if !contains(TicketChannels, t.Channel) {
+		return Invalid("channel", "must be one of %s, not %q", strings.Join(TicketChannels, ", "), t.Channel)
+	}
+	if err := checkText("on_behalf_of", t.OnBehalfOf, 200, false); err != nil {
+		return err
+	}
+	if err := t.validateCIs(); err != nil {
+		return err
+	}
+	if t.RoomID < 0 || t.SchoolID < 0 || t.AuthorityID < 0 || t.ProviderID < 0 || t.AssigneeUserID < 0 {
+		return Invalid("body", "ids must be positive")
+	}
+	return nil
+}
+
+func (t *Ticket) validateCIs() error {
+	seen := map[int64]bool{}
+	for i, id := range t.CIIDs {
+		if id <= 0 {
+			return Invalid(fmt.Sprintf("ci_ids[%d]", i), "must be a positive CI id")
+		}
+		if seen[id] {
+			return Invalid(fmt.Sprintf("ci_ids[%d]", i), "names CI %d twice", id)
+		}
+		seen[id] = true
+	}
+	if len(t.CIIDs) > 50 {
+		return Invalid("ci_ids", "must name at most 50 CIs")
+	}
+	return nil
+}
+
+func checkText(field, v string, max int, required bool) error {
+	switch {
+	case !utf8.ValidString(v) || strings.ContainsRune(v, 0):
+		return Invalid(field, "must be valid UTF-8 text without NUL")
+	case required && strings.TrimSpace(v) == "":
+		return Invalid(field, "is required")
+	case utf8.RuneCountInString(v) > max:
+		return Invalid(field, "must be at most %d characters", max)
+	}
+	return nil
+}
+
+func checkLevel(field string, v int) error {
+	if v < 1 || v > 3 {
+		return Invalid(field, "must be 1, 2 or 3, not %d", v)
+	}
+	return nil
+}
+
+// PriorityMatrix maps impact (rows) × urgency (columns), both 1–3 with 1
+// the highest, to a priority 1 (critical) … 5 (planning). The default
+// serves every authority; one of its own can be stored later.
+type PriorityMatrix [3][3]int
+
+// DefaultPriorityMatrix is the usual ITIL matrix: priority = impact +
+// urgency − 1.
+var DefaultPriorityMatrix = PriorityMatrix{
+	{1, 2, 3},
+	{2, 3, 4},
+	{3, 4, 5},
+}
+
+// Priority returns the priority of impact × urgency; EINVALID naming the
+// input when either is outside 1–3.
+func (m PriorityMatrix) Priority(impact, urgency int) (int, error) {
+	if err := checkLevel("impact", impact); err != nil {
+		return 0, err
+	}
+	if err := checkLevel("urgency", urgency); err != nil {
+		return 0, err
+	}
+	return m[impact-1][urgency-1], nil
+}
+
+// Validate checks that every cell is a priority 1–5 and that priority
+// never gets better when impact or urgency gets worse.
+func (m PriorityMatrix) Validate() error {
+	for i := range 3 {
+		for j := range 3 {
+			p := m[i][j]
+			if p < 1 || p > 5 {
+				return Invalid(fmt.Sprintf("matrix[%d][%d]", i, j), "must be a priority 1–5, not %d", p)
+			}
+			if (i > 0 && p < m[i-1][j]) || (j > 0 && p < m[i][j-1]) {
+				return Invalid(fmt.Sprintf("matrix[%d][%d]", i, j), "must not be more urgent than a cell of higher impact or urgency")
+			}
+		}
+	}
+	return nil
+}
+
+// ticketTransitions is the table of allowed status changes. Closed is
+// final; resolved → in_progress is the reopen, allowed within the window.
+var ticketTransitions = map[string][]string{
+	StatusNew:        {StatusAssigned, StatusInProgress, StatusWaiting, StatusResolved},
+	StatusAssigned:   {StatusNew, StatusInProgress, StatusWaiting, StatusResolved},
+	StatusInProgress: {StatusAssigned, StatusWaiting, StatusResolved},
+	StatusWaiting:    {StatusAssigned, StatusInProgress, StatusResolved},
+	StatusResolved:   {StatusInProgress, StatusClosed},
+	StatusClosed:     {},
+}
+
+// AllowedTransitions lists the statuses a ticket in status from may move to.
+func AllowedTransitions(from string) []string {
+	return append([]string(nil), ticketTransitions[from]...)
+}
+
+// CheckTransition reports whether a ticket may move from one status to
+// another at now: EINVALID naming "status" for an unknown status,
+// ECONFLICT naming "status" for a change the table does not allow or a
+// reopen after the window (resolvedAt + window).
+func CheckTransition(from, to string, resolvedAt *time.Time, now time.Time, window time.Duration) error {
+	if !contains(TicketStatuses, to) {
+		return Invalid("status", "must be one of %s, not %q", strings.Join(TicketStatuses, ", "), to)
+	}
+	if from == to {
+		return nil
+	}
+	if !contains(ticketTransitions[from], to) {
+		if from == StatusClosed {
+			return &Error{Code: ECONFLICT, Field: "status", Message: "The ticket is closed; a closed ticket cannot change. Open a new one."}
+		}
+		return &Error{Code: ECONFLICT, Field: "status", Message: fmt.Sprintf("A ticket cannot go from %s to %s; allowed: %s.",
+			from, to, strings.Join(ticketTransitions[from], ", "))}
+	}
+	if from == StatusResolved && to == StatusInProgress && resolvedAt != nil && now.After(resolvedAt.Add(window)) {
+		return &Error{Code: ECONFLICT, Field: "status", Message: fmt.Sprintf("The ticket was resolved more than %d days ago and cannot be reopened; open a new one.",
+			int(window/(24*time.Hour)))}
+	}
+	return nil
+}
+
+// TicketUpdate is a change of a ticket; nil fields stay as they are.
+// ProviderID 0 hands the ticket to the authority's own IT; AssigneeUserID
+// 0 clears the assignee.
+type TicketUpdate struct {
+	Title          *string `json:"title"`
+	Description    *string `json:"description"`
+	CategoryID     *int64  `json:"category_id"`
+	Impact         *int    `json:"impact"`
+	Urgency        *int    `json:"urgency"`
+	Status         *string `json:"status"`
+	Level          *int    `json:"level"`
+	ProviderID     *int64  `json:"provider_id"`
+	AssigneeUserID *int64  `json:"assignee_user_id"`
+	// CIIDs replaces the linked CIs (staff only); they must lie in the
+	// ticket's authority and school.
+	CIIDs *[]int64 `json:"ci_ids"`
+	// Channel through which the change came in, for the history; "" is api.
+	Channel string `json:"-"`
+}
+
+// Validate checks the fields of the update on their own.
+func (u *TicketUpdate) Validate() error {
+	if u.Title != nil {
+		if err := checkText("title", *u.Title, 200, true); err != nil {
+			return err
+		}
+	}
+	if u.Description != nil {
+		if err := checkText("description", *u.Description, 20000, false); err != nil {
+			return err
+		}
+	}
+	if u.CategoryID != nil && *u.CategoryID <= 0 {
+		return Invalid("category_id", "must be a category id")
+	}
+	for _, f := range []struct {
+		name string
+		v    *int
+	}{{"impact", u.Impact}, {"urgency", u.Urgency}, {"level", u.Level}} {
+		if f.v != nil {
+			if err := checkLevel(f.name, *f.v); err != nil {
+				return err
+			}
+		}
+	}
+	if u.Status != nil && !contains(TicketStatuses, *u.Status) {
+		return Invalid("status", "must be one of %s, not %q", strings.Join(TicketStatuses, ", "), *u.Status)
+	}
+	if u.ProviderID != nil && *u.ProviderID < 0 {
+		return Invalid("provider_id", "must be a provider id, or 0 for the authority's IT")
+	}
+	if u.AssigneeUserID != nil && *u.AssigneeUserID < 0 {
+		return Invalid("assignee_user_id", "must be a user id, or 0 for none")
+	}
+	if u.CIIDs != nil {
+		t := Ticket{CIIDs: *u.CIIDs}
+		if err := t.validateCIs(); err != nil {
+			return err
+		}
+	}
+	if u.Channel == "" {
+		u.Channel = ChannelAPI
+	}
+	if !contains(TicketChannels, u.Channel) {
+		return Invalid("channel", "must be one of %s", strings.Join(TicketChannels, ", "))
+	}
+	return nil
+}
+
+// TicketFilter selects tickets; zero fields do not filter.
+type TicketFilter struct {
+	AuthorityID int64
+	SchoolID    int64
+	CIID        int64
+	// Statuses: any of these; the pseudo status "open" means every status
+	// but resolved and closed.
+	Statuses []string
+	Type     string
+	Level    int
+	Priority int
+	// Group: "authority" (the authority's own IT) or a provider id.
+	Group string
+	// Query matches number, title and description (case-insensitive).
+	Query         string
+	Limit, Offset int
+}
+
+// Validate checks the filter values.
+func (f *TicketFilter) Validate() error {
+	for _, s := range f.Statuses {
+		if s != "open" && !contains(TicketStatuses, s) {
+			return Invalid("status", "must be open or one of %s, not %q", strings.Join(TicketStatuses, ", "), s)
+		}
+	}
+	if f.Type != "" && f.Type != TicketIncident && f.Type != TicketRequest {
+		return Invalid("type", "must be incident or request")
+	}
+	if f.Level != 0 {
+		if err := checkLevel("level", f.Level); err != nil {
+			return err
+		}
+	}
+	if f.Priority < 0 || f.Priority > 5 {
+		return Invalid("priority", "must be 1–5")
+	}
+	if f.Group != "" && f.Group != "authority" {
+		var n int64
+		if _, err := fmt.Sscan(f.Group, &n); err != nil || n <= 0 || fmt.Sprint(n) != f.Group {
+			return Invalid("group", "must be authority or a provider id")
+		}
+	}
+	if f.Limit < 0 || f.Limit > 1000 {
+		return Invalid("limit", "must be 1–1000")
+	}
+	if f.Offset < 0 {
+		return Invalid("offset", "must not be negative")
+	}
+	return nil
+}
+
+// TicketComment is a comment on a ticket. Internal comments are for staff
+// and providers; teachers never see them.
+type TicketComment struct {
+	ID           int64     `json:"id"`
+	TicketID     int64     `json:"ticket_id"`
+	Author       string    `json:"author"`
+	AuthorUserID int64     `json:"author_user_id,omitempty"`
+	Body         string    `json:"body"`
+	Internal     bool      `json:"internal"`
+	Channel      string    `json:"channel"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Validate checks the body and channel of a new comment.
+func (c *TicketComment) Validate() error {
+	if err := checkText("body", c.Body, 20000, true); err != nil {
+		return err
+	}
+	if c.Channel == "" {
+		c.Channel = ChannelAPI
+	}
+	if !contains(TicketChannels, c.Channel) {
+		return Invalid("channel", "must be one of %s", strings.Join(TicketChannels, ", "))
+	}
+	return nil
+}
+
+// TicketHistoryEntry is one change of a ticket: a field from Old to New,
+// by Subject through Channel at At. Field "created" marks the creation,
+// "comment" and "watcher" the additions.
+type TicketHistoryEntry struct {
+	ID       int64     `json:"id"`
+	TicketID int64     `json:"ticket_id"`
+	At       time.Time `json:"at"`
+	Subject  string    `json:"subject"`
+	Channel  string    `json:"channel"`
+	Field    string    `json:"field"`
+	Old      string    `json:"old"`
+	New      string    `json:"new"`
+}
+
+// TicketCategory is one category of a CI class ("printer": "Papierstau").
+// Class "general" fits every ticket. AuthorityID 0: a platform default.
+type TicketCategory struct {
+	ID          int64  `json:"id"`
+	AuthorityID int64  `json:"authority_id,omitempty"`
+	Class       string `json:"class"`
+	Name        string `json:"name"`
+}
+
+// TicketStore keeps tickets. Every method filters by the scope: a ticket
+// the caller may not see answers ENOTFOUND as if it did not exist.
+//
+// Who sees what: teachers (ReadSchools) the tickets of their schools and
+// the ones they reported, never internal comments; school IT the tickets
+// of their schools; authority IT all of the authority; providers only the
+// tickets assigned to their provider, while assigned.
+type TicketStore interface {
+	// CreateTicket opens a ticket and fills its read-only fields. With an
+	// idempotency key, a second call by the same caller in the same
+	// authority with the same key returns the first ticket and created
+	// false. EINVALID naming the field for bad input, an unknown or
+	// invisible CI (ci_ids[i]), room (room_id), school (school_id),
+	// category (category_id), provider (provider_id) or user.
+	CreateTicket(ctx context.Context, s Scope, t *Ticket, idempotencyKey string) (created bool, err error)
+	// FindTicketByID returns a ticket; ENOTFOUND outside the scope.
+	FindTicketByID(ctx context.Context, s Scope, id int64) (*Ticket, error)
+	// FindTicketByNumber returns a ticket by its readable number; ENOTFOUND
+	// outside the scope.
+	FindTicketByNumber(ctx context.Context, s Scope, number string) (*Ticket, error)
+	// FindTickets returns a page of tickets, open ones first, then by
+	// priority and age, and the total number matching. EINVALID for a bad
+	// filter.
+	FindTickets(ctx context.Context, s Scope, f TicketFilter) ([]*Ticket, int, error)
+	// FindCITickets lists the tickets of a CI the caller sees, open ones
+	// first; ENOTFOUND when the CI is not visible.
+	FindCITickets(ctx context.Context, s Scope, ciID int64) ([]*Ticket, error)
+	// UpdateTicket changes a ticket and records every changed field in its
+	// history. ECONFLICT naming "status" for a transition the table does
+	// not allow; EFORBIDDEN when the caller may see but not change it
+	// (teachers may only reopen or close what they reported); EINVALID
+	// naming the field for bad values and unknown references.
+	UpdateTicket(ctx context.Context, s Scope, id int64, u TicketUpdate) (*Ticket, error)
+	// AddTicketComment adds a comment by the caller. ECONFLICT naming
+	// "status" on a closed ticket; EFORBIDDEN naming "internal" when a
+	// teacher writes an internal one.
+	AddTicketComment(ctx context.Context, s Scope, c *TicketComment) error
+	// FindTicketComments lists a ticket's comments, oldest first, without
+	// internal ones for callers who may not see them.
+	FindTicketComments(ctx context.Context, s Scope, ticketID int64) ([]*TicketComment, error)
+	// AddTicketWatcher adds the signed-in caller to the people affected
+	// ("me too"); adding twice changes nothing. EINVALID when the caller
+	// is no person (an integration token), ECONFLICT naming "status" when
+	// the ticket is no longer open.
+	AddTicketWatcher(ctx context.Context, s Scope, ticketID int64) (*Ticket, error)
+	// FindTicketHistory lists a ticket's changes, oldest first.
+	FindTicketHistory(ctx context.Context, s Scope, ticketID int64) ([]*TicketHistoryEntry, error)
+	// FindPriorityMatrix returns the authority's priority matrix (the
+	// default when it has none); ENOTFOUND unless the scope sees the
+	// whole authority.
+	FindPriorityMatrix(ctx context.Context, s Scope, authorityID int64) (PriorityMatrix, error)
+	// SetPriorityMatrix stores the authority's own matrix for tickets
+	// opened or re-rated from now on; EINVALID naming the cell for a bad
+	// matrix, ENOTFOUND unless the scope sees the whole authority.
+	SetPriorityMatrix(ctx context.Context, s Scope, authorityID int64, m PriorityMatrix) error
+	// FindTicketCategories lists the categories of a CI class ("" for
+	// every class), the general ones included.
+	FindTicketCategories(ctx context.Context, s Scope, class string) ([]*TicketCategory, error)
+}

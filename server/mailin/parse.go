@@ -130,7 +130,7 @@ func parse(raw []byte) (*cmdb.InboundMail, *mail.Header, error) {
 			return nil // report machinery, neither text nor a file
 		}
 		isText := ct == "text/plain" || ct == "text/html"
-		if disp == "attachment" || (!isText && len(path) > 0) || (name != "" && disp != "inline") {
+		if disp == "attachment" || !isText || (name != "" && disp != "inline") {
 			if len(body) == 0 {
 				return nil
 			}

@@ -42,6 +42,8 @@ func TestParseAndClassify(t *testing.T) {
 		{file: "html_only.eml", kind: cmdb.MailNewTicket, text: "Laptop LT-17 startet nicht.\nBitte prüfen.", notInText: "alert"},
 		{file: "umlauts.eml", kind: cmdb.MailNewTicket, fromName: "Jürgen Müller",
 			subject: "Grüße aus Raum 102: WLAN gestört", text: "Das WLAN im Gebäude ist gestört, die Schüler können nicht arbeiten. Grüße"},
+		{file: "outlook_inline.eml", kind: cmdb.MailNewTicket, fromName: "Gräfin Öztürk", subject: "Tafel in Raum Ü3 fläckert",
+			text: "Die Tafel flackert ständig, siehe Bild.", notInText: "<p>", atts: []att{{"image001.jpg", "image/jpeg"}}},
 		{file: "reply_msgid.eml", kind: cmdb.MailReply, number: "LKP-2026-00042", text: "Geht wieder"},
 		{file: "reply_subject.eml", kind: cmdb.MailReply, number: "LKP-2026-00043"},
 		{file: "outlook_autoreply.eml", kind: cmdb.MailDrop, reason: cmdb.DropAutoReply},
@@ -130,5 +132,18 @@ func TestTicketMessageIDRoundTrip(t *testing.T) {
 		if n, _ := cmdb.TicketNumberInSubject(subject); n != want {
 			t.Errorf("TicketNumberInSubject(%q) = %q, want %q", subject, n, want)
 		}
+	}
+}
+
+func TestParseAlternativeTakesPlainOnce(t *testing.T) {
+	m, err := Parse(readFixture(t, "outlook_inline.eml"), testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(m.Text, "siehe Bild"); n != 1 {
+		t.Errorf("text %q holds the body %d times, want once (plain part only)", m.Text, n)
+	}
+	if len(m.To) != 2 || m.To[1] != "it@schule-d.example" {
+		t.Errorf("recipients = %q, want To and Cc", m.To)
 	}
 }

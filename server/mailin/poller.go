@@ -240,16 +240,29 @@ func (p *Poller) Poll(ctx context.Context) (Stats, error) {
 // handle reads, classifies and files one message. Its error is a failure
 // of the connection; a failing intake only counts as Retry.
 func (p *Poller) handle(ctx context.Context, c *imapclient.Client, uid imap.UID, folders map[string]string, st *Stats) error {
-	section := &imap.FetchItemBodySection{Peek: true}
-	msgs, err := c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+	log := p.log.With("uid", uid)
+	// Ask the size first, so that an oversized mail is never downloaded.
+	msgs, err := c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{RFC822Size: true}).Collect()
 	if err != nil {
-		return fmt.Errorf("mailin: fetch uid %d: %w", uid, err)
+		return fmt.Errorf("mailin: fetch size of uid %d: %w", uid, err)
 	}
 	if len(msgs) == 0 {
 		return nil // expunged meanwhile
 	}
+	if size := msgs[0].RFC822Size; size > MaxMailBytes {
+		log.Warn("malformed mail kept aside", "folder", p.cfg.FailedFolder, "err", fmt.Sprintf("message of %d bytes, more than %d", size, MaxMailBytes))
+		st.Failed++
+		return p.file(c, uid, folders[p.cfg.FailedFolder])
+	}
+	section := &imap.FetchItemBodySection{Peek: true}
+	msgs, err = c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+	if err != nil {
+		return fmt.Errorf("mailin: fetch uid %d: %w", uid, err)
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
 	raw := msgs[0].FindBodySection(section)
-	log := p.log.With("uid", uid)
 	m, perr := Parse(raw, Options{OwnAddresses: p.cfg.OwnAddresses})
 	log = log.With("message_id", m.MessageID, "from", m.FromAddress)
 	var folder string

@@ -419,3 +419,32 @@ func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	pool.AddCert(c)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
 }
+
+func TestPollIsBoundedAndStopsOnContext(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, serverOpts{})
+	for range 3 {
+		srv.appendMail(t, readFixture(t, "plain.eml"))
+	}
+	cfg := srv.config()
+	cfg.MaxPerPoll = 2
+	rec := &recorder{}
+	p, err := NewPoller(cfg, rec, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := p.Poll(context.Background()); err != nil || st != (Stats{Processed: 2}) {
+		t.Fatalf("first poll = %+v, %v; want 2 of 3", st, err)
+	}
+	if total, unseen := srv.count(t, "INBOX"); total != 1 || unseen != 1 {
+		t.Errorf("INBOX holds %d (%d unseen), want the third mail left", total, unseen)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := p.Poll(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("poll with an ended context = %v, want context.Canceled", err)
+	}
+	if total, _ := srv.count(t, "INBOX"); total != 1 {
+		t.Errorf("INBOX holds %d after a cancelled poll, want 1", total)
+	}
+}

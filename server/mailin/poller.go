@@ -73,7 +73,8 @@ type Config struct {
 	OwnAddresses []string
 	// MaxPerPoll bounds the messages handled in one poll; default 50.
 	MaxPerPoll int
-	// Timeout bounds dialling and each server round trip; default 30 s.
+	// Timeout bounds dialling and the TLS handshake; default 30 s. Each
+	// later server response is bounded by go-imap (30 s) and by ctx.
 	Timeout time.Duration
 }
 
@@ -199,12 +200,10 @@ func (p *Poller) Run(ctx context.Context, interval time.Duration) error {
 // password or token.
 func (p *Poller) Poll(ctx context.Context) (Stats, error) {
 	var st Stats
-	c, err := p.connect(ctx)
+	c, stop, err := p.connect(ctx)
 	if err != nil {
 		return st, err
 	}
-	// The IMAP client has no context: closing the connection unblocks it.
-	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer func() {
 		stop()
 		c.Logout().Wait()
@@ -337,8 +336,11 @@ func (p *Poller) ensureFolders(c *imapclient.Client) (map[string]string, error) 
 	return out, nil
 }
 
-// connect dials, secures and signs in.
-func (p *Poller) connect(ctx context.Context) (*imapclient.Client, error) {
+// connect dials, secures and signs in. The IMAP client has no context:
+// until stop is called, the end of ctx closes the connection, which
+// unblocks whatever waits on the server. Each server response is bounded
+// by go-imap's own read timeout (30 s).
+func (p *Poller) connect(ctx context.Context) (c *imapclient.Client, stop func() bool, err error) {
 	host, _, _ := net.SplitHostPort(p.cfg.Addr)
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
 	if p.cfg.TLSConfig != nil {
@@ -351,37 +353,41 @@ func (p *Poller) connect(ctx context.Context) (*imapclient.Client, error) {
 	defer cancel()
 	conn, err := (&net.Dialer{}).DialContext(dctx, "tcp", p.cfg.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("mailin: dial %s: %w", p.cfg.Addr, err)
+		return nil, nil, fmt.Errorf("mailin: dial %s: %w", p.cfg.Addr, err)
 	}
-	// A deadline for the greeting, TLS and sign-in; cleared afterwards.
-	conn.SetDeadline(time.Now().Add(p.cfg.Timeout))
+	stopClose := context.AfterFunc(ctx, func() { conn.Close() })
+	defer func() {
+		if err != nil {
+			stopClose()
+			err = fmt.Errorf("%w%s", err, ctxSuffix(ctx))
+		}
+	}()
 	opts := &imapclient.Options{TLSConfig: tlsConfig}
-	var c *imapclient.Client
 	switch p.cfg.Security {
 	case SecurityTLS:
 		tc := tls.Client(conn, tlsConfig)
 		if err := tc.HandshakeContext(dctx); err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("mailin: tls %s: %w", p.cfg.Addr, err)
+			return nil, nil, fmt.Errorf("mailin: tls %s: %w", p.cfg.Addr, err)
 		}
 		c = imapclient.New(tc, opts)
 	default:
 		c, err = imapclient.NewStartTLS(conn, opts)
 		if err != nil {
 			conn.Close()
-			return nil, fmt.Errorf("mailin: starttls %s: %w", p.cfg.Addr, err)
+			return nil, nil, fmt.Errorf("mailin: starttls %s: %w", p.cfg.Addr, err)
 		}
 	}
 	if err := c.WaitGreeting(); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("mailin: greeting %s: %w", p.cfg.Addr, err)
+		return nil, nil, fmt.Errorf("mailin: greeting %s: %w", p.cfg.Addr, err)
 	}
 	switch p.cfg.Auth {
 	case AuthXOAUTH2:
 		tok, terr := p.cfg.TokenSource.Token()
 		if terr != nil {
 			c.Close()
-			return nil, fmt.Errorf("mailin: oauth2 token for %s: %w", p.cfg.Username, terr)
+			return nil, nil, fmt.Errorf("mailin: oauth2 token for %s: %w", p.cfg.Username, terr)
 		}
 		err = c.Authenticate(&xoauth2{user: p.cfg.Username, token: tok.AccessToken})
 	default:
@@ -389,10 +395,9 @@ func (p *Poller) connect(ctx context.Context) (*imapclient.Client, error) {
 	}
 	if err != nil {
 		c.Close()
-		return nil, fmt.Errorf("mailin: sign in as %s: %w", p.cfg.Username, err)
+		return nil, nil, fmt.Errorf("mailin: sign in as %s: %w", p.cfg.Username, err)
 	}
-	conn.SetDeadline(time.Time{})
-	return c, nil
+	return c, stopClose, nil
 }
 
 // xoauth2 is the SASL XOAUTH2 mechanism (Google's and Microsoft's IMAP
@@ -406,3 +411,12 @@ func (x *xoauth2) Start() (string, []byte, error) {
 // Next answers the server's error challenge (a JSON status) with an empty
 // response, after which the server fails the command.
 func (x *xoauth2) Next([]byte) ([]byte, error) { return []byte{}, nil }
+
+// ctxSuffix names the end of ctx, so that a poll stopped by shutdown reads
+// as such and not as a server failure.
+func ctxSuffix(ctx context.Context) string {
+	if err := ctx.Err(); err != nil {
+		return " (" + err.Error() + ")"
+	}
+	return ""
+}

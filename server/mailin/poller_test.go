@@ -1,6 +1,7 @@
 package mailin
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -10,6 +11,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"io"
 	"log"
 	"log/slog"
 	"math/big"
@@ -446,5 +448,40 @@ func TestPollIsBoundedAndStopsOnContext(t *testing.T) {
 	}
 	if total, _ := srv.count(t, "INBOX"); total != 1 {
 		t.Errorf("INBOX holds %d after a cancelled poll, want 1", total)
+	}
+}
+
+func TestPollOfSilentServerStopsOnContext(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		// Greet, read the client's STARTTLS, then fall silent: the client
+		// now waits on the server, and only the end of ctx can stop it.
+		io.WriteString(c, "* OK [CAPABILITY IMAP4rev1 STARTTLS] hello\r\n")
+		if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || !strings.Contains(line, "STARTTLS") {
+			t.Errorf("client sent %q, %v; want STARTTLS", line, err)
+		}
+		cancel()
+		io.Copy(io.Discard, c)
+	}()
+	cfg := Config{Addr: ln.Addr().String(), Security: SecurityStartTLS, Username: testUser, Password: cmdb.Secret(testPassword)}
+	p, err := NewPoller(cfg, &recorder{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Poll(ctx)
+	if err == nil || !strings.Contains(err.Error(), "context canceled") || strings.Contains(err.Error(), testPassword) {
+		t.Errorf("poll of a silent server = %v, want it ended by the context", err)
 	}
 }

@@ -12,7 +12,9 @@ import (
 // classified. Header values are decoded (RFC 2047 words, charsets); the
 // text body is plain text even when the sender wrote only HTML.
 type InboundMail struct {
-	// MessageID is the Message-ID without angle brackets, "" when missing.
+	// MessageID is the Message-ID without angle brackets. A mail without
+	// one gets "sha256-<hash of the raw mail>@mailin.invalid", so that it
+	// is never empty and the same mail always has the same id.
 	MessageID string
 	// InReplyTo and References are message ids without angle brackets.
 	InReplyTo  []string

@@ -6,6 +6,7 @@ package mailin
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -86,6 +87,12 @@ func parse(raw []byte) (*cmdb.InboundMail, *mail.Header, error) {
 		}
 	}
 	m.MessageID, _ = h.MessageID()
+	if m.MessageID == "" {
+		// The intake keys on the id; a mail without one gets one made
+		// from its bytes, so that handing it in again is still noticed.
+		sum := sha256.Sum256(raw)
+		m.MessageID = fmt.Sprintf("sha256-%x@mailin.invalid", sum[:16])
+	}
 	m.InReplyTo, _ = h.MsgIDList("In-Reply-To")
 	m.References, _ = h.MsgIDList("References")
 	if d, err := h.Date(); err == nil {

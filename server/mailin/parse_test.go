@@ -147,3 +147,16 @@ func TestParseAlternativeTakesPlainOnce(t *testing.T) {
 		t.Errorf("recipients = %q, want To and Cc", m.To)
 	}
 }
+
+func TestParseMakesAStableIDForMailWithoutOne(t *testing.T) {
+	raw := []byte("From: a@schule.example\r\nSubject: ohne ID\r\n\r\nText\r\n")
+	a, err := Parse(raw, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Parse(raw, testOpts)
+	c, _ := Parse(append(raw, 'x'), testOpts)
+	if a.MessageID == "" || a.MessageID != b.MessageID || a.MessageID == c.MessageID {
+		t.Errorf("ids %q %q %q: want one stable non-empty id per mail", a.MessageID, b.MessageID, c.MessageID)
+	}
+}

@@ -83,6 +83,10 @@ func (s *Sender) Send(ctx context.Context, m *cmdb.OutboundMail) error {
 			}
 			continue
 		}
+		if k == "Message-ID" {
+			msg.SetMessageIDWithValue(strings.Trim(v, "<>"))
+			continue
+		}
 		// Validate refused line breaks, so the values go out as given.
 		msg.SetGenHeaderPreformatted(gomail.Header(k), v)
 	}

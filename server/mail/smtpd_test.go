@@ -167,3 +167,15 @@ func (s *session) Data(rd io.Reader) error {
 
 func (s *session) Reset()        { s.cur = received{} }
 func (s *session) Logout() error { return nil }
+
+// closedPort returns a loopback port nobody listens on: a relay that is down.
+func closedPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/postgres"
@@ -101,5 +102,32 @@ func TestEnqueueMailInCallersTransaction(t *testing.T) {
 		if want := map[bool]int{false: 0, true: 1}[commit]; err != nil || len(ms) != want {
 			t.Fatalf("commit=%v: outbox holds %d (%v), want %d", commit, len(ms), err, want)
 		}
+	}
+}
+
+func TestClaimMailGivesUpOnMessagesWhoseSenderKeepsDying(t *testing.T) {
+	ctx := context.Background()
+	db := postgrestest.MustOpenDB(t, postgres.Options{})
+	m := testMail("crashy", 0)
+	if _, err := db.EnqueueMail(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	now := m.NextAttemptAt.Add(time.Second)
+	for i := 1; i <= cmdb.MaxMailAttempts; i++ {
+		ms, err := db.ClaimMail(ctx, now, time.Minute, 10)
+		if err != nil || len(ms) != 1 || ms[0].Attempts != i {
+			t.Fatalf("claim %d: %v %v", i, ms, err)
+		}
+		if again, _ := db.ClaimMail(ctx, now, time.Minute, 10); len(again) != 0 {
+			t.Fatalf("claim %d handed out twice within the lease", i)
+		}
+		now = now.Add(time.Minute) // the lease runs out: the sender died
+	}
+	if ms, err := db.ClaimMail(ctx, now, time.Minute, 10); err != nil || len(ms) != 0 {
+		t.Fatalf("claimed after the last attempt: %v %v", ms, err)
+	}
+	ms, _ := db.FindMail(ctx, admin, cmdb.MailFilter{Status: cmdb.MailFailed})
+	if len(ms) != 1 || ms[0].LastError == "" {
+		t.Fatalf("failed mails %+v, want the crashy one with a reason", ms)
 	}
 }

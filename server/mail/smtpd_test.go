@@ -1,15 +1,11 @@
 package mail_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
+	"github.com/schulit/cmdb/internal/testcert"
 	"io"
-	"math/big"
 	"net"
 	"strings"
 	"sync"
@@ -52,39 +48,11 @@ func (r *relay) messages() []received {
 
 func (r *relay) setFail(n int) { r.mu.Lock(); r.fail = n; r.mu.Unlock() }
 
-// selfSigned returns a certificate for 127.0.0.1 and localhost and a pool
-// that trusts it.
-func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test relay"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
-}
-
 // startRelay starts the relay; implicit selects TLS from the first byte
 // instead of STARTTLS.
 func startRelay(t *testing.T, user, pass string, implicit bool) *relay {
 	t.Helper()
-	cert, pool := selfSigned(t)
+	cert, pool := testcert.New(t)
 	r := &relay{CAs: pool, user: user, pass: pass}
 	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &session{r: r}, nil

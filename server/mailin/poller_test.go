@@ -4,17 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
+	"github.com/schulit/cmdb/internal/testcert"
 	"io"
 	"log"
 	"log/slog"
-	"math/big"
 	"net"
 	"slices"
 	"strings"
@@ -55,7 +51,7 @@ type serverOpts struct {
 
 func startServer(t *testing.T, o serverOpts) *testServer {
 	t.Helper()
-	cert, pool := testCert(t)
+	cert, pool := testcert.New(t)
 	mem := imapmemserver.New()
 	user := imapmemserver.NewUser(testUser, testPassword)
 	if err := user.Create("INBOX", nil); err != nil {
@@ -395,31 +391,6 @@ func (x *xoauth2Server) Next(resp []byte) ([]byte, bool, error) {
 		return nil, true, err
 	}
 	return nil, true, nil
-}
-
-func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(c)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
 }
 
 func TestPollIsBoundedAndStopsOnContext(t *testing.T) {

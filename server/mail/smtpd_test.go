@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"github.com/schulit/cmdb/internal/testcert"
 	"io"
 	"net"
 	"strings"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/schulit/cmdb/internal/testcert"
 )
 
 // received is one message the test relay accepted.

@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"github.com/schulit/cmdb/internal/testcert"
 	"io"
 	"log"
 	"log/slog"
@@ -25,6 +24,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/schulit/cmdb/internal/syncbuf"
+	"github.com/schulit/cmdb/internal/testcert"
 	"github.com/schulit/cmdb/server/cmdb"
 )
 

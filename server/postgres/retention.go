@@ -90,10 +90,10 @@ func (db *DB) RollupMetrics(ctx context.Context) (RollupStats, error) {
 	if err != nil || !ok {
 		return st, mapErr("postgres.RollupMetrics", err)
 	}
-	if err := db.rollupHours(ctx, now.Truncate(time.Hour), &st); err != nil {
+	if err := db.rollup(ctx, hourlyLevel(now.Truncate(time.Hour)), &st); err != nil {
 		return st, mapErr("postgres.RollupMetrics", err)
 	}
-	if err := db.rollupDays(ctx, &st); err != nil {
+	if err := db.rollup(ctx, dailyLevel, &st); err != nil {
 		return st, mapErr("postgres.RollupMetrics", err)
 	}
 	var hourlyDone, dailyDone time.Time
@@ -153,86 +153,79 @@ func (db *DB) initRollupState(ctx context.Context) (bool, error) {
 // errRollupDone ends a rollup loop from inside its transaction.
 var errRollupDone = errors.New("rollup done")
 
-// rollupHours aggregates the raw values of every hour before end, one hour
-// per transaction, skipping hours without values.
-func (db *DB) rollupHours(ctx context.Context, end time.Time, st *RollupStats) error {
-	for {
-		err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-			var done time.Time
-			if err := tx.GetContext(ctx, &done, `SELECT hourly_done FROM metric_rollup_state FOR UPDATE`); err != nil {
-				return err
-			}
-			done = done.UTC()
-			if !done.Before(end) {
-				return errRollupDone
-			}
-			var next sql.NullTime
-			if err := tx.GetContext(ctx, &next, `SELECT min(at) FROM ci_metrics WHERE at >= $1 AND at < $2`, done, end); err != nil {
-				return err
-			}
-			if !next.Valid { // nothing more to aggregate before end
-				_, err := tx.ExecContext(ctx, `UPDATE metric_rollup_state SET hourly_done = $1`, end)
-				return err
-			}
-			from := next.Time.UTC().Truncate(time.Hour)
-			to := from.Add(time.Hour)
-			if _, err := tx.ExecContext(ctx, `INSERT INTO ci_metrics_hourly (ci_id, name, bucket, min, max, avg, last, count)
-				SELECT ci_id, name, $1, min(value), max(value), avg(value), (array_agg(value ORDER BY at DESC))[1], count(*)
-				FROM ci_metrics WHERE at >= $1 AND at < $2 GROUP BY ci_id, name
-				ON CONFLICT (ci_id, name, bucket) DO UPDATE SET min = excluded.min, max = excluded.max,
-					avg = excluded.avg, last = excluded.last, count = excluded.count`, from, to); err != nil {
-				return err
-			}
-			st.Hours++
-			_, err := tx.ExecContext(ctx, `UPDATE metric_rollup_state SET hourly_done = $1`, to)
-			return err
-		})
-		st.Transactions++
-		if errors.Is(err, errRollupDone) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+// A rollupLevel is one step of the rollup: raw values into hourly
+// buckets, or hourly buckets into daily ones. Column names and SQL are
+// constants of this file, never input.
+type rollupLevel struct {
+	done   string        // the metric_rollup_state column that says how far this level got
+	width  time.Duration // bucket width
+	next   string        // SQL: the earliest source time in [$1, $2)
+	insert string        // SQL: aggregate the source of bucket [$1, $2) into this level
+	// end says up to where the level may aggregate, given how far the
+	// hourly level got (locked in the same transaction).
+	end   func(hourlyDone time.Time) time.Time
+	count func(*RollupStats) *int
+}
+
+const upsertBucket = `
+	ON CONFLICT (ci_id, name, bucket) DO UPDATE SET min = excluded.min, max = excluded.max,
+		avg = excluded.avg, last = excluded.last, count = excluded.count`
+
+// hourlyLevel aggregates the raw values of every complete hour before end.
+func hourlyLevel(end time.Time) rollupLevel {
+	return rollupLevel{done: "hourly_done", width: time.Hour,
+		next: `SELECT min(at) FROM ci_metrics WHERE at >= $1 AND at < $2`,
+		insert: `INSERT INTO ci_metrics_hourly (ci_id, name, bucket, min, max, avg, last, count)
+			SELECT ci_id, name, $1, min(value), max(value), avg(value), (array_agg(value ORDER BY at DESC))[1], count(*)
+			FROM ci_metrics WHERE at >= $1 AND at < $2 GROUP BY ci_id, name` + upsertBucket,
+		end:   func(time.Time) time.Time { return end },
+		count: func(st *RollupStats) *int { return &st.Hours },
 	}
 }
 
-// rollupDays aggregates the hourly values of every day whose hours are all
-// aggregated, one day per transaction, skipping days without values.
-func (db *DB) rollupDays(ctx context.Context, st *RollupStats) error {
+// dailyLevel aggregates the hourly values of every day whose hours are all
+// aggregated.
+var dailyLevel = rollupLevel{done: "daily_done", width: 24 * time.Hour,
+	next: `SELECT min(bucket) FROM ci_metrics_hourly WHERE bucket >= $1 AND bucket < $2`,
+	insert: `INSERT INTO ci_metrics_daily (ci_id, name, bucket, min, max, avg, last, count)
+		SELECT ci_id, name, $1, min(min), max(max), sum(avg * count) / sum(count),
+			(array_agg(last ORDER BY bucket DESC))[1], sum(count)
+		FROM ci_metrics_hourly WHERE bucket >= $1 AND bucket < $2 GROUP BY ci_id, name` + upsertBucket,
+	end:   func(hourlyDone time.Time) time.Time { return hourlyDone.Truncate(24 * time.Hour) },
+	count: func(st *RollupStats) *int { return &st.Days },
+}
+
+// rollup aggregates one level bucket by bucket, one bucket per
+// transaction, skipping buckets without values, until it reaches the
+// level's end.
+func (db *DB) rollup(ctx context.Context, l rollupLevel, st *RollupStats) error {
 	for {
 		err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 			var hourlyDone, done time.Time
-			if err := tx.QueryRowxContext(ctx, `SELECT hourly_done, daily_done FROM metric_rollup_state FOR UPDATE`).
+			if err := tx.QueryRowxContext(ctx, `SELECT hourly_done, `+l.done+` FROM metric_rollup_state FOR UPDATE`).
 				Scan(&hourlyDone, &done); err != nil {
 				return err
 			}
-			end := hourlyDone.UTC().Truncate(24 * time.Hour)
+			end := l.end(hourlyDone.UTC())
 			done = done.UTC()
 			if !done.Before(end) {
 				return errRollupDone
 			}
 			var next sql.NullTime
-			if err := tx.GetContext(ctx, &next, `SELECT min(bucket) FROM ci_metrics_hourly WHERE bucket >= $1 AND bucket < $2`,
-				done, end); err != nil {
+			if err := tx.GetContext(ctx, &next, l.next, done, end); err != nil {
 				return err
 			}
-			if !next.Valid {
-				_, err := tx.ExecContext(ctx, `UPDATE metric_rollup_state SET daily_done = $1`, end)
+			if !next.Valid { // nothing more to aggregate before end
+				_, err := tx.ExecContext(ctx, `UPDATE metric_rollup_state SET `+l.done+` = $1`, end)
 				return err
 			}
-			from := next.Time.UTC().Truncate(24 * time.Hour)
-			to := from.Add(24 * time.Hour)
-			if _, err := tx.ExecContext(ctx, `INSERT INTO ci_metrics_daily (ci_id, name, bucket, min, max, avg, last, count)
-				SELECT ci_id, name, $1, min(min), max(max), sum(avg * count) / sum(count),
-					(array_agg(last ORDER BY bucket DESC))[1], sum(count)
-				FROM ci_metrics_hourly WHERE bucket >= $1 AND bucket < $2 GROUP BY ci_id, name
-				ON CONFLICT (ci_id, name, bucket) DO UPDATE SET min = excluded.min, max = excluded.max,
-					avg = excluded.avg, last = excluded.last, count = excluded.count`, from, to); err != nil {
+			from := next.Time.UTC().Truncate(l.width)
+			to := from.Add(l.width)
+			if _, err := tx.ExecContext(ctx, l.insert, from, to); err != nil {
 				return err
 			}
-			st.Days++
-			_, err := tx.ExecContext(ctx, `UPDATE metric_rollup_state SET daily_done = $1`, to)
+			*l.count(st)++
+			_, err := tx.ExecContext(ctx, `UPDATE metric_rollup_state SET `+l.done+` = $1`, to)
 			return err
 		})
 		st.Transactions++

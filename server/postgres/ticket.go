@@ -204,6 +204,21 @@ type ticketPlace struct {
 	classes           []string // of the linked CIs
 }
 
+// ticketCI looks up a CI a ticket names: visible to the scope and not
+// merged away, else the unknown reference of field. It returns the CI's
+// authority, school (0: none) and class.
+func ticketCI(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, field string, id int64) (auth, school int64, class string, err error) {
+	var w where
+	w.scope(s, "c.authority_id", "c.school_id")
+	w.add("c.id = ? AND c.merged_into IS NULL", id)
+	err = tx.QueryRowxContext(ctx, rebind(`SELECT c.authority_id, coalesce(c.school_id, 0), c.class FROM cis c WHERE `+w.String()), w.args...).
+		Scan(&auth, &school, &class)
+	if err == sql.ErrNoRows {
+		return 0, 0, "", unknownRef(field, "CI", id)
+	}
+	return auth, school, class, err
+}
+
 // placeTicket resolves the authority and school of a new ticket from its
 // CIs, room, school and authority, each of which the scope must see.
 func placeTicket(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, t *cmdb.Ticket) (*ticketPlace, error) {
@@ -222,19 +237,12 @@ func placeTicket(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, t *cmdb.Ticket)
 		return nil
 	}
 	for i, id := range t.CIIDs {
-		var w where
-		w.scope(s, "c.authority_id", "c.school_id")
-		w.add("c.id = ? AND c.merged_into IS NULL", id)
-		var auth, school int64
-		var class string
-		err := tx.QueryRowxContext(ctx, rebind(`SELECT c.authority_id, coalesce(c.school_id, 0), c.class FROM cis c WHERE `+w.String()), w.args...).
-			Scan(&auth, &school, &class)
-		if err == sql.ErrNoRows {
-			return nil, unknownRef(fmt.Sprintf("ci_ids[%d]", i), "CI", id)
-		} else if err != nil {
+		field := fmt.Sprintf("ci_ids[%d]", i)
+		auth, school, class, err := ticketCI(ctx, tx, s, field, id)
+		if err != nil {
 			return nil, err
 		}
-		if err := set(fmt.Sprintf("ci_ids[%d]", i), auth, school); err != nil {
+		if err := set(field, auth, school); err != nil {
 			return nil, err
 		}
 		p.classes = append(p.classes, class)

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strconv"
@@ -171,17 +170,9 @@ func (db *DB) UpdateTicket(ctx context.Context, s cmdb.Scope, id int64, u cmdb.T
 func checkTicketCIs(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, t *cmdb.Ticket, ids []int64) ([]string, error) {
 	var classes []string
 	for i, id := range ids {
-		var w where
-		w.scope(s, "c.authority_id", "c.school_id")
-		w.add("c.id = ? AND c.merged_into IS NULL", id)
-		var auth, school int64
-		var class string
-		err := tx.QueryRowxContext(ctx, rebind(`SELECT c.authority_id, coalesce(c.school_id, 0), c.class FROM cis c WHERE `+w.String()), w.args...).
-			Scan(&auth, &school, &class)
 		field := fmt.Sprintf("ci_ids[%d]", i)
+		auth, school, class, err := ticketCI(ctx, tx, s, field, id)
 		switch {
-		case err == sql.ErrNoRows:
-			return nil, unknownRef(field, "CI", id)
 		case err != nil:
 			return nil, err
 		case auth != t.AuthorityID:

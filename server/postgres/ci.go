@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"github.com/schulit/cmdb/server/cmdb"
 )
 
@@ -18,7 +19,7 @@ func (db *DB) FindCIByID(ctx context.Context, s cmdb.Scope, id int64) (*cmdb.CI,
 
 func findCI(ctx context.Context, q sqlx.QueryerContext, s cmdb.Scope, id int64) (*cmdb.CI, error) {
 	var w where
-	w.scope(s, "c.authority_id", "c.school_id")
+	w.ciReadScope(s)
 	w.add("c.id = ?", id)
 	var row ciRow
 	if err := sqlx.GetContext(ctx, q, &row, rebind(`SELECT `+ciColumns+` FROM cis c WHERE `+w.String()), w.args...); err != nil {
@@ -28,6 +29,22 @@ func findCI(ctx context.Context, q sqlx.QueryerContext, s cmdb.Scope, id int64) 
 		return nil, mapErr("postgres.FindCIByID", err)
 	}
 	return row.toCI()
+}
+
+// ciReadScope adds the condition under which the scope may read a CI
+// (alias c): its tenants' CIs, and for a provider's staff also the CIs
+// linked by a ticket that is assigned to their provider and not closed —
+// only while it is assigned. Reading is all it grants: every change
+// checks CanWrite on the CI's authority and school.
+func (w *where) ciReadScope(s cmdb.Scope) {
+	if s.Admin || len(s.Providers) == 0 {
+		w.scope(s, "c.authority_id", "c.school_id")
+		return
+	}
+	var own where
+	own.scope(s, "c.authority_id", "c.school_id")
+	w.add("("+own.String()+` OR EXISTS (SELECT 1 FROM ticket_cis pc JOIN tickets pt ON pt.id = pc.ticket_id
+		WHERE pc.ci_id = c.id AND pt.provider_id = ANY(?) AND pt.status <> 'closed'))`, append(own.args, pq.Array(s.Providers))...)
 }
 
 // likePattern escapes LIKE wildcards in a search text.
@@ -45,7 +62,7 @@ func (db *DB) FindCIs(ctx context.Context, s cmdb.Scope, f cmdb.CIFilter) ([]*cm
 	}
 	var w where
 	w.add("c.merged_into IS NULL")
-	w.scope(s, "c.authority_id", "c.school_id")
+	w.ciReadScope(s)
 	if f.AuthorityID != 0 {
 		w.add("c.authority_id = ?", f.AuthorityID)
 	}
@@ -124,7 +141,7 @@ func (db *DB) FindIdentifiers(ctx context.Context, s cmdb.Scope, ciID int64) ([]
 // FindLocks lists locks of one visible CI, or of all visible CIs.
 func (db *DB) FindLocks(ctx context.Context, s cmdb.Scope, ciID int64) ([]*cmdb.Lock, error) {
 	var w where
-	w.scope(s, "c.authority_id", "c.school_id")
+	w.ciReadScope(s)
 	if ciID != 0 {
 		if _, err := db.FindCIByID(ctx, s, ciID); err != nil {
 			return nil, err

@@ -32,6 +32,7 @@ import (
 	"github.com/schulit/cmdb/server/postgres"
 	"github.com/schulit/cmdb/server/postgres/bench"
 	"github.com/schulit/cmdb/server/postgres/retentionbench"
+	"github.com/schulit/cmdb/server/postgres/ticketbench"
 	"github.com/schulit/cmdb/server/scheduler"
 	"golang.org/x/term"
 	"golang.org/x/time/rate"
@@ -111,7 +112,7 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	c := &m.Config
 	c.Command = cmd
-	if cmd == "snmp-poll" || cmd == "snmp-simulate" || cmd == "bench-snmp" || cmd == "bench-retention" {
+	if cmd == "snmp-poll" || cmd == "snmp-simulate" || cmd == "bench-snmp" || cmd == "bench-retention" || cmd == "bench-tickets" {
 		c.SNMPArgs = args // their own flags, parsed when they run
 		return nil
 	}
@@ -254,6 +255,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return quietHelp(snmpSimulateCommand(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
 	case "bench-retention":
 		return quietHelp(retentionbench.Command(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
+	case "bench-tickets":
+		return quietHelp(ticketbench.Command(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr, ticketBenchExtras...))
 	case "backup":
 		return m.backup(ctx)
 	case "restore":

@@ -41,6 +41,9 @@ const ticketFrom = ` FROM tickets t JOIN ticket_categories c ON c.id = t.categor
 // ticketOrder puts open tickets first, then the most urgent, then the oldest.
 const ticketOrder = ` ORDER BY (t.status IN ('resolved', 'closed')), t.priority, t.created_at, t.id`
 
+// ticketOpenOrder is ticketOrder for a list of open tickets only.
+const ticketOpenOrder = ` ORDER BY t.priority, t.created_at, t.id`
+
 func scanTicket(sc interface{ Scan(...any) error }) (*cmdb.Ticket, error) {
 	var t cmdb.Ticket
 	var cis pq.Int64Array
@@ -70,14 +73,58 @@ func ticketScope(w *where, s cmdb.Scope) {
 	if s.Admin {
 		return
 	}
-	conds := []string{"t.authority_id = ANY(?)", "t.school_id = ANY(?)", "t.provider_id = ANY(?)"}
-	args := []any{pq.Array(s.Authorities), pq.Array(s.VisibleSchools()), pq.Array(s.Providers)}
+	// Only the parts the scope has, and "= ?" for a single id, so that
+	// the planner can walk the queue indexes in order for the common
+	// caller (authority IT of one authority).
+	var conds []string
+	var args []any
+	for _, c := range []struct {
+		col string
+		ids []int64
+	}{{"t.authority_id", s.Authorities}, {"t.school_id", s.VisibleSchools()}, {"t.provider_id", s.Providers}} {
+		switch len(c.ids) {
+		case 0:
+		case 1:
+			conds, args = append(conds, c.col+" = ?"), append(args, c.ids[0])
+		default:
+			conds, args = append(conds, c.col+" = ANY(?)"), append(args, pq.Array(c.ids))
+		}
+	}
 	if s.UserID != 0 {
 		conds = append(conds, "t.reporter_user_id = ?")
 		args = append(args, s.UserID)
 	}
+	if len(conds) == 0 {
+		w.add("FALSE")
+		return
+	}
 	w.add("("+strings.Join(conds, " OR ")+")", args...)
 }
+
+// onlyAuthority reports whether everything the scope sees of tickets lies
+// in its one authority (authority IT who reported nothing elsewhere, the
+// usual case): then the scope is that authority alone, which the queue
+// indexes serve in order. One short lookup on the small indexes.
+func (db *DB) onlyAuthority(ctx context.Context, s cmdb.Scope) (int64, bool, error) {
+	if s.Admin || len(s.Authorities) != 1 {
+		return 0, false, nil
+	}
+	a := s.Authorities[0]
+	rest := cmdb.Scope{UserID: s.UserID, Schools: s.Schools, ReadSchools: s.ReadSchools, Providers: s.Providers}
+	if rest.UserID == 0 && len(rest.VisibleSchools()) == 0 && len(rest.Providers) == 0 {
+		return a, true, nil
+	}
+	var w where
+	ticketScope(&w, rest)
+	var outside bool
+	err := db.db.GetContext(ctx, &outside, rebind(`SELECT EXISTS (SELECT 1 FROM tickets t WHERE `+w.String()+` AND t.authority_id <> ?)`),
+		append(w.args, a)...)
+	return a, err == nil && !outside, err
+}
+
+// openStatuses is the SQL list of the statuses that still need work; it
+// matches the predicate of the partial queue indexes (schema 0012).
+const openStatuses = `('new', 'assigned', 'in_progress', 'waiting')`
 
 // staffOf reports whether the scope works on the ticket: it may change it
 // and read its internal comments (authority IT, school IT of its school,
@@ -127,7 +174,20 @@ func (db *DB) FindTickets(ctx context.Context, s cmdb.Scope, f cmdb.TicketFilter
 		return nil, 0, err
 	}
 	var w where
-	ticketScope(&w, s)
+	switch {
+	case f.AuthorityID != 0 && slices.Contains(s.Authorities, f.AuthorityID),
+		f.SchoolID != 0 && slices.Contains(s.VisibleSchools(), f.SchoolID):
+		// The filter lies inside what the scope sees whole: the scope adds
+		// nothing, and leaving it out lets the queue walk its index.
+	default:
+		if a, ok, err := db.onlyAuthority(ctx, s); err != nil {
+			return nil, 0, mapErr("postgres.FindTickets", err)
+		} else if ok {
+			w.add("t.authority_id = ?", a)
+		} else {
+			ticketScope(&w, s)
+		}
+	}
 	if f.AuthorityID != 0 {
 		w.add("t.authority_id = ?", f.AuthorityID)
 	}
@@ -137,9 +197,27 @@ func (db *DB) FindTickets(ctx context.Context, s cmdb.Scope, f cmdb.TicketFilter
 	if f.CIID != 0 {
 		w.add("EXISTS (SELECT 1 FROM ticket_cis x WHERE x.ticket_id = t.id AND x.ci_id = ?)", f.CIID)
 	}
+	order := ticketOrder
 	if len(f.Statuses) > 0 {
-		open := slices.Contains(f.Statuses, "open")
-		w.add("(t.status = ANY(?) OR (? AND t.status NOT IN ('resolved', 'closed')))", pq.Array(f.Statuses), open)
+		sts := f.Statuses
+		if slices.Contains(sts, "open") {
+			sts = append(slices.DeleteFunc(slices.Clone(sts), func(s string) bool { return s == "open" }),
+				cmdb.StatusNew, cmdb.StatusAssigned, cmdb.StatusInProgress, cmdb.StatusWaiting)
+		}
+		slices.Sort(sts)
+		sts = slices.Compact(sts)
+		if !slices.Contains(sts, cmdb.StatusResolved) && !slices.Contains(sts, cmdb.StatusClosed) {
+			// Open tickets only: the usual queue. Named literally so the
+			// partial indexes apply, and without the open-first key
+			// (constant here) so they give the order too.
+			w.add("t.status IN " + openStatuses)
+			if len(sts) < 4 {
+				w.add("t.status = ANY(?)", pq.Array(sts))
+			}
+			order = ticketOpenOrder
+		} else {
+			w.add("t.status = ANY(?)", pq.Array(sts))
+		}
 	}
 	if f.Type != "" {
 		w.add("t.type = ?", f.Type)
@@ -168,7 +246,7 @@ func (db *DB) FindTickets(ctx context.Context, s cmdb.Scope, f cmdb.TicketFilter
 		return nil, 0, mapErr("postgres.FindTickets", err)
 	}
 	args := append(w.args, f.Limit, f.Offset)
-	out, err := db.queryTickets(ctx, rebind(`SELECT `+ticketColumns+ticketFrom+` WHERE `+w.String()+ticketOrder+` LIMIT ? OFFSET ?`), args...)
+	out, err := db.queryTickets(ctx, rebind(`SELECT `+ticketColumns+ticketFrom+` WHERE `+w.String()+order+` LIMIT ? OFFSET ?`), args...)
 	return out, total, err
 }
 

@@ -24,7 +24,9 @@ func scanAttachment(sc interface{ Scan(...any) error }, extra ...any) (*cmdb.Att
 }
 
 // attachmentLimits are the store's limits, the defaults filled in.
-func (db *DB) attachmentLimits() cmdb.AttachmentLimits { return db.opts.AttachmentLimits.WithDefaults() }
+func (db *DB) attachmentLimits() cmdb.AttachmentLimits {
+	return db.opts.AttachmentLimits.WithDefaults()
+}
 
 // AddTicketAttachment stores a photo or PDF on a ticket; see
 // cmdb.AttachmentStore.

@@ -136,7 +136,7 @@ func TestAttachmentPrepare(t *testing.T) {
 
 func TestSanitizeFileName(t *testing.T) {
 	for in, want := range map[string]string{
-		"Foto.JPG":                        "Foto.jpg",
+		"Foto.JPG":                        "Foto.pdf",
 		"../../etc/passwd":                "passwd.pdf",
 		"scan\r\nContent-Type: text":      "scanContent-Type_ text.pdf",
 		"":                                "anhang.pdf",

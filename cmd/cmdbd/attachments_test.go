@@ -166,15 +166,17 @@ func TestTicketAttachmentsAPI(t *testing.T) {
 		code          int
 		field, phrase string
 	}{
-		"zip named .jpg":  {newForm(t, "bild.jpg", zb.Bytes()), 400, "file", "must be a photo (JPEG, PNG, WebP, HEIC) or a PDF; this file is a ZIP"},
-		"exe named .pdf":  {newForm(t, "rechnung.pdf", append([]byte("MZ\x90\x00"), make([]byte, 64)...)), 400, "file", "Windows program"},
-		"over 10 MiB":     {newForm(t, "riesig.png", big), 413, "file", "at most 10 MiB"},
-		"no file":         {newForm(t, "", nil, "internal", "false"), 400, "file", "is required"},
-		"bad internal":    {newForm(t, "a.png", img, "internal", "vielleicht"), 400, "internal", "true or false"},
-		"bad comment":     {newForm(t, "a.png", img, "comment_id", "abc"), 400, "comment_id", "comment"},
-		"unknown comment": {newForm(t, "a.png", img, "comment_id", "999999"), 400, "comment_id", "No such comment"},
-		"unknown field":   {newForm(t, "a.png", img, "farbe", "rot"), 400, "farbe", "not a known field"},
-		"json, not form":  {formBody{"application/json", []byte(`{"file":"x"}`)}, 400, "body", "multipart/form-data"},
+		"zip named .jpg": {newForm(t, "bild.jpg", zb.Bytes()), 400, "file", "must be a photo (JPEG, PNG, WebP, HEIC) or a PDF; this file is a ZIP"},
+		"exe named .pdf": {newForm(t, "rechnung.pdf", append([]byte("MZ\x90\x00"), make([]byte, 64)...)), 400, "file", "Windows program"},
+		"over 10 MiB":    {newForm(t, "riesig.png", big), 413, "file", "at most 10 MiB"},
+		// Refused from its Content-Length, before the body is read.
+		"announced as 12 MiB": {newForm(t, "riesig.png", testPNG(t, 12<<20)), 413, "file", "at most 10 MiB"},
+		"no file":             {newForm(t, "", nil, "internal", "false"), 400, "file", "is required"},
+		"bad internal":        {newForm(t, "a.png", img, "internal", "vielleicht"), 400, "internal", "true or false"},
+		"bad comment":         {newForm(t, "a.png", img, "comment_id", "abc"), 400, "comment_id", "comment"},
+		"unknown comment":     {newForm(t, "a.png", img, "comment_id", "999999"), 400, "comment_id", "No such comment"},
+		"unknown field":       {newForm(t, "a.png", img, "farbe", "rot"), 400, "farbe", "not a known field"},
+		"json, not form":      {formBody{"application/json", []byte(`{"file":"x"}`)}, 400, "body", "multipart/form-data"},
 	} {
 		code, out, _, _ := c.upload("POST", base, &tc.form)
 		if e := errOf(out); code != tc.code || e["field"] != tc.field || !strings.Contains(fmt.Sprint(e["message"]), tc.phrase) {

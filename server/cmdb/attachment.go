@@ -134,8 +134,9 @@ func DetectAttachmentType(data []byte) (string, error) {
 		return mt, nil
 	}
 	// A PDF may start with a few bytes of junk before its header; readers
-	// accept "%PDF-" within the first KiB.
-	if i := bytes.Index(data[:min(len(data), 1024)], []byte("%PDF-")); i >= 0 {
+	// accept "%PDF-" within the first KiB. Not when the start already
+	// looks like HTML or XML: such a polyglot is no scan.
+	if (mt == "application/octet-stream" || mt == "text/plain") && bytes.Contains(data[:min(len(data), 1024)], []byte("%PDF-")) {
 		return MediaPDF, nil
 	}
 	return "", Invalid("file", "must be a photo (JPEG, PNG, WebP, HEIC) or a PDF; this file is %s", describeType(mt, data))

@@ -98,6 +98,7 @@ func TestDetectAttachmentType(t *testing.T) {
 		{"exe renamed to .pdf", "Windows program", append([]byte("MZ\x90\x00\x03\x00\x00\x00"), make([]byte, 60)...)},
 		{"text", "text/plain", []byte("Sehr geehrte Damen und Herren, der Drucker …")},
 		{"html", "text/html", []byte("<!DOCTYPE html><html><script>alert(1)</script></html>")},
+		{"html with a PDF header inside", "text/html", []byte("<html><script>alert(1)</script>%PDF-1.4</html>")},
 		{"mp4 (ftyp, not HEIF)", "unknown binary type", append([]byte("\x00\x00\x00\x18ftypisom"), make([]byte, 20)...)},
 		{"svg (script inside)", "text/xml", []byte(`<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`)},
 	} {

@@ -400,6 +400,16 @@ var accessMatrix = map[string]accessRule{
 	"GET /api/v1/tickets/{id}/history": {allow: []string{"teacher", "school_it", "authority_it", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/tickets/%d/history", tn.ticket), nil
 	}},
+	// Attachments: whoever sees the ticket (the provider while assigned).
+	"GET /api/v1/tickets/{id}/attachments": {allow: []string{"teacher", "school_it", "authority_it", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/tickets/%d/attachments", tn.ticket), nil
+	}},
+	"POST /api/v1/tickets/{id}/attachments": {allow: []string{"teacher", "school_it", "authority_it", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/tickets/%d/attachments", tn.ticket), newForm(x.t, "foto.png", testPNG(x.t, 0))
+	}},
+	"GET /api/v1/tickets/{id}/attachments/{aid}": {allow: []string{"teacher", "school_it", "authority_it", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/tickets/%d/attachments/%d", tn.ticket, x.ticketAttachment(tn)), nil
+	}},
 	// A provider does not see the CI itself, so not its list of tickets.
 	"GET /api/v1/cis/{id}/tickets": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/tickets", tn.ci), nil
@@ -499,7 +509,10 @@ func (r accResp) message() string {
 func (x *accEnv) call(token, cookie, method, p string, body any) accResp {
 	x.t.Helper()
 	var rd io.Reader
-	if body != nil {
+	form, isForm := body.(formBody)
+	if isForm {
+		rd = bytes.NewReader(form.data)
+	} else if body != nil {
 		data, _ := json.Marshal(body)
 		rd = bytes.NewReader(data)
 	}
@@ -513,7 +526,9 @@ func (x *accEnv) call(token, cookie, method, p string, body any) accResp {
 	if cookie != "" {
 		req.Header.Set("Cookie", cookie)
 	}
-	if body != nil {
+	if isForm {
+		req.Header.Set("Content-Type", form.contentType)
+	} else if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	cl := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

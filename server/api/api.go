@@ -29,6 +29,10 @@ type Options struct {
 	Agents   cmdb.AgentStore
 	SNMP     cmdb.SNMPStore
 	Tickets  cmdb.TicketStore
+	// Attachments keeps the photos and PDFs of tickets; AttachmentLimits
+	// bound them (zero fields: the defaults), the store's the same.
+	Attachments      cmdb.AttachmentStore
+	AttachmentLimits cmdb.AttachmentLimits
 	// AgentEnroll and AgentReport serve the agents
 	// (/api/v1/agent/enroll and /api/v1/agent/report); nil: not offered.
 	AgentEnroll, AgentReport http.HandlerFunc
@@ -265,6 +269,9 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/tickets/{id}/comments", true, s.addTicketComment},
 		{"POST", "/api/v1/tickets/{id}/watchers", true, s.addTicketWatcher},
 		{"GET", "/api/v1/tickets/{id}/history", true, s.listTicketHistory},
+		{"GET", "/api/v1/tickets/{id}/attachments", true, s.listTicketAttachments},
+		{"POST", "/api/v1/tickets/{id}/attachments", true, s.addTicketAttachment},
+		{"GET", "/api/v1/tickets/{id}/attachments/{aid}", true, s.getTicketAttachment},
 		{"GET", "/api/v1/cis/{id}/tickets", true, listOfCI(s.opts.Tickets, cmdb.TicketStore.FindCITickets)},
 		{"GET", "/api/v1/ticket-categories", true, s.listTicketCategories},
 		{"GET", "/api/v1/authorities/{id}/priority-matrix", true, s.getPriorityMatrix},

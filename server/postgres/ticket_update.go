@@ -299,7 +299,7 @@ func (db *DB) FindTicketHistory(ctx context.Context, s cmdb.Scope, ticketID int6
 		return nil, err
 	}
 	rows, err := db.db.QueryxContext(ctx, `SELECT id, ticket_id, at, subject, channel, field, old_value, new_value
-		FROM ticket_history WHERE ticket_id = $1 AND (field <> 'internal_comment' OR $2) ORDER BY id`, t.ID, staffOf(s, t))
+		FROM ticket_history WHERE ticket_id = $1 AND (field NOT IN ('internal_comment', 'internal_attachment') OR $2) ORDER BY id`, t.ID, staffOf(s, t))
 	if err != nil {
 		return nil, mapErr("postgres.FindTicketHistory", err)
 	}

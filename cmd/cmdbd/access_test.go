@@ -76,6 +76,10 @@ type accessRule struct {
 // accStaff are the roles that see a school's rooms and devices.
 var accStaff = []string{"teacher", "school_it", "authority_it"}
 
+// accCIReaders read the tenant's printer: its school's staff, and the
+// provider, because the fixture ticket assigned to it links the printer.
+var accCIReaders = []string{"teacher", "school_it", "authority_it", "provider"}
+
 func accPath(format string, a ...any) func(*accEnv, *accTenant, string) (string, any) {
 	return func(*accEnv, *accTenant, string) (string, any) { return fmt.Sprintf(format, a...), nil }
 }
@@ -258,45 +262,46 @@ var accessMatrix = map[string]accessRule{
 		return fmt.Sprintf("/api/v1/providers/%d/contracts", tn.provider), map[string]any{"authority_id": tn.auth}
 	}},
 
-	// CIs: accStaff of the school read them; school IT and authority IT change them.
-	"GET /api/v1/cis": {list: true, kind: "ci", allow: []string{"teacher", "school_it", "authority_it", "provider"}, sees: accStaff,
+	// CIs: accStaff of the school read them, a provider those its tickets
+	// link; school IT and authority IT change them.
+	"GET /api/v1/cis": {list: true, kind: "ci", allow: []string{"teacher", "school_it", "authority_it", "provider"}, sees: accCIReaders,
 		req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 			return fmt.Sprintf("/api/v1/cis?authority=%d", tn.auth), nil
 		}},
 	"POST /api/v1/cis": {create: true, kind: "ci", allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return "/api/v1/cis", x.ciBody(tn)
 	}},
-	"GET /api/v1/cis/{id}": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/cis/{id}": {allow: accCIReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d", tn.ci), nil
 	}},
 	"PATCH /api/v1/cis/{id}": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d", tn.ci), map[string]any{"name": fmt.Sprintf("Drucker %d", x.next())}
 	}},
-	"GET /api/v1/cis/{id}/identifiers": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/cis/{id}/identifiers": {allow: accCIReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/identifiers", tn.ci), nil
 	}},
-	"GET /api/v1/cis/{id}/provenance": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/cis/{id}/provenance": {allow: accCIReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/provenance", tn.ci), nil
 	}},
-	"GET /api/v1/cis/{id}/locks": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/cis/{id}/locks": {allow: accCIReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/locks", tn.ci), nil
 	}},
 	"DELETE /api/v1/cis/{id}/locks/{attr}": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/locks/%s", tn.ci, x.freshLock(tn)), nil
 	}},
-	"GET /api/v1/cis/{id}/history": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/cis/{id}/history": {allow: accCIReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/history", tn.ci), nil
 	}},
-	"GET /api/v1/cis/{id}/relations": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/cis/{id}/relations": {allow: accCIReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/relations", tn.ci), nil
 	}},
-	"GET /api/v1/cis/{id}/software": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/cis/{id}/software": {allow: accCIReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/software", tn.ci), nil
 	}},
-	"GET /api/v1/cis/{id}/metrics": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/cis/{id}/metrics": {allow: accCIReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/metrics?name=counter.pages&limit=100", tn.ci), nil
 	}},
-	"GET /api/v1/cis/{id}/health-events": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/cis/{id}/health-events": {allow: accCIReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/health-events", tn.ci), nil
 	}},
 	// Merging is authority IT's: duplicates span the schools of an authority.
@@ -410,8 +415,9 @@ var accessMatrix = map[string]accessRule{
 	"GET /api/v1/tickets/{id}/attachments/{aid}": {allow: []string{"teacher", "school_it", "authority_it", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/tickets/%d/attachments/%d", tn.ticket, x.ticketAttachment(tn)), nil
 	}},
-	// A provider does not see the CI itself, so not its list of tickets.
-	"GET /api/v1/cis/{id}/tickets": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	// The provider sees the printer while a ticket of theirs links it,
+	// and of its tickets only theirs.
+	"GET /api/v1/cis/{id}/tickets": {allow: accCIReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/tickets", tn.ci), nil
 	}},
 	"GET /api/v1/authorities/{id}/priority-matrix": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {

@@ -26,6 +26,9 @@ type RepeatFailureFlag struct {
 // writes.
 const RepeatFailureSource = "rule:repeat-failure"
 
+// AuditRepeatRuleSet is the audit action of a changed repeat-failure rule.
+const AuditRepeatRuleSet = "repeat_failure_rule_set"
+
 // RepeatFailureFilter selects flagged CIs; zero fields do not filter.
 type RepeatFailureFilter struct {
 	AuthorityID   int64

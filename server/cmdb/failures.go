@@ -63,9 +63,9 @@ type FailurePattern struct {
 	ModelPattern
 	AuthorityID int64 `json:"authority_id"`
 	// From and To are the period examined.
-	From    time.Time              `json:"from"`
-	To      time.Time              `json:"to"`
-	Devices []FailurePatternDevice `json:"devices"`
+	From       time.Time              `json:"from"`
+	To         time.Time              `json:"to"`
+	DeviceList []FailurePatternDevice `json:"device_list"`
 }
 
 // FailurePatternDevice is one device of a pattern's model.

@@ -81,7 +81,7 @@ func (db *DB) FindFailurePatterns(ctx context.Context, s cmdb.Scope, authority i
 	// The stored spellings of each model found, to list its devices.
 	byKey := map[[3]string]*cmdb.FailurePattern{}
 	for _, m := range found {
-		p := &cmdb.FailurePattern{ModelPattern: m, AuthorityID: authority, From: from, To: to, Devices: []cmdb.FailurePatternDevice{}}
+		p := &cmdb.FailurePattern{ModelPattern: m, AuthorityID: authority, From: from, To: to, DeviceList: []cmdb.FailurePatternDevice{}}
 		p.CIIDs = []string{}
 		byKey[patternKey(m.Class, m.Vendor, m.Model)] = p
 		out = append(out, p)
@@ -110,7 +110,7 @@ func (db *DB) FindFailurePatterns(ctx context.Context, s cmdb.Scope, authority i
 	}
 	for _, d := range devs {
 		if p := byKey[patternKey(d.Class, d.Vendor, d.Model)]; p != nil {
-			p.Devices = append(p.Devices, d.FailurePatternDevice)
+			p.DeviceList = append(p.DeviceList, d.FailurePatternDevice)
 			p.CIIDs = append(p.CIIDs, strconv.FormatInt(d.CIID, 10))
 		}
 	}

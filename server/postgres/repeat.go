@@ -276,10 +276,14 @@ func recomputeRepeatFailures(ctx context.Context, tx *sqlx.Tx, authority int64, 
 		byCI[t.CIID] = append(byCI[t.CIID], rt)
 		idOf[t.Number] = t.ID
 	}
+	// PostgreSQL keeps microseconds, rounded: a ticket opened at now in
+	// this very transaction may read back a fraction of a microsecond
+	// after now, and must still count.
+	evalAt := now.Truncate(time.Microsecond).Add(time.Microsecond)
 	want := map[int64]*repeatFlag{}
 	for ci, ts := range byCI {
 		rule := rules.For(classOf[ci])
-		f := cmdb.EvaluateRepeatFailure(ts, rule, now)
+		f := cmdb.EvaluateRepeatFailure(ts, rule, evalAt)
 		if !f.Flagged {
 			continue
 		}

@@ -58,7 +58,9 @@ func (f *RepeatFailureFilter) Validate() error {
 // last year.
 const PatternWindowDays = 365
 
-// FailurePattern is a model pattern with its devices.
+// FailurePattern is a model pattern with its devices that had an
+// incident in the period (DeviceList, and their ids in CIIDs; Devices
+// counts all of the model's).
 type FailurePattern struct {
 	ModelPattern
 	AuthorityID int64 `json:"authority_id"`

@@ -11,14 +11,21 @@ import (
 
 // serviceYearsSQL is a CI's time in service within [$2, $3) in years of
 // 365.2425 days: from its purchase date (else when it was first seen)
-// until it was retired or disposed (the history says when; its last
-// change if the history does not) or the period's end. Planned devices
-// and merged CIs are left out by the queries.
-const serviceYearsSQL = `greatest(0, extract(epoch FROM
-		least(coalesce(CASE WHEN c.status IN ('retired', 'disposed') THEN coalesce(
-			(SELECT max(h.at) FROM ci_history h WHERE h.ci_id = c.id AND h.attr = 'status' AND h.new IN ('retired', 'disposed')),
-			c.updated_at) END, $3), $3)
-		- greatest(coalesce(c.purchase_date::timestamp AT TIME ZONE 'UTC', c.created_at), $2))) / 31556952.0`
+// until it was retired or disposed (ret.at, from the history; its last
+// change if the history does not say) or the period's end. It needs the
+// join "LEFT JOIN ret ON ret.ci_id = c.id" (patternRetiredSQL) rather
+// than a subquery per CI, whose estimated cost would make PostgreSQL
+// JIT-compile the query at a cost of seconds. Planned devices and merged
+// CIs are left out by the queries.
+const serviceYearsSQL = `greatest(0, date_part('epoch',
+		least(coalesce(CASE WHEN c.status IN ('retired', 'disposed') THEN coalesce(ret.at, c.updated_at) END, $3), $3)
+		- greatest(coalesce(c.purchase_date::timestamp AT TIME ZONE 'UTC', c.created_at), $2))) / 31556952.0::float8`
+
+// patternRetiredSQL finds when the authority's retired and disposed CIs
+// left service.
+const patternRetiredSQL = `SELECT h.ci_id, max(h.at) AS at FROM cis c JOIN ci_history h ON h.ci_id = c.id
+	WHERE c.authority_id = $1 AND c.status IN ('retired', 'disposed') AND h.attr = 'status' AND h.new IN ('retired', 'disposed')
+	GROUP BY h.ci_id`
 
 // patternIncidentsSQL counts each CI's incidents opened in [$2, $3): a
 // duplicate merged into another ticket is not counted, the ticket it was
@@ -32,7 +39,8 @@ const patternIncidentsSQL = `SELECT x.ci_id, count(*) AS k FROM tickets t JOIN t
 // pass over the authority's CIs and the year's incidents); the domain
 // joins spellings of one model and runs the test (cmdb.
 // FindModelPatternsInGroups); a second query lists the devices of the
-// models found.
+// models found that had an incident (a model of thousands of devices
+// would otherwise list them all).
 func (db *DB) FindFailurePatterns(ctx context.Context, s cmdb.Scope, authority int64) ([]*cmdb.FailurePattern, error) {
 	if authority == 0 {
 		switch {
@@ -58,9 +66,9 @@ func (db *DB) FindFailurePatterns(ctx context.Context, s cmdb.Scope, authority i
 		Devices   int     `db:"devices"`
 		Affected  int     `db:"affected"`
 	}
-	err := db.db.SelectContext(ctx, &sums, `WITH inc AS (`+patternIncidentsSQL+`),
+	err := db.db.SelectContext(ctx, &sums, `WITH inc AS (`+patternIncidentsSQL+`), ret AS (`+patternRetiredSQL+`),
 		dev AS (SELECT c.class, c.vendor, c.model, coalesce(inc.k, 0) AS k, `+serviceYearsSQL+` AS years
-			FROM cis c LEFT JOIN inc ON inc.ci_id = c.id
+			FROM cis c LEFT JOIN inc ON inc.ci_id = c.id LEFT JOIN ret ON ret.ci_id = c.id
 			WHERE c.authority_id = $1 AND c.merged_into IS NULL AND c.status <> 'planned')
 		SELECT class, vendor, model, sum(k)::int AS incidents, sum(years)::float8 AS years, count(*)::int AS devices,
 			(count(*) FILTER (WHERE k > 0))::int AS affected
@@ -98,12 +106,17 @@ func (db *DB) FindFailurePatterns(ctx context.Context, s cmdb.Scope, authority i
 		Vendor string `db:"vendor"`
 		Model  string `db:"model"`
 	}
-	err = db.db.SelectContext(ctx, &devs, `WITH inc AS (`+patternIncidentsSQL+`),
-		m AS (SELECT * FROM unnest($4::text[], $5::text[], $6::text[]) AS m(class, vendor, model))
-		SELECT c.id AS ci_id, c.name, coalesce(c.school_id, 0) AS school_id, coalesce(inc.k, 0) AS incidents,
+	// The models' devices first, then only their tickets: the authority's
+	// whole year of incidents was counted once already.
+	err = db.db.SelectContext(ctx, &devs, `WITH m AS (SELECT * FROM unnest($4::text[], $5::text[], $6::text[]) AS m(class, vendor, model)),
+		d AS (SELECT c.* FROM cis c JOIN m ON (m.class, m.vendor, m.model) = (c.class, c.vendor, c.model)
+			WHERE c.authority_id = $1 AND c.merged_into IS NULL AND c.status <> 'planned'),
+		inc AS (SELECT x.ci_id, count(*) AS k FROM d JOIN ticket_cis x ON x.ci_id = d.id JOIN tickets t ON t.id = x.ticket_id
+			WHERE t.type = 'incident' AND t.merged_into_id IS NULL AND t.created_at >= $2 AND t.created_at < $3 GROUP BY x.ci_id),
+		ret AS (`+patternRetiredSQL+`)
+		SELECT c.id AS ci_id, c.name, coalesce(c.school_id, 0) AS school_id, inc.k AS incidents,
 			`+serviceYearsSQL+` AS years, c.class, c.vendor, c.model
-		FROM cis c JOIN m ON (m.class, m.vendor, m.model) = (c.class, c.vendor, c.model) LEFT JOIN inc ON inc.ci_id = c.id
-		WHERE c.authority_id = $1 AND c.merged_into IS NULL AND c.status <> 'planned'
+		FROM d c JOIN inc ON inc.ci_id = c.id LEFT JOIN ret ON ret.ci_id = c.id
 		ORDER BY incidents DESC, c.name, c.id`, authority, from, to, pq.Array(classes), pq.Array(vendors), pq.Array(models))
 	if err != nil {
 		return nil, mapErr("postgres.FindFailurePatterns", err)

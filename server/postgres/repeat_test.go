@@ -369,3 +369,28 @@ func TestTicketMerge(t *testing.T) {
 		t.Errorf("merge of a request into an incident: %v", err)
 	}
 }
+
+// TestRepeatFailureFollowsRelinking: moving an incident to another
+// device takes it off the first one's count at once.
+func TestRepeatFailureFollowsRelinking(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	x := newTicketEnv(t, "REL")
+	var last *cmdb.Ticket
+	for _, at := range []time.Time{day(2026, 1, 1), day(2026, 2, 1), day(2026, 3, 1)} {
+		last = x.openAt(t, at, cmdb.TicketIncident, "general/Sonstiges", x.printer)
+	}
+	if x.flag(t, x.printer) == nil {
+		t.Fatal("three incidents did not flag the printer")
+	}
+	cis := []int64{x.projector}
+	if _, err := x.db.UpdateTicket(ctx, x.authIT, last.ID, cmdb.TicketUpdate{CIIDs: &cis}); err != nil {
+		t.Fatal(err)
+	}
+	if f := x.flag(t, x.printer); f != nil {
+		t.Fatalf("the printer keeps its flag after an incident moved away: %+v", f)
+	}
+	if h := x.repeatHistory(t, x.printer); len(h) != 2 || str(h[1].New) != "" {
+		t.Fatalf("history: %+v", h)
+	}
+}

@@ -426,6 +426,29 @@ var accessMatrix = map[string]accessRule{
 	"PUT /api/v1/authorities/{id}/priority-matrix": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/authorities/%d/priority-matrix", tn.auth), map[string]any{"matrix": [][]int{{1, 1, 2}, {2, 3, 4}, {3, 4, 5}}}
 	}},
+	// Merging needs two fresh open tickets each time (a merged one is closed for good).
+	"POST /api/v1/tickets/{id}/merge": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		dup := id(x.must(201, "POST", "/api/v1/tickets", x.ticketBody(tn)))
+		into := id(x.must(201, "POST", "/api/v1/tickets", x.ticketBody(tn)))
+		tn.add("ticket", dup)
+		tn.add("ticket", into)
+		return fmt.Sprintf("/api/v1/tickets/%d/merge", dup), map[string]any{"into": into}
+	}},
+	"GET /api/v1/authorities/{id}/repeat-failure-rule": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d/repeat-failure-rule", tn.auth), nil
+	}},
+	"PUT /api/v1/authorities/{id}/repeat-failure-rule": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d/repeat-failure-rule", tn.auth),
+			map[string]any{"default": map[string]any{"threshold": 3, "window_days": 365}, "by_class": map[string]any{"printer": map[string]any{"threshold": 4, "window_days": 180}}}
+	}},
+	// Flags are for IT staff; teachers and providers may ask and see none.
+	"GET /api/v1/repeat-failures": {list: true, kind: "ci", allow: []string{"teacher", "school_it", "authority_it", "provider"},
+		blind: []string{"teacher", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+			return fmt.Sprintf("/api/v1/repeat-failures?authority_id=%d", tn.auth), nil
+		}},
+	"GET /api/v1/failure-patterns": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/failure-patterns?authority_id=%d", tn.auth), nil
+	}},
 	// The default categories are the platform's, shared by every tenant.
 	"GET /api/v1/ticket-categories": {global: true, allow: []string{"teacher", "school_it", "authority_it", "provider"},
 		req: accPath("/api/v1/ticket-categories?class=printer")},

@@ -351,7 +351,7 @@ func (m *Main) serve(ctx context.Context) error {
 		SessionMaxAge: m.db.SessionMaxAge(), Logger: m.log, AllowPrivateIssuers: m.Config.OIDCAllowPrivate})
 	m.ingest = agentdoor.New(agentdoor.Options{Store: m.db, Logger: m.log, Registry: reg,
 		ReportRate: rate.Limit(m.Config.AgentReportRate), ReportBurst: m.Config.AgentReportBurst})
-	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, Agents: m.db, SNMP: m.db, Tickets: m.db, Attachments: m.db,
+	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, Agents: m.db, SNMP: m.db, Tickets: m.db, Attachments: m.db, Failures: m.db,
 		OIDCLogin: sso.Login, OIDCCallback: sso.Callback, AgentEnroll: m.ingest.Enroll, AgentReport: m.ingest.Report,
 		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Live: m.live, Logger: m.log, Registry: reg, Build: buildinfo.Get()})
 	m.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
@@ -486,6 +486,17 @@ func (m *Main) startJobs(reg prometheus.Registerer) error {
 			m.log.Error("closing resolved tickets", "err", err)
 		} else if n > 0 {
 			m.log.Info("closed resolved tickets", "count", n)
+		}
+	}); err != nil {
+		return err
+	}
+	// Repeat-failure flags clear when their window passes: daily, and
+	// once at start so a server that was down catches up.
+	if err := s.EveryFromStart("repeat-failures", 24*time.Hour, func(ctx context.Context) {
+		if set, cleared, err := m.db.RecomputeAllRepeatFailures(ctx); err != nil {
+			m.log.Error("recomputing repeat failures", "err", err)
+		} else if set+cleared > 0 {
+			m.log.Info("recomputed repeat failures", "set", set, "cleared", cleared)
 		}
 	}); err != nil {
 		return err

@@ -33,6 +33,8 @@ type Options struct {
 	// bound them (zero fields: the defaults), the store's the same.
 	Attachments      cmdb.AttachmentStore
 	AttachmentLimits cmdb.AttachmentLimits
+	// Failures keeps the repeat-failure flags and finds model patterns.
+	Failures cmdb.FailureStore
 	// AgentEnroll and AgentReport serve the agents
 	// (/api/v1/agent/enroll and /api/v1/agent/report); nil: not offered.
 	AgentEnroll, AgentReport http.HandlerFunc
@@ -276,6 +278,11 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/ticket-categories", true, s.listTicketCategories},
 		{"GET", "/api/v1/authorities/{id}/priority-matrix", true, s.getPriorityMatrix},
 		{"PUT", "/api/v1/authorities/{id}/priority-matrix", true, s.setPriorityMatrix},
+		{"POST", "/api/v1/tickets/{id}/merge", true, s.mergeTicket},
+		{"GET", "/api/v1/authorities/{id}/repeat-failure-rule", true, s.getRepeatFailureRule},
+		{"PUT", "/api/v1/authorities/{id}/repeat-failure-rule", true, s.setRepeatFailureRule},
+		{"GET", "/api/v1/repeat-failures", true, s.listRepeatFailures},
+		{"GET", "/api/v1/failure-patterns", true, s.listFailurePatterns},
 	}
 }
 

@@ -77,6 +77,9 @@ type Ticket struct {
 	UpdatedAt  time.Time  `json:"updated_at"`
 	ResolvedAt *time.Time `json:"resolved_at"`
 	ClosedAt   *time.Time `json:"closed_at"`
+	// MergedInto is the ticket this one was merged into as a duplicate
+	// (it is closed then and never changes again); 0 when not merged.
+	MergedInto int64 `json:"merged_into,omitempty"`
 }
 
 // Open reports whether the ticket still needs work (not resolved or closed).
@@ -479,4 +482,13 @@ type TicketStore interface {
 	// FindTicketCategories lists the categories of a CI class ("" for
 	// every class), the general ones included.
 	FindTicketCategories(ctx context.Context, s Scope, class string) ([]*TicketCategory, error)
+	// MergeTicket merges ticket id into ticket into as a duplicate: id is
+	// closed with MergedInto, its reporter and watchers join into as
+	// watchers, its CIs are linked to into, and both record it in their
+	// history and comments. It returns into. EFORBIDDEN unless the caller
+	// works on both; EINVALID naming "into" for itself, an unknown or
+	// invisible ticket, one of another authority or type; ECONFLICT
+	// naming "status" when id is already merged or closed, "into" when
+	// into is.
+	MergeTicket(ctx context.Context, s Scope, id, into int64) (*Ticket, error)
 }

@@ -22,7 +22,7 @@ func findCI(ctx context.Context, q sqlx.QueryerContext, s cmdb.Scope, id int64) 
 	w.ciReadScope(s)
 	w.add("c.id = ?", id)
 	var row ciRow
-	if err := sqlx.GetContext(ctx, q, &row, rebind(`SELECT `+ciColumns+` FROM cis c WHERE `+w.String()), w.args...); err != nil {
+	if err := sqlx.GetContext(ctx, q, &row, rebind(`SELECT `+ciReadColumns+` FROM cis c WHERE `+w.String()), w.args...); err != nil {
 		if cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND {
 			return nil, notFound("CI", id)
 		}
@@ -104,7 +104,7 @@ func (db *DB) FindCIs(ctx context.Context, s cmdb.Scope, f cmdb.CIFilter) ([]*cm
 		Total int `db:"total"`
 	}
 	var rows []row
-	err := db.db.SelectContext(ctx, &rows, rebind(`SELECT `+ciColumns+`, count(*) OVER () AS total FROM cis c
+	err := db.db.SelectContext(ctx, &rows, rebind(`SELECT `+ciReadColumns+`, count(*) OVER () AS total FROM cis c
 		WHERE `+w.String()+` ORDER BY c.name, c.id LIMIT ? OFFSET ?`), append(w.args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, mapErr("postgres.FindCIs", err)

@@ -154,6 +154,9 @@ func (db *DB) UpdateTicket(ctx context.Context, s cmdb.Scope, id int64, u cmdb.T
 			if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_cis (ticket_id, ci_id) SELECT $1, unnest($2::bigint[])`, t.ID, pq.Array(*u.CIIDs)); err != nil {
 				return err
 			}
+			if err := repeatFailuresAfterLink(ctx, tx, t.AuthorityID, append(slices.Clone(t.CIIDs), *u.CIIDs...), now); err != nil {
+				return err
+			}
 		}
 		if err := addTicketHistory(ctx, tx, t.ID, now, s, u.Channel, cs); err != nil {
 			return err

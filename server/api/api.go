@@ -29,6 +29,9 @@ type Options struct {
 	Agents   cmdb.AgentStore
 	SNMP     cmdb.SNMPStore
 	Tickets  cmdb.TicketStore
+	// Monitoring keeps the monitoring rules; nil: Tickets, when it is
+	// one too.
+	Monitoring cmdb.MonitoringStore
 	// AgentEnroll and AgentReport serve the agents
 	// (/api/v1/agent/enroll and /api/v1/agent/report); nil: not offered.
 	AgentEnroll, AgentReport http.HandlerFunc
@@ -82,6 +85,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
+	}
+	if opts.Monitoring == nil {
+		opts.Monitoring, _ = opts.Tickets.(cmdb.MonitoringStore)
 	}
 	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cmdb_http_requests_total",
@@ -269,6 +275,8 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/ticket-categories", true, s.listTicketCategories},
 		{"GET", "/api/v1/authorities/{id}/priority-matrix", true, s.getPriorityMatrix},
 		{"PUT", "/api/v1/authorities/{id}/priority-matrix", true, s.setPriorityMatrix},
+		{"GET", "/api/v1/authorities/{id}/monitoring-rules", true, s.getMonitoringRules},
+		{"PUT", "/api/v1/authorities/{id}/monitoring-rules", true, s.setMonitoringRules},
 	}
 }
 

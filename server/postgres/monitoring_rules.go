@@ -125,4 +125,3 @@ func (db *DB) SetMonitoringRules(ctx context.Context, s cmdb.Scope, authority in
 	})
 	return out, mapErr("postgres.SetMonitoringRules", err)
 }
-

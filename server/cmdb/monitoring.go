@@ -118,6 +118,42 @@ type HealthBatchSink interface {
 // it again. Sinks should therefore treat repeats as updates.
 type HealthSinks []HealthSink
 
+var _ HealthBatchSink = HealthSinks(nil)
+
+// HealthEvents offers the events to each sink in turn, as a batch to
+// those that take batches; an event a sink refused is not offered to the
+// later ones.
+func (ss HealthSinks) HealthEvents(ctx context.Context, events []HealthEvent) []error {
+	errs := make([]error, len(events))
+	for _, s := range ss {
+		var todo []int
+		for i := range events {
+			if errs[i] == nil {
+				todo = append(todo, i)
+			}
+		}
+		if bs, ok := s.(HealthBatchSink); ok {
+			batch := make([]HealthEvent, len(todo))
+			for j, i := range todo {
+				batch[j] = events[i]
+			}
+			for j, err := range bs.HealthEvents(ctx, batch) {
+				errs[todo[j]] = err
+			}
+			continue
+		}
+		failed := map[int64]error{} // a CI's later events wait for its earlier ones
+		for _, i := range todo {
+			if err, ok := failed[events[i].CIID]; ok {
+				errs[i] = err
+			} else if errs[i] = s.HealthEvent(ctx, events[i]); errs[i] != nil {
+				failed[events[i].CIID] = errs[i]
+			}
+		}
+	}
+	return errs
+}
+
 // HealthEvent offers e to each sink in turn.
 func (ss HealthSinks) HealthEvent(ctx context.Context, e HealthEvent) error {
 	for _, s := range ss {

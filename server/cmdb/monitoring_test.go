@@ -79,3 +79,22 @@ func TestHealthSinksStopAtTheFirstError(t *testing.T) {
 		t.Fatalf("sinks called: %v", seen)
 	}
 }
+
+func TestHealthSinksBatchKeepsEachCIsOrder(t *testing.T) {
+	var seen []int64
+	boom := errors.New("down")
+	ss := cmdb.HealthSinks{sinkFunc(func(e cmdb.HealthEvent) error {
+		seen = append(seen, e.CIID)
+		if e.CIID == 1 {
+			return boom
+		}
+		return nil
+	})}
+	errs := ss.HealthEvents(context.Background(), []cmdb.HealthEvent{{CIID: 1}, {CIID: 2}, {CIID: 1}, {CIID: 2}})
+	if !errors.Is(errs[0], boom) || errs[1] != nil || !errors.Is(errs[2], boom) || errs[3] != nil {
+		t.Fatalf("errors %v", errs)
+	}
+	if len(seen) != 3 {
+		t.Fatalf("the sink saw %v; CI 1's second event must wait for its first", seen)
+	}
+}

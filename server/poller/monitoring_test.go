@@ -51,3 +51,49 @@ func TestSNMPRoundOpensTickets(t *testing.T) {
 		t.Fatalf("after four rounds: %d tickets %v, want one Toner leer and one Papierstau", n, got)
 	}
 }
+
+// TestSNMPRoundBatchSink: through a batch sink (cmdb.HealthSinks), a
+// device whose events the sink refused keeps neither events nor state,
+// and they are offered again at the next poll, as with a plain sink.
+func TestSNMPRoundBatchSink(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	canon := startDevice(t, ctx, "canon-c5535", nil)
+	lexmark := startDevice(t, ctx, "lexmark-ms521", func(s string) string {
+		return strings.Replace(s, "1.3.6.1.2.1.25.3.5.1.2.1|4x|00", "1.3.6.1.2.1.25.3.5.1.2.1|4x|04", 1)
+	})
+	db := postgrestest.MustOpenDB(t, postgres.Options{})
+	admin := cmdb.AdminScope("test")
+	sch := snmpSchool(t, ctx, db, "MB")
+	for _, c := range []string{"canon-c5535", "lexmark-ms521"} {
+		must(t, db.CreateSNMPCredential(ctx, admin, sch.ID, &cmdb.SNMPCredential{Name: c, Version: "2c", Community: cmdb.Secret(c)}))
+	}
+	for _, addr := range []string{canon.Addr(), lexmark.Addr()} {
+		must(t, db.CreateSNMPTarget(ctx, admin, &cmdb.SNMPTarget{SchoolID: sch.ID, Address: addr}))
+	}
+	sink := &recordingSink{}
+	p := mustPoller(t, Options{Store: db, SNMP: snmp.Options{Timeout: 300 * time.Millisecond}, MissLimit: 3, Concurrency: 4,
+		Sink: cmdb.HealthSinks{sink}})
+	must(t, p.Round(ctx))
+	targets, err := db.FindSNMPTargets(ctx, admin, sch.ID)
+	must(t, err)
+	ciOf := map[string]int64{}
+	for _, tg := range targets {
+		ciOf[tg.Address] = tg.CIID
+	}
+	canonCI, lexmarkCI := ciOf[canon.Addr()], ciOf[lexmark.Addr()]
+	sink.fail = func(ci int64) bool { return ci == canonCI }
+	must(t, p.Round(ctx))
+	if got := storedEvents(t, ctx, db, canonCI); len(got) != 0 {
+		t.Fatalf("events of the Canon stored although the sink refused them: %v", got)
+	}
+	if got := storedEvents(t, ctx, db, lexmarkCI); len(got) != 1 {
+		t.Fatalf("events of the Lexmark = %v, want its jam", got)
+	}
+	sink.fail = nil
+	must(t, p.Round(ctx))
+	if got := storedEvents(t, ctx, db, canonCI); len(got) != 2 {
+		t.Fatalf("events of the Canon after the sink recovered = %v, want the door and the toner", got)
+	}
+}

@@ -449,6 +449,13 @@ var accessMatrix = map[string]accessRule{
 	"GET /api/v1/failure-patterns": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/failure-patterns?authority_id=%d", tn.auth), nil
 	}},
+	"GET /api/v1/authorities/{id}/monitoring-rules": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d/monitoring-rules", tn.auth), nil
+	}},
+	"PUT /api/v1/authorities/{id}/monitoring-rules": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d/monitoring-rules", tn.auth), map[string]any{"rules": []map[string]any{
+			{"kind": "supply_empty", "opens_ticket": true, "provider_id": tn.provider, "level": 2, "impact": 3, "urgency": 2, "auto_resolve": true}}}
+	}},
 	// The default categories are the platform's, shared by every tenant.
 	"GET /api/v1/ticket-categories": {global: true, allow: []string{"teacher", "school_it", "authority_it", "provider"},
 		req: accPath("/api/v1/ticket-categories?class=printer")},

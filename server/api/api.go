@@ -35,6 +35,9 @@ type Options struct {
 	AttachmentLimits cmdb.AttachmentLimits
 	// Failures keeps the repeat-failure flags and finds model patterns.
 	Failures cmdb.FailureStore
+	// Monitoring keeps the monitoring rules; nil: Tickets, when it is
+	// one too.
+	Monitoring cmdb.MonitoringStore
 	// AgentEnroll and AgentReport serve the agents
 	// (/api/v1/agent/enroll and /api/v1/agent/report); nil: not offered.
 	AgentEnroll, AgentReport http.HandlerFunc
@@ -88,6 +91,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
+	}
+	if opts.Monitoring == nil {
+		opts.Monitoring, _ = opts.Tickets.(cmdb.MonitoringStore)
 	}
 	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cmdb_http_requests_total",
@@ -283,6 +289,8 @@ func (s *Server) Routes() []Route {
 		{"PUT", "/api/v1/authorities/{id}/repeat-failure-rule", true, s.setRepeatFailureRule},
 		{"GET", "/api/v1/repeat-failures", true, s.listRepeatFailures},
 		{"GET", "/api/v1/failure-patterns", true, s.listFailurePatterns},
+		{"GET", "/api/v1/authorities/{id}/monitoring-rules", true, s.getMonitoringRules},
+		{"PUT", "/api/v1/authorities/{id}/monitoring-rules", true, s.setMonitoringRules},
 	}
 }
 

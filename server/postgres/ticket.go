@@ -491,6 +491,17 @@ func nullID(id int64) any {
 
 // CreateTicket opens a ticket; see cmdb.TicketStore.
 func (db *DB) CreateTicket(ctx context.Context, s cmdb.Scope, t *cmdb.Ticket, key string) (bool, error) {
+	var created bool
+	err := db.inTx(ctx, func(tx *sqlx.Tx) (err error) {
+		created, err = db.createTicket(ctx, tx, s, t, key)
+		return err
+	})
+	return created, mapErr("postgres.CreateTicket", err)
+}
+
+// createTicket opens a ticket inside tx, so that other writes (the
+// monitoring link) commit or fail with it; see CreateTicket.
+func (db *DB) createTicket(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, t *cmdb.Ticket, key string) (bool, error) {
 	if err := t.Validate(); err != nil {
 		return false, err
 	}
@@ -499,7 +510,7 @@ func (db *DB) CreateTicket(ctx context.Context, s cmdb.Scope, t *cmdb.Ticket, ke
 	}
 	created := false
 	digest := requestDigest(t) // of the request as sent, before the store fills in anything
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := func(tx *sqlx.Tx) error {
 		p, err := placeTicket(ctx, tx, s, t)
 		if err != nil {
 			return err
@@ -605,8 +616,8 @@ func (db *DB) CreateTicket(ctx context.Context, s cmdb.Scope, t *cmdb.Ticket, ke
 		}
 		*t, created = *got, true
 		return nil
-	})
-	return created, mapErr("postgres.CreateTicket", err)
+	}(tx)
+	return created, err
 }
 
 // requestDigest is a digest of what a caller asked for in a create.

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -337,18 +336,12 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer, extra
 	}
 	o.Out = stdout
 	if dbURL == "" {
-		dir, err := os.MkdirTemp("", "cmdb-bench-tickets-")
+		url, done, err := pgembed.Throwaway(ctx, "cmdb-bench-tickets-")
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		_ = os.Chmod(dir, 0o755) // as root the cluster runs as postgres
-		c, err := pgembed.Start(ctx, pgembed.Options{Dir: dir + "/pg", Fast: true})
-		if err != nil {
-			return err
-		}
-		defer c.Stop()
-		dbURL = c.URL("cmdb")
+		defer done()
+		dbURL = url
 	}
 	_, err := Run(ctx, dbURL, o, extra...)
 	return err

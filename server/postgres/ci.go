@@ -47,6 +47,28 @@ func (w *where) ciReadScope(s cmdb.Scope) {
 		WHERE pc.ci_id = c.id AND pt.provider_id = ANY(?) AND pt.status <> 'closed'))`, append(own.args, pq.Array(s.Providers))...)
 }
 
+// ciPageRow is a CI row of a page query with the total of all matches
+// (count(*) OVER () AS total).
+type ciPageRow struct {
+	ciRow
+	Total int `db:"total"`
+}
+
+// ciPage turns a page of rows into CIs and the total; op names the
+// caller in errors.
+func ciPage(rows []ciPageRow, op string) ([]*cmdb.CI, int, error) {
+	out := make([]*cmdb.CI, 0, len(rows))
+	total := 0
+	for i := range rows {
+		ci, err := rows[i].toCI()
+		if err != nil {
+			return nil, 0, mapErr(op, err)
+		}
+		out, total = append(out, ci), rows[i].Total
+	}
+	return out, total, nil
+}
+
 // likePattern escapes LIKE wildcards in a search text.
 func likePattern(q string) string {
 	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
@@ -99,24 +121,15 @@ func (db *DB) FindCIs(ctx context.Context, s cmdb.Scope, f cmdb.CIFilter) ([]*cm
 			OR EXISTS (SELECT 1 FROM ci_identifiers i WHERE i.ci_id = c.id AND i.kind = 'mac' AND `+mac+`))`,
 			p, p, p, p, p, p, macArg)
 	}
-	type row struct {
-		ciRow
-		Total int `db:"total"`
-	}
-	var rows []row
+	var rows []ciPageRow
 	err := db.db.SelectContext(ctx, &rows, rebind(`SELECT `+ciReadColumns+`, count(*) OVER () AS total FROM cis c
 		WHERE `+w.String()+` ORDER BY c.name, c.id LIMIT ? OFFSET ?`), append(w.args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, mapErr("postgres.FindCIs", err)
 	}
-	out := make([]*cmdb.CI, 0, len(rows))
-	total := 0
-	for i := range rows {
-		ci, err := rows[i].toCI()
-		if err != nil {
-			return nil, 0, mapErr("postgres.FindCIs", err)
-		}
-		out, total = append(out, ci), rows[i].Total
+	out, total, err := ciPage(rows, "postgres.FindCIs")
+	if err != nil {
+		return nil, 0, err
 	}
 	if len(rows) == 0 && f.Offset > 0 {
 		// The page is past the end; count anyway so clients can page back.

@@ -392,25 +392,12 @@ func (db *DB) FindRepeatFailures(ctx context.Context, s cmdb.Scope, f cmdb.Repea
 	if f.Class != "" {
 		w.add("c.class = ?", f.Class)
 	}
-	type row struct {
-		ciRow
-		Total int `db:"total"`
-	}
-	var rows []row
+	var rows []ciPageRow
 	err := db.db.SelectContext(ctx, &rows, rebind(`SELECT `+ciReadColumns+`, count(*) OVER () AS total
 		FROM ci_repeat_failures rf JOIN cis c ON c.id = rf.ci_id WHERE `+w.String()+`
 		ORDER BY rf.incident_count DESC, rf.since, c.id LIMIT ? OFFSET ?`), append(w.args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, mapErr("postgres.FindRepeatFailures", err)
 	}
-	out := make([]*cmdb.CI, 0, len(rows))
-	total := 0
-	for i := range rows {
-		ci, err := rows[i].toCI()
-		if err != nil {
-			return nil, 0, mapErr("postgres.FindRepeatFailures", err)
-		}
-		out, total = append(out, ci), rows[i].Total
-	}
-	return out, total, nil
+	return ciPage(rows, "postgres.FindRepeatFailures")
 }

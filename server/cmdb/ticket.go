@@ -77,6 +77,12 @@ type Ticket struct {
 	UpdatedAt  time.Time  `json:"updated_at"`
 	ResolvedAt *time.Time `json:"resolved_at"`
 	ClosedAt   *time.Time `json:"closed_at"`
+	// ServiceID is the catalogue service a request was opened against (0:
+	// none), Service its name (read-only), FormAnswers the answers to its
+	// form as ValidateAnswers stored them.
+	ServiceID   int64          `json:"service_id,omitempty"`
+	Service     string         `json:"service,omitempty"`
+	FormAnswers map[string]any `json:"form_answers,omitempty"`
 }
 
 // Open reports whether the ticket still needs work (not resolved or closed).
@@ -99,7 +105,10 @@ func (t *Ticket) Validate() error {
 	if err := checkText("description", t.Description, 20000, false); err != nil {
 		return err
 	}
-	if t.CategoryID <= 0 {
+	if err := t.validateService(); err != nil { // before the defaults: a service brings its own
+		return err
+	}
+	if t.CategoryID <= 0 && t.ServiceID == 0 {
 		return Invalid("category_id", "is required: one of GET /api/v1/ticket-categories")
 	}
 	if err := checkLevel("impact", t.Impact); err != nil {
@@ -108,11 +117,13 @@ func (t *Ticket) Validate() error {
 	if err := checkLevel("urgency", t.Urgency); err != nil {
 		return err
 	}
-	if t.Level == 0 {
+	if t.Level == 0 && t.ServiceID == 0 {
 		t.Level = 1
 	}
-	if err := checkLevel("level", t.Level); err != nil {
-		return err
+	if t.Level != 0 || t.ServiceID == 0 {
+		if err := checkLevel("level", t.Level); err != nil {
+			return err
+		}
 	}
 	if t.Channel == "" {
 		t.Channel = ChannelAPI
@@ -333,6 +344,8 @@ type TicketFilter struct {
 	Priority int
 	// Group: "authority" (the authority's own IT) or a provider id.
 	Group string
+	// ServiceID: requests opened against this catalogue service.
+	ServiceID int64
 	// Query matches number, title and description (case-insensitive).
 	Query         string
 	Limit, Offset int
@@ -419,6 +432,8 @@ type TicketCategory struct {
 	AuthorityID int64  `json:"authority_id,omitempty"`
 	Class       string `json:"class"`
 	Name        string `json:"name"`
+	Position    int    `json:"position"`
+	Active      bool   `json:"active"`
 }
 
 // TicketStore keeps tickets. Every method filters by the scope: a ticket

@@ -459,6 +459,31 @@ var accessMatrix = map[string]accessRule{
 	// The default categories are the platform's, shared by every tenant.
 	"GET /api/v1/ticket-categories": {global: true, allow: []string{"teacher", "school_it", "authority_it", "provider"},
 		req: accPath("/api/v1/ticket-categories?class=printer")},
+	// The authority's own categories and its service catalogue: its IT
+	// changes them; every member reads the active services, providers none.
+	"POST /api/v1/ticket-categories": {create: true, kind: "category", allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return "/api/v1/ticket-categories", map[string]any{"authority_id": tn.auth, "class": "general", "name": fmt.Sprintf("Tablet-Koffer %d", x.next())}
+	}},
+	"PATCH /api/v1/ticket-categories/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/ticket-categories/%d", tn.category), map[string]any{"name": fmt.Sprintf("Dokumentenkamera %d", x.next())}
+	}},
+	"DELETE /api/v1/ticket-categories/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/ticket-categories/%d", x.freshCategory(tn)), nil
+	}},
+	"GET /api/v1/services": {list: true, kind: "service", allow: []string{"teacher", "school_it", "authority_it", "provider"},
+		sees: accStaff, blind: []string{"provider"}, req: accPath("/api/v1/services")},
+	"POST /api/v1/services": {create: true, kind: "service", allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return "/api/v1/services", x.serviceBody(tn)
+	}},
+	"GET /api/v1/services/{id}": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/services/%d", tn.service), nil
+	}},
+	"PATCH /api/v1/services/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/services/%d", tn.service), map[string]any{"description": fmt.Sprintf("Stand %d", x.next())}
+	}},
+	"DELETE /api/v1/services/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/services/%d", id(x.must(201, "POST", "/api/v1/services", x.serviceBody(tn)))), nil
+	}},
 }
 
 const accPassword = "Matrix-Geheimnis-4711"
@@ -475,6 +500,7 @@ type accTenant struct {
 	snmpCred, snmpTarget    int64 // an SNMP credential profile and an SNMP target of the school
 	snmpRange               int64 // an SNMP discovery range of the school
 	ticket                  int64 // a ticket on ci, assigned to provider
+	service, category       int64 // a catalogue service and an own ticket category of the authority
 	ids                     map[string]map[int64]bool
 }
 
@@ -491,7 +517,7 @@ func (tn *accTenant) owns(kind string, item map[string]any) bool {
 	switch kind {
 	case "authority":
 		return num(item["id"]) == tn.auth
-	case "school", "room", "ci", "duplicate", "audit", "enrolment_token", "snmp_target", "snmp_range":
+	case "school", "room", "ci", "duplicate", "audit", "enrolment_token", "snmp_target", "snmp_range", "service", "category":
 		return num(item["authority_id"]) == tn.auth
 	case "lock":
 		return tn.ids["ci"][num(item["ci_id"])]
@@ -766,6 +792,8 @@ func (x *accEnv) newTenant(name, code string) *accTenant {
 	body["provider_id"] = tn.provider
 	tn.ticket = id(x.must(201, "POST", "/api/v1/tickets", body))
 	tn.add("ticket", tn.ticket)
+	tn.service = id(x.must(201, "POST", "/api/v1/services", x.serviceBody(tn)))
+	tn.category = x.freshCategory(tn)
 	return tn
 }
 
@@ -998,4 +1026,17 @@ func joinInts(v []int) string {
 		s[i] = fmt.Sprint(n)
 	}
 	return strings.Join(s, "|")
+}
+
+// serviceBody is a new catalogue service of the tenant's authority.
+func (x *accEnv) serviceBody(tn *accTenant) map[string]any {
+	return map[string]any{"authority_id": tn.auth, "name": fmt.Sprintf("Neues Benutzerkonto %d", x.next()),
+		"form": []map[string]any{{"key": "name", "label": "Name", "type": "text", "required": true}}}
+}
+
+// freshCategory makes an own general ticket category of the tenant's authority.
+func (x *accEnv) freshCategory(tn *accTenant) int64 {
+	x.t.Helper()
+	return id(x.must(201, "POST", "/api/v1/ticket-categories", map[string]any{"authority_id": tn.auth, "class": "general",
+		"name": fmt.Sprintf("Schulserver %d", x.next())}))
 }

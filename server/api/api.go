@@ -38,6 +38,9 @@ type Options struct {
 	// Monitoring keeps the monitoring rules; nil: Tickets, when it is
 	// one too.
 	Monitoring cmdb.MonitoringStore
+	// Catalogue keeps the service catalogue and the authorities' own
+	// ticket categories.
+	Catalogue cmdb.CatalogueStore
 	// AgentEnroll and AgentReport serve the agents
 	// (/api/v1/agent/enroll and /api/v1/agent/report); nil: not offered.
 	AgentEnroll, AgentReport http.HandlerFunc
@@ -282,6 +285,14 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/tickets/{id}/attachments/{aid}", true, s.getTicketAttachment},
 		{"GET", "/api/v1/cis/{id}/tickets", true, listOfCI(s.opts.Tickets, cmdb.TicketStore.FindCITickets)},
 		{"GET", "/api/v1/ticket-categories", true, s.listTicketCategories},
+		{"POST", "/api/v1/ticket-categories", true, s.createTicketCategory},
+		{"PATCH", "/api/v1/ticket-categories/{id}", true, s.updateTicketCategory},
+		{"DELETE", "/api/v1/ticket-categories/{id}", true, s.deactivateTicketCategory},
+		{"GET", "/api/v1/services", true, s.listServices},
+		{"POST", "/api/v1/services", true, s.createService},
+		{"GET", "/api/v1/services/{id}", true, s.getService},
+		{"PATCH", "/api/v1/services/{id}", true, s.updateService},
+		{"DELETE", "/api/v1/services/{id}", true, s.deactivateService},
 		{"GET", "/api/v1/authorities/{id}/priority-matrix", true, s.getPriorityMatrix},
 		{"PUT", "/api/v1/authorities/{id}/priority-matrix", true, s.setPriorityMatrix},
 		{"POST", "/api/v1/tickets/{id}/merge", true, s.mergeTicket},

@@ -80,6 +80,12 @@ type Ticket struct {
 	// MergedInto is the ticket this one was merged into as a duplicate
 	// (it is closed then and never changes again); 0 when not merged.
 	MergedInto int64 `json:"merged_into,omitempty"`
+	// ServiceID is the catalogue service a request was opened against (0:
+	// none), Service its name (read-only), FormAnswers the answers to its
+	// form as ValidateAnswers stored them.
+	ServiceID   int64          `json:"service_id,omitempty"`
+	Service     string         `json:"service,omitempty"`
+	FormAnswers map[string]any `json:"form_answers,omitempty"`
 }
 
 // Open reports whether the ticket still needs work (not resolved or closed).
@@ -102,7 +108,10 @@ func (t *Ticket) Validate() error {
 	if err := checkText("description", t.Description, 20000, false); err != nil {
 		return err
 	}
-	if t.CategoryID <= 0 {
+	if err := t.validateService(); err != nil { // before the defaults: a service brings its own
+		return err
+	}
+	if t.CategoryID <= 0 && t.ServiceID == 0 {
 		return Invalid("category_id", "is required: one of GET /api/v1/ticket-categories")
 	}
 	if err := checkLevel("impact", t.Impact); err != nil {
@@ -111,11 +120,13 @@ func (t *Ticket) Validate() error {
 	if err := checkLevel("urgency", t.Urgency); err != nil {
 		return err
 	}
-	if t.Level == 0 {
+	if t.Level == 0 && t.ServiceID == 0 {
 		t.Level = 1
 	}
-	if err := checkLevel("level", t.Level); err != nil {
-		return err
+	if t.Level != 0 || t.ServiceID == 0 {
+		if err := checkLevel("level", t.Level); err != nil {
+			return err
+		}
 	}
 	if t.Channel == "" {
 		t.Channel = ChannelAPI
@@ -336,6 +347,8 @@ type TicketFilter struct {
 	Priority int
 	// Group: "authority" (the authority's own IT) or a provider id.
 	Group string
+	// ServiceID: requests opened against this catalogue service.
+	ServiceID int64
 	// Query matches number, title and description (case-insensitive).
 	Query         string
 	Limit, Offset int
@@ -422,6 +435,8 @@ type TicketCategory struct {
 	AuthorityID int64  `json:"authority_id,omitempty"`
 	Class       string `json:"class"`
 	Name        string `json:"name"`
+	Position    int    `json:"position"`
+	Active      bool   `json:"active"`
 }
 
 // TicketStore keeps tickets. Every method filters by the scope: a ticket

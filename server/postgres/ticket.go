@@ -35,7 +35,8 @@ const ticketColumns = `t.id, t.number, t.authority_id, coalesce(t.school_id, 0),
 	(SELECT count(*) FROM ticket_watchers w WHERE w.ticket_id = t.id),
 	t.created_at, t.updated_at, t.resolved_at, t.closed_at,
 	coalesce((SELECT array_agg(x.ci_id ORDER BY x.ci_id) FROM ticket_cis x WHERE x.ticket_id = t.id), '{}'),
-	coalesce(t.merged_into_id, 0)`
+	coalesce(t.merged_into_id, 0),
+	coalesce(t.service_id, 0), coalesce((SELECT sv.name FROM services sv WHERE sv.id = t.service_id), ''), t.form_answers`
 
 const ticketFrom = ` FROM tickets t JOIN ticket_categories c ON c.id = t.category_id`
 
@@ -49,11 +50,15 @@ func scanTicket(sc interface{ Scan(...any) error }) (*cmdb.Ticket, error) {
 	var t cmdb.Ticket
 	var cis pq.Int64Array
 	var resolved, closed sql.NullTime
+	var answers []byte
 	err := sc.Scan(&t.ID, &t.Number, &t.AuthorityID, &t.SchoolID, &t.RoomID, &t.Type, &t.Title, &t.Description,
 		&t.CategoryID, &t.Category, &t.Impact, &t.Urgency, &t.Priority, &t.Status, &t.Level, &t.ProviderID,
 		&t.AssigneeUserID, &t.Channel, &t.ReporterUserID, &t.OnBehalfOf, &t.CreatedBy, &t.Watchers,
-		&t.CreatedAt, &t.UpdatedAt, &resolved, &closed, &cis, &t.MergedInto)
+		&t.CreatedAt, &t.UpdatedAt, &resolved, &closed, &cis, &t.MergedInto, &t.ServiceID, &t.Service, &answers)
 	if err != nil {
+		return nil, err
+	}
+	if err := scanFormAnswers(&t, answers); err != nil {
 		return nil, err
 	}
 	t.CIIDs = []int64(cis)
@@ -235,6 +240,9 @@ func (db *DB) FindTickets(ctx context.Context, s cmdb.Scope, f cmdb.TicketFilter
 		n, _ := strconv.ParseInt(f.Group, 10, 64) // Validate checked it
 		w.add("t.provider_id = ?", n)
 	}
+	if f.ServiceID != 0 {
+		w.add("t.service_id = ?", f.ServiceID)
+	}
 	if f.Query != "" {
 		p := likePattern(f.Query)
 		w.add("(t.number ILIKE ? OR t.title ILIKE ? OR t.description ILIKE ?)", p, p, p)
@@ -378,7 +386,8 @@ func placeTicket(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, t *cmdb.Ticket)
 func checkCategory(ctx context.Context, tx *sqlx.Tx, authority, id int64, classes []string) (string, error) {
 	var class, name string
 	err := tx.QueryRowxContext(ctx, `SELECT class, name FROM ticket_categories WHERE id = $1 AND active
-		AND (authority_id IS NULL OR authority_id = $2)`, id, authority).Scan(&class, &name)
+		AND (authority_id IS NULL OR authority_id = $2)
+		AND NOT EXISTS (SELECT 1 FROM ticket_category_hidden h WHERE h.authority_id = $2 AND h.category_id = $1)`, id, authority).Scan(&class, &name)
 	if err == sql.ErrNoRows {
 		return "", unknownRef("category_id", "category", id)
 	} else if err != nil {
@@ -545,7 +554,7 @@ func (db *DB) createTicket(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, t *cm
 				return &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "provider_id", Message: "Only IT staff assign tickets."}
 			case t.AssigneeUserID != 0:
 				return &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "assignee_user_id", Message: "Only IT staff assign tickets."}
-			case t.Level != 1:
+			case t.Level > 1: // 0: the service's level, filled below
 				return &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "level", Message: "Only IT staff set the support level."}
 			case t.OnBehalfOf != "" || (t.ReporterUserID != 0 && t.ReporterUserID != s.UserID):
 				return &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "on_behalf_of", Message: "Only IT staff open tickets for someone else."}
@@ -560,6 +569,9 @@ func (db *DB) createTicket(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, t *cm
 			} else if !ok {
 				return unknownRef("reporter_user_id", "user", t.ReporterUserID)
 			}
+		}
+		if err := applyService(ctx, tx, s, p, t); err != nil {
+			return err
 		}
 		if t.Category, err = checkCategory(ctx, tx, p.authority, t.CategoryID, p.classes); err != nil {
 			return err
@@ -602,6 +614,9 @@ func (db *DB) createTicket(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, t *cm
 				return err
 			}
 		}
+		if err := saveServiceRequest(ctx, tx, id, t); err != nil {
+			return err
+		}
 		if err := addTicketHistory(ctx, tx, id, now, s, t.Channel, []change{{"created", "", number}}); err != nil {
 			return err
 		}
@@ -625,6 +640,9 @@ func requestDigest(t *cmdb.Ticket) string {
 	cis := slices.Sorted(slices.Values(t.CIIDs))
 	b, _ := json.Marshal([]any{t.Type, t.Title, t.Description, t.CategoryID, t.Impact, t.Urgency, t.Level, cis, t.RoomID,
 		t.SchoolID, t.AuthorityID, t.ProviderID, t.AssigneeUserID, t.Channel, t.ReporterUserID, t.OnBehalfOf})
+	if t.ServiceID != 0 { // appended only then, so that the digests of other tickets stay as they were
+		b, _ = json.Marshal([]any{json.RawMessage(b), t.ServiceID, t.FormAnswers})
+	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

@@ -334,8 +334,9 @@ func (db *DB) FindTicketCategories(ctx context.Context, s cmdb.Scope, class stri
 		w.add(`(authority_id IS NULL OR authority_id = ANY(?) OR authority_id IN (SELECT authority_id FROM schools WHERE id = ANY(?))
 			OR authority_id IN (SELECT authority_id FROM provider_contracts WHERE provider_id = ANY(?)))`,
 			pq.Array(s.Authorities), pq.Array(s.VisibleSchools()), pq.Array(s.Providers))
+		hiddenCategories(&w, s)
 	}
-	rows, err := db.db.QueryxContext(ctx, rebind(`SELECT id, coalesce(authority_id, 0), class, name FROM ticket_categories WHERE `+
+	rows, err := db.db.QueryxContext(ctx, rebind(`SELECT id, coalesce(authority_id, 0), class, name, position, active FROM ticket_categories WHERE `+
 		w.String()+` ORDER BY class = 'general', class, position, name`), w.args...)
 	if err != nil {
 		return nil, mapErr("postgres.FindTicketCategories", err)
@@ -344,7 +345,7 @@ func (db *DB) FindTicketCategories(ctx context.Context, s cmdb.Scope, class stri
 	out := []*cmdb.TicketCategory{}
 	for rows.Next() {
 		var c cmdb.TicketCategory
-		if err := rows.Scan(&c.ID, &c.AuthorityID, &c.Class, &c.Name); err != nil {
+		if err := rows.Scan(&c.ID, &c.AuthorityID, &c.Class, &c.Name, &c.Position, &c.Active); err != nil {
 			return nil, mapErr("postgres.FindTicketCategories", err)
 		}
 		out = append(out, &c)

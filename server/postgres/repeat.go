@@ -209,11 +209,25 @@ func (f *repeatFlag) reason() string {
 // second loads the candidates' incidents, on which the domain rule
 // (cmdb.EvaluateRepeatFailure) decides exactly, duplicates and all. The
 // difference to the stored flags is then written in three statements.
-// Runs of one authority take turns (an advisory lock), so that a ticket
-// and the daily job never write the same flag at once.
+// Runs take turns by advisory locks (the authority's, shared by runs
+// over some CIs, and each CI's), so that a ticket and the daily job never
+// write the same flag at once.
 func recomputeRepeatFailures(ctx context.Context, tx *sqlx.Tx, authority int64, ciIDs []int64, now time.Time) (set, cleared int, err error) {
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 7))`, "repeat-failure|"+itoa(authority)); err != nil {
+	// A run over the whole authority takes it alone; runs over a few CIs
+	// (a ticket's) share it and take turns per CI only, so that tickets
+	// on different devices never wait for each other.
+	lock := `SELECT pg_advisory_xact_lock(hashtextextended($1, 7))`
+	if ciIDs != nil {
+		lock = `SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 7))`
+	}
+	if _, err := tx.ExecContext(ctx, lock, "repeat-failure|"+itoa(authority)); err != nil {
 		return 0, 0, err
+	}
+	if ciIDs != nil {
+		if _, err := tx.ExecContext(ctx, `SELECT count(pg_advisory_xact_lock(hashtextextended('repeat-failure-ci|' || x, 7)))
+			FROM (SELECT DISTINCT x FROM unnest($1::bigint[]) x ORDER BY x) s`, pq.Array(ciIDs)); err != nil {
+			return 0, 0, err
+		}
 	}
 	rules, err := repeatRules(ctx, tx, authority)
 	if err != nil {

@@ -252,13 +252,25 @@ func recomputeRepeatFailures(ctx context.Context, tx *sqlx.Tx, authority int64, 
 		CIID  int64  `db:"ci_id"`
 		Class string `db:"class"`
 	}
-	if err := tx.SelectContext(ctx, &cands, `WITH r AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS r(class text, threshold int, window_days int))
-		SELECT x.ci_id, c.class FROM tickets t JOIN ticket_cis x ON x.ticket_id = t.id JOIN cis c ON c.id = x.ci_id JOIN r ON r.class = c.class
-		WHERE t.authority_id = $1 AND t.type = 'incident' AND t.created_at <= $3 AND t.created_at > $4
-			AND t.created_at > $3 - make_interval(days => r.window_days + 1) AND c.merged_into IS NULL
-			AND (NOT $5 OR x.ci_id = ANY($6))
-		GROUP BY x.ci_id, c.class, r.threshold HAVING count(*) >= r.threshold`,
-		authority, mustJSON(perClass), now, now.AddDate(0, 0, -maxWindow-1), restrict, only); err != nil {
+	rulesCTE := `WITH r AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS r(class text, threshold int, window_days int)) `
+	if restrict {
+		// A ticket's few CIs: from each CI to its incidents, whatever the
+		// planner thinks of a table that grows fast.
+		err = tx.SelectContext(ctx, &cands, rulesCTE+`SELECT c.id AS ci_id, c.class FROM cis c JOIN r ON r.class = c.class,
+				LATERAL (SELECT count(*) AS n FROM ticket_cis x JOIN tickets t ON t.id = x.ticket_id
+					WHERE x.ci_id = c.id AND t.type = 'incident' AND t.created_at <= $3
+						AND t.created_at > $3 - make_interval(days => r.window_days + 1)) k
+			WHERE c.id = ANY($4) AND c.authority_id = $1 AND c.merged_into IS NULL AND k.n >= r.threshold`,
+			authority, mustJSON(perClass), now, only)
+	} else {
+		err = tx.SelectContext(ctx, &cands, rulesCTE+`SELECT x.ci_id, c.class FROM tickets t JOIN ticket_cis x ON x.ticket_id = t.id
+				JOIN cis c ON c.id = x.ci_id JOIN r ON r.class = c.class
+			WHERE t.authority_id = $1 AND t.type = 'incident' AND t.created_at <= $3 AND t.created_at > $4
+				AND t.created_at > $3 - make_interval(days => r.window_days + 1) AND c.merged_into IS NULL
+			GROUP BY x.ci_id, c.class, r.threshold HAVING count(*) >= r.threshold`,
+			authority, mustJSON(perClass), now, now.AddDate(0, 0, -maxWindow-1))
+	}
+	if err != nil {
 		return 0, 0, err
 	}
 	classOf := make(map[int64]string, len(cands))

@@ -24,6 +24,7 @@ import (
 	"github.com/schulit/cmdb/server/agentdoor"
 	"github.com/schulit/cmdb/server/api"
 	"github.com/schulit/cmdb/server/bench/ingestbench"
+	"github.com/schulit/cmdb/server/bench/monitorbench"
 	"github.com/schulit/cmdb/server/bench/snmpbench"
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/demo"
@@ -112,7 +113,7 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	c := &m.Config
 	c.Command = cmd
-	if cmd == "snmp-poll" || cmd == "snmp-simulate" || cmd == "bench-snmp" || cmd == "bench-retention" || cmd == "bench-tickets" {
+	if cmd == "snmp-poll" || cmd == "snmp-simulate" || cmd == "bench-snmp" || cmd == "bench-retention" || cmd == "bench-tickets" || cmd == "bench-monitoring" {
 		c.SNMPArgs = args // their own flags, parsed when they run
 		return nil
 	}
@@ -255,6 +256,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return quietHelp(snmpSimulateCommand(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
 	case "bench-retention":
 		return quietHelp(retentionbench.Command(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
+	case "bench-monitoring":
+		return quietHelp(monitorbench.Command(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
 	case "bench-tickets":
 		return quietHelp(ticketbench.Command(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr, ticketBenchExtras...))
 	case "backup":

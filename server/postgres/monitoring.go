@@ -50,6 +50,10 @@ func (db *DB) MonitoringSink() *MonitoringSink { return &MonitoringSink{db: db, 
 //     and the rule auto-resolves, the ticket is resolved with a public
 //     comment saying when, else a comment says it cleared and the ticket
 //     stays open for a person.
+//   - A condition coming back after its recovery resolved the ticket
+//     reopens that ticket (resolved → in progress, with a comment) while
+//     it may be reopened (cmdb.DefaultReopenWindow), so a flapping device
+//     keeps one ticket.
 //   - A ticket a person resolved or closed no longer takes events: the
 //     next opening event opens a new ticket.
 //
@@ -85,7 +89,8 @@ func (m *MonitoringSink) HealthEvent(ctx context.Context, e cmdb.HealthEvent) er
 		}
 	} else {
 		var open bool
-		if err := db.db.GetContext(ctx, &open, `SELECT EXISTS (SELECT 1 FROM monitoring_tickets WHERE ci_id = $1 AND kind = $2 AND closed_at IS NULL)`,
+		if err := db.db.GetContext(ctx, &open, `SELECT EXISTS (SELECT 1 FROM monitoring_tickets
+				WHERE ci_id = $1 AND kind = $2 AND closed_at IS NULL AND cleared_at IS NULL)`,
 			e.CIID, e.Kind); err != nil {
 			return mapErr("postgres.HealthEvent", err)
 		} else if !open {
@@ -139,51 +144,57 @@ type monitoringLink struct {
 	Subjects     pq.StringArray
 	DetailKey    string
 	Cleared      bool
+	// AutoResolved: monitoring resolved the ticket by recovery.
+	AutoResolved bool
+	ResolvedAt   *time.Time
 }
 
 // event handles one event in tx; see HealthEvent.
 func (m *MonitoringSink) event(ctx context.Context, tx *sqlx.Tx, e cmdb.HealthEvent) error {
 	db := m.db
 	// A CI merged into another is that other one now.
-	var survivor sql.NullInt64
-	if err := tx.GetContext(ctx, &survivor, `SELECT merged_into FROM cis WHERE id = $1`, e.CIID); err == sql.ErrNoRows {
-		return notFound("CI", e.CIID)
-	} else if err != nil {
-		return err
-	}
-	if survivor.Valid {
-		e.CIID = survivor.Int64
-	}
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 12))`,
-		fmt.Sprintf("monitoring|%d|%s", e.CIID, e.Kind)); err != nil {
-		return err
-	}
 	var ci struct {
-		Authority, School, Room int64
-		Class, Name             string
-		Retired                 bool
+		ID, Authority, School, Room int64
+		Class, Name                 string
+		Retired                     bool
 	}
-	err := tx.QueryRowxContext(ctx, `SELECT authority_id, coalesce(school_id, 0), coalesce(room_id, 0), class,
-			coalesce(nullif(name, ''), nullif(hostname, ''), nullif(btrim(vendor || ' ' || model), ''), 'CI ' || id),
-			status IN ('retired', 'disposed')
-		FROM cis WHERE id = $1`, e.CIID).Scan(&ci.Authority, &ci.School, &ci.Room, &ci.Class, &ci.Name, &ci.Retired)
+	err := tx.QueryRowxContext(ctx, `SELECT s.id, s.authority_id, coalesce(s.school_id, 0), coalesce(s.room_id, 0), s.class,
+			coalesce(nullif(s.name, ''), nullif(s.hostname, ''), nullif(btrim(s.vendor || ' ' || s.model), ''), 'CI ' || s.id),
+			s.status IN ('retired', 'disposed')
+		FROM cis c JOIN cis s ON s.id = coalesce(c.merged_into, c.id) WHERE c.id = $1`, e.CIID).
+		Scan(&ci.ID, &ci.Authority, &ci.School, &ci.Room, &ci.Class, &ci.Name, &ci.Retired)
 	if err == sql.ErrNoRows {
 		return notFound("CI", e.CIID)
 	} else if err != nil {
 		return err
 	}
+	e.CIID = ci.ID
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 12))`,
+		fmt.Sprintf("monitoring|%d|%s", e.CIID, e.Kind)); err != nil {
+		return err
+	}
 	var l monitoringLink
-	err = tx.QueryRowxContext(ctx, `SELECT l.id, l.ticket_id, t.status, l.open_subjects, l.detail_key, l.cleared_at IS NOT NULL
+	err = tx.QueryRowxContext(ctx, `SELECT l.id, l.ticket_id, t.status, l.open_subjects, l.detail_key, l.cleared_at IS NOT NULL,
+			l.auto_resolved_at IS NOT NULL, t.resolved_at
 		FROM monitoring_tickets l JOIN tickets t ON t.id = l.ticket_id
 		WHERE l.ci_id = $1 AND l.kind = $2 AND l.closed_at IS NULL FOR UPDATE OF l`, e.CIID, e.Kind).
-		Scan(&l.ID, &l.TicketID, &l.TicketStatus, &l.Subjects, &l.DetailKey, &l.Cleared)
+		Scan(&l.ID, &l.TicketID, &l.TicketStatus, &l.Subjects, &l.DetailKey, &l.Cleared, &l.AutoResolved, &l.ResolvedAt)
 	found := err == nil
 	if err != nil && err != sql.ErrNoRows {
 		return err
 	}
 	now := db.now()
+	if found && l.TicketStatus == cmdb.StatusResolved && l.AutoResolved {
+		if !e.Open {
+			return nil // its recovery was taken already
+		}
+		if cmdb.CheckTransition(cmdb.StatusResolved, cmdb.StatusInProgress, l.ResolvedAt, now, cmdb.DefaultReopenWindow) == nil {
+			return m.reopen(ctx, tx, e, &l, now)
+		}
+	}
 	if found && (l.TicketStatus == cmdb.StatusResolved || l.TicketStatus == cmdb.StatusClosed) {
-		// A person resolved or closed it: it takes no more events.
+		// A person resolved or closed it, or it is past reopening: it
+		// takes no more events.
 		if _, err := tx.ExecContext(ctx, `UPDATE monitoring_tickets SET closed_at = $2 WHERE id = $1`, l.ID, now); err != nil {
 			return err
 		}
@@ -254,6 +265,22 @@ func (m *MonitoringSink) repeat(ctx context.Context, tx *sqlx.Tx, e cmdb.HealthE
 	return monitoringComment(ctx, tx, l.TicketID, body, now)
 }
 
+// reopen takes an opening event for a CI and kind whose ticket monitoring
+// resolved by recovery: the ticket is open again, in progress, with a
+// comment saying when the condition came back.
+func (m *MonitoringSink) reopen(ctx context.Context, tx *sqlx.Tx, e cmdb.HealthEvent, l *monitoringLink, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE monitoring_tickets SET events = events + 1, last_seen = greatest(last_seen, $2),
+		open_subjects = $3, detail = $4, detail_key = $5, cleared_at = NULL, auto_resolved_at = NULL WHERE id = $1`,
+		l.ID, e.At, pq.Array([]string{e.Subject}), e.Detail, cmdb.MaterialDetail(e.Detail)); err != nil {
+		return err
+	}
+	body := "Die Störung ist erneut aufgetreten am " + germanTime(e.At) + "; das Ticket ist wieder offen (automatisch erkannt)."
+	if e.Detail != "" {
+		body += "\nMeldung des Geräts: " + e.Detail
+	}
+	return monitoringUpdate(ctx, tx, l.TicketID, body, now, cmdb.StatusResolved, cmdb.StatusInProgress)
+}
+
 // clear takes a clearing event for a CI and kind with an open ticket.
 func (m *MonitoringSink) clear(ctx context.Context, tx *sqlx.Tx, e cmdb.HealthEvent, l *monitoringLink, authority int64, now time.Time) error {
 	subjects := slices.DeleteFunc(slices.Clone(l.Subjects), func(s string) bool { return s == e.Subject })
@@ -284,32 +311,35 @@ func (m *MonitoringSink) clear(ctx context.Context, tx *sqlx.Tx, e cmdb.HealthEv
 		return monitoringComment(ctx, tx, l.TicketID, body+" Das Ticket bleibt offen, bis es bearbeitet ist.", now)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE monitoring_tickets SET events = events + 1, last_seen = greatest(last_seen, $2),
-		open_subjects = '{}', cleared_at = $2, closed_at = $3 WHERE id = $1`, l.ID, e.At, now); err != nil {
+		open_subjects = '{}', cleared_at = $2, auto_resolved_at = $3 WHERE id = $1`, l.ID, e.At, now); err != nil {
 		return err
 	}
-	if err := monitoringComment(ctx, tx, l.TicketID, body, now); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE tickets SET status = 'resolved', resolved_at = $2, updated_at = $2 WHERE id = $1`,
-		l.TicketID, now); err != nil {
-		return err
-	}
-	return addTicketHistory(ctx, tx, l.TicketID, now, cmdb.AdminScope(monitoringSubject), cmdb.ChannelMonitoring,
-		[]change{{"status", l.TicketStatus, cmdb.StatusResolved}})
+	return monitoringUpdate(ctx, tx, l.TicketID, body, now, l.TicketStatus, cmdb.StatusResolved)
 }
 
 // monitoringComment adds a public comment by monitoring to a ticket.
 func monitoringComment(ctx context.Context, tx *sqlx.Tx, ticket int64, body string, now time.Time) error {
-	var id int64
-	if err := tx.GetContext(ctx, &id, `INSERT INTO ticket_comments (ticket_id, author, body, internal, channel, created_at)
-		VALUES ($1, $2, $3, false, 'monitoring', $4) RETURNING id`, ticket, monitoringSubject, body, now); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE tickets SET updated_at = $2 WHERE id = $1`, ticket, now); err != nil {
-		return err
-	}
-	return addTicketHistory(ctx, tx, ticket, now, cmdb.AdminScope(monitoringSubject), cmdb.ChannelMonitoring,
-		[]change{{"comment", "", idText(id)}})
+	return monitoringUpdate(ctx, tx, ticket, body, now, "", "")
+}
+
+// monitoringUpdate adds a public comment by monitoring to a ticket and,
+// when status is set, moves the ticket from old to status (resolved or,
+// reopening, in progress), with the history of both — in one statement,
+// since a device that flaps makes many of these.
+func monitoringUpdate(ctx context.Context, tx *sqlx.Tx, ticket int64, body string, now time.Time, old, status string) error {
+	_, err := tx.ExecContext(ctx, `WITH c AS (
+			INSERT INTO ticket_comments (ticket_id, author, body, internal, channel, created_at)
+			VALUES ($1, $2, $3, false, 'monitoring', $4) RETURNING id
+		), u AS (
+			UPDATE tickets SET updated_at = $4, status = coalesce(nullif($6, ''), status),
+				resolved_at = CASE $6 WHEN 'resolved' THEN $4 WHEN 'in_progress' THEN NULL ELSE resolved_at END
+			WHERE id = $1
+		)
+		INSERT INTO ticket_history (ticket_id, at, subject, channel, field, old_value, new_value)
+		SELECT $1, $4, $7, 'monitoring', 'comment', '', c.id::text FROM c
+		UNION ALL SELECT $1, $4, $7, 'monitoring', 'status', $5, $6 WHERE $6 <> ''`,
+		ticket, monitoringSubject, body, now, old, status, cmdb.AdminScope(monitoringSubject).Source())
+	return err
 }
 
 // monitoringDescription is the German description of a new ticket.

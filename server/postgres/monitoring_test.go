@@ -123,13 +123,40 @@ func TestMonitoringOpensUpdatesAndResolvesOneTicket(t *testing.T) {
 		t.Fatalf("a repeated recovery commented again")
 	}
 
-	// The condition coming back opens a new ticket; one a person
-	// resolved takes no more events either.
+	// The condition coming back reopens that ticket: a flapping device
+	// keeps one ticket.
+	x.clock.set(at.Add(2 * time.Hour))
+	back := toner
+	back.At = at.Add(110 * time.Minute)
+	must(t, sink.HealthEvent(ctx, back))
+	got = ciTickets(t, x.db, x.printer)
+	if len(got) != 1 || got[0].Status != cmdb.StatusInProgress || got[0].ResolvedAt != nil {
+		t.Fatalf("after the condition came back: %d tickets, first %s", len(got), got[0].Status)
+	}
+	cs = comments(t, x.db, tk.ID)
+	if last := cs[len(cs)-1]; !strings.HasPrefix(last, "Die Störung ist erneut aufgetreten am 10.03.2026 um 10:50; das Ticket ist wieder offen") {
+		t.Fatalf("reopen comment %q", last)
+	}
+	// Flapping ten times more: still one ticket.
+	for i := range 10 {
+		flap := toner
+		flap.Open = i%2 == 1 // clear, open, clear, …
+		must(t, sink.HealthEvent(ctx, flap))
+	}
+	if got = ciTickets(t, x.db, x.printer); len(got) != 1 {
+		t.Fatalf("after flapping: %d tickets, want 1", len(got))
+	}
+	must(t, sink.HealthEvent(ctx, cleared))
+
+	// Past the reopen window, the condition opens a new ticket.
+	x.clock.set(at.Add(2*time.Hour + cmdb.DefaultReopenWindow + time.Hour))
 	must(t, sink.HealthEvent(ctx, toner))
 	got = ciTickets(t, x.db, x.printer)
 	if len(got) != 2 || got[1].Status != cmdb.StatusNew {
-		t.Fatalf("after the condition came back: %d tickets", len(got))
+		t.Fatalf("after the reopen window: %d tickets", len(got))
 	}
+
+	// One a person resolved takes no more events either.
 	resolved := cmdb.StatusResolved
 	if _, err := x.db.UpdateTicket(ctx, x.authIT, got[1].ID, cmdb.TicketUpdate{Status: &resolved}); err != nil {
 		t.Fatal(err)

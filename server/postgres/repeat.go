@@ -209,11 +209,25 @@ func (f *repeatFlag) reason() string {
 // second loads the candidates' incidents, on which the domain rule
 // (cmdb.EvaluateRepeatFailure) decides exactly, duplicates and all. The
 // difference to the stored flags is then written in three statements.
-// Runs of one authority take turns (an advisory lock), so that a ticket
-// and the daily job never write the same flag at once.
+// Runs take turns by advisory locks (the authority's, shared by runs
+// over some CIs, and each CI's), so that a ticket and the daily job never
+// write the same flag at once.
 func recomputeRepeatFailures(ctx context.Context, tx *sqlx.Tx, authority int64, ciIDs []int64, now time.Time) (set, cleared int, err error) {
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 7))`, "repeat-failure|"+itoa(authority)); err != nil {
+	// A run over the whole authority takes it alone; runs over a few CIs
+	// (a ticket's) share it and take turns per CI only, so that tickets
+	// on different devices never wait for each other.
+	lock := `SELECT pg_advisory_xact_lock(hashtextextended($1, 7))`
+	if ciIDs != nil {
+		lock = `SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 7))`
+	}
+	if _, err := tx.ExecContext(ctx, lock, "repeat-failure|"+itoa(authority)); err != nil {
 		return 0, 0, err
+	}
+	if ciIDs != nil {
+		if _, err := tx.ExecContext(ctx, `SELECT count(pg_advisory_xact_lock(hashtextextended('repeat-failure-ci|' || x, 7)))
+			FROM (SELECT DISTINCT x FROM unnest($1::bigint[]) x ORDER BY x) s`, pq.Array(ciIDs)); err != nil {
+			return 0, 0, err
+		}
 	}
 	rules, err := repeatRules(ctx, tx, authority)
 	if err != nil {
@@ -238,13 +252,25 @@ func recomputeRepeatFailures(ctx context.Context, tx *sqlx.Tx, authority int64, 
 		CIID  int64  `db:"ci_id"`
 		Class string `db:"class"`
 	}
-	if err := tx.SelectContext(ctx, &cands, `WITH r AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS r(class text, threshold int, window_days int))
-		SELECT x.ci_id, c.class FROM tickets t JOIN ticket_cis x ON x.ticket_id = t.id JOIN cis c ON c.id = x.ci_id JOIN r ON r.class = c.class
-		WHERE t.authority_id = $1 AND t.type = 'incident' AND t.created_at <= $3 AND t.created_at > $4
-			AND t.created_at > $3 - make_interval(days => r.window_days + 1) AND c.merged_into IS NULL
-			AND (NOT $5 OR x.ci_id = ANY($6))
-		GROUP BY x.ci_id, c.class, r.threshold HAVING count(*) >= r.threshold`,
-		authority, mustJSON(perClass), now, now.AddDate(0, 0, -maxWindow-1), restrict, only); err != nil {
+	rulesCTE := `WITH r AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS r(class text, threshold int, window_days int)) `
+	if restrict {
+		// A ticket's few CIs: from each CI to its incidents, whatever the
+		// planner thinks of a table that grows fast.
+		err = tx.SelectContext(ctx, &cands, rulesCTE+`SELECT c.id AS ci_id, c.class FROM cis c JOIN r ON r.class = c.class,
+				LATERAL (SELECT count(*) AS n FROM ticket_cis x JOIN tickets t ON t.id = x.ticket_id
+					WHERE x.ci_id = c.id AND t.type = 'incident' AND t.created_at <= $3
+						AND t.created_at > $3 - make_interval(days => r.window_days + 1)) k
+			WHERE c.id = ANY($4) AND c.authority_id = $1 AND c.merged_into IS NULL AND k.n >= r.threshold`,
+			authority, mustJSON(perClass), now, only)
+	} else {
+		err = tx.SelectContext(ctx, &cands, rulesCTE+`SELECT x.ci_id, c.class FROM tickets t JOIN ticket_cis x ON x.ticket_id = t.id
+				JOIN cis c ON c.id = x.ci_id JOIN r ON r.class = c.class
+			WHERE t.authority_id = $1 AND t.type = 'incident' AND t.created_at <= $3 AND t.created_at > $4
+				AND t.created_at > $3 - make_interval(days => r.window_days + 1) AND c.merged_into IS NULL
+			GROUP BY x.ci_id, c.class, r.threshold HAVING count(*) >= r.threshold`,
+			authority, mustJSON(perClass), now, now.AddDate(0, 0, -maxWindow-1))
+	}
+	if err != nil {
 		return 0, 0, err
 	}
 	classOf := make(map[int64]string, len(cands))

@@ -77,6 +77,7 @@ type Ticket struct {
 	UpdatedAt  time.Time  `json:"updated_at"`
 	ResolvedAt *time.Time `json:"resolved_at"`
 	ClosedAt   *time.Time `json:"closed_at"`
+	ProblemID  int64      `json:"problem_id,omitempty"` // the problem grouping it, read-only (ProblemStore)
 }
 
 // Open reports whether the ticket still needs work (not resolved or closed).

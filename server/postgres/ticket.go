@@ -34,7 +34,8 @@ const ticketColumns = `t.id, t.number, t.authority_id, coalesce(t.school_id, 0),
 	coalesce(t.assignee_user_id, 0), t.channel, coalesce(t.reporter_user_id, 0), t.on_behalf_of, t.created_by,
 	(SELECT count(*) FROM ticket_watchers w WHERE w.ticket_id = t.id),
 	t.created_at, t.updated_at, t.resolved_at, t.closed_at,
-	coalesce((SELECT array_agg(x.ci_id ORDER BY x.ci_id) FROM ticket_cis x WHERE x.ticket_id = t.id), '{}')`
+	coalesce((SELECT array_agg(x.ci_id ORDER BY x.ci_id) FROM ticket_cis x WHERE x.ticket_id = t.id), '{}'),
+	coalesce(t.problem_id, 0)`
 
 const ticketFrom = ` FROM tickets t JOIN ticket_categories c ON c.id = t.category_id`
 
@@ -48,7 +49,7 @@ func scanTicket(sc interface{ Scan(...any) error }) (*cmdb.Ticket, error) {
 	err := sc.Scan(&t.ID, &t.Number, &t.AuthorityID, &t.SchoolID, &t.RoomID, &t.Type, &t.Title, &t.Description,
 		&t.CategoryID, &t.Category, &t.Impact, &t.Urgency, &t.Priority, &t.Status, &t.Level, &t.ProviderID,
 		&t.AssigneeUserID, &t.Channel, &t.ReporterUserID, &t.OnBehalfOf, &t.CreatedBy, &t.Watchers,
-		&t.CreatedAt, &t.UpdatedAt, &resolved, &closed, &cis)
+		&t.CreatedAt, &t.UpdatedAt, &resolved, &closed, &cis, &t.ProblemID)
 	if err != nil {
 		return nil, err
 	}

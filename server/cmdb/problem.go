@@ -255,9 +255,9 @@ type ProblemStore interface {
 	// filter.
 	FindProblems(ctx context.Context, s Scope, f ProblemFilter) ([]*Problem, int, error)
 	// UpdateProblem changes a problem. ECONFLICT naming "status" for a
-	// transition the table does not allow, naming "known_error" for a
-	// known error without its text; EFORBIDDEN for a caller who may see
-	// but not change it.
+	// transition the table does not allow; EINVALID naming "known_error"
+	// for status known_error without its text; EFORBIDDEN for a caller
+	// who may see but not change it.
 	UpdateProblem(ctx context.Context, s Scope, id int64, u ProblemUpdate) (*Problem, error)
 	// LinkProblemTicket puts a ticket into the problem and records it in
 	// the ticket's history (field "problem"); linking it again changes

@@ -76,6 +76,10 @@ type accessRule struct {
 // accStaff are the roles that see a school's rooms and devices.
 var accStaff = []string{"teacher", "school_it", "authority_it"}
 
+// accCIReaders read the tenant's printer: its school's staff, and the
+// provider, because the fixture ticket assigned to it links the printer.
+var accCIReaders = []string{"teacher", "school_it", "authority_it", "provider"}
+
 func accPath(format string, a ...any) func(*accEnv, *accTenant, string) (string, any) {
 	return func(*accEnv, *accTenant, string) (string, any) { return fmt.Sprintf(format, a...), nil }
 }
@@ -258,45 +262,46 @@ var accessMatrix = map[string]accessRule{
 		return fmt.Sprintf("/api/v1/providers/%d/contracts", tn.provider), map[string]any{"authority_id": tn.auth}
 	}},
 
-	// CIs: accStaff of the school read them; school IT and authority IT change them.
-	"GET /api/v1/cis": {list: true, kind: "ci", allow: []string{"teacher", "school_it", "authority_it", "provider"}, sees: accStaff,
+	// CIs: accStaff of the school read them, a provider those its tickets
+	// link; school IT and authority IT change them.
+	"GET /api/v1/cis": {list: true, kind: "ci", allow: []string{"teacher", "school_it", "authority_it", "provider"}, sees: accCIReaders,
 		req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 			return fmt.Sprintf("/api/v1/cis?authority=%d", tn.auth), nil
 		}},
 	"POST /api/v1/cis": {create: true, kind: "ci", allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return "/api/v1/cis", x.ciBody(tn)
 	}},
-	"GET /api/v1/cis/{id}": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/cis/{id}": {allow: accCIReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d", tn.ci), nil
 	}},
 	"PATCH /api/v1/cis/{id}": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d", tn.ci), map[string]any{"name": fmt.Sprintf("Drucker %d", x.next())}
 	}},
-	"GET /api/v1/cis/{id}/identifiers": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/cis/{id}/identifiers": {allow: accCIReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/identifiers", tn.ci), nil
 	}},
-	"GET /api/v1/cis/{id}/provenance": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/cis/{id}/provenance": {allow: accCIReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/provenance", tn.ci), nil
 	}},
-	"GET /api/v1/cis/{id}/locks": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/cis/{id}/locks": {allow: accCIReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/locks", tn.ci), nil
 	}},
 	"DELETE /api/v1/cis/{id}/locks/{attr}": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/locks/%s", tn.ci, x.freshLock(tn)), nil
 	}},
-	"GET /api/v1/cis/{id}/history": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/cis/{id}/history": {allow: accCIReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/history", tn.ci), nil
 	}},
-	"GET /api/v1/cis/{id}/relations": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/cis/{id}/relations": {allow: accCIReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/relations", tn.ci), nil
 	}},
-	"GET /api/v1/cis/{id}/software": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/cis/{id}/software": {allow: accCIReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/software", tn.ci), nil
 	}},
-	"GET /api/v1/cis/{id}/metrics": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/cis/{id}/metrics": {allow: accCIReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/metrics?name=counter.pages&limit=100", tn.ci), nil
 	}},
-	"GET /api/v1/cis/{id}/health-events": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/cis/{id}/health-events": {allow: accCIReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/health-events", tn.ci), nil
 	}},
 	// Merging is authority IT's: duplicates span the schools of an authority.
@@ -400,8 +405,19 @@ var accessMatrix = map[string]accessRule{
 	"GET /api/v1/tickets/{id}/history": {allow: []string{"teacher", "school_it", "authority_it", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/tickets/%d/history", tn.ticket), nil
 	}},
-	// A provider does not see the CI itself, so not its list of tickets.
-	"GET /api/v1/cis/{id}/tickets": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	// Attachments: whoever sees the ticket (the provider while assigned).
+	"GET /api/v1/tickets/{id}/attachments": {allow: []string{"teacher", "school_it", "authority_it", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/tickets/%d/attachments", tn.ticket), nil
+	}},
+	"POST /api/v1/tickets/{id}/attachments": {allow: []string{"teacher", "school_it", "authority_it", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/tickets/%d/attachments", tn.ticket), newForm(x.t, "foto.png", testPNG(x.t, 0))
+	}},
+	"GET /api/v1/tickets/{id}/attachments/{aid}": {allow: []string{"teacher", "school_it", "authority_it", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/tickets/%d/attachments/%d", tn.ticket, x.ticketAttachment(tn)), nil
+	}},
+	// The provider sees the printer while a ticket of theirs links it,
+	// and of its tickets only theirs.
+	"GET /api/v1/cis/{id}/tickets": {allow: accCIReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/cis/%d/tickets", tn.ci), nil
 	}},
 	"GET /api/v1/authorities/{id}/priority-matrix": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
@@ -410,9 +426,64 @@ var accessMatrix = map[string]accessRule{
 	"PUT /api/v1/authorities/{id}/priority-matrix": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/authorities/%d/priority-matrix", tn.auth), map[string]any{"matrix": [][]int{{1, 1, 2}, {2, 3, 4}, {3, 4, 5}}}
 	}},
+	// Merging needs two fresh open tickets each time (a merged one is closed for good).
+	"POST /api/v1/tickets/{id}/merge": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		dup := id(x.must(201, "POST", "/api/v1/tickets", x.ticketBody(tn)))
+		into := id(x.must(201, "POST", "/api/v1/tickets", x.ticketBody(tn)))
+		tn.add("ticket", dup)
+		tn.add("ticket", into)
+		return fmt.Sprintf("/api/v1/tickets/%d/merge", dup), map[string]any{"into": into}
+	}},
+	"GET /api/v1/authorities/{id}/repeat-failure-rule": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d/repeat-failure-rule", tn.auth), nil
+	}},
+	"PUT /api/v1/authorities/{id}/repeat-failure-rule": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d/repeat-failure-rule", tn.auth),
+			map[string]any{"default": map[string]any{"threshold": 3, "window_days": 365}, "by_class": map[string]any{"printer": map[string]any{"threshold": 4, "window_days": 180}}}
+	}},
+	// Flags are for IT staff; teachers and providers may ask and see none.
+	"GET /api/v1/repeat-failures": {list: true, kind: "ci", allow: []string{"teacher", "school_it", "authority_it", "provider"},
+		blind: []string{"teacher", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+			return fmt.Sprintf("/api/v1/repeat-failures?authority_id=%d", tn.auth), nil
+		}},
+	"GET /api/v1/failure-patterns": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/failure-patterns?authority_id=%d", tn.auth), nil
+	}},
+	"GET /api/v1/authorities/{id}/monitoring-rules": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d/monitoring-rules", tn.auth), nil
+	}},
+	"PUT /api/v1/authorities/{id}/monitoring-rules": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d/monitoring-rules", tn.auth), map[string]any{"rules": []map[string]any{
+			{"kind": "supply_empty", "opens_ticket": true, "provider_id": tn.provider, "level": 2, "impact": 3, "urgency": 2, "auto_resolve": true}}}
+	}},
 	// The default categories are the platform's, shared by every tenant.
 	"GET /api/v1/ticket-categories": {global: true, allow: []string{"teacher", "school_it", "authority_it", "provider"},
 		req: accPath("/api/v1/ticket-categories?class=printer")},
+	// The authority's own categories and its service catalogue: its IT
+	// changes them; every member reads the active services, providers none.
+	"POST /api/v1/ticket-categories": {create: true, kind: "category", allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return "/api/v1/ticket-categories", map[string]any{"authority_id": tn.auth, "class": "general", "name": fmt.Sprintf("Tablet-Koffer %d", x.next())}
+	}},
+	"PATCH /api/v1/ticket-categories/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/ticket-categories/%d", tn.category), map[string]any{"name": fmt.Sprintf("Dokumentenkamera %d", x.next())}
+	}},
+	"DELETE /api/v1/ticket-categories/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/ticket-categories/%d", x.freshCategory(tn)), nil
+	}},
+	"GET /api/v1/services": {list: true, kind: "service", allow: []string{"teacher", "school_it", "authority_it", "provider"},
+		sees: accStaff, blind: []string{"provider"}, req: accPath("/api/v1/services")},
+	"POST /api/v1/services": {create: true, kind: "service", allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return "/api/v1/services", x.serviceBody(tn)
+	}},
+	"GET /api/v1/services/{id}": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/services/%d", tn.service), nil
+	}},
+	"PATCH /api/v1/services/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/services/%d", tn.service), map[string]any{"description": fmt.Sprintf("Stand %d", x.next())}
+	}},
+	"DELETE /api/v1/services/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/services/%d", id(x.must(201, "POST", "/api/v1/services", x.serviceBody(tn)))), nil
+	}},
 }
 
 const accPassword = "Matrix-Geheimnis-4711"
@@ -429,6 +500,7 @@ type accTenant struct {
 	snmpCred, snmpTarget    int64 // an SNMP credential profile and an SNMP target of the school
 	snmpRange               int64 // an SNMP discovery range of the school
 	ticket                  int64 // a ticket on ci, assigned to provider
+	service, category       int64 // a catalogue service and an own ticket category of the authority
 	ids                     map[string]map[int64]bool
 }
 
@@ -445,7 +517,7 @@ func (tn *accTenant) owns(kind string, item map[string]any) bool {
 	switch kind {
 	case "authority":
 		return num(item["id"]) == tn.auth
-	case "school", "room", "ci", "duplicate", "audit", "enrolment_token", "snmp_target", "snmp_range":
+	case "school", "room", "ci", "duplicate", "audit", "enrolment_token", "snmp_target", "snmp_range", "service", "category":
 		return num(item["authority_id"]) == tn.auth
 	case "lock":
 		return tn.ids["ci"][num(item["ci_id"])]
@@ -499,7 +571,10 @@ func (r accResp) message() string {
 func (x *accEnv) call(token, cookie, method, p string, body any) accResp {
 	x.t.Helper()
 	var rd io.Reader
-	if body != nil {
+	form, isForm := body.(formBody)
+	if isForm {
+		rd = bytes.NewReader(form.data)
+	} else if body != nil {
 		data, _ := json.Marshal(body)
 		rd = bytes.NewReader(data)
 	}
@@ -513,7 +588,9 @@ func (x *accEnv) call(token, cookie, method, p string, body any) accResp {
 	if cookie != "" {
 		req.Header.Set("Cookie", cookie)
 	}
-	if body != nil {
+	if isForm {
+		req.Header.Set("Content-Type", form.contentType)
+	} else if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	cl := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -715,6 +792,8 @@ func (x *accEnv) newTenant(name, code string) *accTenant {
 	body["provider_id"] = tn.provider
 	tn.ticket = id(x.must(201, "POST", "/api/v1/tickets", body))
 	tn.add("ticket", tn.ticket)
+	tn.service = id(x.must(201, "POST", "/api/v1/services", x.serviceBody(tn)))
+	tn.category = x.freshCategory(tn)
 	return tn
 }
 
@@ -947,4 +1026,17 @@ func joinInts(v []int) string {
 		s[i] = fmt.Sprint(n)
 	}
 	return strings.Join(s, "|")
+}
+
+// serviceBody is a new catalogue service of the tenant's authority.
+func (x *accEnv) serviceBody(tn *accTenant) map[string]any {
+	return map[string]any{"authority_id": tn.auth, "name": fmt.Sprintf("Neues Benutzerkonto %d", x.next()),
+		"form": []map[string]any{{"key": "name", "label": "Name", "type": "text", "required": true}}}
+}
+
+// freshCategory makes an own general ticket category of the tenant's authority.
+func (x *accEnv) freshCategory(tn *accTenant) int64 {
+	x.t.Helper()
+	return id(x.must(201, "POST", "/api/v1/ticket-categories", map[string]any{"authority_id": tn.auth, "class": "general",
+		"name": fmt.Sprintf("Schulserver %d", x.next())}))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	neturl "net/url"
@@ -90,8 +91,10 @@ func TestBackupAndRestoreRoundTripTheDemo(t *testing.T) {
 		SELECT id, 'counter.pages', now() - g * interval '15 minutes', g FROM cis, generate_series(1, 3) g`); err != nil {
 		t.Fatal(err)
 	}
+	photoTicket, photo := attachDemoPhoto(t, m1)
 	want := tableSums(t, m1.db.SQL())
-	if len(want) < 20 || strings.HasPrefix(want["cis"], "0 rows") || strings.HasPrefix(want["ci_metrics"], "0 rows") {
+	if len(want) < 20 || strings.HasPrefix(want["cis"], "0 rows") || strings.HasPrefix(want["ci_metrics"], "0 rows") ||
+		strings.HasPrefix(want["ticket_attachments"], "0 rows") {
 		t.Fatalf("nothing to back up: %v", want)
 	}
 
@@ -138,6 +141,34 @@ func TestBackupAndRestoreRoundTripTheDemo(t *testing.T) {
 	if n := c.must(200, "GET", "/api/v1/cis?limit=1", nil)["total"].(float64); n < 300 {
 		t.Errorf("restored server lists %v CIs", n)
 	}
+	// Attachments live in the database: the backup holds them.
+	if code, _, _, raw := c.upload("GET", fmt.Sprintf("/api/v1/tickets/%d/attachments/%d", photoTicket, photo.ID), nil); code != 200 ||
+		fmt.Sprintf("%x", sha256.Sum256(raw)) != photo.SHA256 {
+		t.Errorf("restored attachment: %d, %d bytes", code, len(raw))
+	}
+}
+
+// attachDemoPhoto opens a ticket on a demo printer with a photo attached.
+func attachDemoPhoto(t *testing.T, m *Main) (int64, *cmdb.Attachment) {
+	t.Helper()
+	ctx, s := context.Background(), cmdb.AdminScope("test")
+	var printer int64
+	if err := m.db.SQL().Get(&printer, `SELECT id FROM cis WHERE class = 'printer' AND merged_into IS NULL ORDER BY id LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
+	cats, err := m.db.FindTicketCategories(ctx, s, "printer")
+	if err != nil || len(cats) == 0 {
+		t.Fatal(cats, err)
+	}
+	tk := &cmdb.Ticket{Type: cmdb.TicketIncident, Title: "Papierstau, Foto anbei", CategoryID: cats[0].ID, Impact: 3, Urgency: 2, CIIDs: []int64{printer}}
+	if _, err := m.db.CreateTicket(ctx, s, tk, ""); err != nil {
+		t.Fatal(err)
+	}
+	a := &cmdb.Attachment{TicketID: tk.ID, FileName: "papierstau.png"}
+	if err := m.db.AddTicketAttachment(ctx, s, a, testPNG(t, 64<<10)); err != nil {
+		t.Fatal(err)
+	}
+	return tk.ID, a
 }
 
 // TestBackupOfAnExternalDatabase dumps a database named by --db without

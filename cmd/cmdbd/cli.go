@@ -32,6 +32,7 @@ var commands = []command{
 	{"bench ingest", "[--agents N] [--rate R] [--duration D]", "load the agent door with simulated agents (reports/s, latency, 0 lost)"},
 	{"bench snmp", "[--devices N] [--concurrency N] [--no-exporter]", "poll simulated printers, compare with prometheus-snmp-exporter"},
 	{"bench retention", "[--devices N] [--days N]", "simulate a year of polls, print metric table sizes with retention"},
+	{"bench tickets", "[--cis N] [--tickets N] [--queries N]", "seed 300k CIs and 200k tickets, time the queue and rule queries (p50/p95)"},
 	{"backup", "--out FILE [--db URL] [--data-dir DIR]", "dump the database while the server runs (pg_dump custom format)"},
 	{"restore", "FILE [--data-dir DIR]", "load a dump into a new private PostgreSQL in an empty data dir"},
 	{"version", "", "print the version"},

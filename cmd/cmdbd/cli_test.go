@@ -26,7 +26,7 @@ func execMain(t *testing.T, stdin string, args ...string) (int, string, string) 
 }
 
 var allCommands = []string{"serve", "demo", "migrate", "token create", "user add", "snmp poll", "snmp simulate",
-	"bench reconcile", "bench ingest", "bench snmp", "bench retention", "backup", "restore", "version", "help"}
+	"bench reconcile", "bench ingest", "bench snmp", "bench retention", "bench tickets", "backup", "restore", "version", "help"}
 
 func TestHelpListsTheCommands(t *testing.T) {
 	t.Parallel()

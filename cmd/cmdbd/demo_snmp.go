@@ -6,19 +6,22 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/demo"
 	"github.com/schulit/cmdb/server/poller"
 	"github.com/schulit/cmdb/server/snmp"
 )
 
 // newPoller wires the polling round: the store, the SNMP options (in the
-// demo, the simulated devices) and, when reg is not nil, the metrics.
+// demo, the simulated devices), the health sink (monitoring opens
+// tickets) and, when reg is not nil, the metrics.
 func (m *Main) newPoller(reg prometheus.Registerer) (*poller.Poller, error) {
 	opts := snmp.Options{Logger: m.log}
 	if m.demoSim != nil {
 		opts.Dial = m.demoSim.Dial
 	}
-	return poller.New(poller.Options{Store: m.db, SNMP: opts, MissLimit: m.Config.SNMPMisses, Logger: m.log, Registry: reg})
+	sink := cmdb.HealthSinks{m.db.MonitoringSink()}
+	return poller.New(poller.Options{Store: m.db, SNMP: opts, MissLimit: m.Config.SNMPMisses, Logger: m.log, Registry: reg, Sink: sink})
 }
 
 // startDemoSNMP starts the simulated devices of the demo and polls every

@@ -32,6 +32,7 @@ import (
 	"github.com/schulit/cmdb/server/postgres"
 	"github.com/schulit/cmdb/server/postgres/bench"
 	"github.com/schulit/cmdb/server/postgres/retentionbench"
+	"github.com/schulit/cmdb/server/postgres/ticketbench"
 	"github.com/schulit/cmdb/server/scheduler"
 	"golang.org/x/term"
 	"golang.org/x/time/rate"
@@ -111,7 +112,7 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	c := &m.Config
 	c.Command = cmd
-	if cmd == "snmp-poll" || cmd == "snmp-simulate" || cmd == "bench-snmp" || cmd == "bench-retention" {
+	if cmd == "snmp-poll" || cmd == "snmp-simulate" || cmd == "bench-snmp" || cmd == "bench-retention" || cmd == "bench-tickets" {
 		c.SNMPArgs = args // their own flags, parsed when they run
 		return nil
 	}
@@ -254,6 +255,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return quietHelp(snmpSimulateCommand(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
 	case "bench-retention":
 		return quietHelp(retentionbench.Command(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
+	case "bench-tickets":
+		return quietHelp(ticketbench.Command(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr, ticketBenchExtras...))
 	case "backup":
 		return m.backup(ctx)
 	case "restore":
@@ -348,7 +351,7 @@ func (m *Main) serve(ctx context.Context) error {
 		SessionMaxAge: m.db.SessionMaxAge(), Logger: m.log, AllowPrivateIssuers: m.Config.OIDCAllowPrivate})
 	m.ingest = agentdoor.New(agentdoor.Options{Store: m.db, Logger: m.log, Registry: reg,
 		ReportRate: rate.Limit(m.Config.AgentReportRate), ReportBurst: m.Config.AgentReportBurst})
-	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, Agents: m.db, SNMP: m.db, Tickets: m.db,
+	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, Agents: m.db, SNMP: m.db, Tickets: m.db, Attachments: m.db, Failures: m.db, Catalogue: m.db,
 		OIDCLogin: sso.Login, OIDCCallback: sso.Callback, AgentEnroll: m.ingest.Enroll, AgentReport: m.ingest.Report,
 		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Live: m.live, Logger: m.log, Registry: reg, Build: buildinfo.Get()})
 	m.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
@@ -483,6 +486,17 @@ func (m *Main) startJobs(reg prometheus.Registerer) error {
 			m.log.Error("closing resolved tickets", "err", err)
 		} else if n > 0 {
 			m.log.Info("closed resolved tickets", "count", n)
+		}
+	}); err != nil {
+		return err
+	}
+	// Repeat-failure flags clear when their window passes: daily, and
+	// once at start so a server that was down catches up.
+	if err := s.EveryFromStart("repeat-failures", 24*time.Hour, func(ctx context.Context) {
+		if set, cleared, err := m.db.RecomputeAllRepeatFailures(ctx); err != nil {
+			m.log.Error("recomputing repeat failures", "err", err)
+		} else if set+cleared > 0 {
+			m.log.Info("recomputed repeat failures", "set", set, "cleared", cleared)
 		}
 	}); err != nil {
 		return err

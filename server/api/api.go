@@ -29,6 +29,18 @@ type Options struct {
 	Agents   cmdb.AgentStore
 	SNMP     cmdb.SNMPStore
 	Tickets  cmdb.TicketStore
+	// Attachments keeps the photos and PDFs of tickets; AttachmentLimits
+	// bound them (zero fields: the defaults), the store's the same.
+	Attachments      cmdb.AttachmentStore
+	AttachmentLimits cmdb.AttachmentLimits
+	// Failures keeps the repeat-failure flags and finds model patterns.
+	Failures cmdb.FailureStore
+	// Monitoring keeps the monitoring rules; nil: Tickets, when it is
+	// one too.
+	Monitoring cmdb.MonitoringStore
+	// Catalogue keeps the service catalogue and the authorities' own
+	// ticket categories.
+	Catalogue cmdb.CatalogueStore
 	// AgentEnroll and AgentReport serve the agents
 	// (/api/v1/agent/enroll and /api/v1/agent/report); nil: not offered.
 	AgentEnroll, AgentReport http.HandlerFunc
@@ -82,6 +94,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
+	}
+	if opts.Monitoring == nil {
+		opts.Monitoring, _ = opts.Tickets.(cmdb.MonitoringStore)
 	}
 	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cmdb_http_requests_total",
@@ -265,10 +280,28 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/tickets/{id}/comments", true, s.addTicketComment},
 		{"POST", "/api/v1/tickets/{id}/watchers", true, s.addTicketWatcher},
 		{"GET", "/api/v1/tickets/{id}/history", true, s.listTicketHistory},
+		{"GET", "/api/v1/tickets/{id}/attachments", true, s.listTicketAttachments},
+		{"POST", "/api/v1/tickets/{id}/attachments", true, s.addTicketAttachment},
+		{"GET", "/api/v1/tickets/{id}/attachments/{aid}", true, s.getTicketAttachment},
 		{"GET", "/api/v1/cis/{id}/tickets", true, listOfCI(s.opts.Tickets, cmdb.TicketStore.FindCITickets)},
 		{"GET", "/api/v1/ticket-categories", true, s.listTicketCategories},
+		{"POST", "/api/v1/ticket-categories", true, s.createTicketCategory},
+		{"PATCH", "/api/v1/ticket-categories/{id}", true, s.updateTicketCategory},
+		{"DELETE", "/api/v1/ticket-categories/{id}", true, s.deactivateTicketCategory},
+		{"GET", "/api/v1/services", true, s.listServices},
+		{"POST", "/api/v1/services", true, s.createService},
+		{"GET", "/api/v1/services/{id}", true, s.getService},
+		{"PATCH", "/api/v1/services/{id}", true, s.updateService},
+		{"DELETE", "/api/v1/services/{id}", true, s.deactivateService},
 		{"GET", "/api/v1/authorities/{id}/priority-matrix", true, s.getPriorityMatrix},
 		{"PUT", "/api/v1/authorities/{id}/priority-matrix", true, s.setPriorityMatrix},
+		{"POST", "/api/v1/tickets/{id}/merge", true, s.mergeTicket},
+		{"GET", "/api/v1/authorities/{id}/repeat-failure-rule", true, s.getRepeatFailureRule},
+		{"PUT", "/api/v1/authorities/{id}/repeat-failure-rule", true, s.setRepeatFailureRule},
+		{"GET", "/api/v1/repeat-failures", true, s.listRepeatFailures},
+		{"GET", "/api/v1/failure-patterns", true, s.listFailurePatterns},
+		{"GET", "/api/v1/authorities/{id}/monitoring-rules", true, s.getMonitoringRules},
+		{"PUT", "/api/v1/authorities/{id}/monitoring-rules", true, s.setMonitoringRules},
 	}
 }
 

@@ -27,6 +27,9 @@ type TicketInput struct {
 	Channel        string  `json:"channel"`
 	ReporterUserID int64   `json:"reporter_user_id"`
 	OnBehalfOf     string  `json:"on_behalf_of"`
+	// ServiceID and FormAnswers open a request against a catalogue service.
+	ServiceID   int64          `json:"service_id"`
+	FormAnswers map[string]any `json:"form_answers"`
 }
 
 // ticketID resolves the {id} path parameter: a numeric id or a readable
@@ -54,7 +57,7 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request, sc cmdb.Sc
 	t := &cmdb.Ticket{Type: in.Type, Title: in.Title, Description: in.Description, CategoryID: in.CategoryID,
 		Impact: in.Impact, Urgency: in.Urgency, Level: in.Level, CIIDs: in.CIIDs, RoomID: in.RoomID, SchoolID: in.SchoolID,
 		AuthorityID: in.AuthorityID, ProviderID: in.ProviderID, AssigneeUserID: in.AssigneeUserID, Channel: in.Channel,
-		ReporterUserID: in.ReporterUserID, OnBehalfOf: in.OnBehalfOf}
+		ReporterUserID: in.ReporterUserID, OnBehalfOf: in.OnBehalfOf, ServiceID: in.ServiceID, FormAnswers: in.FormAnswers}
 	if t.CIIDs == nil {
 		t.CIIDs = []int64{}
 	}
@@ -82,7 +85,7 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request, sc cmdb.Sco
 	ints := []struct {
 		name string
 		dst  *int64
-	}{{"authority", &f.AuthorityID}, {"school", &f.SchoolID}, {"ci", &f.CIID}}
+	}{{"authority", &f.AuthorityID}, {"school", &f.SchoolID}, {"ci", &f.CIID}, {"service_id", &f.ServiceID}}
 	for _, p := range ints {
 		v, err := queryInt(r, p.name)
 		if err != nil {

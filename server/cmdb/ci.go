@@ -101,9 +101,12 @@ type CI struct {
 	Provenance map[string]Provenance `json:"-"`
 	// MergedInto is set on a CI that was merged into another; such a CI
 	// is kept for its history and no longer listed.
-	MergedInto int64     `json:"merged_into,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	MergedInto int64 `json:"merged_into,omitempty"`
+	// RepeatFailure is the replacement-candidate flag, nil when none
+	// (read-only; see RepeatFailureFlag).
+	RepeatFailure *RepeatFailureFlag `json:"repeat_failure"`
+	CreatedAt     time.Time          `json:"created_at"`
+	UpdatedAt     time.Time          `json:"updated_at"`
 }
 
 // Get returns the value of a core or free attribute, "" when unset.

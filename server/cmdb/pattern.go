@@ -104,6 +104,34 @@ const minRestYears = 1.0
 // model is tested on its own, without correction for multiple tests, as
 // the rule's thresholds already demand a clear excess.
 func FindModelPatterns(devices []PatternDevice, rule PatternRule) []ModelPattern {
+	groups := make([]PatternGroup, 0, len(devices))
+	for _, d := range devices {
+		affected := 0
+		if d.Incidents > 0 {
+			affected = 1
+		}
+		groups = append(groups, PatternGroup{Class: d.Class, Vendor: d.Vendor, Model: d.Model, Years: d.Years,
+			Incidents: d.Incidents, Devices: 1, Affected: affected, CIIDs: []string{d.CIID}})
+	}
+	return FindModelPatternsInGroups(groups, rule)
+}
+
+// PatternGroup is the sum over some devices of one class, vendor and
+// model as stored (a database can add them up without knowing vendor
+// aliases): Devices devices, Affected of them with an incident, Years in
+// service and Incidents in all. CIIDs may be left empty.
+type PatternGroup struct {
+	Class, Vendor, Model string
+	Years                float64
+	Incidents            int
+	Devices, Affected    int
+	CIIDs                []string
+}
+
+// FindModelPatternsInGroups is FindModelPatterns over devices already
+// summed up per class, vendor and model; groups of the same model under
+// other spellings (vendor aliases, case, spaces) are joined first.
+func FindModelPatternsInGroups(groups []PatternGroup, rule PatternRule) []ModelPattern {
 	if rule == (PatternRule{}) {
 		rule = DefaultPatternRule()
 	}
@@ -119,8 +147,8 @@ func FindModelPatterns(devices []PatternDevice, rule PatternRule) []ModelPattern
 	}
 	classes := map[string]*totals{}
 	models := map[[3]string]*totals{}
-	for _, d := range devices {
-		if d.Years < 0 || math.IsNaN(d.Years) || math.IsInf(d.Years, 0) || d.Incidents < 0 {
+	for _, d := range groups {
+		if d.Years < 0 || math.IsNaN(d.Years) || math.IsInf(d.Years, 0) || d.Incidents < 0 || d.Devices < 0 || d.Affected < 0 {
 			continue // not a measurement
 		}
 		c := classes[d.Class]
@@ -142,11 +170,9 @@ func FindModelPatterns(devices []PatternDevice, rule PatternRule) []ModelPattern
 		}
 		m.k += d.Incidents
 		m.years += d.Years
-		m.n++
-		if d.Incidents > 0 {
-			m.hit++
-		}
-		m.ids = append(m.ids, d.CIID)
+		m.n += d.Devices
+		m.hit += d.Affected
+		m.ids = append(m.ids, d.CIIDs...)
 	}
 	var out []ModelPattern
 	for _, m := range models {

@@ -77,6 +77,15 @@ type Ticket struct {
 	UpdatedAt  time.Time  `json:"updated_at"`
 	ResolvedAt *time.Time `json:"resolved_at"`
 	ClosedAt   *time.Time `json:"closed_at"`
+	// MergedInto is the ticket this one was merged into as a duplicate
+	// (it is closed then and never changes again); 0 when not merged.
+	MergedInto int64 `json:"merged_into,omitempty"`
+	// ServiceID is the catalogue service a request was opened against (0:
+	// none), Service its name (read-only), FormAnswers the answers to its
+	// form as ValidateAnswers stored them.
+	ServiceID   int64          `json:"service_id,omitempty"`
+	Service     string         `json:"service,omitempty"`
+	FormAnswers map[string]any `json:"form_answers,omitempty"`
 	ProblemID  int64      `json:"problem_id,omitempty"` // the problem grouping it, read-only (ProblemStore)
 }
 
@@ -100,7 +109,10 @@ func (t *Ticket) Validate() error {
 	if err := checkText("description", t.Description, 20000, false); err != nil {
 		return err
 	}
-	if t.CategoryID <= 0 {
+	if err := t.validateService(); err != nil { // before the defaults: a service brings its own
+		return err
+	}
+	if t.CategoryID <= 0 && t.ServiceID == 0 {
 		return Invalid("category_id", "is required: one of GET /api/v1/ticket-categories")
 	}
 	if err := checkLevel("impact", t.Impact); err != nil {
@@ -109,11 +121,13 @@ func (t *Ticket) Validate() error {
 	if err := checkLevel("urgency", t.Urgency); err != nil {
 		return err
 	}
-	if t.Level == 0 {
+	if t.Level == 0 && t.ServiceID == 0 {
 		t.Level = 1
 	}
-	if err := checkLevel("level", t.Level); err != nil {
-		return err
+	if t.Level != 0 || t.ServiceID == 0 {
+		if err := checkLevel("level", t.Level); err != nil {
+			return err
+		}
 	}
 	if t.Channel == "" {
 		t.Channel = ChannelAPI
@@ -334,6 +348,8 @@ type TicketFilter struct {
 	Priority int
 	// Group: "authority" (the authority's own IT) or a provider id.
 	Group string
+	// ServiceID: requests opened against this catalogue service.
+	ServiceID int64
 	// Query matches number, title and description (case-insensitive).
 	Query         string
 	Limit, Offset int
@@ -420,6 +436,8 @@ type TicketCategory struct {
 	AuthorityID int64  `json:"authority_id,omitempty"`
 	Class       string `json:"class"`
 	Name        string `json:"name"`
+	Position    int    `json:"position"`
+	Active      bool   `json:"active"`
 }
 
 // TicketStore keeps tickets. Every method filters by the scope: a ticket
@@ -480,4 +498,13 @@ type TicketStore interface {
 	// FindTicketCategories lists the categories of a CI class ("" for
 	// every class), the general ones included.
 	FindTicketCategories(ctx context.Context, s Scope, class string) ([]*TicketCategory, error)
+	// MergeTicket merges ticket id into ticket into as a duplicate: id is
+	// closed with MergedInto, its reporter and watchers join into as
+	// watchers, its CIs are linked to into, and both record it in their
+	// history and comments. It returns into. EFORBIDDEN unless the caller
+	// works on both; EINVALID naming "into" for itself, an unknown or
+	// invisible ticket, one of another authority or type; ECONFLICT
+	// naming "status" when id is already merged or closed, "into" when
+	// into is.
+	MergeTicket(ctx context.Context, s Scope, id, into int64) (*Ticket, error)
 }

@@ -287,6 +287,10 @@ func (p *Poller) queryPJLink(ctx context.Context, t *cmdb.SNMPTarget, passwords 
 // offer hands the health events of each polled device to the Sink, in
 // order; see Round.
 func (p *Poller) offer(ctx context.Context, recs []*cmdb.PollRecord) {
+	if bs, ok := p.opts.Sink.(cmdb.HealthBatchSink); ok {
+		p.offerBatch(ctx, bs, recs)
+		return
+	}
 	for _, rec := range recs {
 		if len(rec.Events) == 0 {
 			continue
@@ -305,6 +309,42 @@ func (p *Poller) offer(ctx context.Context, recs []*cmdb.PollRecord) {
 				break
 			}
 		}
+	}
+}
+
+// offerBatch is offer for a sink that takes a round's events at once
+// (and may handle devices concurrently): a device any of whose events
+// was refused keeps neither its events nor its tracker state, as in
+// offer.
+func (p *Poller) offerBatch(ctx context.Context, bs cmdb.HealthBatchSink, recs []*cmdb.PollRecord) {
+	var events []cmdb.HealthEvent
+	var owner []*cmdb.PollRecord
+	for _, rec := range recs {
+		if len(rec.Events) == 0 {
+			continue
+		}
+		if rec.Target.CIID == 0 {
+			rec.Events, rec.HealthState = nil, nil
+			continue
+		}
+		for _, e := range rec.Events {
+			e.CIID = rec.Target.CIID
+			events = append(events, e)
+			owner = append(owner, rec)
+		}
+	}
+	if len(events) == 0 {
+		return
+	}
+	errs := bs.HealthEvents(ctx, events)
+	for i, err := range errs {
+		rec := owner[i]
+		if err == nil || rec.Events == nil {
+			continue
+		}
+		p.opts.Logger.Warn("health event not delivered; offered again at the next poll", "ci_id", rec.Target.CIID,
+			"target", rec.Target.Address, "kind", events[i].Kind, "err", err)
+		rec.Events, rec.HealthState = nil, nil
 	}
 }
 

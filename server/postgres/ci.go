@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"github.com/schulit/cmdb/server/cmdb"
 )
 
@@ -18,16 +19,54 @@ func (db *DB) FindCIByID(ctx context.Context, s cmdb.Scope, id int64) (*cmdb.CI,
 
 func findCI(ctx context.Context, q sqlx.QueryerContext, s cmdb.Scope, id int64) (*cmdb.CI, error) {
 	var w where
-	w.scope(s, "c.authority_id", "c.school_id")
+	w.ciReadScope(s)
 	w.add("c.id = ?", id)
 	var row ciRow
-	if err := sqlx.GetContext(ctx, q, &row, rebind(`SELECT `+ciColumns+` FROM cis c WHERE `+w.String()), w.args...); err != nil {
+	if err := sqlx.GetContext(ctx, q, &row, rebind(`SELECT `+ciReadColumns+` FROM cis c WHERE `+w.String()), w.args...); err != nil {
 		if cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND {
 			return nil, notFound("CI", id)
 		}
 		return nil, mapErr("postgres.FindCIByID", err)
 	}
 	return row.toCI()
+}
+
+// ciReadScope adds the condition under which the scope may read a CI
+// (alias c): its tenants' CIs, and for a provider's staff also the CIs
+// linked by a ticket that is assigned to their provider and not closed —
+// only while it is assigned. Reading is all it grants: every change
+// checks CanWrite on the CI's authority and school.
+func (w *where) ciReadScope(s cmdb.Scope) {
+	if s.Admin || len(s.Providers) == 0 {
+		w.scope(s, "c.authority_id", "c.school_id")
+		return
+	}
+	var own where
+	own.scope(s, "c.authority_id", "c.school_id")
+	w.add("("+own.String()+` OR EXISTS (SELECT 1 FROM ticket_cis pc JOIN tickets pt ON pt.id = pc.ticket_id
+		WHERE pc.ci_id = c.id AND pt.provider_id = ANY(?) AND pt.status <> 'closed'))`, append(own.args, pq.Array(s.Providers))...)
+}
+
+// ciPageRow is a CI row of a page query with the total of all matches
+// (count(*) OVER () AS total).
+type ciPageRow struct {
+	ciRow
+	Total int `db:"total"`
+}
+
+// ciPage turns a page of rows into CIs and the total; op names the
+// caller in errors.
+func ciPage(rows []ciPageRow, op string) ([]*cmdb.CI, int, error) {
+	out := make([]*cmdb.CI, 0, len(rows))
+	total := 0
+	for i := range rows {
+		ci, err := rows[i].toCI()
+		if err != nil {
+			return nil, 0, mapErr(op, err)
+		}
+		out, total = append(out, ci), rows[i].Total
+	}
+	return out, total, nil
 }
 
 // likePattern escapes LIKE wildcards in a search text.
@@ -45,7 +84,7 @@ func (db *DB) FindCIs(ctx context.Context, s cmdb.Scope, f cmdb.CIFilter) ([]*cm
 	}
 	var w where
 	w.add("c.merged_into IS NULL")
-	w.scope(s, "c.authority_id", "c.school_id")
+	w.ciReadScope(s)
 	if f.AuthorityID != 0 {
 		w.add("c.authority_id = ?", f.AuthorityID)
 	}
@@ -82,24 +121,15 @@ func (db *DB) FindCIs(ctx context.Context, s cmdb.Scope, f cmdb.CIFilter) ([]*cm
 			OR EXISTS (SELECT 1 FROM ci_identifiers i WHERE i.ci_id = c.id AND i.kind = 'mac' AND `+mac+`))`,
 			p, p, p, p, p, p, macArg)
 	}
-	type row struct {
-		ciRow
-		Total int `db:"total"`
-	}
-	var rows []row
-	err := db.db.SelectContext(ctx, &rows, rebind(`SELECT `+ciColumns+`, count(*) OVER () AS total FROM cis c
+	var rows []ciPageRow
+	err := db.db.SelectContext(ctx, &rows, rebind(`SELECT `+ciReadColumns+`, count(*) OVER () AS total FROM cis c
 		WHERE `+w.String()+` ORDER BY c.name, c.id LIMIT ? OFFSET ?`), append(w.args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, mapErr("postgres.FindCIs", err)
 	}
-	out := make([]*cmdb.CI, 0, len(rows))
-	total := 0
-	for i := range rows {
-		ci, err := rows[i].toCI()
-		if err != nil {
-			return nil, 0, mapErr("postgres.FindCIs", err)
-		}
-		out, total = append(out, ci), rows[i].Total
+	out, total, err := ciPage(rows, "postgres.FindCIs")
+	if err != nil {
+		return nil, 0, err
 	}
 	if len(rows) == 0 && f.Offset > 0 {
 		// The page is past the end; count anyway so clients can page back.
@@ -124,7 +154,7 @@ func (db *DB) FindIdentifiers(ctx context.Context, s cmdb.Scope, ciID int64) ([]
 // FindLocks lists locks of one visible CI, or of all visible CIs.
 func (db *DB) FindLocks(ctx context.Context, s cmdb.Scope, ciID int64) ([]*cmdb.Lock, error) {
 	var w where
-	w.scope(s, "c.authority_id", "c.school_id")
+	w.ciReadScope(s)
 	if ciID != 0 {
 		if _, err := db.FindCIByID(ctx, s, ciID); err != nil {
 			return nil, err

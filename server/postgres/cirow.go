@@ -43,6 +43,8 @@ type ciRow struct {
 	MergedInto   int64     `db:"merged_into" json:"-"`
 	CreatedAt    time.Time `db:"created_at" json:"-"`
 	UpdatedAt    time.Time `db:"updated_at" json:"-"`
+	// RepeatFailure is read by ciReadColumns only (JSON, NULL: none).
+	RepeatFailure []byte `db:"repeat_failure" json:"-"`
 }
 
 // rawJSON is a jsonb value read as bytes and written verbatim.
@@ -85,6 +87,10 @@ func (r *ciRow) toCI() (*cmdb.CI, error) {
 	}
 	if c.Attributes == nil {
 		c.Attributes = map[string]string{}
+	}
+	var err error
+	if c.RepeatFailure, err = parseRepeatFailure(r.RepeatFailure); err != nil {
+		return nil, fmt.Errorf("ci %d: %w", r.ID, err)
 	}
 	return c, nil
 }

@@ -53,6 +53,9 @@ type Options struct {
 	// MetricRetention says how long metric values are kept at each
 	// resolution (see RollupMetrics); zero fields mean the defaults.
 	MetricRetention Retention
+	// AttachmentLimits bound ticket attachments; zero fields mean the
+	// defaults (cmdb.DefaultMaxAttachmentSize …).
+	AttachmentLimits cmdb.AttachmentLimits
 }
 
 // DB is the PostgreSQL store.

@@ -35,6 +35,8 @@ const ticketColumns = `t.id, t.number, t.authority_id, coalesce(t.school_id, 0),
 	(SELECT count(*) FROM ticket_watchers w WHERE w.ticket_id = t.id),
 	t.created_at, t.updated_at, t.resolved_at, t.closed_at,
 	coalesce((SELECT array_agg(x.ci_id ORDER BY x.ci_id) FROM ticket_cis x WHERE x.ticket_id = t.id), '{}'),
+	coalesce(t.merged_into_id, 0),
+	coalesce(t.service_id, 0), coalesce((SELECT sv.name FROM services sv WHERE sv.id = t.service_id), ''), t.form_answers,
 	coalesce(t.problem_id, 0)`
 
 const ticketFrom = ` FROM tickets t JOIN ticket_categories c ON c.id = t.category_id`
@@ -42,15 +44,22 @@ const ticketFrom = ` FROM tickets t JOIN ticket_categories c ON c.id = t.categor
 // ticketOrder puts open tickets first, then the most urgent, then the oldest.
 const ticketOrder = ` ORDER BY (t.status IN ('resolved', 'closed')), t.priority, t.created_at, t.id`
 
+// ticketOpenOrder is ticketOrder for a list of open tickets only.
+const ticketOpenOrder = ` ORDER BY t.priority, t.created_at, t.id`
+
 func scanTicket(sc interface{ Scan(...any) error }) (*cmdb.Ticket, error) {
 	var t cmdb.Ticket
 	var cis pq.Int64Array
 	var resolved, closed sql.NullTime
+	var answers []byte
 	err := sc.Scan(&t.ID, &t.Number, &t.AuthorityID, &t.SchoolID, &t.RoomID, &t.Type, &t.Title, &t.Description,
 		&t.CategoryID, &t.Category, &t.Impact, &t.Urgency, &t.Priority, &t.Status, &t.Level, &t.ProviderID,
 		&t.AssigneeUserID, &t.Channel, &t.ReporterUserID, &t.OnBehalfOf, &t.CreatedBy, &t.Watchers,
-		&t.CreatedAt, &t.UpdatedAt, &resolved, &closed, &cis, &t.ProblemID)
+		&t.CreatedAt, &t.UpdatedAt, &resolved, &closed, &cis, &t.MergedInto, &t.ServiceID, &t.Service, &answers, &t.ProblemID)
 	if err != nil {
+		return nil, err
+	}
+	if err := scanFormAnswers(&t, answers); err != nil {
 		return nil, err
 	}
 	t.CIIDs = []int64(cis)
@@ -71,14 +80,58 @@ func ticketScope(w *where, s cmdb.Scope) {
 	if s.Admin {
 		return
 	}
-	conds := []string{"t.authority_id = ANY(?)", "t.school_id = ANY(?)", "t.provider_id = ANY(?)"}
-	args := []any{pq.Array(s.Authorities), pq.Array(s.VisibleSchools()), pq.Array(s.Providers)}
+	// Only the parts the scope has, and "= ?" for a single id, so that
+	// the planner can walk the queue indexes in order for the common
+	// caller (authority IT of one authority).
+	var conds []string
+	var args []any
+	for _, c := range []struct {
+		col string
+		ids []int64
+	}{{"t.authority_id", s.Authorities}, {"t.school_id", s.VisibleSchools()}, {"t.provider_id", s.Providers}} {
+		switch len(c.ids) {
+		case 0:
+		case 1:
+			conds, args = append(conds, c.col+" = ?"), append(args, c.ids[0])
+		default:
+			conds, args = append(conds, c.col+" = ANY(?)"), append(args, pq.Array(c.ids))
+		}
+	}
 	if s.UserID != 0 {
 		conds = append(conds, "t.reporter_user_id = ?")
 		args = append(args, s.UserID)
 	}
+	if len(conds) == 0 {
+		w.add("FALSE")
+		return
+	}
 	w.add("("+strings.Join(conds, " OR ")+")", args...)
 }
+
+// onlyAuthority reports whether everything the scope sees of tickets lies
+// in its one authority (authority IT who reported nothing elsewhere, the
+// usual case): then the scope is that authority alone, which the queue
+// indexes serve in order. One short lookup on the small indexes.
+func (db *DB) onlyAuthority(ctx context.Context, s cmdb.Scope) (int64, bool, error) {
+	if s.Admin || len(s.Authorities) != 1 {
+		return 0, false, nil
+	}
+	a := s.Authorities[0]
+	rest := cmdb.Scope{UserID: s.UserID, Schools: s.Schools, ReadSchools: s.ReadSchools, Providers: s.Providers}
+	if rest.UserID == 0 && len(rest.VisibleSchools()) == 0 && len(rest.Providers) == 0 {
+		return a, true, nil
+	}
+	var w where
+	ticketScope(&w, rest)
+	var outside bool
+	err := db.db.GetContext(ctx, &outside, rebind(`SELECT EXISTS (SELECT 1 FROM tickets t WHERE `+w.String()+` AND t.authority_id <> ?)`),
+		append(w.args, a)...)
+	return a, err == nil && !outside, err
+}
+
+// openStatuses is the SQL list of the statuses that still need work; it
+// matches the predicate of the partial queue indexes (schema 0012).
+const openStatuses = `('new', 'assigned', 'in_progress', 'waiting')`
 
 // staffOf reports whether the scope works on the ticket: it may change it
 // and read its internal comments (authority IT, school IT of its school,
@@ -128,7 +181,20 @@ func (db *DB) FindTickets(ctx context.Context, s cmdb.Scope, f cmdb.TicketFilter
 		return nil, 0, err
 	}
 	var w where
-	ticketScope(&w, s)
+	switch {
+	case f.AuthorityID != 0 && slices.Contains(s.Authorities, f.AuthorityID),
+		f.SchoolID != 0 && slices.Contains(s.VisibleSchools(), f.SchoolID):
+		// The filter lies inside what the scope sees whole: the scope adds
+		// nothing, and leaving it out lets the queue walk its index.
+	default:
+		if a, ok, err := db.onlyAuthority(ctx, s); err != nil {
+			return nil, 0, mapErr("postgres.FindTickets", err)
+		} else if ok {
+			w.add("t.authority_id = ?", a)
+		} else {
+			ticketScope(&w, s)
+		}
+	}
 	if f.AuthorityID != 0 {
 		w.add("t.authority_id = ?", f.AuthorityID)
 	}
@@ -138,9 +204,27 @@ func (db *DB) FindTickets(ctx context.Context, s cmdb.Scope, f cmdb.TicketFilter
 	if f.CIID != 0 {
 		w.add("EXISTS (SELECT 1 FROM ticket_cis x WHERE x.ticket_id = t.id AND x.ci_id = ?)", f.CIID)
 	}
+	order := ticketOrder
 	if len(f.Statuses) > 0 {
-		open := slices.Contains(f.Statuses, "open")
-		w.add("(t.status = ANY(?) OR (? AND t.status NOT IN ('resolved', 'closed')))", pq.Array(f.Statuses), open)
+		sts := f.Statuses
+		if slices.Contains(sts, "open") {
+			sts = append(slices.DeleteFunc(slices.Clone(sts), func(s string) bool { return s == "open" }),
+				cmdb.StatusNew, cmdb.StatusAssigned, cmdb.StatusInProgress, cmdb.StatusWaiting)
+		}
+		slices.Sort(sts)
+		sts = slices.Compact(sts)
+		if !slices.Contains(sts, cmdb.StatusResolved) && !slices.Contains(sts, cmdb.StatusClosed) {
+			// Open tickets only: the usual queue. Named literally so the
+			// partial indexes apply, and without the open-first key
+			// (constant here) so they give the order too.
+			w.add("t.status IN " + openStatuses)
+			if len(sts) < 4 {
+				w.add("t.status = ANY(?)", pq.Array(sts))
+			}
+			order = ticketOpenOrder
+		} else {
+			w.add("t.status = ANY(?)", pq.Array(sts))
+		}
 	}
 	if f.Type != "" {
 		w.add("t.type = ?", f.Type)
@@ -157,6 +241,9 @@ func (db *DB) FindTickets(ctx context.Context, s cmdb.Scope, f cmdb.TicketFilter
 		n, _ := strconv.ParseInt(f.Group, 10, 64) // Validate checked it
 		w.add("t.provider_id = ?", n)
 	}
+	if f.ServiceID != 0 {
+		w.add("t.service_id = ?", f.ServiceID)
+	}
 	if f.Query != "" {
 		p := likePattern(f.Query)
 		w.add("(t.number ILIKE ? OR t.title ILIKE ? OR t.description ILIKE ?)", p, p, p)
@@ -169,7 +256,7 @@ func (db *DB) FindTickets(ctx context.Context, s cmdb.Scope, f cmdb.TicketFilter
 		return nil, 0, mapErr("postgres.FindTickets", err)
 	}
 	args := append(w.args, f.Limit, f.Offset)
-	out, err := db.queryTickets(ctx, rebind(`SELECT `+ticketColumns+ticketFrom+` WHERE `+w.String()+ticketOrder+` LIMIT ? OFFSET ?`), args...)
+	out, err := db.queryTickets(ctx, rebind(`SELECT `+ticketColumns+ticketFrom+` WHERE `+w.String()+order+` LIMIT ? OFFSET ?`), args...)
 	return out, total, err
 }
 
@@ -300,7 +387,8 @@ func placeTicket(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, t *cmdb.Ticket)
 func checkCategory(ctx context.Context, tx *sqlx.Tx, authority, id int64, classes []string) (string, error) {
 	var class, name string
 	err := tx.QueryRowxContext(ctx, `SELECT class, name FROM ticket_categories WHERE id = $1 AND active
-		AND (authority_id IS NULL OR authority_id = $2)`, id, authority).Scan(&class, &name)
+		AND (authority_id IS NULL OR authority_id = $2)
+		AND NOT EXISTS (SELECT 1 FROM ticket_category_hidden h WHERE h.authority_id = $2 AND h.category_id = $1)`, id, authority).Scan(&class, &name)
 	if err == sql.ErrNoRows {
 		return "", unknownRef("category_id", "category", id)
 	} else if err != nil {
@@ -413,6 +501,17 @@ func nullID(id int64) any {
 
 // CreateTicket opens a ticket; see cmdb.TicketStore.
 func (db *DB) CreateTicket(ctx context.Context, s cmdb.Scope, t *cmdb.Ticket, key string) (bool, error) {
+	var created bool
+	err := db.inTx(ctx, func(tx *sqlx.Tx) (err error) {
+		created, err = db.createTicket(ctx, tx, s, t, key)
+		return err
+	})
+	return created, mapErr("postgres.CreateTicket", err)
+}
+
+// createTicket opens a ticket inside tx, so that other writes (the
+// monitoring link) commit or fail with it; see CreateTicket.
+func (db *DB) createTicket(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, t *cmdb.Ticket, key string) (bool, error) {
 	if err := t.Validate(); err != nil {
 		return false, err
 	}
@@ -421,7 +520,7 @@ func (db *DB) CreateTicket(ctx context.Context, s cmdb.Scope, t *cmdb.Ticket, ke
 	}
 	created := false
 	digest := requestDigest(t) // of the request as sent, before the store fills in anything
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := func(tx *sqlx.Tx) error {
 		p, err := placeTicket(ctx, tx, s, t)
 		if err != nil {
 			return err
@@ -456,7 +555,7 @@ func (db *DB) CreateTicket(ctx context.Context, s cmdb.Scope, t *cmdb.Ticket, ke
 				return &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "provider_id", Message: "Only IT staff assign tickets."}
 			case t.AssigneeUserID != 0:
 				return &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "assignee_user_id", Message: "Only IT staff assign tickets."}
-			case t.Level != 1:
+			case t.Level > 1: // 0: the service's level, filled below
 				return &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "level", Message: "Only IT staff set the support level."}
 			case t.OnBehalfOf != "" || (t.ReporterUserID != 0 && t.ReporterUserID != s.UserID):
 				return &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "on_behalf_of", Message: "Only IT staff open tickets for someone else."}
@@ -471,6 +570,9 @@ func (db *DB) CreateTicket(ctx context.Context, s cmdb.Scope, t *cmdb.Ticket, ke
 			} else if !ok {
 				return unknownRef("reporter_user_id", "user", t.ReporterUserID)
 			}
+		}
+		if err := applyService(ctx, tx, s, p, t); err != nil {
+			return err
 		}
 		if t.Category, err = checkCategory(ctx, tx, p.authority, t.CategoryID, p.classes); err != nil {
 			return err
@@ -513,8 +615,16 @@ func (db *DB) CreateTicket(ctx context.Context, s cmdb.Scope, t *cmdb.Ticket, ke
 				return err
 			}
 		}
+		if err := saveServiceRequest(ctx, tx, id, t); err != nil {
+			return err
+		}
 		if err := addTicketHistory(ctx, tx, id, now, s, t.Channel, []change{{"created", "", number}}); err != nil {
 			return err
+		}
+		if t.Type == cmdb.TicketIncident {
+			if err := repeatFailuresAfterLink(ctx, tx, p.authority, t.CIIDs, now); err != nil {
+				return err
+			}
 		}
 		got, err := findTicket(ctx, tx, cmdb.AdminScope(s.Subject), id, false)
 		if err != nil {
@@ -522,8 +632,8 @@ func (db *DB) CreateTicket(ctx context.Context, s cmdb.Scope, t *cmdb.Ticket, ke
 		}
 		*t, created = *got, true
 		return nil
-	})
-	return created, mapErr("postgres.CreateTicket", err)
+	}(tx)
+	return created, err
 }
 
 // requestDigest is a digest of what a caller asked for in a create.
@@ -531,6 +641,9 @@ func requestDigest(t *cmdb.Ticket) string {
 	cis := slices.Sorted(slices.Values(t.CIIDs))
 	b, _ := json.Marshal([]any{t.Type, t.Title, t.Description, t.CategoryID, t.Impact, t.Urgency, t.Level, cis, t.RoomID,
 		t.SchoolID, t.AuthorityID, t.ProviderID, t.AssigneeUserID, t.Channel, t.ReporterUserID, t.OnBehalfOf})
+	if t.ServiceID != 0 { // appended only then, so that the digests of other tickets stay as they were
+		b, _ = json.Marshal([]any{json.RawMessage(b), t.ServiceID, t.FormAnswers})
+	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

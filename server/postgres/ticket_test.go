@@ -276,8 +276,24 @@ func TestTicketScopePerRole(t *testing.T) {
 	}
 	must(t, x.db.AddTicketComment(ctx, x.providerIT, &cmdb.TicketComment{TicketID: mine.ID, Body: "Techniker kommt Donnerstag", Internal: true}))
 	ok(t)(x.db.UpdateTicket(ctx, x.providerIT, mine.ID, cmdb.TicketUpdate{Status: ptr(cmdb.StatusInProgress)}))
-	if _, err := x.db.FindCITickets(ctx, x.providerIT, x.printer); cmdb.ErrorCode(err) != cmdb.ENOTFOUND {
-		t.Errorf("provider lists the tickets of a CI it does not see: %v", err)
+	// While assigned, the provider sees the CIs the ticket links (read
+	// only) and, of their tickets, only its own; no other CI.
+	if _, err := x.db.FindCIByID(ctx, x.providerIT, x.printer); err != nil {
+		t.Errorf("provider reads the CI of its ticket: %v", err)
+	}
+	if tks, err := x.db.FindCITickets(ctx, x.providerIT, x.printer); err != nil || len(tks) != 1 || tks[0].ID != mine.ID {
+		t.Errorf("provider lists the CI's tickets: %v, %v", tks, err)
+	}
+	if cis, n, err := x.db.FindCIs(ctx, x.providerIT, cmdb.CIFilter{}); err != nil || n != 1 || cis[0].ID != x.printer {
+		t.Errorf("provider's CI list: %d, %v", n, err)
+	}
+	for _, id := range []int64{x.projector, x.ci2} {
+		if _, err := x.db.FindCIByID(ctx, x.providerIT, id); cmdb.ErrorCode(err) != cmdb.ENOTFOUND {
+			t.Errorf("provider reads CI %d no ticket of theirs links: %v", id, err)
+		}
+	}
+	if _, err := x.db.MergeCIs(ctx, x.providerIT, x.printer, x.projector); err == nil {
+		t.Error("provider merged CIs")
 	}
 	// The provider hands it to the second provider and loses sight of it.
 	p2 := x.provider2
@@ -287,6 +303,9 @@ func TestTicketScopePerRole(t *testing.T) {
 	}
 	if got := ids(x.providerIT); len(got) != 0 {
 		t.Fatalf("provider after handing over sees %v", got)
+	}
+	if _, err := x.db.FindCIByID(ctx, x.providerIT, x.printer); cmdb.ErrorCode(err) != cmdb.ENOTFOUND {
+		t.Errorf("provider reads the CI after handing over: %v", err)
 	}
 	if _, err := x.db.UpdateTicket(ctx, x.providerIT, mine.ID, cmdb.TicketUpdate{Title: ptr("x")}); cmdb.ErrorCode(err) != cmdb.ENOTFOUND {
 		t.Fatalf("provider changes a ticket no longer theirs: %v", err)

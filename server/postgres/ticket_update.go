@@ -154,6 +154,9 @@ func (db *DB) UpdateTicket(ctx context.Context, s cmdb.Scope, id int64, u cmdb.T
 			if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_cis (ticket_id, ci_id) SELECT $1, unnest($2::bigint[])`, t.ID, pq.Array(*u.CIIDs)); err != nil {
 				return err
 			}
+			if err := repeatFailuresAfterLink(ctx, tx, t.AuthorityID, append(slices.Clone(t.CIIDs), *u.CIIDs...), now); err != nil {
+				return err
+			}
 		}
 		if err := addTicketHistory(ctx, tx, t.ID, now, s, u.Channel, cs); err != nil {
 			return err
@@ -299,7 +302,7 @@ func (db *DB) FindTicketHistory(ctx context.Context, s cmdb.Scope, ticketID int6
 		return nil, err
 	}
 	rows, err := db.db.QueryxContext(ctx, `SELECT id, ticket_id, at, subject, channel, field, old_value, new_value
-		FROM ticket_history WHERE ticket_id = $1 AND (field <> 'internal_comment' OR $2) ORDER BY id`, t.ID, staffOf(s, t))
+		FROM ticket_history WHERE ticket_id = $1 AND (field NOT IN ('internal_comment', 'internal_attachment') OR $2) ORDER BY id`, t.ID, staffOf(s, t))
 	if err != nil {
 		return nil, mapErr("postgres.FindTicketHistory", err)
 	}
@@ -331,8 +334,9 @@ func (db *DB) FindTicketCategories(ctx context.Context, s cmdb.Scope, class stri
 		w.add(`(authority_id IS NULL OR authority_id = ANY(?) OR authority_id IN (SELECT authority_id FROM schools WHERE id = ANY(?))
 			OR authority_id IN (SELECT authority_id FROM provider_contracts WHERE provider_id = ANY(?)))`,
 			pq.Array(s.Authorities), pq.Array(s.VisibleSchools()), pq.Array(s.Providers))
+		hiddenCategories(&w, s)
 	}
-	rows, err := db.db.QueryxContext(ctx, rebind(`SELECT id, coalesce(authority_id, 0), class, name FROM ticket_categories WHERE `+
+	rows, err := db.db.QueryxContext(ctx, rebind(`SELECT id, coalesce(authority_id, 0), class, name, position, active FROM ticket_categories WHERE `+
 		w.String()+` ORDER BY class = 'general', class, position, name`), w.args...)
 	if err != nil {
 		return nil, mapErr("postgres.FindTicketCategories", err)
@@ -341,7 +345,7 @@ func (db *DB) FindTicketCategories(ctx context.Context, s cmdb.Scope, class stri
 	out := []*cmdb.TicketCategory{}
 	for rows.Next() {
 		var c cmdb.TicketCategory
-		if err := rows.Scan(&c.ID, &c.AuthorityID, &c.Class, &c.Name); err != nil {
+		if err := rows.Scan(&c.ID, &c.AuthorityID, &c.Class, &c.Name, &c.Position, &c.Active); err != nil {
 			return nil, mapErr("postgres.FindTicketCategories", err)
 		}
 		out = append(out, &c)

@@ -50,14 +50,23 @@ func New(opts Options) (*Scheduler, error) {
 // Every runs fn every interval, starting one interval from now; a run
 // that is still going when the next is due makes the next wait.
 func (s *Scheduler) Every(name string, interval time.Duration, fn func(ctx context.Context)) error {
+	return s.every(name, interval, fn)
+}
+
+// EveryFromStart is Every with a first run as soon as the scheduler
+// starts, for jobs that catch up on what passed while the server was down.
+func (s *Scheduler) EveryFromStart(name string, interval time.Duration, fn func(ctx context.Context)) error {
+	return s.every(name, interval, fn, gocron.WithStartAt(gocron.WithStartImmediately()))
+}
+
+func (s *Scheduler) every(name string, interval time.Duration, fn func(ctx context.Context), opts ...gocron.JobOption) error {
+	opts = append(opts, gocron.WithName(name), gocron.WithSingletonMode(gocron.LimitModeReschedule))
 	_, err := s.s.NewJob(gocron.DurationJob(interval),
 		gocron.NewTask(func() {
 			start := time.Now()
 			fn(s.ctx)
 			s.log.Debug("job done", "job", name, "duration_ms", time.Since(start).Milliseconds())
-		}),
-		gocron.WithName(name),
-		gocron.WithSingletonMode(gocron.LimitModeReschedule))
+		}), opts...)
 	return err
 }
 

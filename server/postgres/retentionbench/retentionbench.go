@@ -13,7 +13,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/lib/pq"
@@ -230,18 +229,12 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	o.Out = stdout
 	if dbURL == "" {
-		dir, err := os.MkdirTemp("", "cmdb-bench-retention-")
+		url, done, err := pgembed.Throwaway(ctx, "cmdb-bench-retention-")
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		_ = os.Chmod(dir, 0o755) // as root the cluster runs as postgres
-		c, err := pgembed.Start(ctx, pgembed.Options{Dir: dir + "/pg", Fast: true})
-		if err != nil {
-			return err
-		}
-		defer c.Stop()
-		dbURL = c.URL("cmdb")
+		defer done()
+		dbURL = url
 	}
 	_, err := Run(ctx, dbURL, o)
 	return err

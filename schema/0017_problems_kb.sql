@@ -29,6 +29,20 @@ CREATE TABLE problems (
 );
 CREATE INDEX problems_authority ON problems (authority_id, status, id);
 
+-- Every change of a problem: its fields, and tickets put in or taken
+-- out (ticket_id set, so that school IT see only their tickets' rows).
+CREATE TABLE problem_history (
+    id         bigserial PRIMARY KEY,
+    problem_id bigint NOT NULL REFERENCES problems (id),
+    at         timestamptz NOT NULL,
+    subject    text NOT NULL,
+    field      text NOT NULL,
+    old_value  text NOT NULL DEFAULT '',
+    new_value  text NOT NULL DEFAULT '',
+    ticket_id  bigint REFERENCES tickets (id)
+);
+CREATE INDEX problem_history_problem ON problem_history (problem_id, id);
+
 -- The problem of a ticket lies in the ticket's authority.
 ALTER TABLE tickets ADD COLUMN problem_id bigint;
 ALTER TABLE tickets ADD CONSTRAINT tickets_problem_fk FOREIGN KEY (problem_id, authority_id) REFERENCES problems (id, authority_id);

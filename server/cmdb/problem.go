@@ -268,4 +268,22 @@ type ProblemStore interface {
 	// UnlinkProblemTicket takes a ticket out of the problem and records
 	// it in the ticket's history; ENOTFOUND when it is not in it.
 	UnlinkProblemTicket(ctx context.Context, s Scope, problemID, ticketID int64) (*Problem, error)
+	// FindProblemHistory lists a problem's changes, oldest first: the
+	// fields and the tickets put in or taken out (only those tickets the
+	// caller sees). ENOTFOUND outside the scope.
+	FindProblemHistory(ctx context.Context, s Scope, id int64) ([]*ProblemHistoryEntry, error)
+}
+
+// ProblemHistoryEntry is one change of a problem. Field is a problem
+// field ("status", "known_error", …), "created", or "ticket" (Old or New
+// is the ticket's number; TicketID names it).
+type ProblemHistoryEntry struct {
+	ID        int64     `json:"id"`
+	ProblemID int64     `json:"problem_id"`
+	At        time.Time `json:"at"`
+	Subject   string    `json:"subject"`
+	Field     string    `json:"field"`
+	Old       string    `json:"old"`
+	New       string    `json:"new"`
+	TicketID  int64     `json:"ticket_id,omitempty"`
 }

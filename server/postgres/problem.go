@@ -170,6 +170,11 @@ func (db *DB) CreateProblem(ctx context.Context, s cmdb.Scope, in cmdb.NewProble
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
+	// Only authority IT open problems; the others learn nothing of the
+	// tickets they name.
+	if !s.Admin && len(s.Authorities) == 0 {
+		return nil, cmdb.Errorf(cmdb.EFORBIDDEN, "Only the authority's IT opens problems.")
+	}
 	var out *cmdb.Problem
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		auth := in.AuthorityID
@@ -215,13 +220,13 @@ func (db *DB) CreateProblem(ctx context.Context, s cmdb.Scope, in cmdb.NewProble
 			return err
 		}
 		vendor, model := strings.TrimSpace(in.Vendor), strings.TrimSpace(in.Model)
+		var modelCIs []int64
 		if in.Origin == cmdb.OriginPattern {
 			vendor = cmdb.NormalizeVendor(vendor)
-			var ok bool
-			if err := tx.GetContext(ctx, &ok, `SELECT EXISTS (SELECT 1 FROM cis WHERE authority_id = $1 AND merged_into IS NULL
-				AND lower(vendor) IN (lower($2), lower($3)) AND lower(model) = lower($4))`, auth, in.Vendor, vendor, model); err != nil {
+			var err error
+			if modelCIs, err = patternCIs(ctx, tx, auth, vendor, model); err != nil {
 				return err
-			} else if !ok {
+			} else if len(modelCIs) == 0 {
 				return cmdb.Invalid("model", "no device of vendor %q and model %q in this authority", vendor, model)
 			}
 		}
@@ -238,18 +243,20 @@ func (db *DB) CreateProblem(ctx context.Context, s cmdb.Scope, in cmdb.NewProble
 		since := now.Add(-time.Duration(in.WindowDays) * 24 * time.Hour)
 		var found []int64
 		switch in.Origin {
+		// Incidents only, each fault once: a duplicate merged into another
+		// ticket is grouped through that ticket.
 		case cmdb.OriginRepeatFailure:
 			if err := tx.SelectContext(ctx, &found, `SELECT t.id FROM tickets t JOIN ticket_cis x ON x.ticket_id = t.id
-				WHERE x.ci_id = $1 AND t.authority_id = $2 AND t.type = 'incident' AND t.problem_id IS NULL AND t.created_at >= $3
+				WHERE x.ci_id = $1 AND t.authority_id = $2 AND t.type = 'incident' AND t.problem_id IS NULL
+				AND t.merged_into_id IS NULL AND t.created_at >= $3
 				ORDER BY t.id FOR UPDATE OF t`, in.CIID, auth, since); err != nil {
 				return err
 			}
 		case cmdb.OriginPattern:
 			if err := tx.SelectContext(ctx, &found, `SELECT t.id FROM tickets t
-				WHERE t.authority_id = $1 AND t.type = 'incident' AND t.problem_id IS NULL AND t.created_at >= $2
-				AND EXISTS (SELECT 1 FROM ticket_cis x JOIN cis c ON c.id = x.ci_id WHERE x.ticket_id = t.id
-					AND lower(c.vendor) IN (lower($3), lower($4)) AND lower(c.model) = lower($5))
-				ORDER BY t.id FOR UPDATE OF t`, auth, since, in.Vendor, vendor, model); err != nil {
+				WHERE t.authority_id = $1 AND t.type = 'incident' AND t.problem_id IS NULL AND t.merged_into_id IS NULL
+				AND t.created_at >= $2 AND EXISTS (SELECT 1 FROM ticket_cis x WHERE x.ticket_id = t.id AND x.ci_id = ANY($3))
+				ORDER BY t.id FOR UPDATE OF t`, auth, since, pq.Array(modelCIs)); err != nil {
 				return err
 			}
 		}
@@ -257,6 +264,9 @@ func (db *DB) CreateProblem(ctx context.Context, s cmdb.Scope, in cmdb.NewProble
 			if !slices.Contains(ids, f) {
 				ids = append(ids, f)
 			}
+		}
+		if err := addProblemHistory(ctx, tx, id, now, s, problemChange{field: "created", new: in.Origin}); err != nil {
+			return err
 		}
 		for _, tid := range ids {
 			if err := setTicketProblem(ctx, tx, s, now, tid, 0, id); err != nil {
@@ -288,7 +298,88 @@ func setTicketProblem(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, now time.T
 		}
 		return cmdb.ProblemNumber(id)
 	}
-	return addTicketHistory(ctx, tx, ticket, now, s, cmdb.ChannelAPI, []change{{"problem", num(old), num(new)}})
+	if err := addTicketHistory(ctx, tx, ticket, now, s, cmdb.ChannelAPI, []change{{"problem", num(old), num(new)}}); err != nil {
+		return err
+	}
+	var number string
+	if err := tx.GetContext(ctx, &number, `SELECT number FROM tickets WHERE id = $1`, ticket); err != nil {
+		return err
+	}
+	if old != 0 {
+		if err := addProblemHistory(ctx, tx, old, now, s, problemChange{field: "ticket", old: number, ticket: ticket}); err != nil {
+			return err
+		}
+	}
+	if new != 0 {
+		return addProblemHistory(ctx, tx, new, now, s, problemChange{field: "ticket", new: number, ticket: ticket})
+	}
+	return nil
+}
+
+// problemChange is one change of a problem, for its history.
+type problemChange struct {
+	field, old, new string
+	ticket          int64
+}
+
+func addProblemHistory(ctx context.Context, tx *sqlx.Tx, problem int64, at time.Time, s cmdb.Scope, cs ...problemChange) error {
+	for _, c := range cs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO problem_history (problem_id, at, subject, field, old_value, new_value, ticket_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, problem, at, s.Source(), c.field, c.old, c.new, nullID(c.ticket)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// patternCIs lists the authority's CIs of a vendor and model, spellings
+// joined as FindFailurePatterns joins them ("Hewlett-Packard" is "HP",
+// case and spaces do not count), so that a problem made from a pattern
+// finds the pattern's devices.
+func patternCIs(ctx context.Context, tx *sqlx.Tx, auth int64, vendor, model string) ([]int64, error) {
+	var rows []struct {
+		ID     int64  `db:"id"`
+		Vendor string `db:"vendor"`
+	}
+	if err := tx.SelectContext(ctx, &rows, `SELECT id, vendor FROM cis WHERE authority_id = $1 AND merged_into IS NULL
+		AND lower(regexp_replace(btrim(model), '\s+', ' ', 'g')) = $2`, auth, strings.ToLower(strings.Join(strings.Fields(model), " "))); err != nil {
+		return nil, err
+	}
+	key := cmdb.VendorKey(vendor)
+	var out []int64
+	for _, r := range rows {
+		if cmdb.VendorKey(strings.TrimSpace(r.Vendor)) == key {
+			out = append(out, r.ID)
+		}
+	}
+	return out, nil
+}
+
+// FindProblemHistory lists a problem's changes; see cmdb.ProblemStore.
+func (db *DB) FindProblemHistory(ctx context.Context, s cmdb.Scope, id int64) ([]*cmdb.ProblemHistoryEntry, error) {
+	p, err := findProblem(ctx, db.db, s, id, false)
+	if err != nil {
+		return nil, mapErr("postgres.FindProblemHistory", err)
+	}
+	var w where
+	ticketScope(&w, s)
+	rows, err := db.db.QueryxContext(ctx, rebind(`SELECT h.id, h.problem_id, h.at, h.subject, h.field, h.old_value, h.new_value,
+		coalesce(h.ticket_id, 0) FROM problem_history h WHERE h.problem_id = ?
+		AND (h.ticket_id IS NULL OR EXISTS (SELECT 1 FROM tickets t WHERE t.id = h.ticket_id AND `+w.String()+`)) ORDER BY h.id`),
+		append([]any{p.ID}, w.args...)...)
+	if err != nil {
+		return nil, mapErr("postgres.FindProblemHistory", err)
+	}
+	defer rows.Close()
+	out := []*cmdb.ProblemHistoryEntry{}
+	for rows.Next() {
+		var h cmdb.ProblemHistoryEntry
+		if err := rows.Scan(&h.ID, &h.ProblemID, &h.At, &h.Subject, &h.Field, &h.Old, &h.New, &h.TicketID); err != nil {
+			return nil, mapErr("postgres.FindProblemHistory", err)
+		}
+		out = append(out, &h)
+	}
+	return out, mapErr("postgres.FindProblemHistory", rows.Err())
 }
 
 // problemForChange loads a problem for a change by the authority's IT:
@@ -338,9 +429,21 @@ func (db *DB) UpdateProblem(ctx context.Context, s cmdb.Scope, id int64, u cmdb.
 			out = p
 			return nil
 		}
+		p.Title = strings.TrimSpace(p.Title)
+		now := db.now()
 		if _, err := tx.ExecContext(ctx, `UPDATE problems SET title = $2, description = $3, status = $4, known_error = $5,
-			workaround = $6, updated_at = $7 WHERE id = $1`, p.ID, strings.TrimSpace(p.Title), p.Description, p.Status,
-			p.KnownError, p.Workaround, db.now()); err != nil {
+			workaround = $6, updated_at = $7 WHERE id = $1`, p.ID, p.Title, p.Description, p.Status,
+			p.KnownError, p.Workaround, now); err != nil {
+			return err
+		}
+		var cs []problemChange
+		for _, f := range []struct{ name, old, new string }{{"title", before.Title, p.Title}, {"description", before.Description, p.Description},
+			{"status", before.Status, p.Status}, {"known_error", before.KnownError, p.KnownError}, {"workaround", before.Workaround, p.Workaround}} {
+			if f.old != f.new {
+				cs = append(cs, problemChange{field: f.name, old: f.old, new: f.new})
+			}
+		}
+		if err := addProblemHistory(ctx, tx, p.ID, now, s, cs...); err != nil {
 			return err
 		}
 		out, err = findProblem(ctx, tx, s, id, false)

@@ -86,6 +86,7 @@ type Ticket struct {
 	ServiceID   int64          `json:"service_id,omitempty"`
 	Service     string         `json:"service,omitempty"`
 	FormAnswers map[string]any `json:"form_answers,omitempty"`
+	ProblemID   int64          `json:"problem_id,omitempty"` // the problem grouping it, read-only (ProblemStore)
 }
 
 // Open reports whether the ticket still needs work (not resolved or closed).

@@ -36,7 +36,8 @@ const ticketColumns = `t.id, t.number, t.authority_id, coalesce(t.school_id, 0),
 	t.created_at, t.updated_at, t.resolved_at, t.closed_at,
 	coalesce((SELECT array_agg(x.ci_id ORDER BY x.ci_id) FROM ticket_cis x WHERE x.ticket_id = t.id), '{}'),
 	coalesce(t.merged_into_id, 0),
-	coalesce(t.service_id, 0), coalesce((SELECT sv.name FROM services sv WHERE sv.id = t.service_id), ''), t.form_answers`
+	coalesce(t.service_id, 0), coalesce((SELECT sv.name FROM services sv WHERE sv.id = t.service_id), ''), t.form_answers,
+	coalesce(t.problem_id, 0)`
 
 const ticketFrom = ` FROM tickets t JOIN ticket_categories c ON c.id = t.category_id`
 
@@ -54,7 +55,7 @@ func scanTicket(sc interface{ Scan(...any) error }) (*cmdb.Ticket, error) {
 	err := sc.Scan(&t.ID, &t.Number, &t.AuthorityID, &t.SchoolID, &t.RoomID, &t.Type, &t.Title, &t.Description,
 		&t.CategoryID, &t.Category, &t.Impact, &t.Urgency, &t.Priority, &t.Status, &t.Level, &t.ProviderID,
 		&t.AssigneeUserID, &t.Channel, &t.ReporterUserID, &t.OnBehalfOf, &t.CreatedBy, &t.Watchers,
-		&t.CreatedAt, &t.UpdatedAt, &resolved, &closed, &cis, &t.MergedInto, &t.ServiceID, &t.Service, &answers)
+		&t.CreatedAt, &t.UpdatedAt, &resolved, &closed, &cis, &t.MergedInto, &t.ServiceID, &t.Service, &answers, &t.ProblemID)
 	if err != nil {
 		return nil, err
 	}

@@ -483,6 +483,17 @@ func (m *Main) startJobs(reg prometheus.Registerer) error {
 	if err := m.scheduleRetention(s); err != nil {
 		return err
 	}
+	// The assignee group hears of a due time before it passes (once per
+	// due time; the e-mail itself is not wired yet).
+	if err := s.Every("sla-warnings", time.Minute, func(ctx context.Context) {
+		if n, err := m.db.WarnSLA(ctx); err != nil {
+			m.log.Error("SLA warnings", "err", err)
+		} else if n > 0 {
+			m.log.Info("SLA warnings", "count", n)
+		}
+	}); err != nil {
+		return err
+	}
 	// Resolved tickets the reporter did not reopen close themselves.
 	if err := s.Every("ticket-autoclose", time.Hour, func(ctx context.Context) {
 		if n, err := m.db.CloseResolvedTickets(ctx, cmdb.DefaultReopenWindow); err != nil {

@@ -76,7 +76,7 @@ func (s *Server) createTicket(w http.ResponseWriter, r *http.Request, sc cmdb.Sc
 
 func (s *Server) listTickets(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
 	q := r.URL.Query()
-	f := cmdb.TicketFilter{Type: q.Get("type"), Group: q.Get("group"), Query: q.Get("q")}
+	f := cmdb.TicketFilter{Type: q.Get("type"), Group: q.Get("group"), Query: q.Get("q"), SLA: q.Get("sla")}
 	for _, st := range strings.Split(q.Get("status"), ",") {
 		if st = strings.TrimSpace(st); st != "" {
 			f.Statuses = append(f.Statuses, st)

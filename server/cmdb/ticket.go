@@ -87,6 +87,8 @@ type Ticket struct {
 	Service     string         `json:"service,omitempty"`
 	FormAnswers map[string]any `json:"form_answers,omitempty"`
 	ProblemID   int64          `json:"problem_id,omitempty"` // the problem grouping it, read-only (ProblemStore)
+	// SLA holds the due times and the SLA state (read-only).
+	SLA *TicketSLA `json:"sla"`
 }
 
 // Open reports whether the ticket still needs work (not resolved or closed).
@@ -350,6 +352,8 @@ type TicketFilter struct {
 	Group string
 	// ServiceID: requests opened against this catalogue service.
 	ServiceID int64
+	// SLA: open tickets whose SLA is breached or due soon (SLAFilter*).
+	SLA string
 	// Query matches number, title and description (case-insensitive).
 	Query         string
 	Limit, Offset int
@@ -378,6 +382,9 @@ func (f *TicketFilter) Validate() error {
 		if _, err := fmt.Sscan(f.Group, &n); err != nil || n <= 0 || fmt.Sprint(n) != f.Group {
 			return Invalid("group", "must be authority or a provider id")
 		}
+	}
+	if err := validateSLAFilter(f.SLA); err != nil {
+		return err
 	}
 	if f.Limit < 0 || f.Limit > 1000 {
 		return Invalid("limit", "must be 1–1000")

@@ -127,6 +127,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if db.log == nil {
 		db.log = slog.New(slog.DiscardHandler)
 	}
+	db.registerSLAMetrics(opts.Registry)
 	return db, nil
 }
 

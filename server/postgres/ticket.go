@@ -37,7 +37,7 @@ const ticketColumns = `t.id, t.number, t.authority_id, coalesce(t.school_id, 0),
 	coalesce((SELECT array_agg(x.ci_id ORDER BY x.ci_id) FROM ticket_cis x WHERE x.ticket_id = t.id), '{}'),
 	coalesce(t.merged_into_id, 0),
 	coalesce(t.service_id, 0), coalesce((SELECT sv.name FROM services sv WHERE sv.id = t.service_id), ''), t.form_answers,
-	coalesce(t.problem_id, 0)`
+	coalesce(t.problem_id, 0), ` + slaColumn
 
 const ticketFrom = ` FROM tickets t JOIN ticket_categories c ON c.id = t.category_id`
 
@@ -51,15 +51,18 @@ func scanTicket(sc interface{ Scan(...any) error }) (*cmdb.Ticket, error) {
 	var t cmdb.Ticket
 	var cis pq.Int64Array
 	var resolved, closed sql.NullTime
-	var answers []byte
+	var answers, sla []byte
 	err := sc.Scan(&t.ID, &t.Number, &t.AuthorityID, &t.SchoolID, &t.RoomID, &t.Type, &t.Title, &t.Description,
 		&t.CategoryID, &t.Category, &t.Impact, &t.Urgency, &t.Priority, &t.Status, &t.Level, &t.ProviderID,
 		&t.AssigneeUserID, &t.Channel, &t.ReporterUserID, &t.OnBehalfOf, &t.CreatedBy, &t.Watchers,
-		&t.CreatedAt, &t.UpdatedAt, &resolved, &closed, &cis, &t.MergedInto, &t.ServiceID, &t.Service, &answers, &t.ProblemID)
+		&t.CreatedAt, &t.UpdatedAt, &resolved, &closed, &cis, &t.MergedInto, &t.ServiceID, &t.Service, &answers, &t.ProblemID, &sla)
 	if err != nil {
 		return nil, err
 	}
 	if err := scanFormAnswers(&t, answers); err != nil {
+		return nil, err
+	}
+	if err := scanTicketSLA(&t, sla); err != nil {
 		return nil, err
 	}
 	t.CIIDs = []int64(cis)
@@ -159,7 +162,9 @@ func findTicket(ctx context.Context, q sqlx.QueryerContext, s cmdb.Scope, id int
 
 // FindTicketByID returns one ticket; ENOTFOUND outside the scope.
 func (db *DB) FindTicketByID(ctx context.Context, s cmdb.Scope, id int64) (*cmdb.Ticket, error) {
-	return findTicket(ctx, db.db, s, id, false)
+	t, err := findTicket(ctx, db.db, s, id, false)
+	db.settleSLA(t)
+	return t, err
 }
 
 // FindTicketByNumber returns one ticket by its number; ENOTFOUND outside
@@ -172,6 +177,7 @@ func (db *DB) FindTicketByNumber(ctx context.Context, s cmdb.Scope, number strin
 	if err == sql.ErrNoRows {
 		return nil, &cmdb.Error{Code: cmdb.ENOTFOUND, Message: noSuch("ticket", number)}
 	}
+	db.settleSLA(t)
 	return t, mapErr("postgres.FindTicketByNumber", err)
 }
 
@@ -244,6 +250,7 @@ func (db *DB) FindTickets(ctx context.Context, s cmdb.Scope, f cmdb.TicketFilter
 	if f.ServiceID != 0 {
 		w.add("t.service_id = ?", f.ServiceID)
 	}
+	slaFilter(&w, f.SLA, db.now())
 	if f.Query != "" {
 		p := likePattern(f.Query)
 		w.add("(t.number ILIKE ? OR t.title ILIKE ? OR t.description ILIKE ?)", p, p, p)
@@ -283,6 +290,7 @@ func (db *DB) queryTickets(ctx context.Context, query string, args ...any) ([]*c
 		}
 		out = append(out, t)
 	}
+	db.settleSLA(out...)
 	return out, mapErr("postgres.FindTickets", rows.Err())
 }
 
@@ -506,6 +514,7 @@ func (db *DB) CreateTicket(ctx context.Context, s cmdb.Scope, t *cmdb.Ticket, ke
 		created, err = db.createTicket(ctx, tx, s, t, key)
 		return err
 	})
+	db.settleSLA(t)
 	return created, mapErr("postgres.CreateTicket", err)
 }
 
@@ -616,6 +625,9 @@ func (db *DB) createTicket(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, t *cm
 			}
 		}
 		if err := saveServiceRequest(ctx, tx, id, t); err != nil {
+			return err
+		}
+		if err := slaAtCreate(ctx, tx, p.authority, id); err != nil {
 			return err
 		}
 		if err := addTicketHistory(ctx, tx, id, now, s, t.Channel, []change{{"created", "", number}}); err != nil {

@@ -161,9 +161,13 @@ func (db *DB) UpdateTicket(ctx context.Context, s cmdb.Scope, id int64, u cmdb.T
 		if err := addTicketHistory(ctx, tx, t.ID, now, s, u.Channel, cs); err != nil {
 			return err
 		}
+		if err := slaAfterUpdate(ctx, tx, s, t, cs, now); err != nil {
+			return err
+		}
 		out, err = findTicket(ctx, tx, cmdb.AdminScope(s.Subject), t.ID, false)
 		return err
 	})
+	db.settleSLA(out)
 	return out, mapErr("postgres.UpdateTicket", err)
 }
 
@@ -232,6 +236,9 @@ func (db *DB) AddTicketComment(ctx context.Context, s cmdb.Scope, c *cmdb.Ticket
 			field = "internal_comment"
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE tickets SET updated_at = $2 WHERE id = $1`, t.ID, now); err != nil {
+			return err
+		}
+		if err := slaAfterComment(ctx, tx, s, t, c, now); err != nil {
 			return err
 		}
 		return addTicketHistory(ctx, tx, t.ID, now, s, c.Channel, []change{{field, "", idText(c.ID)}})

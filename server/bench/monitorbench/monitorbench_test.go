@@ -15,7 +15,6 @@ import (
 
 func TestMain(m *testing.M) { postgrestest.Main(m) }
 
-
 // printers makes an authority with n printers and returns their ids.
 func printers(tb testing.TB, db *postgres.DB, n int) []int64 {
 	tb.Helper()

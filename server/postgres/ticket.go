@@ -263,7 +263,10 @@ func (db *DB) FindTickets(ctx context.Context, s cmdb.Scope, f cmdb.TicketFilter
 		return nil, 0, mapErr("postgres.FindTickets", err)
 	}
 	args := append(w.args, f.Limit, f.Offset)
-	out, err := db.queryTickets(ctx, rebind(`SELECT `+ticketColumns+ticketFrom+` WHERE `+w.String()+order+` LIMIT ? OFFSET ?`), args...)
+	// The page is chosen on ids first, so that the columns' subqueries
+	// run for its rows only and not for every row the offset skips.
+	out, err := db.queryTickets(ctx, rebind(`SELECT `+ticketColumns+` FROM (SELECT t.id FROM tickets t WHERE `+w.String()+order+
+		` LIMIT ? OFFSET ?) page JOIN tickets t ON t.id = page.id JOIN ticket_categories c ON c.id = t.category_id`+order), args...)
 	return out, total, err
 }
 

@@ -115,6 +115,9 @@ var accessMatrix = map[string]accessRule{
 	"PUT /api/v1/users/{id}/password": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/users/%d/password", tn.user), map[string]any{"password": "Ganz-Anderes-Geheimnis-0815"}
 	}},
+	"PUT /api/v1/users/{id}/language": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/users/%d/language", tn.user), map[string]any{"language": "en"}
+	}},
 	"POST /api/v1/users/{id}/memberships": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		u, _ := x.freshUser(tn)
 		return fmt.Sprintf("/api/v1/users/%d/memberships", u), map[string]any{"role": "school_it", "org_id": tn.school}

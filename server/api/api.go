@@ -171,6 +171,7 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/users", true, s.createUser},
 		{"GET", "/api/v1/users/{id}", true, getOne(s.opts.Accounts, cmdb.AccountStore.FindUserByID)},
 		{"PUT", "/api/v1/users/{id}/password", true, s.setPassword},
+		{"PUT", "/api/v1/users/{id}/language", true, s.setLanguage},
 		{"POST", "/api/v1/users/{id}/memberships", true, s.addMembership},
 		{"POST", "/api/v1/users/{id}/unlock", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
 			return s.opts.Accounts.Unlock(r.Context(), sc, id)

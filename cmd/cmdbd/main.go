@@ -366,7 +366,7 @@ func (m *Main) serve(ctx context.Context) error {
 		SessionMaxAge: m.db.SessionMaxAge(), Logger: m.log, AllowPrivateIssuers: m.Config.OIDCAllowPrivate})
 	m.ingest = agentdoor.New(agentdoor.Options{Store: m.db, Logger: m.log, Registry: reg,
 		ReportRate: rate.Limit(m.Config.AgentReportRate), ReportBurst: m.Config.AgentReportBurst})
-	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, Agents: m.db, SNMP: m.db, Tickets: m.db, Attachments: m.db, Failures: m.db, Catalogue: m.db,
+	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, Agents: m.db, SNMP: m.db, Tickets: m.db, Attachments: m.db, Failures: m.db, Catalogue: m.db, SLA: m.db,
 		OIDCLogin: sso.Login, OIDCCallback: sso.Callback, AgentEnroll: m.ingest.Enroll, AgentReport: m.ingest.Report,
 		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Live: m.live, Logger: m.log, Registry: reg, Build: buildinfo.Get()})
 	m.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,

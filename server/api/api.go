@@ -38,6 +38,9 @@ type Options struct {
 	// Monitoring keeps the monitoring rules; nil: Tickets, when it is
 	// one too.
 	Monitoring cmdb.MonitoringStore
+	// SLA keeps the authorities' business calendars and SLA targets;
+	// nil: Tickets, when it is one too.
+	SLA cmdb.SLAStore
 	// Catalogue keeps the service catalogue and the authorities' own
 	// ticket categories.
 	Catalogue cmdb.CatalogueStore
@@ -97,6 +100,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Monitoring == nil {
 		opts.Monitoring, _ = opts.Tickets.(cmdb.MonitoringStore)
+	}
+	if opts.SLA == nil {
+		opts.SLA, _ = opts.Tickets.(cmdb.SLAStore)
 	}
 	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cmdb_http_requests_total",
@@ -303,6 +309,11 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/failure-patterns", true, s.listFailurePatterns},
 		{"GET", "/api/v1/authorities/{id}/monitoring-rules", true, s.getMonitoringRules},
 		{"PUT", "/api/v1/authorities/{id}/monitoring-rules", true, s.setMonitoringRules},
+		{"GET", "/api/v1/authorities/{id}/calendar", true, s.getCalendar},
+		{"PUT", "/api/v1/authorities/{id}/calendar", true, s.setCalendar},
+		{"GET", "/api/v1/authorities/{id}/sla-targets", true, s.getSLATargets},
+		{"PUT", "/api/v1/authorities/{id}/sla-targets", true, s.setSLATargets},
+		{"GET", "/api/v1/authorities/{id}/holidays", true, s.listHolidays},
 	}
 }
 

@@ -227,7 +227,7 @@ func TestLoadTwice(t *testing.T) {
 		return cis, dups, len(rs)
 	}
 
-	s1, err := Load(ctx, db, scope)
+	s1, err := Load(ctx, db, scope, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +283,7 @@ func TestLoadTwice(t *testing.T) {
 		t.Errorf("targets %d (summary %d), credentials %d; want %d targets and %d credentials", targets1, s1.Targets, creds1, len(devs), len(p.Schools))
 	}
 
-	s2, err := Load(ctx, db, scope)
+	s2, err := Load(ctx, db, scope, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +336,7 @@ func TestLoadTwice(t *testing.T) {
 // created and Load says so.
 func TestLoadNeedsAdmin(t *testing.T) {
 	db := postgrestest.MustOpenDB(t, postgres.Options{})
-	_, err := Load(context.Background(), db, cmdb.Scope{Subject: "user:1", Authorities: []int64{1}})
+	_, err := Load(context.Background(), db, cmdb.Scope{Subject: "user:1", Authorities: []int64{1}}, Options{})
 	if cmdb.ErrorCode(err) != cmdb.EFORBIDDEN {
 		t.Fatalf("err = %v, want forbidden", err)
 	}

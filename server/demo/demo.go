@@ -71,7 +71,7 @@ type Summary struct {
 	// tickets, found or created; the …Created fields those this load
 	// created (a repeated load creates none).
 	Providers, People, Services, Articles, Tickets int
-	PeopleCreated, ArticlesCreated, TicketsCreated     int
+	PeopleCreated, ArticlesCreated, TicketsCreated int
 }
 
 // Load creates (or finds, by code) the demo authority LK-DEMO and its

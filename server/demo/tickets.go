@@ -1,8 +1,10 @@
 package demo
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"math/rand"
 	"slices"
 	"sort"
@@ -77,6 +79,8 @@ type ticketPlan struct {
 	// Repeat and Pattern name what the tickets show.
 	repeat  *cmdb.CI
 	pattern [2]string // vendor, model
+	// used counts the everyday incidents per CI.
+	used map[int64]int
 }
 
 func str(s string) *string { return &s }
@@ -168,7 +172,7 @@ func newTicketPlan(ctx context.Context, s Store, scope cmdb.Scope, ids *tenantID
 		zone = time.UTC
 	}
 	p := &ticketPlan{r: rand.New(rand.NewSource(ticketSeed)), now: time.Now().Truncate(time.Second), zone: zone, c: c, ids: ids,
-		cis: map[int64]map[string][]*cmdb.CI{}, rooms: map[int64][]int64{}}
+		cis: map[int64]map[string][]*cmdb.CI{}, rooms: map[int64][]int64{}, used: map[int64]int{}}
 	if p.cats, err = categories(ctx, s, scope, ids.authority); err != nil {
 		return nil, err
 	}
@@ -215,6 +219,23 @@ func newTicketPlan(ctx context.Context, s Store, scope cmdb.Scope, ids *tenantID
 	}
 	for _, l := range p.rooms {
 		slices.Sort(l)
+	}
+	// The repeat-failure printer: one with a room in the first school, of
+	// the most common printer model, so that its failures do not make
+	// its model look bad too.
+	models := map[string]int{}
+	for _, school := range p.schools {
+		for _, ci := range p.cis[school][cmdb.ClassPrinter] {
+			models[cmdb.KBModel(ci.Vendor, ci.Model)]++
+		}
+	}
+	for _, ci := range p.cis[p.schools[0]][cmdb.ClassPrinter] {
+		if ci.RoomID != 0 && (p.repeat == nil || models[cmdb.KBModel(ci.Vendor, ci.Model)] > models[cmdb.KBModel(p.repeat.Vendor, p.repeat.Model)]) {
+			p.repeat = ci
+		}
+	}
+	if p.repeat == nil {
+		return nil, fmt.Errorf("demo: no printer in use with a room in school %d", p.schools[0])
 	}
 	return p, nil
 }
@@ -412,25 +433,27 @@ func (p *ticketPlan) status() (string, float64) {
 	case x < 0.68:
 		return cmdb.StatusResolved, 0.2 + u*5.5
 	case x < 0.74:
-		return cmdb.StatusNew, 0.02 + u*0.8
+		return cmdb.StatusNew, 0.02 + u*0.3
 	case x < 0.81:
-		return cmdb.StatusAssigned, 0.05 + u*2
+		return cmdb.StatusAssigned, 0.05 + u*1
 	case x < 0.91:
-		return cmdb.StatusInProgress, 0.1 + u*4
+		return cmdb.StatusInProgress, 0.1 + u*2
 	default:
 		return cmdb.StatusWaiting, 1 + u*20
 	}
 }
 
-// classWeights: how often each class breaks, roughly; projectors are
-// left to the pattern, so that its model stands out.
+// classWeights: how many of the everyday tickets are on each class, by
+// how many devices of the class are in use and how often they fail
+// (copiers most, tablets seldom); projectors are left to the pattern, so
+// that its model stands out.
 var classWeights = []struct {
 	class string
 	w     int
 }{
-	{cmdb.ClassPrinter, 10}, {cmdb.ClassMFP, 14}, {cmdb.ClassDisplay, 10}, {cmdb.ClassDocumentCamera, 4},
-	{cmdb.ClassLaptop, 14}, {cmdb.ClassDesktop, 12}, {cmdb.ClassTablet, 8}, {cmdb.ClassAccessPoint, 6},
-	{cmdb.ClassSwitch, 2}, {classGeneral, 8},
+	{cmdb.ClassPrinter, 16}, {cmdb.ClassMFP, 9}, {cmdb.ClassDisplay, 14}, {cmdb.ClassDocumentCamera, 5},
+	{cmdb.ClassLaptop, 30}, {cmdb.ClassDesktop, 40}, {cmdb.ClassTablet, 25}, {cmdb.ClassAccessPoint, 14},
+	{cmdb.ClassSwitch, 3}, {classGeneral, 21},
 }
 
 func (p *ticketPlan) class() string {
@@ -486,17 +509,51 @@ func (p *ticketPlan) build(ctx context.Context, s Store, scope cmdb.Scope) error
 
 // randomTickets are the everyday tickets of all schools.
 func (p *ticketPlan) randomTickets() error {
-	for range RandomTickets {
-		school := pickOf(p, p.schools)
-		class := p.class()
-		var ci *cmdb.CI
-		if class != classGeneral {
-			l := p.cis[school][class]
-			if len(l) == 0 {
-				class = classGeneral
-			} else {
-				ci = pickOf(p, l)
+	// Devices of a class fail alike wherever they are: a device is picked
+	// among all of its class, so that no school's few devices pile up
+	// incidents and look like a pattern.
+	byClass := map[string][]*cmdb.CI{}
+	for _, school := range p.schools {
+		for _, class := range slices.Sorted(maps.Keys(p.cis[school])) {
+			for _, ci := range p.cis[school][class] {
+				if ci != p.repeat { // its failures are planned below
+					byClass[class] = append(byClass[class], ci)
+				}
 			}
+		}
+	}
+	// Spread evenly over each class's devices sorted by model, so that
+	// every model of a class fails at the rate of the rest (no pattern
+	// but the planned one) and no device more than twice (the repeat
+	// failure is the printer's alone).
+	for _, l := range byClass {
+		slices.SortFunc(l, func(a, b *cmdb.CI) int {
+			return cmp.Or(cmp.Compare(a.Vendor, b.Vendor), cmp.Compare(a.Model, b.Model), cmp.Compare(a.ID, b.ID))
+		})
+	}
+	classes := make([]string, RandomTickets)
+	of := map[string]int{}
+	for i := range classes {
+		classes[i] = p.class()
+		of[classes[i]]++
+	}
+	next := map[string]int{}
+	for i := range RandomTickets {
+		school := pickOf(p, p.schools)
+		class := classes[i]
+		var ci *cmdb.CI
+		if l := byClass[class]; class != classGeneral && len(l) > 0 && next[class] < 2*len(l) {
+			j, n, m := next[class], len(l), of[class]
+			next[class]++
+			if m <= n {
+				ci = l[j*n/m]
+			} else {
+				ci = l[j%n]
+			}
+			p.used[ci.ID]++
+			school = ci.SchoolID
+		} else {
+			class = classGeneral
 		}
 		pr := pickOf(p, problems[class])
 		t, err := p.incident(school, ci, class, pr)
@@ -526,16 +583,6 @@ func (p *ticketPlan) randomTickets() error {
 // year, so that it is flagged as a replacement candidate.
 func (p *ticketPlan) repeatPrinter() error {
 	school := p.schools[0]
-	l := p.cis[school][cmdb.ClassPrinter]
-	for _, ci := range l {
-		if ci.RoomID != 0 {
-			p.repeat = ci
-			break
-		}
-	}
-	if p.repeat == nil {
-		return fmt.Errorf("demo: no printer in use with a room in school %d", school)
-	}
 	ages := []float64{330, 240, 150, 70, 12}[:RepeatIncidents]
 	prs := problems[cmdb.ClassPrinter]
 	for i, age := range ages {
@@ -674,10 +721,8 @@ func (p *ticketPlan) slaTickets(ctx context.Context, s Store, scope cmdb.Scope) 
 	for i := range BreachedTickets {
 		school := p.schools[(i+1)%len(p.schools)]
 		class := classes[i%len(classes)]
-		var ci *cmdb.CI
-		if l := p.cis[school][class]; len(l) > 0 && class != classGeneral {
-			ci = l[len(l)/2]
-		} else {
+		ci := p.spare(school, class)
+		if ci == nil {
 			class = classGeneral
 		}
 		pr := problems[class][0]
@@ -708,10 +753,13 @@ func (p *ticketPlan) slaTickets(ctx context.Context, s Store, scope cmdb.Scope) 
 		urgency int
 	}{{cmdb.ClassMFP, 1, 1}, {cmdb.ClassDisplay, 2, 1}}
 	for i, sn := range soon {
-		school := p.schools[i]
-		ci := p.cis[school][sn.class][0]
-		pr := problems[sn.class][0]
-		t, err := p.incident(school, ci, sn.class, pr)
+		school, class := p.schools[i], sn.class
+		ci := p.spare(school, class)
+		if ci == nil {
+			class = classGeneral
+		}
+		pr := problems[class][0]
+		t, err := p.incident(school, ci, class, pr)
 		if err != nil {
 			return err
 		}
@@ -734,6 +782,21 @@ func (p *ticketPlan) slaTickets(ctx context.Context, s Store, scope cmdb.Scope) 
 			}
 		}
 		p.add(t, p.reporter(school, &t), at)
+	}
+	return nil
+}
+
+// spare returns a CI of the class in the school without everyday
+// incidents (nil: none), for a ticket that should not make it a repeat
+// failure.
+func (p *ticketPlan) spare(school int64, class string) *cmdb.CI {
+	if class == classGeneral {
+		return nil
+	}
+	for _, ci := range p.cis[school][class] {
+		if p.used[ci.ID] == 0 && ci != p.repeat {
+			return ci
+		}
 	}
 	return nil
 }

@@ -72,6 +72,9 @@ type Summary struct {
 	// created (a repeated load creates none).
 	Providers, People, Services, Articles, Tickets int
 	PeopleCreated, ArticlesCreated, TicketsCreated int
+	// TicketsSkipped counts the demo tickets a repeated load could not
+	// make again because their devices changed since the first load.
+	TicketsSkipped int
 }
 
 // Load creates (or finds, by code) the demo authority LK-DEMO and its

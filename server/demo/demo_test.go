@@ -299,7 +299,7 @@ func TestLoadTwice(t *testing.T) {
 	if s2.Authority != s1.Authority || s2.Created != 0 || s2.Duplicates != 0 {
 		t.Errorf("second load %+v, want the same authority and nothing created", *s2)
 	}
-	if s2.PeopleCreated != 0 || s2.ArticlesCreated != 0 || s2.TicketsCreated != 0 || s2.Tickets != s1.Tickets || s2.People != s1.People {
+	if s2.PeopleCreated != 0 || s2.ArticlesCreated != 0 || s2.TicketsCreated != 0 || s2.TicketsSkipped != 0 || s2.Tickets != s1.Tickets || s2.People != s1.People {
 		t.Errorf("second load created people %d, articles %d, tickets %d; want none", s2.PeopleCreated, s2.ArticlesCreated, s2.TicketsCreated)
 	}
 	if lived2 := countLivedIn(t, db, s2.Authority); lived2 != lived1 {

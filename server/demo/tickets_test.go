@@ -126,6 +126,37 @@ func checkLivedIn(t *testing.T, db *postgres.DB, sum *Summary) livedIn {
 		t.Errorf("%d pairs of tickets numbered against the order they were opened in", disorder)
 	}
 
+	// The whole history lies in the past.
+	var future int
+	if err := db.SQL().Get(&future, `SELECT (SELECT count(*) FROM ticket_comments WHERE created_at > now())
+		+ (SELECT count(*) FROM ticket_history WHERE at > now())`); err != nil || future != 0 {
+		t.Errorf("%d comments and changes in the future (%v)", future, err)
+	}
+
+	// A provider's staff see the tickets assigned to their provider only.
+	for _, pd := range providers {
+		var staff cmdb.Scope
+		var pid int64
+		for _, v := range must(db.FindProviders(ctx, scope)) {
+			if v.Code == pd.Code {
+				pid = v.ID
+			}
+		}
+		staff = cmdb.Scope{Subject: "user:staff", Providers: []int64{pid}}
+		mine, n, err := db.FindTickets(ctx, staff, cmdb.TicketFilter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tk := range mine {
+			if tk.ProviderID != pid {
+				t.Errorf("%s sees %s of provider %d", pd.Name, tk.Number, tk.ProviderID)
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s has no tickets", pd.Name)
+		}
+	}
+
 	// A teacher sees no internal comment, and the public articles only.
 	var teacher cmdb.Scope
 	var internal int
@@ -139,6 +170,22 @@ func checkLivedIn(t *testing.T, db *postgres.DB, sum *Summary) livedIn {
 		}
 		if (u.Email == "sarah.miller@"+EmailDomain) != (u.Language == "en") && u.Email != "olivia.bennett@"+EmailDomain {
 			t.Errorf("%s: language %q", u.Email, u.Language)
+		}
+	}
+	var withNotes []int64
+	if err := db.SQL().Select(&withNotes, `SELECT DISTINCT t.id FROM tickets t JOIN ticket_comments c ON c.ticket_id = t.id
+		WHERE c.internal AND t.school_id = $1`, teacher.ReadSchools[0]); err != nil || len(withNotes) == 0 {
+		t.Errorf("tickets with internal notes in the teacher's school: %v, %v", withNotes, err)
+	}
+	for _, id := range withNotes {
+		cs, err := db.FindTicketComments(ctx, teacher, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			if c.Internal {
+				t.Errorf("a teacher sees internal comment %d of ticket %d", c.ID, id)
+			}
 		}
 	}
 	as, n, err := db.FindKBArticles(ctx, teacher, cmdb.KBFilter{Limit: 100})
@@ -215,4 +262,11 @@ func checkLivedIn(t *testing.T, db *postgres.DB, sum *Summary) livedIn {
 	}
 	t.Logf("%d tickets breached, %d due within the hour", nb, soon)
 	return l
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

@@ -224,8 +224,9 @@ type KBStore interface {
 	// CreateKBArticle stores an article, rendering its body; EINVALID
 	// naming the field for bad input or an unknown category
 	// (category_ids[i]), an invisible authority (authority_id) or source
-	// ticket (source_ticket_id); EFORBIDDEN for a caller who sees the
-	// authority's articles but may not write them.
+	// ticket (source_ticket_id); EFORBIDDEN for a caller who is nobody's
+	// authority IT, or who sees the authority's articles but may not
+	// write them.
 	CreateKBArticle(ctx context.Context, s Scope, a *KBArticle) error
 	// FindKBArticleByID returns an article; ENOTFOUND outside the scope.
 	FindKBArticleByID(ctx context.Context, s Scope, id int64) (*KBArticle, error)

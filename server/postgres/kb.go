@@ -115,6 +115,12 @@ func (db *DB) CreateKBArticle(ctx context.Context, s cmdb.Scope, a *cmdb.KBArtic
 	if err := a.Validate(); err != nil {
 		return err
 	}
+	// Only authority IT write, in any authority: the others are told so
+	// at once (not that authority_id is missing), and learn nothing of
+	// the authority or the source ticket they name.
+	if !s.Admin && len(s.Authorities) == 0 {
+		return cmdb.Errorf(cmdb.EFORBIDDEN, "Only the authority's IT writes knowledge-base articles.")
+	}
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		if a.SourceTicketID != 0 {
 			t, err := findTicket(ctx, tx, s, a.SourceTicketID, false)

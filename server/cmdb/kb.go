@@ -201,8 +201,11 @@ func (f *KBFilter) Validate() error {
 	if err := checkText("model", f.Model, 200, false); err != nil {
 		return err
 	}
-	if f.CategoryID < 0 || f.AuthorityID < 0 {
+	if f.CategoryID < 0 {
 		return Invalid("category_id", "must be a category id")
+	}
+	if f.AuthorityID < 0 {
+		return Invalid("authority_id", "must be an authority id")
 	}
 	if f.Limit < 0 || f.Limit > 200 {
 		return Invalid("limit", "must be 1–200")

@@ -248,7 +248,7 @@ func TestKBSearch(t *testing.T) {
 		t.Errorf("page: %d of %d", len(page), total)
 	}
 	for f, field := range map[string]cmdb.KBFilter{"class": {Class: "toaster"}, "limit": {Limit: 500}, "offset": {Offset: -1},
-		"q": {Query: strings.Repeat("Beamer ", 100)}} {
+		"q": {Query: strings.Repeat("Beamer ", 100)}, "category_id": {CategoryID: -1}, "authority_id": {AuthorityID: -1}} {
 		if _, _, err := x.db.FindKBArticles(context.Background(), x.authIT, field); cmdb.ErrorCode(err) != cmdb.EINVALID || cmdb.ErrorField(err) != f {
 			t.Errorf("bad filter %s: %v", f, err)
 		}

@@ -115,6 +115,9 @@ var accessMatrix = map[string]accessRule{
 	"PUT /api/v1/users/{id}/password": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/users/%d/password", tn.user), map[string]any{"password": "Ganz-Anderes-Geheimnis-0815"}
 	}},
+	"PUT /api/v1/users/{id}/language": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/users/%d/language", tn.user), map[string]any{"language": "en"}
+	}},
 	"POST /api/v1/users/{id}/memberships": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		u, _ := x.freshUser(tn)
 		return fmt.Sprintf("/api/v1/users/%d/memberships", u), map[string]any{"role": "school_it", "org_id": tn.school}
@@ -455,6 +458,28 @@ var accessMatrix = map[string]accessRule{
 	"PUT /api/v1/authorities/{id}/monitoring-rules": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/authorities/%d/monitoring-rules", tn.auth), map[string]any{"rules": []map[string]any{
 			{"kind": "supply_empty", "opens_ticket": true, "provider_id": tn.provider, "level": 2, "impact": 3, "urgency": 2, "auto_resolve": true}}}
+	}},
+	// The SLA settings: like the repeat-failure rule, the authority's IT's.
+	"GET /api/v1/authorities/{id}/calendar": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d/calendar", tn.auth), nil
+	}},
+	"PUT /api/v1/authorities/{id}/calendar": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d/calendar", tn.auth), map[string]any{"state": "NW",
+			"hours":  map[string]any{"monday": []map[string]string{{"open": "07:30", "close": "16:00"}}},
+			"closed": []map[string]string{{"from": "2027-07-19", "to": "2027-08-31", "name": "Sommerferien"}}}
+	}},
+	"GET /api/v1/authorities/{id}/sla-targets": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d/sla-targets", tn.auth), nil
+	}},
+	"PUT /api/v1/authorities/{id}/sla-targets": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		var ts []map[string]int
+		for p := 1; p <= 5; p++ {
+			ts = append(ts, map[string]int{"priority": p, "first_response_minutes": 30 * p, "resolve_minutes": 240 * p})
+		}
+		return fmt.Sprintf("/api/v1/authorities/%d/sla-targets", tn.auth), map[string]any{"targets": ts}
+	}},
+	"GET /api/v1/authorities/{id}/holidays": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d/holidays?year=2027", tn.auth), nil
 	}},
 	// The default categories are the platform's, shared by every tenant.
 	"GET /api/v1/ticket-categories": {global: true, allow: []string{"teacher", "school_it", "authority_it", "provider"},

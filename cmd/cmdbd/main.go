@@ -79,6 +79,7 @@ type Config struct {
 	Retention        postgres.Retention // metric retention (serve, demo)
 	BackupOut        string             // backup --out
 	RestoreFile      string             // restore FILE
+	Mail             MailConfig         // serve, demo: CMDB_SMTP_* and CMDB_IMAP_*
 }
 
 // Main wires the adapters together for one command.
@@ -98,7 +99,9 @@ type Main struct {
 	elector *postgres.Elector
 	ingest  *agentdoor.Handler
 	demoSim *demo.Simulators // the demo's simulated printers, copiers and projectors
-	serving bool
+	// stopMail stops the outbox dispatcher; nil when none runs.
+	stopMail func()
+	serving  bool
 }
 
 // NewMain returns a Main writing to the process's stdout and stderr.
@@ -146,7 +149,15 @@ func (m *Main) ParseFlags(args []string) error {
 		if err := registerRetentionFlags(fs, &c.Retention); err != nil {
 			return err
 		}
-		fs.StringVar(&c.PublicURL, "public-url", os.Getenv("CMDB_PUBLIC_URL"), "URL users reach the server at, for single sign-on redirects (env CMDB_PUBLIC_URL); default http://<listen address>")
+		fs.StringVar(&c.PublicURL, "public-url", os.Getenv("CMDB_PUBLIC_URL"), "URL users reach the server at, for single sign-on redirects and links in mail (env CMDB_PUBLIC_URL); default http://<listen address>")
+		fs.Usage = func() {
+			fmt.Fprintf(fs.Output(), "Usage: cmdbd %s [flags]\n\n", cmd)
+			fs.PrintDefaults()
+			fmt.Fprint(fs.Output(), "\n"+mailEnv)
+		}
+		if c.Mail, err = mailConfigFromEnv(os.Getenv); err != nil {
+			return err
+		}
 	case "token-create":
 		fs.BoolVar(&c.TokenAdmin, "admin", false, "create a platform admin token")
 		fs.StringVar(&c.TokenRole, "role", "", "role of an integration token: teacher, school_it, authority_it, provider")
@@ -336,7 +347,8 @@ func (m *Main) openDB(ctx context.Context, url, dataDir string) error {
 	m.reg = prometheus.NewRegistry()
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.db, err = postgres.Open(ctx, url, postgres.Options{Logger: m.log, SecretKey: key,
-		AllowPrivateIssuers: m.Config.OIDCAllowPrivate, Registry: m.reg, MetricRetention: m.Config.Retention})
+		AllowPrivateIssuers: m.Config.OIDCAllowPrivate, Registry: m.reg, MetricRetention: m.Config.Retention,
+		Mail: m.composer()})
 	if err != nil {
 		return err
 	}
@@ -354,7 +366,7 @@ func (m *Main) serve(ctx context.Context) error {
 		SessionMaxAge: m.db.SessionMaxAge(), Logger: m.log, AllowPrivateIssuers: m.Config.OIDCAllowPrivate})
 	m.ingest = agentdoor.New(agentdoor.Options{Store: m.db, Logger: m.log, Registry: reg,
 		ReportRate: rate.Limit(m.Config.AgentReportRate), ReportBurst: m.Config.AgentReportBurst})
-	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, Agents: m.db, SNMP: m.db, Tickets: m.db, Attachments: m.db, Failures: m.db, Catalogue: m.db,
+	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, Agents: m.db, SNMP: m.db, Tickets: m.db, Attachments: m.db, Failures: m.db, Catalogue: m.db, SLA: m.db,
 		OIDCLogin: sso.Login, OIDCCallback: sso.Callback, AgentEnroll: m.ingest.Enroll, AgentReport: m.ingest.Report,
 		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Live: m.live, Logger: m.log, Registry: reg, Build: buildinfo.Get()})
 	m.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
@@ -406,6 +418,10 @@ func (m *Main) Close() error {
 		m.srv = nil
 	} else if m.ln != nil {
 		m.ln.Close() // listening, but the server never started
+	}
+	if m.stopMail != nil {
+		m.stopMail() // before the database goes; what is queued stays queued
+		m.stopMail = nil
 	}
 	if m.sched != nil {
 		errs = append(errs, m.sched.Shutdown())
@@ -483,8 +499,12 @@ func (m *Main) startJobs(reg prometheus.Registerer) error {
 	if err := m.scheduleRetention(s); err != nil {
 		return err
 	}
+	if err := m.startMail(context.Background(), s); err != nil {
+		s.Shutdown()
+		return err
+	}
 	// The assignee group hears of a due time before it passes (once per
-	// due time; the e-mail itself is not wired yet).
+	// due time, by mail when a relay is configured).
 	if err := s.Every("sla-warnings", time.Minute, func(ctx context.Context) {
 		if n, err := m.db.WarnSLA(ctx); err != nil {
 			m.log.Error("SLA warnings", "err", err)

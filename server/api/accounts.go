@@ -152,13 +152,14 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, sc cmdb.Scop
 	var in struct {
 		Email       string            `json:"email"`
 		Name        string            `json:"name"`
+		Language    string            `json:"language"`
 		Password    cmdb.Secret       `json:"password"`
 		Memberships []MembershipInput `json:"memberships"`
 	}
 	if err := decode(w, r, maxBody, &in); err != nil {
 		return err
 	}
-	u := &cmdb.User{Email: in.Email, Name: in.Name}
+	u := &cmdb.User{Email: in.Email, Name: in.Name, Language: in.Language}
 	for _, m := range in.Memberships {
 		u.Memberships = append(u.Memberships, cmdb.Membership{Role: m.Role, OrgID: m.OrgID})
 	}
@@ -166,6 +167,31 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, sc cmdb.Scop
 		return err
 	}
 	writeJSON(w, http.StatusCreated, u)
+	return nil
+}
+
+func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Language string `json:"language"`
+	}
+	if err := decode(w, r, maxBody, &in); err != nil {
+		return err
+	}
+	if in.Language == "" {
+		return cmdb.Invalid("language", "is required: de or en")
+	}
+	if err := s.opts.Accounts.SetUserLanguage(r.Context(), sc, id, in.Language); err != nil {
+		return err
+	}
+	u, err := s.opts.Accounts.FindUserByID(r.Context(), sc, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
 	return nil
 }
 

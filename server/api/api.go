@@ -38,6 +38,9 @@ type Options struct {
 	// Monitoring keeps the monitoring rules; nil: Tickets, when it is
 	// one too.
 	Monitoring cmdb.MonitoringStore
+	// SLA keeps the authorities' business calendars and SLA targets;
+	// nil: Tickets, when it is one too.
+	SLA cmdb.SLAStore
 	// Catalogue keeps the service catalogue and the authorities' own
 	// ticket categories.
 	Catalogue cmdb.CatalogueStore
@@ -101,6 +104,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Monitoring == nil {
 		opts.Monitoring, _ = opts.Tickets.(cmdb.MonitoringStore)
+	}
+	if opts.SLA == nil {
+		opts.SLA, _ = opts.Tickets.(cmdb.SLAStore)
 	}
 	if opts.KB == nil {
 		opts.KB, _ = opts.Tickets.(cmdb.KBStore)
@@ -181,6 +187,7 @@ func (s *Server) Routes() []Route {
 		{"POST", "/api/v1/users", true, s.createUser},
 		{"GET", "/api/v1/users/{id}", true, getOne(s.opts.Accounts, cmdb.AccountStore.FindUserByID)},
 		{"PUT", "/api/v1/users/{id}/password", true, s.setPassword},
+		{"PUT", "/api/v1/users/{id}/language", true, s.setLanguage},
 		{"POST", "/api/v1/users/{id}/memberships", true, s.addMembership},
 		{"POST", "/api/v1/users/{id}/unlock", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
 			return s.opts.Accounts.Unlock(r.Context(), sc, id)
@@ -312,6 +319,11 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/failure-patterns", true, s.listFailurePatterns},
 		{"GET", "/api/v1/authorities/{id}/monitoring-rules", true, s.getMonitoringRules},
 		{"PUT", "/api/v1/authorities/{id}/monitoring-rules", true, s.setMonitoringRules},
+		{"GET", "/api/v1/authorities/{id}/calendar", true, s.getCalendar},
+		{"PUT", "/api/v1/authorities/{id}/calendar", true, s.setCalendar},
+		{"GET", "/api/v1/authorities/{id}/sla-targets", true, s.getSLATargets},
+		{"PUT", "/api/v1/authorities/{id}/sla-targets", true, s.setSLATargets},
+		{"GET", "/api/v1/authorities/{id}/holidays", true, s.listHolidays},
 		{"GET", "/api/v1/kb-articles", true, s.listKBArticles},
 		{"POST", "/api/v1/kb-articles", true, s.createKBArticle},
 		{"GET", "/api/v1/kb-articles/{id}", true, s.getKBArticle},

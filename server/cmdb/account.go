@@ -50,9 +50,12 @@ func RoleOrgKind(role string) string {
 
 // User is a person who signs in, locally or through OpenID Connect.
 type User struct {
-	ID           int64        `json:"id"`
-	Email        string       `json:"email"`
-	Name         string       `json:"name"`
+	ID    int64  `json:"id"`
+	Email string `json:"email"`
+	Name  string `json:"name"`
+	// Language is the language of the user's mail (de or en); on create
+	// empty means de.
+	Language     string       `json:"language"`
 	Disabled     bool         `json:"disabled"`
 	HasPassword  bool         `json:"has_password"`
 	CreatedAt    time.Time    `json:"created_at"`
@@ -263,6 +266,9 @@ type AccountStore interface {
 	// refused. ENOTFOUND for a user the scope does not see, EFORBIDDEN for
 	// one it may not manage and for the caller themselves.
 	SetUserActive(ctx context.Context, s Scope, userID int64, active bool) error
+	// SetUserLanguage sets the language of a user's mail (de or en):
+	// everyone their own, and who manages the user (see SetPassword).
+	SetUserLanguage(ctx context.Context, s Scope, userID int64, lang string) error
 
 	SignIn(ctx context.Context, email string, password Secret, meta RequestMeta) (*User, Secret, error)
 	SignInExternal(ctx context.Context, id ExternalIdentity, meta RequestMeta) (*User, Secret, error)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/schulit/cmdb/internal/mailtest"
 	"github.com/schulit/cmdb/server/cmdb"
 	cmdbmail "github.com/schulit/cmdb/server/mail"
 	"github.com/schulit/cmdb/server/postgres"
@@ -67,11 +68,11 @@ func mailByID(t *testing.T, db *postgres.DB, id int64) *cmdb.OutboundMail {
 func TestDispatcherRetriesWithBackoffAndDeliversOnce(t *testing.T) {
 	ctx := context.Background()
 	db := postgrestest.MustOpenDB(t, postgres.Options{})
-	r := startRelay(t, "cmdb", relayPassword, false)
+	r := mailtest.StartRelay(t, "cmdb", relayPassword, false)
 	clk := newClock(db, t)
 	d := &cmdbmail.Dispatcher{Outbox: db, Sender: newSender(t, config(r, cmdbmail.TLSStartTLS)), Now: clk.Now}
 	m := enqueue(t, db, "ticket:42:created")
-	r.setFail(2) // the relay answers 451 twice
+	r.SetFail(2) // the relay answers 451 twice
 
 	res, err := d.RunOnce(ctx)
 	if err != nil || res.Retry != 1 {
@@ -113,7 +114,7 @@ func TestDispatcherRetriesWithBackoffAndDeliversOnce(t *testing.T) {
 	if res, _ := d.RunOnce(ctx); res != (cmdbmail.Result{}) {
 		t.Fatalf("round after delivery did %+v", res)
 	}
-	if n := len(r.messages()); n != 1 {
+	if n := len(r.Messages()); n != 1 {
 		t.Fatalf("relay got %d messages, want exactly 1", n)
 	}
 }
@@ -121,9 +122,9 @@ func TestDispatcherRetriesWithBackoffAndDeliversOnce(t *testing.T) {
 func TestDispatcherRelayDownGivesUpAfterMaxAttempts(t *testing.T) {
 	ctx := context.Background()
 	db := postgrestest.MustOpenDB(t, postgres.Options{})
-	r := startRelay(t, "cmdb", relayPassword, false)
+	r := mailtest.StartRelay(t, "cmdb", relayPassword, false)
 	cfg := config(r, cmdbmail.TLSStartTLS)
-	cfg.Port = closedPort(t)
+	cfg.Port = mailtest.ClosedPort(t)
 	clk := newClock(db, t)
 	d := &cmdbmail.Dispatcher{Outbox: db, Sender: newSender(t, cfg), Now: clk.Now}
 	m := enqueue(t, db, "ticket:1:down")
@@ -145,8 +146,8 @@ func TestDispatcherRelayDownGivesUpAfterMaxAttempts(t *testing.T) {
 func TestDispatcherPermanentRefusalFailsAtOnce(t *testing.T) {
 	ctx := context.Background()
 	db := postgrestest.MustOpenDB(t, postgres.Options{})
-	r := startRelay(t, "cmdb", relayPassword, false)
-	r.reject = true
+	r := mailtest.StartRelay(t, "cmdb", relayPassword, false)
+	r.SetReject(true)
 	clk := newClock(db, t)
 	d := &cmdbmail.Dispatcher{Outbox: db, Sender: newSender(t, config(r, cmdbmail.TLSStartTLS)), Now: clk.Now}
 	m := enqueue(t, db, "ticket:1:550")
@@ -161,7 +162,7 @@ func TestDispatcherPermanentRefusalFailsAtOnce(t *testing.T) {
 func TestDispatcherCrashMidSendRetriedAfterLease(t *testing.T) {
 	ctx := context.Background()
 	db := postgrestest.MustOpenDB(t, postgres.Options{})
-	r := startRelay(t, "cmdb", relayPassword, false)
+	r := mailtest.StartRelay(t, "cmdb", relayPassword, false)
 	clk := newClock(db, t)
 	m := enqueue(t, db, "ticket:5:crash")
 	// A dispatcher claims it and dies before sending.
@@ -185,7 +186,7 @@ func TestDispatcherCrashMidSendRetriedAfterLease(t *testing.T) {
 func TestTwoDispatchersNeverSendOneMessageTwice(t *testing.T) {
 	ctx := context.Background()
 	db := postgrestest.MustOpenDB(t, postgres.Options{})
-	r := startRelay(t, "cmdb", relayPassword, false)
+	r := mailtest.StartRelay(t, "cmdb", relayPassword, false)
 	clk := newClock(db, t)
 	const n = 40
 	for i := 0; i < n; i++ {
@@ -211,7 +212,7 @@ func TestTwoDispatchersNeverSendOneMessageTwice(t *testing.T) {
 	}
 	wg.Wait()
 	seen := map[string]int{}
-	for _, m := range r.messages() {
+	for _, m := range r.Messages() {
 		msg, err := mail.ReadMessage(strings.NewReader(m.Data))
 		if err != nil {
 			t.Fatal(err)
@@ -234,20 +235,20 @@ func TestTwoDispatchersNeverSendOneMessageTwice(t *testing.T) {
 
 func TestDispatcherRunStopsOnCancel(t *testing.T) {
 	db := postgrestest.MustOpenDB(t, postgres.Options{})
-	r := startRelay(t, "cmdb", relayPassword, false)
+	r := mailtest.StartRelay(t, "cmdb", relayPassword, false)
 	enqueue(t, db, "ticket:9:run")
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &cmdbmail.Dispatcher{Outbox: db, Sender: newSender(t, config(r, cmdbmail.TLSStartTLS)), Interval: 10 * time.Millisecond}
 	done := make(chan error)
 	go func() { done <- d.Run(ctx) }()
-	for i := 0; i < 500 && len(r.messages()) == 0; i++ { // bounded wait for the delivery
+	for i := 0; i < 500 && len(r.Messages()) == 0; i++ { // bounded wait for the delivery
 		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if n := len(r.messages()); n != 1 {
+	if n := len(r.Messages()); n != 1 {
 		t.Fatalf("Run delivered %d, want 1", n)
 	}
 }
@@ -255,7 +256,7 @@ func TestDispatcherRunStopsOnCancel(t *testing.T) {
 func TestDispatcherWrongPasswordNotInLastErrorOrLogs(t *testing.T) {
 	ctx := context.Background()
 	db := postgrestest.MustOpenDB(t, postgres.Options{})
-	r := startRelay(t, "cmdb", "the-right-one", false)
+	r := mailtest.StartRelay(t, "cmdb", "the-right-one", false)
 	clk := newClock(db, t)
 	var logs strings.Builder
 	d := &cmdbmail.Dispatcher{Outbox: db, Sender: newSender(t, config(r, cmdbmail.TLSStartTLS)), Now: clk.Now,

@@ -11,16 +11,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/schulit/cmdb/internal/mailtest"
 	"github.com/schulit/cmdb/server/cmdb"
 	cmdbmail "github.com/schulit/cmdb/server/mail"
 )
 
 const relayPassword = "s3cr3t-Relay-Pa55"
 
-func config(r *relay, mode string) cmdbmail.Config {
+func config(r *mailtest.Relay, mode string) cmdbmail.Config {
 	return cmdbmail.Config{
 		Host: r.Addr, Port: r.Port, TLS: mode, User: "cmdb", Password: cmdb.Secret(relayPassword),
-		From: "Schul-IT <it@landkreis.example>", TLSConfig: tlsTrusting(r),
+		From: "Schul-IT <it@landkreis.example>", TLSConfig: r.TLS(),
 	}
 }
 
@@ -55,12 +56,12 @@ func parse(t *testing.T, data string) *mail.Message {
 func TestSendSTARTTLSAuthDeliversWithHeaders(t *testing.T) {
 	for _, mode := range []string{cmdbmail.TLSStartTLS, cmdbmail.TLSImplicit} {
 		t.Run(mode, func(t *testing.T) {
-			r := startRelay(t, "cmdb", relayPassword, mode == cmdbmail.TLSImplicit)
+			r := mailtest.StartRelay(t, "cmdb", relayPassword, mode == cmdbmail.TLSImplicit)
 			s := newSender(t, config(r, mode))
 			if err := s.Send(context.Background(), outMail("ticket:42:created")); err != nil {
 				t.Fatalf("send: %v", err)
 			}
-			got := r.messages()
+			got := r.Messages()
 			if len(got) != 1 {
 				t.Fatalf("relay got %d messages, want 1", len(got))
 			}
@@ -92,7 +93,7 @@ func TestSendSTARTTLSAuthDeliversWithHeaders(t *testing.T) {
 }
 
 func TestSendRefusesHeaderInjection(t *testing.T) {
-	r := startRelay(t, "cmdb", relayPassword, false)
+	r := mailtest.StartRelay(t, "cmdb", relayPassword, false)
 	s := newSender(t, config(r, cmdbmail.TLSStartTLS))
 	m := outMail("ticket:42:inject")
 	m.Headers["References"] = "<a@b>\r\nBcc: victim@elsewhere.example"
@@ -106,23 +107,21 @@ func TestSendRefusesHeaderInjection(t *testing.T) {
 	if err := s.Send(context.Background(), m); err == nil {
 		t.Fatal("subject with a line break was sent")
 	}
-	if n := len(r.messages()); n != 0 {
+	if n := len(r.Messages()); n != 0 {
 		t.Fatalf("relay got %d messages, want none", n)
 	}
 }
 
 func TestSendTemporaryAndPermanentRelayErrors(t *testing.T) {
-	r := startRelay(t, "cmdb", relayPassword, false)
+	r := mailtest.StartRelay(t, "cmdb", relayPassword, false)
 	s := newSender(t, config(r, cmdbmail.TLSStartTLS))
-	r.setFail(1)
+	r.SetFail(1)
 	err := s.Send(context.Background(), outMail("k1"))
 	var se *cmdbmail.SendError
 	if !errors.As(err, &se) || se.Permanent || !strings.Contains(err.Error(), "451") {
 		t.Fatalf("451: got %v, want a temporary SendError naming 451", err)
 	}
-	r.mu.Lock()
-	r.reject = true
-	r.mu.Unlock()
+	r.SetReject(true)
 	err = s.Send(context.Background(), outMail("k2"))
 	if !errors.As(err, &se) || !se.Permanent {
 		t.Fatalf("550: got %v, want a permanent SendError", err)
@@ -146,7 +145,7 @@ func TestSendRelayDownIsTemporary(t *testing.T) {
 }
 
 func TestPasswordNeverInErrorsOrLogs(t *testing.T) {
-	r := startRelay(t, "cmdb", "the-right-one", false)
+	r := mailtest.StartRelay(t, "cmdb", "the-right-one", false)
 	cfg := config(r, cmdbmail.TLSStartTLS) // carries relayPassword, which is wrong
 	var logs bytes.Buffer
 	slog.New(slog.NewTextHandler(&logs, nil)).Info("config", "smtp", cfg, "password", cfg.Password)
@@ -154,9 +153,7 @@ func TestPasswordNeverInErrorsOrLogs(t *testing.T) {
 	if err == nil {
 		t.Fatal("wrong password accepted")
 	}
-	r.mu.Lock()
-	fails := r.authFails
-	r.mu.Unlock()
+	fails := r.AuthFails()
 	if fails == 0 {
 		t.Fatal("relay saw no failed AUTH; the test proves nothing")
 	}

@@ -14,10 +14,10 @@ import (
 // Notification kinds, each a template per language in templates/<lang>/<kind>.tmpl
 // defining "subject" and "text".
 const (
-	KindTicketCreated = "ticket_created"
-	KindStatusChanged = "status_changed"
-	KindPublicComment = "public_comment"
-	KindSLAWarning    = "sla_warning"
+	KindTicketCreated = cmdb.NotifyTicketCreated
+	KindStatusChanged = cmdb.NotifyStatusChanged
+	KindPublicComment = cmdb.NotifyPublicComment
+	KindSLAWarning    = cmdb.NotifySLAWarning
 )
 
 // Kinds lists the notification kinds.

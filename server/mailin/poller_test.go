@@ -2,13 +2,9 @@ package mailin
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"io"
-	"log"
 	"log/slog"
 	"net"
 	"slices"
@@ -23,8 +19,8 @@ import (
 	"github.com/emersion/go-sasl"
 	"golang.org/x/oauth2"
 
+	"github.com/schulit/cmdb/internal/mailtest"
 	"github.com/schulit/cmdb/internal/syncbuf"
-	"github.com/schulit/cmdb/internal/testcert"
 	"github.com/schulit/cmdb/server/cmdb"
 )
 
@@ -34,13 +30,9 @@ const (
 	testToken    = "m365-access-token-XYZ"
 )
 
-// testServer is go-imap's in-memory IMAP server on loopback, with
-// STARTTLS (or implicit TLS) and a certificate made for the test.
+// testServer is the in-memory IMAP server of internal/mailtest.
 type testServer struct {
-	addr string
-	user *imapmemserver.User
-	pool *x509.CertPool
-	logs *syncbuf.Buffer
+	*mailtest.IMAP
 }
 
 type serverOpts struct {
@@ -51,71 +43,30 @@ type serverOpts struct {
 
 func startServer(t *testing.T, o serverOpts) *testServer {
 	t.Helper()
-	cert, pool := testcert.New(t)
-	mem := imapmemserver.New()
-	user := imapmemserver.NewUser(testUser, testPassword)
-	if err := user.Create("INBOX", nil); err != nil {
-		t.Fatal(err)
+	opts := mailtest.IMAPOptions{ImplicitTLS: o.implicitTLS, Rev1Only: o.rev1Only}
+	if o.xoauth2 {
+		opts.Wrap = func(s imapserver.Session, u *imapmemserver.User) imapserver.Session {
+			return &xoauth2Session{Session: s, user: u}
+		}
 	}
-	mem.AddUser(user)
-	caps := imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}}
-	if o.rev1Only {
-		caps = imap.CapSet{imap.CapIMAP4rev1: {}}
-	}
-	logs := &syncbuf.Buffer{}
-	tlsConfig := &tls.Config{Certificates: []tls.Certificate{cert}}
-	srv := imapserver.New(&imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			if o.xoauth2 {
-				return &xoauth2Session{Session: mem.NewSession(), user: user}, nil, nil
-			}
-			return mem.NewSession(), nil, nil
-		},
-		Caps:      caps,
-		TLSConfig: tlsConfig,
-		Logger:    log.New(logs, "imapserver: ", 0),
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o.implicitTLS {
-		ln = tls.NewListener(ln, tlsConfig)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return &testServer{addr: ln.Addr().String(), user: user, pool: pool, logs: logs}
+	return &testServer{mailtest.StartIMAP(t, testUser, testPassword, opts)}
 }
 
 func (s *testServer) config() Config {
 	return Config{
-		Addr: s.addr, Security: SecurityStartTLS, TLSConfig: &tls.Config{RootCAs: s.pool},
+		Addr: s.Addr, Security: SecurityStartTLS, TLSConfig: s.TLS(),
 		Username: testUser, Password: cmdb.Secret(testPassword),
 	}
 }
 
-type literal struct {
-	*bytes.Reader
-	n int64
-}
-
-func (l literal) Size() int64 { return l.n }
-
 func (s *testServer) appendMail(t *testing.T, raw []byte, flags ...imap.Flag) {
 	t.Helper()
-	if _, err := s.user.Append("INBOX", literal{bytes.NewReader(raw), int64(len(raw))}, &imap.AppendOptions{Flags: flags}); err != nil {
-		t.Fatal(err)
-	}
+	s.Append(t, raw, flags...)
 }
 
-// count returns the messages and the unseen messages of a folder.
 func (s *testServer) count(t *testing.T, folder string) (total, unseen uint32) {
 	t.Helper()
-	st, err := s.user.Status(folder, &imap.StatusOptions{NumMessages: true, NumUnseen: true})
-	if err != nil {
-		t.Fatalf("status %s: %v", folder, err)
-	}
-	return *st.NumMessages, *st.NumUnseen
+	return s.Count(t, folder)
 }
 
 // recorder is a MailIntake that records mail and answers per ticket.
@@ -205,7 +156,7 @@ func TestPollFilesEveryMail(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, logs)
 		}
 	}
-	if strings.Contains(logs.String(), testPassword) || strings.Contains(srv.logs.String(), testPassword) {
+	if strings.Contains(logs.String(), testPassword) || strings.Contains(srv.Logs.String(), testPassword) {
 		t.Errorf("password in the logs:\n%s", logs)
 	}
 
@@ -304,7 +255,7 @@ func TestPollWrongPasswordNeverShowsIt(t *testing.T) {
 	if perr == nil || !strings.Contains(perr.Error(), "sign in as "+testUser) {
 		t.Fatalf("Poll error = %v, want a sign-in failure", perr)
 	}
-	for _, s := range []string{perr.Error(), logs.String(), srv.logs.String()} {
+	for _, s := range []string{perr.Error(), logs.String(), srv.Logs.String()} {
 		if strings.Contains(s, wrong) {
 			t.Errorf("password shown: %s", s)
 		}
@@ -325,7 +276,7 @@ func TestPollXOAUTH2OverImplicitTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	if st, err := p.Poll(context.Background()); err != nil || st != (Stats{Processed: 1}) {
-		t.Fatalf("poll = %+v, %v\n%s", st, err, srv.logs)
+		t.Fatalf("poll = %+v, %v\n%s", st, err, srv.Logs)
 	}
 	if strings.Contains(logs.String(), testToken) {
 		t.Errorf("token in the log:\n%s", logs)

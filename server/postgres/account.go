@@ -13,13 +13,14 @@ import (
 var _ cmdb.AccountStore = (*DB)(nil)
 
 // userColumns selects a users row into userRow.
-const userColumns = `u.id, u.email, u.name, u.disabled, u.password_hash IS NOT NULL AS has_password, u.created_at,
+const userColumns = `u.id, u.email, u.name, u.language, u.disabled, u.password_hash IS NOT NULL AS has_password, u.created_at,
 	u.last_sign_in_at, u.locked_until`
 
 type userRow struct {
 	ID           int64      `db:"id"`
 	Email        string     `db:"email"`
 	Name         string     `db:"name"`
+	Language     string     `db:"language"`
 	Disabled     bool       `db:"disabled"`
 	HasPassword  bool       `db:"has_password"`
 	CreatedAt    time.Time  `db:"created_at"`
@@ -28,7 +29,7 @@ type userRow struct {
 }
 
 func (r userRow) user() *cmdb.User {
-	return &cmdb.User{ID: r.ID, Email: r.Email, Name: r.Name, Disabled: r.Disabled, HasPassword: r.HasPassword,
+	return &cmdb.User{ID: r.ID, Email: r.Email, Name: r.Name, Language: r.Language, Disabled: r.Disabled, HasPassword: r.HasPassword,
 		CreatedAt: r.CreatedAt, LastSignInAt: r.LastSignInAt, LockedUntil: r.LockedUntil, Memberships: []cmdb.Membership{}}
 }
 
@@ -104,6 +105,9 @@ func (db *DB) CreateUser(ctx context.Context, s cmdb.Scope, u *cmdb.User, passwo
 		return err
 	}
 	u.Email = email
+	if u.Language, err = cmdb.ValidateLanguage("language", u.Language); err != nil {
+		return err
+	}
 	var hash *string
 	if password != "" {
 		if err := cmdb.ValidatePassword("password", password, email); err != nil {
@@ -124,8 +128,8 @@ func (db *DB) CreateUser(ctx context.Context, s cmdb.Scope, u *cmdb.User, passwo
 				return cmdb.WithFieldPrefix(err, fmt.Sprintf("memberships[%d]", i))
 			}
 		}
-		err := tx.QueryRowxContext(ctx, `INSERT INTO users (email, name, password_hash, created_at) VALUES ($1, $2, $3, $4)
-			RETURNING id, created_at`, email, u.Name, hash, db.now()).Scan(&u.ID, &u.CreatedAt)
+		err := tx.QueryRowxContext(ctx, `INSERT INTO users (email, name, password_hash, created_at, language) VALUES ($1, $2, $3, $4, $5)
+			RETURNING id, created_at`, email, u.Name, hash, db.now(), u.Language).Scan(&u.ID, &u.CreatedAt)
 		if ErrorIsUnique(err) {
 			return &cmdb.Error{Code: cmdb.ECONFLICT, Field: "email", Message: "a user with this e-mail address already exists"}
 		} else if err != nil {
@@ -315,6 +319,21 @@ func (db *DB) SetPassword(ctx context.Context, s cmdb.Scope, id int64, current, 
 		}
 		return audit(ctx, tx, s, cmdb.AuditPasswordChanged, "user:"+itoa(id), firstAuthority(u.Memberships), nil, db.now())
 	}))
+}
+
+// SetUserLanguage sets the language of a user's mail; see
+// cmdb.AccountStore. A user may set their own (who else sees them is
+// checked by manages for everyone else).
+func (db *DB) SetUserLanguage(ctx context.Context, s cmdb.Scope, userID int64, lang string) error {
+	lang, err := cmdb.ValidateLanguage("language", lang)
+	if err != nil {
+		return err
+	}
+	if _, err := db.manages(ctx, s, userID); err != nil {
+		return err
+	}
+	_, err = db.db.ExecContext(ctx, `UPDATE users SET language = $2 WHERE id = $1`, userID, lang)
+	return mapErr("postgres.SetUserLanguage", err)
 }
 
 // Unlock lifts a sign-in lockout early (admins and authority IT).

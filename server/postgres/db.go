@@ -56,6 +56,10 @@ type Options struct {
 	// AttachmentLimits bound ticket attachments; zero fields mean the
 	// defaults (cmdb.DefaultMaxAttachmentSize …).
 	AttachmentLimits cmdb.AttachmentLimits
+	// Mail composes the notification mail of ticket events, queued in the
+	// outbox in the change's own transaction; nil: no notifications (no
+	// relay configured).
+	Mail cmdb.MailComposer
 }
 
 // DB is the PostgreSQL store.

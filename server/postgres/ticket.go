@@ -646,7 +646,7 @@ func (db *DB) createTicket(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, t *cm
 			return err
 		}
 		*t, created = *got, true
-		return nil
+		return db.notifyTicket(ctx, tx, s, cmdb.TicketEvent{Kind: cmdb.NotifyTicketCreated, Ticket: got}, "0")
 	}(tx)
 	return created, err
 }

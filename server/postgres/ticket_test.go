@@ -45,9 +45,17 @@ func mustUser(tb testing.TB, db *postgres.DB, email string, m cmdb.Membership) i
 
 func newTicketEnv(t *testing.T, code string) *ticketEnv {
 	t.Helper()
+	return newTicketEnvWith(t, code, postgres.Options{})
+}
+
+// newTicketEnvWith is newTicketEnv with store options (its clock is the
+// env's).
+func newTicketEnvWith(t *testing.T, code string, opts postgres.Options) *ticketEnv {
+	t.Helper()
 	ctx := context.Background()
 	clock := &ticketClock{t: time.Date(2026, 3, 10, 8, 0, 0, 0, time.UTC)}
-	db := postgrestest.MustOpenDB(t, postgres.Options{Now: clock.now})
+	opts.Now = clock.now
+	db := postgrestest.MustOpenDB(t, opts)
 	x := &ticketEnv{db: db, clock: clock, tn: MustCreateTenant(t, db, code), cat: map[string]int64{}}
 	res := reconcile(t, db,
 		cmdb.Observation{Source: "agent", AuthorityID: x.tn.Authority.ID, SchoolID: x.tn.School.ID, RoomID: x.tn.Room.ID, Class: "printer", Serial: code + "P1", Vendor: "HP"},

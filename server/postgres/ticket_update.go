@@ -122,6 +122,7 @@ func (db *DB) UpdateTicket(ctx context.Context, s cmdb.Scope, id int64, u cmdb.T
 			num("provider_id", &t.ProviderID, &p)
 			num("assignee_user_id", &t.AssigneeUserID, &a)
 		}
+		oldStatus := t.Status
 		if u.Status != nil && *u.Status != t.Status {
 			if err := cmdb.CheckTransition(t.Status, *u.Status, t.ResolvedAt, now, cmdb.DefaultReopenWindow); err != nil {
 				return err
@@ -165,7 +166,11 @@ func (db *DB) UpdateTicket(ctx context.Context, s cmdb.Scope, id int64, u cmdb.T
 			return err
 		}
 		out, err = findTicket(ctx, tx, cmdb.AdminScope(s.Subject), t.ID, false)
-		return err
+		if err != nil || out.Status == oldStatus {
+			return err
+		}
+		return db.notifyTicket(ctx, tx, s, cmdb.TicketEvent{Kind: cmdb.NotifyStatusChanged, Ticket: out, OldStatus: oldStatus},
+			fmt.Sprintf("%s.%d", out.Status, now.UnixNano()))
 	})
 	db.settleSLA(out)
 	return out, mapErr("postgres.UpdateTicket", err)
@@ -219,31 +224,40 @@ func (db *DB) AddTicketComment(ctx context.Context, s cmdb.Scope, c *cmdb.Ticket
 		if err != nil {
 			return err
 		}
-		if c.Internal && !staffOf(s, t) {
-			return &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "internal", Message: "Only IT staff and the assigned provider write internal comments."}
-		}
-		if t.Status == cmdb.StatusClosed {
-			return &cmdb.Error{Code: cmdb.ECONFLICT, Field: "status", Message: "The ticket is closed; comments are no longer taken. Open a new ticket."}
-		}
-		now := db.now()
-		c.Author, c.AuthorUserID, c.CreatedAt = s.Source(), s.UserID, now
-		if err := tx.GetContext(ctx, &c.ID, `INSERT INTO ticket_comments (ticket_id, author, author_user_id, body, internal, channel, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, t.ID, c.Author, nullID(c.AuthorUserID), c.Body, c.Internal, c.Channel, now); err != nil {
-			return err
-		}
-		field := "comment"
-		if c.Internal {
-			field = "internal_comment"
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE tickets SET updated_at = $2 WHERE id = $1`, t.ID, now); err != nil {
-			return err
-		}
-		if err := slaAfterComment(ctx, tx, s, t, c, now); err != nil {
-			return err
-		}
-		return addTicketHistory(ctx, tx, t.ID, now, s, c.Channel, []change{{field, "", idText(c.ID)}})
+		return db.addComment(ctx, tx, s, t, c, s.Source())
 	})
 	return mapErr("postgres.AddTicketComment", err)
+}
+
+// addComment adds comment c by author to t, which the caller found with a
+// row lock in tx for scope s.
+func (db *DB) addComment(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, t *cmdb.Ticket, c *cmdb.TicketComment, author string) error {
+	if c.Internal && !staffOf(s, t) {
+		return &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "internal", Message: "Only IT staff and the assigned provider write internal comments."}
+	}
+	if t.Status == cmdb.StatusClosed {
+		return &cmdb.Error{Code: cmdb.ECONFLICT, Field: "status", Message: "The ticket is closed; comments are no longer taken. Open a new ticket."}
+	}
+	now := db.now()
+	c.Author, c.AuthorUserID, c.CreatedAt = author, s.UserID, now
+	if err := tx.GetContext(ctx, &c.ID, `INSERT INTO ticket_comments (ticket_id, author, author_user_id, body, internal, channel, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, t.ID, c.Author, nullID(c.AuthorUserID), c.Body, c.Internal, c.Channel, now); err != nil {
+		return err
+	}
+	field := "comment"
+	if c.Internal {
+		field = "internal_comment"
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE tickets SET updated_at = $2 WHERE id = $1`, t.ID, now); err != nil {
+		return err
+	}
+	if err := slaAfterComment(ctx, tx, s, t, c, now); err != nil {
+		return err
+	}
+	if err := addTicketHistory(ctx, tx, t.ID, now, s, c.Channel, []change{{field, "", idText(c.ID)}}); err != nil {
+		return err
+	}
+	return db.notifyComment(ctx, tx, s, t, c)
 }
 
 // FindTicketComments lists a ticket's comments; see cmdb.TicketStore.

@@ -1,4 +1,8 @@
-package mail_test
+// Package mailtest runs real mail servers on loopback for tests: an SMTP
+// relay (emersion/go-smtp) that records what it accepts, and an IMAP
+// server (go-imap's in-memory server) to poll. Both use TLS with a
+// certificate made for the test.
+package mailtest
 
 import (
 	"crypto/tls"
@@ -17,44 +21,53 @@ import (
 	"github.com/schulit/cmdb/internal/testcert"
 )
 
-// received is one message the test relay accepted.
-type received struct {
+// Received is one message the relay accepted; Data has LF line ends.
+type Received struct {
 	From string
 	To   []string
 	Data string
 }
 
-// relay is a real SMTP server on loopback (emersion/go-smtp) that
-// requires STARTTLS (or runs implicit TLS) and AUTH PLAIN, and records
-// what it accepts. fail, while > 0, makes DATA answer 451 and counts down;
-// reject makes RCPT answer 550.
-type relay struct {
+// Relay is an SMTP server on loopback that requires STARTTLS (or runs
+// implicit TLS) and AUTH PLAIN, and records what it accepts.
+type Relay struct {
 	Addr string
 	Port int
 	CAs  *x509.CertPool
 
 	user, pass string
 	mu         sync.Mutex
-	msgs       []received
+	msgs       []Received
 	fail       int
 	reject     bool
 	authFails  int
 }
 
-func (r *relay) messages() []received {
+// Messages returns what the relay accepted so far.
+func (r *Relay) Messages() []Received {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]received(nil), r.msgs...)
+	return append([]Received(nil), r.msgs...)
 }
 
-func (r *relay) setFail(n int) { r.mu.Lock(); r.fail = n; r.mu.Unlock() }
+// SetFail makes the next n DATA commands answer 451 (try again later).
+func (r *Relay) SetFail(n int) { r.mu.Lock(); r.fail = n; r.mu.Unlock() }
 
-// startRelay starts the relay; implicit selects TLS from the first byte
-// instead of STARTTLS.
-func startRelay(t *testing.T, user, pass string, implicit bool) *relay {
+// SetReject makes RCPT answer 550 (no such user) while on.
+func (r *Relay) SetReject(on bool) { r.mu.Lock(); r.reject = on; r.mu.Unlock() }
+
+// AuthFails counts the failed AUTH attempts.
+func (r *Relay) AuthFails() int { r.mu.Lock(); defer r.mu.Unlock(); return r.authFails }
+
+// TLS returns a client TLS configuration that trusts the relay.
+func (r *Relay) TLS() *tls.Config { return &tls.Config{RootCAs: r.CAs, MinVersion: tls.VersionTLS12} }
+
+// StartRelay starts a relay taking user and pass; implicit selects TLS
+// from the first byte instead of STARTTLS. It stops when the test ends.
+func StartRelay(t testing.TB, user, pass string, implicit bool) *Relay {
 	t.Helper()
 	cert, pool := testcert.New(t)
-	r := &relay{CAs: pool, user: user, pass: pass}
+	r := &Relay{CAs: pool, user: user, pass: pass}
 	s := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &session{r: r}, nil
 	}))
@@ -79,9 +92,9 @@ func startRelay(t *testing.T, user, pass string, implicit bool) *relay {
 }
 
 type session struct {
-	r      *relay
+	r      *Relay
 	authed bool
-	cur    received
+	cur    Received
 }
 
 func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
@@ -103,7 +116,7 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 	if !s.authed {
 		return smtp.ErrAuthRequired
 	}
-	s.cur = received{From: from}
+	s.cur = Received{From: from}
 	return nil
 }
 
@@ -134,11 +147,11 @@ func (s *session) Data(rd io.Reader) error {
 	return nil
 }
 
-func (s *session) Reset()        { s.cur = received{} }
+func (s *session) Reset()        { s.cur = Received{} }
 func (s *session) Logout() error { return nil }
 
-// closedPort returns a loopback port nobody listens on: a relay that is down.
-func closedPort(t *testing.T) int {
+// ClosedPort returns a loopback port nobody listens on: a relay that is down.
+func ClosedPort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -509,6 +509,59 @@ var accessMatrix = map[string]accessRule{
 	"DELETE /api/v1/services/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/services/%d", id(x.must(201, "POST", "/api/v1/services", x.serviceBody(tn)))), nil
 	}},
+
+	// The knowledge base: the authority's IT writes; its school IT and
+	// contracted providers read every article, teachers the public ones
+	// (the fixture's kbPublic; its kbInternal is hidden from them). Only
+	// authority IT write, so the others are refused anywhere (403).
+	"GET /api/v1/kb-articles": {list: true, kind: "kb_article", allow: []string{"teacher", "school_it", "authority_it", "provider"},
+		sees: []string{"teacher", "school_it", "authority_it", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+			return fmt.Sprintf("/api/v1/kb-articles?authority_id=%d", tn.auth), nil
+		}},
+	"POST /api/v1/kb-articles": {create: true, roleGate: true, kind: "kb_article", allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return "/api/v1/kb-articles", x.kbBody(tn, true)
+	}},
+	"GET /api/v1/kb-articles/{id}": {allow: []string{"teacher", "school_it", "authority_it", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/kb-articles/%d", tn.kbPublic), nil
+	}},
+	"PATCH /api/v1/kb-articles/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/kb-articles/%d", tn.kbPublic), map[string]any{"body_md": fmt.Sprintf("Eingang prüfen (Stand %d).", x.next())}
+	}},
+	"DELETE /api/v1/kb-articles/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/kb-articles/%d", id(x.must(201, "POST", "/api/v1/kb-articles", x.kbBody(tn, false)))), nil
+	}},
+	"POST /api/v1/tickets/{id}/kb-draft": {kind: "kb_article", allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/tickets/%d/kb-draft", tn.resolved), nil
+	}},
+
+	// Problems: the authority's IT; school IT reads those grouping a
+	// ticket of its school (the fixture's groups the tenant's ticket);
+	// teachers and providers see none (404, an empty list), and cannot
+	// open any anywhere (403).
+	"GET /api/v1/problems": {list: true, kind: "problem", allow: []string{"teacher", "school_it", "authority_it", "provider"},
+		sees: []string{"school_it", "authority_it"}, blind: []string{"teacher", "provider"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+			return fmt.Sprintf("/api/v1/problems?authority_id=%d", tn.auth), nil
+		}},
+	"POST /api/v1/problems": {create: true, roleGate: true, kind: "problem", allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return "/api/v1/problems", map[string]any{"authority_id": tn.auth, "title": fmt.Sprintf("Papierstau-Serie %d", x.next())}
+	}},
+	"GET /api/v1/problems/{id}": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/problems/%d", tn.problem), nil
+	}},
+	"PATCH /api/v1/problems/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/problems/%d", tn.problem), map[string]any{"workaround": fmt.Sprintf("Papier fächern (Stand %d).", x.next())}
+	}},
+	"GET /api/v1/problems/{id}/history": {allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/problems/%d/history", tn.problem), nil
+	}},
+	"PUT /api/v1/problems/{id}/tickets/{ticket_id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/problems/%d/tickets/%d", tn.problem, x.freshTicket(tn)), nil
+	}},
+	"DELETE /api/v1/problems/{id}/tickets/{ticket_id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		p := fmt.Sprintf("/api/v1/problems/%d/tickets/%d", tn.problem, x.freshTicket(tn))
+		x.must(200, "PUT", p, nil)
+		return p, nil
+	}},
 }
 
 const accPassword = "Matrix-Geheimnis-4711"
@@ -526,6 +579,9 @@ type accTenant struct {
 	snmpRange               int64 // an SNMP discovery range of the school
 	ticket                  int64 // a ticket on ci, assigned to provider
 	service, category       int64 // a catalogue service and an own ticket category of the authority
+	kbPublic, kbInternal    int64 // a public and an internal knowledge-base article of the authority
+	resolved                int64 // a resolved ticket with a public comment (its solution)
+	problem                 int64 // a problem grouping the tenant's ticket
 	ids                     map[string]map[int64]bool
 }
 
@@ -542,7 +598,8 @@ func (tn *accTenant) owns(kind string, item map[string]any) bool {
 	switch kind {
 	case "authority":
 		return num(item["id"]) == tn.auth
-	case "school", "room", "ci", "duplicate", "audit", "enrolment_token", "snmp_target", "snmp_range", "service", "category":
+	case "school", "room", "ci", "duplicate", "audit", "enrolment_token", "snmp_target", "snmp_range", "service", "category",
+		"kb_article", "problem":
 		return num(item["authority_id"]) == tn.auth
 	case "lock":
 		return tn.ids["ci"][num(item["ci_id"])]
@@ -819,7 +876,28 @@ func (x *accEnv) newTenant(name, code string) *accTenant {
 	tn.add("ticket", tn.ticket)
 	tn.service = id(x.must(201, "POST", "/api/v1/services", x.serviceBody(tn)))
 	tn.category = x.freshCategory(tn)
+	tn.kbPublic = id(x.must(201, "POST", "/api/v1/kb-articles", x.kbBody(tn, true)))
+	tn.kbInternal = id(x.must(201, "POST", "/api/v1/kb-articles", x.kbBody(tn, false)))
+	tn.resolved = x.freshTicket(tn)
+	x.must(201, "POST", fmt.Sprintf("/api/v1/tickets/%d/comments", tn.resolved), map[string]any{"body": "Papier neu eingelegt, Einzug gereinigt."})
+	x.must(200, "PATCH", fmt.Sprintf("/api/v1/tickets/%d", tn.resolved), map[string]any{"status": "resolved"})
+	tn.problem = id(x.must(201, "POST", "/api/v1/problems", map[string]any{"authority_id": tn.auth, "title": "Papierstau im Raum 1.12",
+		"ticket_ids": []int64{tn.ticket}}))
 	return tn
+}
+
+// kbBody is a new knowledge-base article of the tenant's authority.
+func (x *accEnv) kbBody(tn *accTenant, public bool) map[string]any {
+	return map[string]any{"authority_id": tn.auth, "title": fmt.Sprintf("Papierstau beheben %d", x.next()), "public": public,
+		"body_md": "Fach herausziehen, **Papier fächern**, wieder einlegen.", "classes": []string{"printer"}}
+}
+
+// freshTicket opens a paper-jam ticket on the tenant's printer.
+func (x *accEnv) freshTicket(tn *accTenant) int64 {
+	x.t.Helper()
+	tk := id(x.must(201, "POST", "/api/v1/tickets", x.ticketBody(tn)))
+	tn.add("ticket", tk)
+	return tk
 }
 
 // signIn makes a user with one role, signs them in and has them make a

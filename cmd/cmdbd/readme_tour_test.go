@@ -242,6 +242,7 @@ var tourPromises = map[string][]string{
 	"tickets?sla=breached":            {`"state":"breached"`},
 	"repeat-failures":                 {`"class":"printer"`, `"count":5`},
 	"failure-patterns?authority_id=1": {`"vendor":"Epson"`, `"model":"EB-695Wi"`},
+	"kb-articles?public_only=true":    {`Papierstau am Kopierer beheben`},
 }
 
 // firstID is what grep -o '"id":[0-9]*' | head -1 finds in an answer: the

@@ -44,6 +44,10 @@ type Options struct {
 	// Catalogue keeps the service catalogue and the authorities' own
 	// ticket categories.
 	Catalogue cmdb.CatalogueStore
+	// KB keeps the knowledge base, Problems the problems behind
+	// incidents; nil: Tickets, when it is one too.
+	KB       cmdb.KBStore
+	Problems cmdb.ProblemStore
 	// AgentEnroll and AgentReport serve the agents
 	// (/api/v1/agent/enroll and /api/v1/agent/report); nil: not offered.
 	AgentEnroll, AgentReport http.HandlerFunc
@@ -103,6 +107,12 @@ func New(opts Options) *Server {
 	}
 	if opts.SLA == nil {
 		opts.SLA, _ = opts.Tickets.(cmdb.SLAStore)
+	}
+	if opts.KB == nil {
+		opts.KB, _ = opts.Tickets.(cmdb.KBStore)
+	}
+	if opts.Problems == nil {
+		opts.Problems, _ = opts.Tickets.(cmdb.ProblemStore)
 	}
 	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cmdb_http_requests_total",
@@ -314,6 +324,19 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/authorities/{id}/sla-targets", true, s.getSLATargets},
 		{"PUT", "/api/v1/authorities/{id}/sla-targets", true, s.setSLATargets},
 		{"GET", "/api/v1/authorities/{id}/holidays", true, s.listHolidays},
+		{"GET", "/api/v1/kb-articles", true, s.listKBArticles},
+		{"POST", "/api/v1/kb-articles", true, s.createKBArticle},
+		{"GET", "/api/v1/kb-articles/{id}", true, s.getKBArticle},
+		{"PATCH", "/api/v1/kb-articles/{id}", true, s.updateKBArticle},
+		{"DELETE", "/api/v1/kb-articles/{id}", true, s.deleteKBArticle},
+		{"POST", "/api/v1/tickets/{id}/kb-draft", true, s.draftKBArticle},
+		{"GET", "/api/v1/problems", true, s.listProblems},
+		{"POST", "/api/v1/problems", true, s.createProblem},
+		{"GET", "/api/v1/problems/{id}", true, s.getProblem},
+		{"PATCH", "/api/v1/problems/{id}", true, s.updateProblem},
+		{"GET", "/api/v1/problems/{id}/history", true, s.listProblemHistory},
+		{"PUT", "/api/v1/problems/{id}/tickets/{ticket_id}", true, s.problemTicket(true)},
+		{"DELETE", "/api/v1/problems/{id}/tickets/{ticket_id}", true, s.problemTicket(false)},
 	}
 }
 

@@ -13,8 +13,9 @@ import (
 	"testing"
 )
 
-// The module has no YAML parser, so the test scans openapi.yaml line by
-// line. That relies on the file's regular layout: 2-space indentation,
+// The test scans openapi.yaml line by line, for the line numbers of its
+// findings (TestOpenAPIIsYAML parses it as YAML besides). That relies on
+// the file's regular layout: 2-space indentation,
 // top-level keys at indent 0, path keys at indent 2, method keys at
 // indent 4, operation keys at indent 6 and response codes at indent 8.
 

@@ -35,18 +35,7 @@ type TicketInput struct {
 // ticketID resolves the {id} path parameter: a numeric id or a readable
 // number such as LKP-2026-00042.
 func (s *Server) ticketID(r *http.Request, sc cmdb.Scope) (int64, error) {
-	v := r.PathValue("id")
-	if id, err := strconv.ParseInt(v, 10, 64); err == nil && id > 0 {
-		return id, nil
-	}
-	if strings.Count(v, "-") >= 2 && len(v) <= 64 {
-		t, err := s.opts.Tickets.FindTicketByNumber(r.Context(), sc, v)
-		if err != nil {
-			return 0, err
-		}
-		return t.ID, nil
-	}
-	return 0, cmdb.Invalid("id", "must be a ticket id or a ticket number such as ABC-2026-00042")
+	return s.ticketRef(r, sc, "id")
 }
 
 func (s *Server) createTicket(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {

@@ -201,8 +201,11 @@ func (f *KBFilter) Validate() error {
 	if err := checkText("model", f.Model, 200, false); err != nil {
 		return err
 	}
-	if f.CategoryID < 0 || f.AuthorityID < 0 {
+	if f.CategoryID < 0 {
 		return Invalid("category_id", "must be a category id")
+	}
+	if f.AuthorityID < 0 {
+		return Invalid("authority_id", "must be an authority id")
 	}
 	if f.Limit < 0 || f.Limit > 200 {
 		return Invalid("limit", "must be 1–200")
@@ -224,8 +227,9 @@ type KBStore interface {
 	// CreateKBArticle stores an article, rendering its body; EINVALID
 	// naming the field for bad input or an unknown category
 	// (category_ids[i]), an invisible authority (authority_id) or source
-	// ticket (source_ticket_id); EFORBIDDEN for a caller who sees the
-	// authority's articles but may not write them.
+	// ticket (source_ticket_id); EFORBIDDEN for a caller who is nobody's
+	// authority IT, or who sees the authority's articles but may not
+	// write them.
 	CreateKBArticle(ctx context.Context, s Scope, a *KBArticle) error
 	// FindKBArticleByID returns an article; ENOTFOUND outside the scope.
 	FindKBArticleByID(ctx context.Context, s Scope, id int64) (*KBArticle, error)

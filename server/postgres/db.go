@@ -78,6 +78,8 @@ type DB struct {
 	opts     Options
 	// verifyHook, if set, is called once per Argon2 verification (tests).
 	verifyHook func()
+	// stmts are the prepared statements of the hot paths.
+	stmts prepared
 }
 
 // Open connects to the database at url (a lib/pq URL or DSN) and checks
@@ -144,7 +146,7 @@ func redactURL(msg, url string) string {
 }
 
 // Close closes the connection pool.
-func (db *DB) Close() error { return db.db.Close() }
+func (db *DB) Close() error { db.closeStmts(); return db.db.Close() }
 
 // Ping checks that the database answers and is migrated to the newest version.
 func (db *DB) Ping(ctx context.Context) error {

@@ -115,6 +115,12 @@ func (db *DB) CreateKBArticle(ctx context.Context, s cmdb.Scope, a *cmdb.KBArtic
 	if err := a.Validate(); err != nil {
 		return err
 	}
+	// Only authority IT write, in any authority: the others are told so
+	// at once (not that authority_id is missing), and learn nothing of
+	// the authority or the source ticket they name.
+	if !s.Admin && len(s.Authorities) == 0 {
+		return cmdb.Errorf(cmdb.EFORBIDDEN, "Only the authority's IT writes knowledge-base articles.")
+	}
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		if a.SourceTicketID != 0 {
 			t, err := findTicket(ctx, tx, s, a.SourceTicketID, false)
@@ -201,12 +207,35 @@ var kbWord = regexp.MustCompile(`[\p{L}\p{N}]+`)
 
 // kbFallbackQuery is a to_tsquery text matching any word of q or any
 // word beginning with one ("Bea" finds "Beamer"); "" when q has no words.
+// Words the web search excludes (-HDMI) stay excluded, and its "or" is
+// no word. A number also matches where PostgreSQL's parser read it with
+// the hyphen before it as a negative number ("4250" finds "HP-4250").
 func kbFallbackQuery(q string) string {
-	words := kbWord.FindAllString(q, 10)
-	for i, w := range words {
-		words[i] = strings.ToLower(w) + ":*"
+	var some, not []string
+	for _, field := range strings.Fields(q) {
+		excluded := strings.HasPrefix(field, "-")
+		for _, w := range kbWord.FindAllString(field, -1) {
+			w = strings.ToLower(w)
+			if w == "or" && !excluded {
+				continue
+			}
+			forms := []string{w}
+			if strings.Trim(w, "0123456789") == "" {
+				forms = append(forms, "'-"+w+"'")
+			}
+			for _, f := range forms {
+				if excluded {
+					not = append(not, "!"+f)
+				} else if len(some) < 20 {
+					some = append(some, f+":*")
+				}
+			}
+		}
 	}
-	return strings.Join(words, " | ")
+	if len(some) == 0 {
+		return ""
+	}
+	return strings.Join(append([]string{"(" + strings.Join(some, " | ") + ")"}, not...), " & ")
 }
 
 // FindKBArticles searches articles; see cmdb.KBStore. A query is first

@@ -76,11 +76,14 @@ func (m *MonitoringSink) HealthEvent(ctx context.Context, e cmdb.HealthEvent) er
 	// repeat of a condition an open ticket already has, and the recovery
 	// of a condition that has no ticket.
 	if e.Open {
-		res, err := db.db.ExecContext(ctx, `UPDATE monitoring_tickets l SET events = l.events + 1, last_seen = greatest(l.last_seen, $4)
+		st, err := db.prepare(ctx, `UPDATE monitoring_tickets l SET events = l.events + 1, last_seen = greatest(l.last_seen, $4)
 			FROM tickets t WHERE l.ci_id = $1 AND l.kind = $2 AND l.closed_at IS NULL AND l.cleared_at IS NULL
 				AND $3 = ANY(l.open_subjects) AND l.detail_key = $5
-				AND t.id = l.ticket_id AND t.status NOT IN ('resolved', 'closed')`,
-			e.CIID, e.Kind, e.Subject, e.At, cmdb.MaterialDetail(e.Detail))
+				AND t.id = l.ticket_id AND t.status NOT IN ('resolved', 'closed')`)
+		if err != nil {
+			return mapErr("postgres.HealthEvent", err)
+		}
+		res, err := st.ExecContext(ctx, e.CIID, e.Kind, e.Subject, e.At, cmdb.MaterialDetail(e.Detail))
 		if err != nil {
 			return mapErr("postgres.HealthEvent", err)
 		}
@@ -89,9 +92,12 @@ func (m *MonitoringSink) HealthEvent(ctx context.Context, e cmdb.HealthEvent) er
 		}
 	} else {
 		var open bool
-		if err := db.db.GetContext(ctx, &open, `SELECT EXISTS (SELECT 1 FROM monitoring_tickets
-				WHERE ci_id = $1 AND kind = $2 AND closed_at IS NULL AND cleared_at IS NULL)`,
-			e.CIID, e.Kind); err != nil {
+		st, err := db.prepare(ctx, `SELECT EXISTS (SELECT 1 FROM monitoring_tickets
+				WHERE ci_id = $1 AND kind = $2 AND closed_at IS NULL AND cleared_at IS NULL)`)
+		if err != nil {
+			return mapErr("postgres.HealthEvent", err)
+		}
+		if err := st.GetContext(ctx, &open, e.CIID, e.Kind); err != nil {
 			return mapErr("postgres.HealthEvent", err)
 		} else if !open {
 			return nil
@@ -158,26 +164,33 @@ func (m *MonitoringSink) event(ctx context.Context, tx *sqlx.Tx, e cmdb.HealthEv
 		Class, Name                 string
 		Retired                     bool
 	}
-	err := tx.QueryRowxContext(ctx, `SELECT s.id, s.authority_id, coalesce(s.school_id, 0), coalesce(s.room_id, 0), s.class,
+	// The lock (on the CI it is now, and the kind) is taken in the same
+	// statement that finds the CI: events of one CI and kind wait for
+	// each other from here on.
+	st, err := db.txStmt(ctx, tx, `SELECT s.id, s.authority_id, coalesce(s.school_id, 0), coalesce(s.room_id, 0), s.class,
 			coalesce(nullif(s.name, ''), nullif(s.hostname, ''), nullif(btrim(s.vendor || ' ' || s.model), ''), 'CI ' || s.id),
-			s.status IN ('retired', 'disposed')
-		FROM cis c JOIN cis s ON s.id = coalesce(c.merged_into, c.id) WHERE c.id = $1`, e.CIID).
-		Scan(&ci.ID, &ci.Authority, &ci.School, &ci.Room, &ci.Class, &ci.Name, &ci.Retired)
+			s.status IN ('retired', 'disposed'),
+			pg_advisory_xact_lock(hashtextextended('monitoring|' || s.id || '|' || $2::text, 12)) IS NULL
+		FROM cis c JOIN cis s ON s.id = coalesce(c.merged_into, c.id) WHERE c.id = $1`)
+	if err != nil {
+		return err
+	}
+	var locked bool
+	err = st.QueryRowxContext(ctx, e.CIID, e.Kind).Scan(&ci.ID, &ci.Authority, &ci.School, &ci.Room, &ci.Class, &ci.Name, &ci.Retired, &locked)
 	if err == sql.ErrNoRows {
 		return notFound("CI", e.CIID)
 	} else if err != nil {
 		return err
 	}
 	e.CIID = ci.ID
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 12))`,
-		fmt.Sprintf("monitoring|%d|%s", e.CIID, e.Kind)); err != nil {
-		return err
-	}
 	var l monitoringLink
-	err = tx.QueryRowxContext(ctx, `SELECT l.id, l.ticket_id, t.status, l.open_subjects, l.detail_key, l.cleared_at IS NOT NULL,
+	if st, err = db.txStmt(ctx, tx, `SELECT l.id, l.ticket_id, t.status, l.open_subjects, l.detail_key, l.cleared_at IS NOT NULL,
 			l.auto_resolved_at IS NOT NULL, t.resolved_at
 		FROM monitoring_tickets l JOIN tickets t ON t.id = l.ticket_id
-		WHERE l.ci_id = $1 AND l.kind = $2 AND l.closed_at IS NULL FOR UPDATE OF l`, e.CIID, e.Kind).
+		WHERE l.ci_id = $1 AND l.kind = $2 AND l.closed_at IS NULL FOR UPDATE OF l`); err != nil {
+		return err
+	}
+	err = st.QueryRowxContext(ctx, e.CIID, e.Kind).
 		Scan(&l.ID, &l.TicketID, &l.TicketStatus, &l.Subjects, &l.DetailKey, &l.Cleared, &l.AutoResolved, &l.ResolvedAt)
 	found := err == nil
 	if err != nil && err != sql.ErrNoRows {
@@ -212,7 +225,7 @@ func (m *MonitoringSink) event(ctx context.Context, tx *sqlx.Tx, e cmdb.HealthEv
 	if ci.Retired {
 		return nil // a device out of service gets no new tickets
 	}
-	rule, err := monitoringRule(ctx, tx, ci.Authority, e.Kind)
+	rule, err := m.db.monitoringRuleTx(ctx, tx, ci.Authority, e.Kind)
 	if err != nil || !rule.OpensTicket {
 		return err
 	}
@@ -243,7 +256,7 @@ func (m *MonitoringSink) repeat(ctx context.Context, tx *sqlx.Tx, e cmdb.HealthE
 	if newSubject {
 		subjects = append(subjects, e.Subject)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE monitoring_tickets SET events = events + 1, last_seen = greatest(last_seen, $2),
+	if err := m.db.txExec(ctx, tx, `UPDATE monitoring_tickets SET events = events + 1, last_seen = greatest(last_seen, $2),
 		open_subjects = $3, detail = $4, detail_key = $5, cleared_at = NULL WHERE id = $1`,
 		l.ID, e.At, pq.Array(subjects), e.Detail, key); err != nil {
 		return err
@@ -262,14 +275,14 @@ func (m *MonitoringSink) repeat(ctx context.Context, tx *sqlx.Tx, e cmdb.HealthE
 	if e.Detail != "" {
 		body += "\nMeldung des Geräts: " + e.Detail
 	}
-	return monitoringComment(ctx, tx, l.TicketID, body, now)
+	return m.db.monitoringComment(ctx, tx, l.TicketID, body, now)
 }
 
 // reopen takes an opening event for a CI and kind whose ticket monitoring
 // resolved by recovery: the ticket is open again, in progress, with a
 // comment saying when the condition came back.
 func (m *MonitoringSink) reopen(ctx context.Context, tx *sqlx.Tx, e cmdb.HealthEvent, l *monitoringLink, now time.Time) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE monitoring_tickets SET events = events + 1, last_seen = greatest(last_seen, $2),
+	if err := m.db.txExec(ctx, tx, `UPDATE monitoring_tickets SET events = events + 1, last_seen = greatest(last_seen, $2),
 		open_subjects = $3, detail = $4, detail_key = $5, cleared_at = NULL, auto_resolved_at = NULL WHERE id = $1`,
 		l.ID, e.At, pq.Array([]string{e.Subject}), e.Detail, cmdb.MaterialDetail(e.Detail)); err != nil {
 		return err
@@ -278,7 +291,7 @@ func (m *MonitoringSink) reopen(ctx context.Context, tx *sqlx.Tx, e cmdb.HealthE
 	if e.Detail != "" {
 		body += "\nMeldung des Geräts: " + e.Detail
 	}
-	return monitoringUpdate(ctx, tx, l.TicketID, body, now, cmdb.StatusResolved, cmdb.StatusInProgress)
+	return m.db.monitoringUpdate(ctx, tx, l.TicketID, body, now, cmdb.StatusResolved, cmdb.StatusInProgress)
 }
 
 // clear takes a clearing event for a CI and kind with an open ticket.
@@ -286,48 +299,48 @@ func (m *MonitoringSink) clear(ctx context.Context, tx *sqlx.Tx, e cmdb.HealthEv
 	subjects := slices.DeleteFunc(slices.Clone(l.Subjects), func(s string) bool { return s == e.Subject })
 	if len(subjects) > 0 {
 		// Another subject (a second toner) is still empty.
-		_, err := tx.ExecContext(ctx, `UPDATE monitoring_tickets SET events = events + 1, last_seen = greatest(last_seen, $2),
+		err := m.db.txExec(ctx, tx, `UPDATE monitoring_tickets SET events = events + 1, last_seen = greatest(last_seen, $2),
 			open_subjects = $3 WHERE id = $1`, l.ID, e.At, pq.Array(subjects))
 		if err != nil || len(subjects) == len(l.Subjects) {
 			return err
 		}
-		return monitoringComment(ctx, tx, l.TicketID, fmt.Sprintf("Behoben am %s: %s; weiterhin betroffen: %s (automatisch erkannt).",
+		return m.db.monitoringComment(ctx, tx, l.TicketID, fmt.Sprintf("Behoben am %s: %s; weiterhin betroffen: %s (automatisch erkannt).",
 			germanTime(e.At), e.Subject, strings.Join(subjects, ", ")), now)
 	}
 	if l.Cleared {
 		return nil // already taken
 	}
-	rule, err := monitoringRule(ctx, tx, authority, e.Kind)
+	rule, err := m.db.monitoringRuleTx(ctx, tx, authority, e.Kind)
 	if err != nil {
 		return err
 	}
 	body := "Störung behoben am " + germanTime(e.At) + " (automatisch erkannt)."
 	if !rule.AutoResolve {
-		_, err := tx.ExecContext(ctx, `UPDATE monitoring_tickets SET events = events + 1, last_seen = greatest(last_seen, $2),
+		err := m.db.txExec(ctx, tx, `UPDATE monitoring_tickets SET events = events + 1, last_seen = greatest(last_seen, $2),
 			open_subjects = '{}', cleared_at = $2 WHERE id = $1`, l.ID, e.At)
 		if err != nil {
 			return err
 		}
-		return monitoringComment(ctx, tx, l.TicketID, body+" Das Ticket bleibt offen, bis es bearbeitet ist.", now)
+		return m.db.monitoringComment(ctx, tx, l.TicketID, body+" Das Ticket bleibt offen, bis es bearbeitet ist.", now)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE monitoring_tickets SET events = events + 1, last_seen = greatest(last_seen, $2),
+	if err := m.db.txExec(ctx, tx, `UPDATE monitoring_tickets SET events = events + 1, last_seen = greatest(last_seen, $2),
 		open_subjects = '{}', cleared_at = $2, auto_resolved_at = $3 WHERE id = $1`, l.ID, e.At, now); err != nil {
 		return err
 	}
-	return monitoringUpdate(ctx, tx, l.TicketID, body, now, l.TicketStatus, cmdb.StatusResolved)
+	return m.db.monitoringUpdate(ctx, tx, l.TicketID, body, now, l.TicketStatus, cmdb.StatusResolved)
 }
 
 // monitoringComment adds a public comment by monitoring to a ticket.
-func monitoringComment(ctx context.Context, tx *sqlx.Tx, ticket int64, body string, now time.Time) error {
-	return monitoringUpdate(ctx, tx, ticket, body, now, "", "")
+func (db *DB) monitoringComment(ctx context.Context, tx *sqlx.Tx, ticket int64, body string, now time.Time) error {
+	return db.monitoringUpdate(ctx, tx, ticket, body, now, "", "")
 }
 
 // monitoringUpdate adds a public comment by monitoring to a ticket and,
 // when status is set, moves the ticket from old to status (resolved or,
 // reopening, in progress), with the history of both — in one statement,
 // since a device that flaps makes many of these.
-func monitoringUpdate(ctx context.Context, tx *sqlx.Tx, ticket int64, body string, now time.Time, old, status string) error {
-	_, err := tx.ExecContext(ctx, `WITH c AS (
+func (db *DB) monitoringUpdate(ctx context.Context, tx *sqlx.Tx, ticket int64, body string, now time.Time, old, status string) error {
+	return db.txExec(ctx, tx, `WITH c AS (
 			INSERT INTO ticket_comments (ticket_id, author, body, internal, channel, created_at)
 			VALUES ($1, $2, $3, false, 'monitoring', $4) RETURNING id
 		), u AS (
@@ -339,7 +352,6 @@ func monitoringUpdate(ctx context.Context, tx *sqlx.Tx, ticket int64, body strin
 		SELECT $1, $4, $7, 'monitoring', 'comment', '', c.id::text FROM c
 		UNION ALL SELECT $1, $4, $7, 'monitoring', 'status', $5, $6 WHERE $6 <> ''`,
 		ticket, monitoringSubject, body, now, old, status, cmdb.AdminScope(monitoringSubject).Source())
-	return err
 }
 
 // monitoringDescription is the German description of a new ticket.

@@ -20,8 +20,27 @@ func scanMonitoringRule(sc interface{ Scan(...any) error }) (cmdb.MonitoringRule
 // monitoringRule is the authority's rule for kind, the default when it
 // has none.
 func monitoringRule(ctx context.Context, q sqlx.QueryerContext, authority int64, kind cmdb.HealthKind) (cmdb.MonitoringRule, error) {
-	r, err := scanMonitoringRule(q.QueryRowxContext(ctx, `SELECT `+monitoringRuleColumns+` FROM monitoring_rules
-		WHERE authority_id = $1 AND kind = $2`, authority, kind))
+	r, err := scanMonitoringRule(q.QueryRowxContext(ctx, monitoringRuleQuery, authority, kind))
+	return ruleOrDefault(kind, r, err)
+}
+
+// monitoringRuleQuery selects the authority's own rule of a kind.
+const monitoringRuleQuery = `SELECT ` + monitoringRuleColumns + ` FROM monitoring_rules WHERE authority_id = $1 AND kind = $2`
+
+// monitoringRuleTx is monitoringRule in tx with the statement prepared,
+// for the monitoring sink's hot path.
+func (db *DB) monitoringRuleTx(ctx context.Context, tx *sqlx.Tx, authority int64, kind cmdb.HealthKind) (cmdb.MonitoringRule, error) {
+	st, err := db.txStmt(ctx, tx, monitoringRuleQuery)
+	if err != nil {
+		return cmdb.MonitoringRule{}, err
+	}
+	r, err := scanMonitoringRule(st.QueryRowxContext(ctx, authority, kind))
+	return ruleOrDefault(kind, r, err)
+}
+
+// ruleOrDefault is the rule read, or the kind's default when the
+// authority has none of its own.
+func ruleOrDefault(kind cmdb.HealthKind, r cmdb.MonitoringRule, err error) (cmdb.MonitoringRule, error) {
 	if err == sql.ErrNoRows {
 		return cmdb.DefaultMonitoringRules[kind], nil
 	}

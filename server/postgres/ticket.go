@@ -258,16 +258,25 @@ func (db *DB) FindTickets(ctx context.Context, s cmdb.Scope, f cmdb.TicketFilter
 	if f.Limit == 0 {
 		f.Limit = 50
 	}
+	// The count and the page are independent: asked at once on two
+	// connections, the queue answers in the time of the slower one.
 	var total int
-	if err := db.db.GetContext(ctx, &total, rebind(`SELECT count(*) FROM tickets t WHERE `+w.String()), w.args...); err != nil {
-		return nil, 0, mapErr("postgres.FindTickets", err)
-	}
-	args := append(w.args, f.Limit, f.Offset)
+	counted := make(chan error, 1)
+	go func() {
+		counted <- db.db.GetContext(ctx, &total, rebind(`SELECT count(*) FROM tickets t WHERE `+w.String()), w.args...)
+	}()
+	args := append(slices.Clone(w.args), f.Limit, f.Offset)
 	// The page is chosen on ids first, so that the columns' subqueries
 	// run for its rows only and not for every row the offset skips.
 	out, err := db.queryTickets(ctx, rebind(`SELECT `+ticketColumns+` FROM (SELECT t.id FROM tickets t WHERE `+w.String()+order+
 		` LIMIT ? OFFSET ?) page JOIN tickets t ON t.id = page.id JOIN ticket_categories c ON c.id = t.category_id`+order), args...)
-	return out, total, err
+	if cerr := <-counted; err == nil && cerr != nil {
+		err = mapErr("postgres.FindTickets", cerr)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	return out, total, nil
 }
 
 // FindCITickets lists the tickets of a visible CI, open ones first.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/mail"
@@ -108,6 +109,29 @@ func TestTicketNotificationsGoWithTheChange(t *testing.T) {
 	}
 	if n := len(outbox(t, x.db)[lehrer]); n != before {
 		t.Fatalf("a refused change queued mail: %d → %d", before, n)
+	}
+
+	// Weeks later the ticket is still open (IT's comment was the first
+	// response): the provider's staff are warned of the resolve due time,
+	// once; the reporter is not.
+	x.clock.set(x.clock.now().Add(30 * 24 * time.Hour))
+	n, err := x.db.WarnSLA(ctx)
+	must(t, err)
+	if n != 1 {
+		t.Fatalf("%d SLA warnings, want the resolution's", n)
+	}
+	if n, err := x.db.WarnSLA(ctx); err != nil || n != 0 {
+		t.Fatalf("second run: %d warnings, %v; want none", n, err)
+	}
+	box = outbox(t, x.db)
+	warned := recipientsOf(box, "SLA-Warnung")
+	if !slices.Equal(warned, []string{dienst}) {
+		t.Fatalf("SLA warnings to %v, want the provider's staff", warned)
+	}
+	for _, m := range box[dienst] {
+		if strings.Contains(m.Subject, "SLA-Warnung") && !strings.Contains(m.Text, "muss bis") {
+			t.Fatalf("warning text %q", m.Text)
+		}
 	}
 }
 

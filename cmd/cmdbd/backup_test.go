@@ -83,7 +83,7 @@ func TestBackupAndRestoreRoundTripTheDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m1.Close() })
-	if _, err := demo.Load(ctx, m1.db, cmdb.AdminScope("demo")); err != nil {
+	if _, err := demo.Load(ctx, m1.db, cmdb.AdminScope("demo"), demo.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	_, tok, _ := runMain(t, "token", "create", "--admin", "--data-dir", src)

@@ -99,6 +99,10 @@ type Main struct {
 	elector *postgres.Elector
 	ingest  *agentdoor.Handler
 	demoSim *demo.Simulators // the demo's simulated printers, copiers and projectors
+	// dbURL and dbKey are what m.db was opened with, for the demo's
+	// second handle (loadDemo).
+	dbURL string
+	dbKey []byte
 	// stopMail stops the outbox dispatcher; nil when none runs.
 	stopMail func()
 	serving  bool
@@ -309,12 +313,14 @@ func (m *Main) Run(ctx context.Context) error {
 	case "user-add":
 		return m.userAdd(ctx)
 	case "demo":
-		sum, err := demo.Load(ctx, m.db, cmdb.AdminScope("demo"))
+		sum, err := m.loadDemo(ctx)
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 		m.log.Info("demo authority loaded", "authority_id", sum.Authority, "schools", sum.Schools, "rooms", sum.Rooms,
-			"observations", sum.Observations, "created", sum.Created, "duplicates", sum.Duplicates, "snmp_targets", sum.Targets)
+			"observations", sum.Observations, "created", sum.Created, "duplicates", sum.Duplicates, "snmp_targets", sum.Targets,
+			"providers", sum.Providers, "people", sum.People, "services", sum.Services, "articles", sum.Articles,
+			"tickets", sum.Tickets, "tickets_created", sum.TicketsCreated)
 		if err := m.startDemoSNMP(ctx); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
@@ -344,6 +350,7 @@ func (m *Main) openDB(ctx context.Context, url, dataDir string) error {
 	if err != nil {
 		return err
 	}
+	m.dbURL, m.dbKey = url, key
 	m.reg = prometheus.NewRegistry()
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.db, err = postgres.Open(ctx, url, postgres.Options{Logger: m.log, SecretKey: key,

@@ -238,6 +238,11 @@ var tourPromises = map[string][]string{
 	"cis/12/health-events": {`"kind":"jam"`},
 	"cis/1/history":        {`"attribute":"merged"`},
 	"cis?q=RVH3K90254":     {`"id":12,`},
+	// The demo's lived-in ticket year (server/demo/tickets.go).
+	"tickets?sla=breached":            {`"state":"breached"`},
+	"repeat-failures":                 {`"class":"printer"`, `"count":5`},
+	"failure-patterns?authority_id=1": {`"vendor":"Epson"`, `"model":"EB-695Wi"`},
+	"kb-articles?public_only=true":    {`Papierstau am Kopierer beheben`},
 }
 
 // firstID is what grep -o '"id":[0-9]*' | head -1 finds in an answer: the

@@ -40,6 +40,14 @@ type Store interface {
 	cmdb.TenantStore
 	cmdb.CIStore
 	cmdb.SNMPStore
+	cmdb.AccountStore
+	cmdb.TicketStore
+	cmdb.CatalogueStore
+	cmdb.KBStore
+	cmdb.SLAStore
+	// RecomputeRepeatFailures applies the repeat-failure rule to every CI
+	// of an authority at the store's clock.
+	RecomputeRepeatFailures(ctx context.Context, authority int64) (set, cleared int, err error)
 }
 
 // Summary says what Load did.
@@ -58,6 +66,15 @@ type Summary struct {
 	// Targets counts the SNMP targets of the simulated devices, found or
 	// created.
 	Targets int
+	// Providers, People, Services, Articles and Tickets count the demo's
+	// providers, people, catalogue services, knowledge-base articles and
+	// tickets, found or created; the …Created fields those this load
+	// created (a repeated load creates none).
+	Providers, People, Services, Articles, Tickets int
+	PeopleCreated, ArticlesCreated, TicketsCreated int
+	// TicketsSkipped counts the demo tickets a repeated load could not
+	// make again because their devices changed since the first load.
+	TicketsSkipped int
 }
 
 // Load creates (or finds, by code) the demo authority LK-DEMO and its
@@ -66,7 +83,7 @@ type Summary struct {
 // credential profile and a target per simulated device (SimDevices).
 // Creating the authority needs an admin scope, such as
 // cmdb.AdminScope("demo"). Loading twice creates nothing new.
-func Load(ctx context.Context, s Store, scope cmdb.Scope) (*Summary, error) {
+func Load(ctx context.Context, s Store, scope cmdb.Scope, opts Options) (*Summary, error) {
 	p := buildPlan()
 	ids, sum, err := ensureTenants(ctx, s, scope, p.Schools)
 	if err != nil {
@@ -106,6 +123,24 @@ func Load(ctx context.Context, s Store, scope cmdb.Scope) (*Summary, error) {
 		}
 	}
 	if err := ensureSNMP(ctx, s, scope, ids, sum); err != nil {
+		return nil, err
+	}
+	c, err := ensurePeople(ctx, s, scope, ids, sum)
+	if err != nil {
+		return nil, err
+	}
+	svcs, err := ensureServices(ctx, s, scope, c, sum)
+	if err != nil {
+		return nil, err
+	}
+	cats, err := categories(ctx, s, scope, ids.authority)
+	if err != nil {
+		return nil, err
+	}
+	if err := ensureArticles(ctx, s, scope, ids.authority, cats, sum); err != nil {
+		return nil, err
+	}
+	if err := ensureTickets(ctx, s, scope, ids, c, svcs, p, opts, sum); err != nil {
 		return nil, err
 	}
 	return sum, nil

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/postgres"
@@ -206,9 +207,11 @@ func check(t *testing.T, what string, errs ...error) {
 // TestLoadTwice loads the demo into PostgreSQL twice: the second load
 // finds everything and changes nothing.
 func TestLoadTwice(t *testing.T) {
-	db := postgrestest.MustOpenDB(t, postgres.Options{})
+	clock := &Clock{}
+	db := postgrestest.MustOpenDB(t, postgres.Options{Now: clock.Now})
 	ctx := context.Background()
 	scope := cmdb.AdminScope("demo")
+	opts := Options{SetNow: clock.Set}
 
 	count := func(id int64) (cis, dups, rooms int) {
 		t.Helper()
@@ -227,7 +230,9 @@ func TestLoadTwice(t *testing.T) {
 		return cis, dups, len(rs)
 	}
 
-	s1, err := Load(ctx, db, scope)
+	start := time.Now()
+	s1, err := Load(ctx, db, scope, opts)
+	t.Logf("first load took %v", time.Since(start))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +288,9 @@ func TestLoadTwice(t *testing.T) {
 		t.Errorf("targets %d (summary %d), credentials %d; want %d targets and %d credentials", targets1, s1.Targets, creds1, len(devs), len(p.Schools))
 	}
 
-	s2, err := Load(ctx, db, scope)
+	lived1 := checkLivedIn(t, db, s1)
+
+	s2, err := Load(ctx, db, scope, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,6 +298,12 @@ func TestLoadTwice(t *testing.T) {
 	t.Logf("second load: %+v; %d CIs, %d open duplicates", *s2, cis2, dups2)
 	if s2.Authority != s1.Authority || s2.Created != 0 || s2.Duplicates != 0 {
 		t.Errorf("second load %+v, want the same authority and nothing created", *s2)
+	}
+	if s2.PeopleCreated != 0 || s2.ArticlesCreated != 0 || s2.TicketsCreated != 0 || s2.TicketsSkipped != 0 || s2.Tickets != s1.Tickets || s2.People != s1.People {
+		t.Errorf("second load created people %d, articles %d, tickets %d; want none", s2.PeopleCreated, s2.ArticlesCreated, s2.TicketsCreated)
+	}
+	if lived2 := countLivedIn(t, db, s2.Authority); lived2 != lived1 {
+		t.Errorf("after second load: %+v, before %+v", lived2, lived1)
 	}
 	if s2.Updated != 0 {
 		t.Errorf("second load updated %d CIs, want 0", s2.Updated)
@@ -336,7 +349,7 @@ func TestLoadTwice(t *testing.T) {
 // created and Load says so.
 func TestLoadNeedsAdmin(t *testing.T) {
 	db := postgrestest.MustOpenDB(t, postgres.Options{})
-	_, err := Load(context.Background(), db, cmdb.Scope{Subject: "user:1", Authorities: []int64{1}})
+	_, err := Load(context.Background(), db, cmdb.Scope{Subject: "user:1", Authorities: []int64{1}}, Options{})
 	if cmdb.ErrorCode(err) != cmdb.EFORBIDDEN {
 		t.Fatalf("err = %v, want forbidden", err)
 	}

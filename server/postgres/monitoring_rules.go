@@ -17,18 +17,12 @@ func scanMonitoringRule(sc interface{ Scan(...any) error }) (cmdb.MonitoringRule
 	return r, err
 }
 
-// monitoringRule is the authority's rule for kind, the default when it
-// has none.
-func monitoringRule(ctx context.Context, q sqlx.QueryerContext, authority int64, kind cmdb.HealthKind) (cmdb.MonitoringRule, error) {
-	r, err := scanMonitoringRule(q.QueryRowxContext(ctx, monitoringRuleQuery, authority, kind))
-	return ruleOrDefault(kind, r, err)
-}
-
 // monitoringRuleQuery selects the authority's own rule of a kind.
 const monitoringRuleQuery = `SELECT ` + monitoringRuleColumns + ` FROM monitoring_rules WHERE authority_id = $1 AND kind = $2`
 
-// monitoringRuleTx is monitoringRule in tx with the statement prepared,
-// for the monitoring sink's hot path.
+// monitoringRuleTx is the authority's rule for kind (the default when it
+// has none), read in tx with the statement prepared: the monitoring
+// sink's hot path.
 func (db *DB) monitoringRuleTx(ctx context.Context, tx *sqlx.Tx, authority int64, kind cmdb.HealthKind) (cmdb.MonitoringRule, error) {
 	st, err := db.txStmt(ctx, tx, monitoringRuleQuery)
 	if err != nil {

@@ -120,7 +120,11 @@ func (m *Main) composer() cmdb.MailComposer {
 	if base == "" && m.ln != nil {
 		base = "http://" + m.ln.Addr().String()
 	}
-	return cmdbmail.Composer{BaseURL: base, Domain: s.MessageDomain()}
+	c := cmdbmail.Composer{BaseURL: base, Domain: s.MessageDomain()}
+	if in := m.Config.Mail.IMAP; in != nil && strings.Contains(in.Username, "@") {
+		c.ReplyTo = in.Username // replies reach the intake even when From is another address
+	}
+	return c
 }
 
 // startMail starts the outbox dispatcher (on every replica: claims never

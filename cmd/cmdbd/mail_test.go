@@ -103,7 +103,7 @@ func TestMailInAndOut(t *testing.T) {
 	})
 	subject, _ := new(mime.WordDecoder).DecodeHeader(confirm.Header.Get("Subject"))
 	number := regexp.MustCompile(`KRS-\d{4}-\d{5}`).FindString(subject)
-	if number == "" || confirm.Header.Get("Auto-Submitted") != "auto-generated" {
+	if number == "" || confirm.Header.Get("Auto-Submitted") != "auto-generated" || confirm.Header.Get("Reply-To") != "<"+imapUser+">" {
 		t.Fatalf("confirmation subject %q, headers %v", subject, confirm.Header)
 	}
 	list := c.must(200, "GET", "/api/v1/tickets?q="+number, nil)

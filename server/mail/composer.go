@@ -19,6 +19,9 @@ type Composer struct {
 	// Domain is the right-hand side of the Message-IDs, usually the
 	// domain of the sender address (Config.MessageDomain).
 	Domain string
+	// ReplyTo, if set, is where replies go: the intake mailbox, when it
+	// is not the sender address.
+	ReplyTo string
 }
 
 var _ cmdb.MailComposer = Composer{}
@@ -50,6 +53,9 @@ func (c Composer) ComposeTicketMail(ev cmdb.TicketEvent, lang, to, dedupeKey str
 	m.Headers["Message-ID"] = "<" + cmdb.TicketMessageID(t.Number, uniquePart(dedupeKey), domain) + ">"
 	m.Headers["In-Reply-To"] = root
 	m.Headers["References"] = root
+	if c.ReplyTo != "" {
+		m.Headers["Reply-To"] = c.ReplyTo
+	}
 	return m, m.Validate()
 }
 

@@ -282,16 +282,14 @@ func (m *MonitoringSink) repeat(ctx context.Context, tx *sqlx.Tx, e cmdb.HealthE
 // resolved by recovery: the ticket is open again, in progress, with a
 // comment saying when the condition came back.
 func (m *MonitoringSink) reopen(ctx context.Context, tx *sqlx.Tx, e cmdb.HealthEvent, l *monitoringLink, now time.Time) error {
-	if err := m.db.txExec(ctx, tx, `UPDATE monitoring_tickets SET events = events + 1, last_seen = greatest(last_seen, $2),
-		open_subjects = $3, detail = $4, detail_key = $5, cleared_at = NULL, auto_resolved_at = NULL WHERE id = $1`,
-		l.ID, e.At, pq.Array([]string{e.Subject}), e.Detail, cmdb.MaterialDetail(e.Detail)); err != nil {
-		return err
-	}
 	body := "Die Störung ist erneut aufgetreten am " + germanTime(e.At) + "; das Ticket ist wieder offen (automatisch erkannt)."
 	if e.Detail != "" {
 		body += "\nMeldung des Geräts: " + e.Detail
 	}
-	return m.db.monitoringUpdate(ctx, tx, l.TicketID, body, now, cmdb.StatusResolved, cmdb.StatusInProgress)
+	return m.db.monitoringUpdate(ctx, tx, l.TicketID, body, now, cmdb.StatusResolved, cmdb.StatusInProgress, &linkChange{l.ID,
+		`events = events + 1, last_seen = greatest(last_seen, $9), open_subjects = $10, detail = $11, detail_key = $12,
+			cleared_at = NULL, auto_resolved_at = NULL`,
+		[]any{e.At, pq.Array([]string{e.Subject}), e.Detail, cmdb.MaterialDetail(e.Detail)}})
 }
 
 // clear takes a clearing event for a CI and kind with an open ticket.
@@ -316,42 +314,52 @@ func (m *MonitoringSink) clear(ctx context.Context, tx *sqlx.Tx, e cmdb.HealthEv
 	}
 	body := "Störung behoben am " + germanTime(e.At) + " (automatisch erkannt)."
 	if !rule.AutoResolve {
-		err := m.db.txExec(ctx, tx, `UPDATE monitoring_tickets SET events = events + 1, last_seen = greatest(last_seen, $2),
-			open_subjects = '{}', cleared_at = $2 WHERE id = $1`, l.ID, e.At)
-		if err != nil {
-			return err
-		}
-		return m.db.monitoringComment(ctx, tx, l.TicketID, body+" Das Ticket bleibt offen, bis es bearbeitet ist.", now)
+		return m.db.monitoringUpdate(ctx, tx, l.TicketID, body+" Das Ticket bleibt offen, bis es bearbeitet ist.", now, "", "",
+			&linkChange{l.ID, `events = events + 1, last_seen = greatest(last_seen, $9), open_subjects = '{}', cleared_at = $9`, []any{e.At}})
 	}
-	if err := m.db.txExec(ctx, tx, `UPDATE monitoring_tickets SET events = events + 1, last_seen = greatest(last_seen, $2),
-		open_subjects = '{}', cleared_at = $2, auto_resolved_at = $3 WHERE id = $1`, l.ID, e.At, now); err != nil {
-		return err
-	}
-	return m.db.monitoringUpdate(ctx, tx, l.TicketID, body, now, l.TicketStatus, cmdb.StatusResolved)
+	return m.db.monitoringUpdate(ctx, tx, l.TicketID, body, now, l.TicketStatus, cmdb.StatusResolved, &linkChange{l.ID,
+		`events = events + 1, last_seen = greatest(last_seen, $9), open_subjects = '{}', cleared_at = $9, auto_resolved_at = $10`,
+		[]any{e.At, now}})
 }
 
 // monitoringComment adds a public comment by monitoring to a ticket.
 func (db *DB) monitoringComment(ctx context.Context, tx *sqlx.Tx, ticket int64, body string, now time.Time) error {
-	return db.monitoringUpdate(ctx, tx, ticket, body, now, "", "")
+	return db.monitoringUpdate(ctx, tx, ticket, body, now, "", "", nil)
+}
+
+// linkChange is an update of a monitoring link made in the statement of
+// its ticket's change: Set is the SET clause, its parameters numbered
+// from $9 and given in Args.
+type linkChange struct {
+	ID   int64
+	Set  string
+	Args []any
 }
 
 // monitoringUpdate adds a public comment by monitoring to a ticket and,
 // when status is set, moves the ticket from old to status (resolved or,
-// reopening, in progress), with the history of both — in one statement,
-// since a device that flaps makes many of these.
-func (db *DB) monitoringUpdate(ctx context.Context, tx *sqlx.Tx, ticket int64, body string, now time.Time, old, status string) error {
-	return db.txExec(ctx, tx, `WITH c AS (
+// reopening, in progress), with the history of both, and applies link
+// (nil: none) — in one statement, since a device that flaps makes many of
+// these.
+func (db *DB) monitoringUpdate(ctx context.Context, tx *sqlx.Tx, ticket int64, body string, now time.Time, old, status string, link *linkChange) error {
+	q := `WITH c AS (
 			INSERT INTO ticket_comments (ticket_id, author, body, internal, channel, created_at)
 			VALUES ($1, $2, $3, false, 'monitoring', $4) RETURNING id
 		), u AS (
 			UPDATE tickets SET updated_at = $4, status = coalesce(nullif($6, ''), status),
 				resolved_at = CASE $6 WHEN 'resolved' THEN $4 WHEN 'in_progress' THEN NULL ELSE resolved_at END
 			WHERE id = $1
-		)
+		)`
+	args := []any{ticket, monitoringSubject, body, now, old, status, cmdb.AdminScope(monitoringSubject).Source()}
+	if link != nil {
+		// The Set clauses are constants of the sink, never input.
+		q += `, l AS (UPDATE monitoring_tickets SET ` + link.Set + ` WHERE id = $8)`
+		args = append(append(args, link.ID), link.Args...)
+	}
+	return db.txExec(ctx, tx, q+`
 		INSERT INTO ticket_history (ticket_id, at, subject, channel, field, old_value, new_value)
 		SELECT $1, $4, $7, 'monitoring', 'comment', '', c.id::text FROM c
-		UNION ALL SELECT $1, $4, $7, 'monitoring', 'status', $5, $6 WHERE $6 <> ''`,
-		ticket, monitoringSubject, body, now, old, status, cmdb.AdminScope(monitoringSubject).Source())
+		UNION ALL SELECT $1, $4, $7, 'monitoring', 'status', $5, $6 WHERE $6 <> ''`, args...)
 }
 
 // monitoringDescription is the German description of a new ticket.

@@ -230,7 +230,8 @@ func TestReadmeTour(t *testing.T) {
 // tourPromises are what the tour's text says particular answers show,
 // beyond being non-empty.
 var tourPromises = map[string][]string{
-	"cis/12":               {`"class":"mfp"`, `"school_id":1`},
+	"cis/12":               {`"class":"mfp"`, `"school_id":1`, `"short_code":"AKNNBW"`},
+	"cis/aknn-bw":          {`"id":12,`},
 	"cis/12/provenance":    {`"source":"connector:demo"`, `"source":"snmp"`},
 	"cis/54":               {`"class":"projector"`},
 	"cis/54/locks":         {`"attribute":"room"`},

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/schulit/cmdb/server/cmdb"
 )
@@ -140,7 +141,7 @@ func (s *Server) createCI(w http.ResponseWriter, r *http.Request, sc cmdb.Scope)
 }
 
 func (s *Server) getCI(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	id, err := pathID(r, "id")
+	id, err := ciRef(r, "id")
 	if err != nil {
 		return err
 	}
@@ -377,4 +378,13 @@ func (s *Server) postObservations(w http.ResponseWriter, r *http.Request, sc cmd
 	}
 	writeJSON(w, 200, res)
 	return nil
+}
+
+// ciRef parses a path parameter naming a CI by its numeric id or by its
+// short code (which always holds a letter), as a scanned label gives it.
+func ciRef(r *http.Request, name string) (int64, error) {
+	if v := r.PathValue(name); strings.ContainsFunc(v, unicode.IsLetter) {
+		return cmdb.ParseShortCode(name, v)
+	}
+	return pathID(r, name)
 }

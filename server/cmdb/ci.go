@@ -78,7 +78,9 @@ var CoreAttrs = []string{AttrClass, AttrStatus, AttrName, AttrSchool, AttrRoom, 
 // CI is a configuration item: one real thing. It is written only by
 // reconcile. School and room are zero when unknown. Dates are YYYY-MM-DD.
 type CI struct {
-	ID           int64             `json:"id"`
+	ID int64 `json:"id"`
+	// ShortCode is the code on the CI's QR label (see ShortCode), read-only.
+	ShortCode    string            `json:"short_code"`
 	AuthorityID  int64             `json:"authority_id"`
 	SchoolID     int64             `json:"school_id,omitempty"`
 	RoomID       int64             `json:"room_id,omitempty"`

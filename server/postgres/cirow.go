@@ -74,7 +74,7 @@ func (r rawJSON) MarshalJSON() ([]byte, error) {
 }
 
 func (r *ciRow) toCI() (*cmdb.CI, error) {
-	c := &cmdb.CI{ID: r.ID, AuthorityID: r.AuthorityID, SchoolID: r.SchoolID, RoomID: r.RoomID, Class: r.Class,
+	c := &cmdb.CI{ID: r.ID, ShortCode: cmdb.ShortCode(r.ID), AuthorityID: r.AuthorityID, SchoolID: r.SchoolID, RoomID: r.RoomID, Class: r.Class,
 		Status: r.Status, Name: r.Name, Vendor: r.Vendor, Model: r.Model, Serial: r.Serial, AssetTag: r.AssetTag,
 		Hostname: r.Hostname, HardwareUUID: r.HardwareUUID, OSName: r.OSName, OSVersion: r.OSVersion, Owner: r.Owner,
 		PurchaseDate: r.PurchaseDate, WarrantyEnd: r.WarrantyEnd, MergedInto: r.MergedInto,

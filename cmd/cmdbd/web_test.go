@@ -39,28 +39,32 @@ func newPortalFixture(t *testing.T, c *client) portalFixture {
 	auth, school, room, _ := c.tenant("WEB")
 	printer := id(c.must(201, "POST", "/api/v1/cis", map[string]any{"authority_id": auth, "room_id": room, "class": "printer",
 		"name": "Drucker Raum 1.12", "vendor": "HP", "model": "LaserJet M404dn", "serial": "WEB-PR-1", "asset_tag": "WEB-00042"}))
-	c.must(201, "POST", "/api/v1/cis", map[string]any{"authority_id": auth, "room_id": room, "class": "projector",
-		"name": "Beamer Raum 1.12", "vendor": "Epson", "model": "EB-W49", "serial": "WEB-BM-1"})
-	var jam int64
-	for _, it := range asSlice(c.must(200, "GET", "/api/v1/ticket-categories?class=printer", nil)["items"]) {
-		if m := it.(map[string]any); m["name"] == "Papierstau" {
-			jam = id(m)
+	projector := id(c.must(201, "POST", "/api/v1/cis", map[string]any{"authority_id": auth, "room_id": room, "class": "projector",
+		"name": "Beamer Raum 1.12", "vendor": "Epson", "model": "EB-W49", "serial": "WEB-BM-1"}))
+	category := func(class, name string) int64 {
+		for _, it := range asSlice(c.must(200, "GET", "/api/v1/ticket-categories?class="+class, nil)["items"]) {
+			if m := it.(map[string]any); m["class"] == class && m["name"] == name {
+				return id(m)
+			}
 		}
+		t.Fatalf("no category %s/%s", class, name)
+		return 0
 	}
+	jam, lamp := category("printer", "Papierstau"), category("projector", "Lampe")
 	f := portalFixture{email: "anna.schmidt@gymnasium-am-see.de"}
 	c.must(201, "POST", "/api/v1/users", map[string]any{"email": f.email, "name": "Anna Schmidt", "password": webPassword,
 		"memberships": []map[string]any{{"role": "teacher", "org_id": school}}})
 	teacher := &client{t: t, base: c.base}
 	cookie := teacher.signInCookie(f.email, webPassword)
-	ticket := func(cl *client, cookie, title string) map[string]any {
-		body := map[string]any{"type": "incident", "title": title, "description": "Seit der 3. Stunde zieht der Drucker kein Papier mehr ein.",
-			"category_id": jam, "impact": 3, "urgency": 2, "ci_ids": []int64{printer}, "channel": "portal"}
-		return cl.withCookie(cookie, 201, "POST", "/api/v1/tickets", body)
+	ticket := func(ci, cat int64, title, description string) map[string]any {
+		body := map[string]any{"type": "incident", "title": title, "description": description,
+			"category_id": cat, "impact": 3, "urgency": 2, "ci_ids": []int64{ci}, "channel": "portal"}
+		return teacher.withCookie(cookie, 201, "POST", "/api/v1/tickets", body)
 	}
-	open := ticket(teacher, cookie, "Drucker im Raum 1.12 zieht kein Papier ein")
+	open := ticket(printer, jam, "Drucker im Raum 1.12 zieht kein Papier ein", "Seit der 3. Stunde zieht der Drucker kein Papier mehr ein.")
 	f.open = open["number"].(string)
 	c.must(201, "POST", fmt.Sprintf("/api/v1/tickets/%d/comments", id(open)), map[string]any{"body": "Danke, wir kommen morgen in der 2. Pause vorbei."})
-	res := ticket(teacher, cookie, "Beamer flackert im Raum 1.12")
+	res := ticket(projector, lamp, "Beamer flackert im Raum 1.12", "Das Bild flackert alle paar Sekunden, auch nach einem Neustart.")
 	f.resolved = res["number"].(string)
 	c.must(201, "POST", fmt.Sprintf("/api/v1/tickets/%d/comments", id(res)), map[string]any{"body": "Kabel getauscht, das Bild ist wieder ruhig."})
 	c.must(200, "PATCH", fmt.Sprintf("/api/v1/tickets/%d", id(res)), map[string]any{"status": "resolved"})

@@ -60,10 +60,9 @@ type ticketView struct {
 type deviceLine struct{ Name, Class, AssetTag string }
 
 type commentLine struct {
-	Mine, Staff bool
-	Author      string
-	Body        string
-	At          time.Time
+	Mine bool
+	Body string
+	At   time.Time
 }
 
 func (s *server) ticket(w http.ResponseWriter, r *http.Request, rq *request) error {
@@ -118,8 +117,11 @@ func (s *server) ticketView(r *http.Request, rq *request) (*ticketView, error) {
 		if c.Internal { // the portal shows the conversation with the reporter only
 			continue
 		}
+		// Who else wrote is not shown by name: a teacher may not see
+		// other accounts, and the subject ("user:…", "token:…") means
+		// nothing to her.
 		mine := c.AuthorUserID != 0 && c.AuthorUserID == rq.User.ID
-		v.Comments = append(v.Comments, commentLine{Mine: mine, Staff: !mine && c.AuthorUserID != 0, Author: c.Author, Body: c.Body, At: c.CreatedAt})
+		v.Comments = append(v.Comments, commentLine{Mine: mine, Body: c.Body, At: c.CreatedAt})
 	}
 	return v, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // chromium is Debian's browser, installed by scripts/test (ensure_chromium).
@@ -290,6 +291,18 @@ func TestPortalTeacher(t *testing.T) {
 	b.expect(".top", "Anna Schmidt")
 	b.checkPage("start")
 	b.shot("03-start")
+	// Keyboard: skip link, brand, language, sign-out, then the first big
+	// button, which shows where the focus is.
+	for range 5 {
+		b.do(chromedp.KeyEvent(kb.Tab))
+	}
+	if got := b.eval(`document.activeElement.querySelector(".action-title")?.textContent ?? document.activeElement.outerHTML`); got != "Problem melden" {
+		t.Errorf("the fifth Tab focuses %q, want Problem melden", got)
+	}
+	if o := b.eval(`getComputedStyle(document.activeElement).outlineStyle + " " + getComputedStyle(document.activeElement).outlineWidth`); o != "solid 3px" {
+		t.Errorf("the focused button's outline is %q, want a visible 3px ring", o)
+	}
+	b.shot("03b-start-fokus")
 
 	b.open("/tickets")
 	list := b.text(".tickets")

@@ -32,6 +32,7 @@ const webPassword = "Tafel-Kreide-2026!"
 type portalFixture struct {
 	email                      string
 	open, resolved, colleagues string // ticket numbers
+	reopen                     string // resolved too, for her to reopen
 	foreign                    string
 }
 
@@ -69,6 +70,9 @@ func newPortalFixture(t *testing.T, c *client) portalFixture {
 	f.resolved = res["number"].(string)
 	c.must(201, "POST", fmt.Sprintf("/api/v1/tickets/%d/comments", id(res)), map[string]any{"body": "Kabel getauscht, das Bild ist wieder ruhig."})
 	c.must(200, "PATCH", fmt.Sprintf("/api/v1/tickets/%d", id(res)), map[string]any{"status": "resolved"})
+	again := ticket(printer, jam, "Drucker druckt nur leere Seiten", "Die Seiten kommen leer heraus.")
+	f.reopen = again["number"].(string)
+	c.must(200, "PATCH", fmt.Sprintf("/api/v1/tickets/%d", id(again)), map[string]any{"status": "resolved"})
 	col := c.must(201, "POST", "/api/v1/tickets", map[string]any{"type": "incident", "title": "Papierstau im Lehrerzimmer", "category_id": jam,
 		"impact": 3, "urgency": 3, "ci_ids": []int64{printer}, "channel": "phone", "on_behalf_of": "Herr Yılmaz"})
 	f.colleagues = col["number"].(string)
@@ -352,6 +356,14 @@ func TestPortalTeacher(t *testing.T) {
 	got := c.must(200, "GET", "/api/v1/tickets?q="+f.resolved, nil)
 	if st := asSlice(got["items"])[0].(map[string]any)["status"]; st != "closed" {
 		t.Errorf("confirmed ticket has status %v", st)
+	}
+	// The other resolved one is not solved for her: she reopens it.
+	b.open("/tickets/" + f.reopen)
+	b.submit(`button[value=reopen]`)
+	b.expect(".notice", "Das Ticket ist wieder offen.")
+	b.expect(".facts", "In Bearbeitung")
+	if n := b.eval(`String(document.querySelectorAll(".decide").length)`); n != "0" {
+		t.Errorf("a reopened ticket still offers the reporter's buttons")
 	}
 	// Not hers to decide: no buttons on a colleague's ticket.
 	b.open("/tickets/" + f.colleagues)

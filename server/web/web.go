@@ -46,6 +46,9 @@ type Options struct {
 // portal's own files, no inline script or style, no framing.
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
+// maxForm bounds the body of a form.
+const maxForm = 256 << 10
+
 // langCookie keeps the language a signed-out visitor chose.
 const langCookie = "lang"
 
@@ -132,6 +135,10 @@ func (s *server) private(h handler) http.Handler {
 func (s *server) serve(h handler, signedIn bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
+		if r.Body != nil {
+			// Forms are small: a comment is at most 20,000 characters.
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		}
 		rq := &request{}
 		if c, err := r.Cookie(cmdb.SessionCookie); err == nil && c.Value != "" {
 			sc, err := s.opts.Accounts.Session(r.Context(), cmdb.Secret(c.Value))

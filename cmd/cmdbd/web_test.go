@@ -383,6 +383,10 @@ func TestPortalTeacher(t *testing.T) {
 	b.open("/melden")
 	b.expect("main", "Raum 1.12")
 	b.do(chromedp.SendKeys(chromedp.ID("q"), "lehrer"))
+	// With script the list filters as she types; the form asks the server.
+	if n := b.eval(`String([...document.querySelectorAll(".choices li")].filter(li => !li.hidden).length)`); n != "1" {
+		t.Errorf("typing 'lehrer' leaves %s rooms shown, want 1", n)
+	}
 	b.submit(`.search button`)
 	b.expect("main", "1 Raum passt")
 	b.expect(".choices", "Lehrerzimmer")

@@ -18,3 +18,19 @@ window.addEventListener("pageshow", function () {
     f.removeAttribute("aria-busy");
   });
 });
+// Room search: with script, the list filters as one types; without, the
+// search form asks the server (same result).
+(function () {
+  var q = document.getElementById("q");
+  var lists = document.querySelectorAll("[data-filter] li");
+  if (!q || !lists.length) return;
+  q.addEventListener("input", function () {
+    var term = q.value.trim().toLowerCase();
+    lists.forEach(function (li) {
+      li.hidden = term !== "" && li.textContent.toLowerCase().indexOf(term) < 0;
+    });
+    document.querySelectorAll("[data-filter]").forEach(function (section) {
+      section.hidden = !section.querySelector("li:not([hidden])");
+    });
+  });
+})();

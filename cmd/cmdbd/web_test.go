@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -487,4 +488,34 @@ func TestPortalPageWeight(t *testing.T) {
 			t.Errorf("page %s weighs %d bytes with its CSS and JS, over 100 KB", p, n+assets)
 		}
 	}
+}
+
+// TestPortalWithoutScript: with JavaScript off, a teacher still signs
+// in, finds a room by the search form and adds a comment.
+func TestPortalWithoutScript(t *testing.T) {
+	t.Parallel()
+	c, _ := startServer(t)
+	f := newPortalFixture(t, c)
+	b := newBrowser(t, c.base)
+	b.viewport(390, 844)
+	if _, err := chromedp.Call(b.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatal(err)
+	}
+	b.open("/tickets/" + f.open)
+	b.do(chromedp.SendKeys(chromedp.ID("email"), f.email), chromedp.SendKeys(chromedp.ID("password"), webPassword))
+	b.submit(`button[type=submit].primary`)
+	if p := b.path(); p != "/tickets/"+f.open {
+		t.Fatalf("after sign-in: %s, want the ticket asked for", p)
+	}
+	b.do(chromedp.SendKeys(chromedp.ID("body"), "Ohne Skript geschrieben."))
+	b.submit(`button[value=comment]`)
+	b.expect(".comments", "Ohne Skript geschrieben.")
+	b.open("/melden")
+	b.do(chromedp.SendKeys(chromedp.ID("q"), "1.12"))
+	if n := b.eval(`String([...document.querySelectorAll(".choices li")].filter(li => !li.hidden).length)`); n != "2" {
+		t.Fatalf("the room list filtered itself (%s shown): the page's script ran", n)
+	}
+	b.submit(`.search button`)
+	b.expect("main", "1 Raum passt")
+	b.expect(".choices", "Raum 1.12")
 }

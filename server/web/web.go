@@ -73,6 +73,11 @@ func New(opts Options) http.Handler {
 	s := &server{opts: opts, log: opts.Logger, views: mustEngine(), i18n: mustCatalogue()}
 	mux := http.NewServeMux()
 	mux.Handle("GET /static/{file}", http.HandlerFunc(s.static))
+	// Browsers ask for /favicon.ico whatever the page names.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		r.SetPathValue("file", "icon.svg")
+		s.static(w, r)
+	})
 	mux.Handle("GET /anmelden", s.public(s.signInForm))
 	mux.Handle("POST /anmelden", s.public(s.signIn))
 	mux.Handle("POST /abmelden", s.public(s.signOut))

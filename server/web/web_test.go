@@ -48,6 +48,9 @@ func TestSecurityHeaders(t *testing.T) {
 	if !strings.Contains(CSP, "default-src 'self'") || !strings.Contains(CSP, "frame-ancestors 'none'") || strings.Contains(CSP, "unsafe") {
 		t.Errorf("CSP = %q", CSP)
 	}
+	if w := get(t, h, "/favicon.ico"); w.Code != 200 || w.Header().Get("Content-Type") != "image/svg+xml" {
+		t.Errorf("favicon: %d %s", w.Code, w.Header().Get("Content-Type"))
+	}
 	if w := get(t, h, "/no-such-page"); w.Code != 404 || !strings.Contains(w.Body.String(), "Seite nicht gefunden") {
 		t.Errorf("unknown page: %d\n%s", w.Code, w.Body)
 	}

@@ -45,6 +45,17 @@ ensure_snmp_tools() {
   if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
 
+# ensure_chromium installs Debian's Chromium, which the portal's browser
+# tests (chromedp, axe-core) drive headless at /usr/bin/chromium, with a
+# font so that screenshots show text.
+ensure_chromium() {
+  local missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+  if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+  [ -x /usr/bin/chromium ] || die "/usr/bin/chromium still not found after installing chromium."
+}
+
 # ensure_go_tool NAME MODULE@VERSION installs a Go tool into GOBIN.
 ensure_go_tool() {
   local gobin

@@ -35,6 +35,7 @@ import (
 	"github.com/schulit/cmdb/server/postgres/retentionbench"
 	"github.com/schulit/cmdb/server/postgres/ticketbench"
 	"github.com/schulit/cmdb/server/scheduler"
+	"github.com/schulit/cmdb/server/web"
 	"golang.org/x/term"
 	"golang.org/x/time/rate"
 )
@@ -376,7 +377,9 @@ func (m *Main) serve(ctx context.Context) error {
 	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, Agents: m.db, SNMP: m.db, Tickets: m.db, Attachments: m.db, Failures: m.db, Catalogue: m.db, SLA: m.db,
 		OIDCLogin: sso.Login, OIDCCallback: sso.Callback, AgentEnroll: m.ingest.Enroll, AgentReport: m.ingest.Report,
 		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Live: m.live, Logger: m.log, Registry: reg, Build: buildinfo.Get()})
-	m.srv = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
+	portal := web.New(web.Options{Accounts: m.db, Tickets: m.db, CIs: m.db, Tenants: m.db, KB: m.db, Catalogue: m.db,
+		SessionMaxAge: m.db.SessionMaxAge(), Logger: m.log})
+	m.srv = &http.Server{Handler: withPortal(handler, portal), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
 	if err := m.startJobs(reg); err != nil {
 		return err
@@ -390,6 +393,17 @@ func (m *Main) serve(ctx context.Context) error {
 	}()
 	m.log.Info("serving", "url", "http://"+ln.Addr().String(), "version", buildinfo.Get().Version, "commit", buildinfo.Get().Commit)
 	return nil
+}
+
+// withPortal serves the JSON API's paths with api and everything else
+// with the web portal.
+func withPortal(api, portal http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	for _, p := range []string{"/api/", "/auth/", "/healthz", "/readyz", "/metrics"} {
+		mux.Handle(p, api)
+	}
+	mux.Handle("/", portal)
+	return mux
 }
 
 func (m *Main) runBench(ctx context.Context) error {

@@ -10,8 +10,9 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// SessionCookie is the name of the browser session cookie.
-const SessionCookie = "cmdb_session"
+// SessionCookie is the name of the browser session cookie (shared with
+// the web portal, so it lives in the domain).
+const SessionCookie = cmdb.SessionCookie
 
 // requestMeta says where a request came from.
 func requestMeta(r *http.Request) cmdb.RequestMeta {

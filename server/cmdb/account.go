@@ -98,6 +98,10 @@ func (m *Membership) Validate() error {
 	return nil
 }
 
+// SessionCookie is the name of the browser session cookie that the JSON
+// API, single sign-on and the web portal all set and read.
+const SessionCookie = "cmdb_session"
+
 // Password policy.
 const (
 	MinPasswordLen = 12

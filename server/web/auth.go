@@ -1,0 +1,100 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/schulit/cmdb/server/cmdb"
+)
+
+// signInView is the sign-in form: what was typed (never the password)
+// and the messages next to the fields.
+type signInView struct {
+	Email  string
+	Next   string
+	Errors fieldErrors
+}
+
+func (s *server) signInForm(w http.ResponseWriter, r *http.Request, rq *request) error {
+	next := safeNext(r.URL.Query().Get("next"))
+	if rq.User != nil {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return nil
+	}
+	s.render(w, r, rq, http.StatusOK, "signin", "signin.title", signInView{Next: next})
+	return nil
+}
+
+// signIn checks e-mail and password with the account store and starts a
+// session in the API's cookie, then goes back to the page asked for.
+func (s *server) signIn(w http.ResponseWriter, r *http.Request, rq *request) error {
+	v := signInView{Email: strings.TrimSpace(r.PostFormValue("email")), Next: safeNext(r.PostFormValue("next")), Errors: fieldErrors{}}
+	password := cmdb.Secret(r.PostFormValue("password"))
+	if v.Email == "" {
+		v.Errors["email"] = rq.tr.T("signin.email.required")
+	}
+	if password == "" {
+		v.Errors["password"] = rq.tr.T("signin.password.required")
+	}
+	if len(v.Errors) > 0 {
+		s.render(w, r, rq, http.StatusBadRequest, "signin", "signin.title", v)
+		return nil
+	}
+	meta := requestMeta(r)
+	if !s.limit.allow(meta.IP) {
+		w.Header().Set("Retry-After", "2")
+		v.Errors["password"] = rq.tr.T("signin.ratelimited")
+		s.render(w, r, rq, http.StatusTooManyRequests, "signin", "signin.title", v)
+		return nil
+	}
+	// A session brought along is never reused: sign-in starts a new one.
+	if c, err := r.Cookie(cmdb.SessionCookie); err == nil && c.Value != "" {
+		s.opts.Accounts.SignOut(r.Context(), cmdb.Secret(c.Value), meta)
+	}
+	_, tok, err := s.opts.Accounts.SignIn(r.Context(), v.Email, password, meta)
+	switch cmdb.ErrorCode(err) {
+	case "":
+	case cmdb.EUNAUTHORIZED, cmdb.EINVALID:
+		// One message for every failure, as the store gives: nothing is
+		// learned about which accounts exist.
+		clearSessionCookie(w)
+		v.Errors["password"] = rq.tr.T("signin.failed")
+		s.render(w, r, rq, http.StatusUnauthorized, "signin", "signin.title", v)
+		return nil
+	default:
+		return err
+	}
+	setCookie(w, cmdb.SessionCookie, tok.Reveal(), s.opts.SessionMaxAge)
+	http.Redirect(w, r, v.Next, http.StatusSeeOther)
+	return nil
+}
+
+func (s *server) signOut(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if c, err := r.Cookie(cmdb.SessionCookie); err == nil && c.Value != "" {
+		if err := s.opts.Accounts.SignOut(r.Context(), cmdb.Secret(c.Value), requestMeta(r)); err != nil && cmdb.ErrorCode(err) != cmdb.EUNAUTHORIZED {
+			return err
+		}
+	}
+	clearSessionCookie(w)
+	http.Redirect(w, r, "/anmelden", http.StatusSeeOther)
+	return nil
+}
+
+// setLanguage is the language switch: it remembers the choice in a
+// cookie and, for a signed-in person, as their setting (which their mail
+// follows too), then goes back to the page.
+func (s *server) setLanguage(w http.ResponseWriter, r *http.Request, rq *request) error {
+	lang := r.PostFormValue("lang")
+	if !supportedLang(lang) {
+		return cmdb.Invalid("lang", "must be de or en")
+	}
+	if rq.User != nil {
+		if err := s.opts.Accounts.SetUserLanguage(r.Context(), rq.Scope, rq.User.ID, lang); err != nil {
+			return err
+		}
+	}
+	setCookie(w, langCookie, lang, 365*24*time.Hour)
+	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+	return nil
+}

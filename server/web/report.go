@@ -1,0 +1,118 @@
+package web
+
+import (
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/schulit/cmdb/server/cmdb"
+)
+
+// reportSchoolView is the first report step: the school (a choice when
+// the caller has several) and its rooms by building, filtered by a
+// plain GET search.
+type reportSchoolView struct {
+	Schools   []*cmdb.School
+	School    *cmdb.School
+	Query     string
+	Buildings []buildingRooms
+	Matches   int
+}
+
+type buildingRooms struct {
+	Name  string
+	Rooms []*cmdb.Room
+}
+
+func (s *server) reportSchool(w http.ResponseWriter, r *http.Request, rq *request) error {
+	ctx := r.Context()
+	schools, err := s.opts.Tenants.FindSchools(ctx, rq.Scope, cmdb.TenantFilter{})
+	if err != nil {
+		return err
+	}
+	v := reportSchoolView{Schools: schools, Query: strings.TrimSpace(r.URL.Query().Get("q"))}
+	if id, _ := strconv.ParseInt(r.URL.Query().Get("schule"), 10, 64); id > 0 {
+		for _, sc := range schools {
+			if sc.ID == id {
+				v.School = sc
+			}
+		}
+		if v.School == nil { // another school's id, or none: as if it did not exist
+			return cmdb.Errorf(cmdb.ENOTFOUND, "school %d", id)
+		}
+	} else if len(schools) == 1 {
+		v.School = schools[0]
+	}
+	if v.School != nil {
+		buildings, err := s.opts.Tenants.FindBuildings(ctx, rq.Scope, cmdb.TenantFilter{SchoolID: v.School.ID})
+		if err != nil {
+			return err
+		}
+		rooms, err := s.opts.Tenants.FindRooms(ctx, rq.Scope, cmdb.TenantFilter{SchoolID: v.School.ID})
+		if err != nil {
+			return err
+		}
+		q := strings.ToLower(v.Query)
+		byBuilding := map[int64][]*cmdb.Room{}
+		for _, room := range rooms {
+			if q == "" || strings.Contains(strings.ToLower(room.Name+" "+room.Code), q) {
+				byBuilding[room.BuildingID] = append(byBuilding[room.BuildingID], room)
+				v.Matches++
+			}
+		}
+		sort.Slice(buildings, func(i, j int) bool { return buildings[i].Name < buildings[j].Name })
+		for _, b := range buildings {
+			if rs := byBuilding[b.ID]; len(rs) > 0 {
+				sort.Slice(rs, func(i, j int) bool { return rs[i].Name < rs[j].Name })
+				v.Buildings = append(v.Buildings, buildingRooms{Name: b.Name, Rooms: rs})
+			}
+		}
+	}
+	s.render(w, r, rq, http.StatusOK, "report", "report.title", v)
+	return nil
+}
+
+// reportRoomView shows the devices of a room as cards.
+type reportRoomView struct {
+	Room    *cmdb.Room
+	Devices []deviceLine
+}
+
+func (s *server) reportRoom(w http.ResponseWriter, r *http.Request, rq *request) error {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return cmdb.Errorf(cmdb.ENOTFOUND, "room %q", r.PathValue("id"))
+	}
+	room, err := s.opts.Tenants.FindRoomByID(r.Context(), rq.Scope, id)
+	if err != nil {
+		return err
+	}
+	cis, _, err := s.opts.CIs.FindCIs(r.Context(), rq.Scope, cmdb.CIFilter{RoomID: room.ID, Limit: 200})
+	if err != nil {
+		return err
+	}
+	v := reportRoomView{Room: room}
+	for _, ci := range cis {
+		name := ci.Name
+		if name == "" {
+			name = strings.TrimSpace(ci.Vendor + " " + ci.Model)
+		}
+		v.Devices = append(v.Devices, deviceLine{Name: name, Class: ci.Class, AssetTag: ci.AssetTag})
+	}
+	s.render(w, r, rq, http.StatusOK, "room", "room.title", v)
+	return nil
+}
+
+// requestList lists the services of the catalogue a teacher can ask for.
+func (s *server) requestList(w http.ResponseWriter, r *http.Request, rq *request) error {
+	var services []*cmdb.Service
+	if s.opts.Catalogue != nil {
+		var err error
+		if services, err = s.opts.Catalogue.FindServices(r.Context(), rq.Scope, cmdb.ServiceFilter{}); err != nil {
+			return err
+		}
+	}
+	s.render(w, r, rq, http.StatusOK, "request", "request.title", services)
+	return nil
+}

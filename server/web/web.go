@@ -1,0 +1,281 @@
+// Package web is the portal: server-rendered HTML pages for teachers (and,
+// later, staff) beside the JSON API. It imports the domain (server/cmdb)
+// and no other adapter; handlers read the request, ask the stores with
+// the caller's scope (the stores enforce tenancy), fill a view and render
+// it. Every page works without JavaScript.
+package web
+
+import (
+	"embed"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schulit/cmdb/server/cmdb"
+	"golang.org/x/time/rate"
+)
+
+//go:embed templates static locales
+var files embed.FS
+
+// Options configures the portal.
+type Options struct {
+	Accounts cmdb.AccountStore
+	Tickets  cmdb.TicketStore
+	CIs      cmdb.CIStore
+	Tenants  cmdb.TenantStore
+	// KB keeps the knowledge base (self-help before a report); nil: none.
+	KB cmdb.KBStore
+	// Catalogue lists the services a teacher can request; nil: the
+	// request page says there are none yet.
+	Catalogue cmdb.CatalogueStore
+	// SessionMaxAge is the lifetime of the session cookie; 0: a browser
+	// session.
+	SessionMaxAge time.Duration
+	Logger        *slog.Logger
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+}
+
+// CSP is the Content-Security-Policy of every response: nothing but the
+// portal's own files, no inline script or style, no framing.
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// maxForm bounds the body of a form.
+const maxForm = 256 << 10
+
+// langCookie keeps the language a signed-out visitor chose.
+const langCookie = "lang"
+
+// server serves the portal.
+type server struct {
+	opts  Options
+	log   *slog.Logger
+	views *engine
+	i18n  *catalogue
+	limit limiter
+}
+
+// New returns the portal's handler. It serves every path it is given;
+// mount it beside the API (which keeps /api/, /auth/, /healthz, …).
+func New(opts Options) http.Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &server{opts: opts, log: opts.Logger, views: mustEngine(), i18n: mustCatalogue()}
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/{file}", http.HandlerFunc(s.static))
+	// Browsers ask for /favicon.ico whatever the page names.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		r.SetPathValue("file", "icon.svg")
+		s.static(w, r)
+	})
+	mux.Handle("GET /anmelden", s.public(s.signInForm))
+	mux.Handle("POST /anmelden", s.public(s.signIn))
+	mux.Handle("POST /abmelden", s.public(s.signOut))
+	mux.Handle("POST /sprache", s.public(s.setLanguage))
+	mux.Handle("GET /{$}", s.private(s.home))
+	mux.Handle("GET /tickets", s.private(s.myTickets))
+	mux.Handle("GET /tickets/{number}", s.private(s.ticket))
+	mux.Handle("POST /tickets/{number}", s.private(s.ticketAction))
+	mux.Handle("GET /melden", s.private(s.reportSchool))
+	mux.Handle("GET /melden/raum/{id}", s.private(s.reportRoom))
+	mux.Handle("GET /beantragen", s.private(s.requestList))
+	mux.Handle("/", s.public(s.notFound))
+
+	// Cookies make browsers send credentials on their own: refuse
+	// state-changing cross-origin requests (Sec-Fetch-Site / Origin), as
+	// the API does.
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(s.public(func(w http.ResponseWriter, r *http.Request, rq *request) error {
+		return cmdb.Errorf(cmdb.EFORBIDDEN, "cross-origin request refused")
+	}))
+	return headers(csrf.Handler(mux))
+}
+
+// headers sets the security headers of every response.
+func headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", CSP)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// request is what a handler knows about the caller.
+type request struct {
+	Scope cmdb.Scope
+	User  *cmdb.User // nil when signed out
+	Lang  string
+	tr    *translator
+}
+
+// handler is a page handler; a returned error is rendered as an error
+// page (sign-in for EUNAUTHORIZED, 404 for ENOTFOUND, …).
+type handler func(w http.ResponseWriter, r *http.Request, rq *request) error
+
+// public serves pages open without sign-in; a valid session still makes
+// the caller known (for the header and the language).
+func (s *server) public(h handler) http.Handler {
+	return s.serve(h, false)
+}
+
+// private serves pages that need a signed-in person: others are sent to
+// the sign-in page, and back here afterwards.
+func (s *server) private(h handler) http.Handler {
+	return s.serve(h, true)
+}
+
+func (s *server) serve(h handler, signedIn bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if r.Body != nil {
+			// Forms are small: a comment is at most 20,000 characters.
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		}
+		rq := &request{}
+		if c, err := r.Cookie(cmdb.SessionCookie); err == nil && c.Value != "" {
+			sc, err := s.opts.Accounts.Session(r.Context(), cmdb.Secret(c.Value))
+			switch {
+			case err == nil && sc.UserID != 0:
+				sc.IP = requestMeta(r).IP
+				if u, err := s.opts.Accounts.FindUserByID(r.Context(), sc, sc.UserID); err == nil {
+					rq.Scope, rq.User = sc, u
+				} else {
+					s.log.Warn("web: session user not found", "err", err)
+				}
+			case cmdb.ErrorCode(err) == cmdb.EUNAUTHORIZED:
+				clearSessionCookie(w)
+			case err != nil:
+				s.fail(w, r, s.requestLang(r, nil), err)
+				return
+			}
+		}
+		rq.Lang = s.requestLang(r, rq.User)
+		rq.tr = s.i18n.translator(rq.Lang)
+		if signedIn && rq.User == nil {
+			http.Redirect(w, r, "/anmelden?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		if err := h(w, r, rq); err != nil {
+			s.renderError(w, r, rq, err)
+		}
+	})
+}
+
+// fail answers an error before the caller is known.
+func (s *server) fail(w http.ResponseWriter, r *http.Request, lang string, err error) {
+	s.renderError(w, r, &request{Lang: lang, tr: s.i18n.translator(lang)}, err)
+}
+
+// renderError shows an error page in the caller's language; internal
+// errors are logged with detail and shown without.
+func (s *server) renderError(w http.ResponseWriter, r *http.Request, rq *request, err error) {
+	code := cmdb.ErrorCode(err)
+	status := http.StatusInternalServerError
+	switch code {
+	case cmdb.ENOTFOUND:
+		status = http.StatusNotFound
+	case cmdb.EFORBIDDEN:
+		status = http.StatusForbidden
+	case cmdb.EINVALID:
+		status = http.StatusBadRequest
+	case cmdb.EUNAVAILABLE:
+		status = http.StatusServiceUnavailable
+	case cmdb.ERATELIMITED:
+		status = http.StatusTooManyRequests
+	case cmdb.EUNAUTHORIZED:
+		http.Redirect(w, r, "/anmelden?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		return
+	default:
+		code = cmdb.EINTERNAL
+		s.log.Error("web: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	s.render(w, r, rq, status, "error", "error."+code+".title", errorView{Code: code})
+}
+
+type errorView struct{ Code string }
+
+func (s *server) notFound(w http.ResponseWriter, r *http.Request, rq *request) error {
+	return cmdb.Errorf(cmdb.ENOTFOUND, "no page %s", r.URL.Path)
+}
+
+// safeNext returns next when it is a path of this site, else "/": the
+// sign-in never sends anyone elsewhere.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n\t") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "/"
+	}
+	return next
+}
+
+// requestMeta says where a request came from, for audit and rate limits.
+func requestMeta(r *http.Request) cmdb.RequestMeta {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	return cmdb.RequestMeta{IP: ip, UserAgent: r.UserAgent()}
+}
+
+// limiter hands out one token bucket per client address for sign-ins, on
+// top of the store's lockouts (the API keeps its own, alike).
+type limiter struct {
+	mu      sync.Mutex
+	buckets map[string]*rate.Limiter
+	swept   time.Time
+}
+
+func (l *limiter) allow(ip string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.buckets == nil || time.Since(l.swept) > 10*time.Minute {
+		l.buckets, l.swept = map[string]*rate.Limiter{}, time.Now()
+	}
+	b := l.buckets[ip]
+	if b == nil {
+		b = rate.NewLimiter(rate.Every(2*time.Second), 10)
+		l.buckets[ip] = b
+	}
+	return b.Allow()
+}
+
+// fieldErrors maps form fields to the message shown next to them.
+type fieldErrors map[string]string
+
+// storeError turns a store's error into a message next to its field (or
+// "form" when it names none): a German (or English) text from the
+// catalogue for the code and field, else the generic one for the code
+// with the store's own words. Internal errors go up to the error page.
+func (rq *request) storeError(err error, fields ...string) (fieldErrors, error) {
+	var e *cmdb.Error
+	if !errors.As(err, &e) || e.Code == cmdb.EINTERNAL || e.Code == cmdb.EUNAUTHORIZED || e.Code == cmdb.ENOTFOUND {
+		return nil, err
+	}
+	field := "form"
+	for _, f := range fields {
+		if f == e.Field {
+			field = f
+		}
+	}
+	msg, ok := rq.tr.lookup("error." + e.Field + "." + e.Code)
+	if !ok {
+		msg = rq.tr.T("error.generic."+e.Code, "Detail", e.Message)
+	}
+	return fieldErrors{field: msg}, nil
+}

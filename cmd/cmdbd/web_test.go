@@ -22,8 +22,20 @@ import (
 const chromium = "/usr/bin/chromium"
 
 // screenshotDir is where the portal's screenshots go for a reviewer to
-// look at (the README names it).
-var screenshotDir = filepath.Join("..", "..", "docs", "screenshots")
+// look at: CMDB_SCREENSHOTS (relative to the repository root, such as
+// docs/screenshots, which the README names), else a folder in the
+// system's temporary directory, so that a test run leaves the tree as it
+// was (the comment times on the pictures change with every run).
+var screenshotDir = func() string {
+	d := os.Getenv("CMDB_SCREENSHOTS")
+	switch {
+	case d == "":
+		return filepath.Join(os.TempDir(), "cmdb-screenshots")
+	case filepath.IsAbs(d):
+		return d
+	}
+	return filepath.Join("..", "..", d)
+}()
 
 const webPassword = "Tafel-Kreide-2026!"
 
@@ -229,7 +241,7 @@ func (b *browser) checkPage(name string) {
 	}
 }
 
-// shot writes a full-page screenshot to docs/screenshots.
+// shot writes a full-page screenshot to screenshotDir.
 func (b *browser) shot(name string) {
 	b.t.Helper()
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))

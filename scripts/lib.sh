@@ -56,6 +56,15 @@ ensure_chromium() {
   [ -x /usr/bin/chromium ] || die "/usr/bin/chromium still not found after installing chromium."
 }
 
+# ensure_label_tools installs what the QR label test reads sheets back
+# with: pdftoppm renders the PDF, zbarimg decodes the QR codes.
+ensure_label_tools() {
+  local missing=()
+  command -v pdftoppm >/dev/null 2>&1 || missing+=(poppler-utils)
+  command -v zbarimg >/dev/null 2>&1 || missing+=(zbar-tools)
+  if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+}
+
 # ensure_go_tool NAME MODULE@VERSION installs a Go tool into GOBIN.
 ensure_go_tool() {
   local gobin

@@ -211,6 +211,9 @@ var accessMatrix = map[string]accessRule{
 	"GET /api/v1/schools/{id}": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/schools/%d", tn.school), nil
 	}},
+	"GET /api/v1/schools/{id}/labels": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/schools/%d/labels", tn.school), nil
+	}},
 	// Renaming and deleting: schools by authority IT, buildings and rooms
 	// by those who create them. Deletes take a fresh, empty object.
 	"PATCH /api/v1/schools/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
@@ -253,6 +256,9 @@ var accessMatrix = map[string]accessRule{
 	}},
 	"GET /api/v1/rooms/{id}": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/rooms/%d", tn.room1), nil
+	}},
+	"GET /api/v1/rooms/{id}/labels": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/rooms/%d/labels", tn.room1), nil
 	}},
 
 	// Providers: the platform's business.

@@ -68,6 +68,9 @@ type Options struct {
 	// Build is the server's version, shown by /healthz and as the
 	// cmdb_build_info gauge.
 	Build buildinfo.Info
+	// PublicURL is the address people reach the server at, for the QR
+	// codes of labels; empty: the address of the request.
+	PublicURL string
 }
 
 // Server serves the API.
@@ -246,6 +249,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/schools", true, listTenants(s.opts.Tenants, cmdb.TenantStore.FindSchools)},
 		{"POST", "/api/v1/schools", true, s.createSchool},
 		{"GET", "/api/v1/schools/{id}", true, getOne(s.opts.Tenants, cmdb.TenantStore.FindSchoolByID)},
+		{"GET", "/api/v1/schools/{id}/labels", true, s.schoolLabels},
 		{"PATCH", "/api/v1/schools/{id}", true, rename(s.opts.Tenants, cmdb.TenantStore.UpdateSchool)},
 		{"DELETE", "/api/v1/schools/{id}", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
 			return s.opts.Tenants.DeleteSchool(r.Context(), sc, id)
@@ -260,6 +264,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/rooms", true, listTenants(s.opts.Tenants, cmdb.TenantStore.FindRooms)},
 		{"POST", "/api/v1/rooms", true, s.createRoom},
 		{"GET", "/api/v1/rooms/{id}", true, getOne(s.opts.Tenants, cmdb.TenantStore.FindRoomByID)},
+		{"GET", "/api/v1/rooms/{id}/labels", true, s.roomLabels},
 		{"PATCH", "/api/v1/rooms/{id}", true, rename(s.opts.Tenants, cmdb.TenantStore.UpdateRoom)},
 		{"DELETE", "/api/v1/rooms/{id}", true, noContent(func(r *http.Request, sc cmdb.Scope, id int64) error {
 			return s.opts.Tenants.DeleteRoom(r.Context(), sc, id)

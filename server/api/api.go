@@ -178,6 +178,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // Routes returns the route table.
 func (s *Server) Routes() []Route {
+	set := s.settings()
 	return []Route{
 		{"GET", "/healthz", false, s.healthz},
 		{"GET", "/readyz", false, s.readyz},
@@ -315,19 +316,19 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/services/{id}", true, s.getService},
 		{"PATCH", "/api/v1/services/{id}", true, s.updateService},
 		{"DELETE", "/api/v1/services/{id}", true, s.deactivateService},
-		{"GET", "/api/v1/authorities/{id}/priority-matrix", true, s.getPriorityMatrix},
-		{"PUT", "/api/v1/authorities/{id}/priority-matrix", true, s.setPriorityMatrix},
+		{"GET", "/api/v1/authorities/{id}/priority-matrix", true, set["priority-matrix"][0]},
+		{"PUT", "/api/v1/authorities/{id}/priority-matrix", true, set["priority-matrix"][1]},
 		{"POST", "/api/v1/tickets/{id}/merge", true, s.mergeTicket},
-		{"GET", "/api/v1/authorities/{id}/repeat-failure-rule", true, s.getRepeatFailureRule},
-		{"PUT", "/api/v1/authorities/{id}/repeat-failure-rule", true, s.setRepeatFailureRule},
+		{"GET", "/api/v1/authorities/{id}/repeat-failure-rule", true, set["repeat-failure-rule"][0]},
+		{"PUT", "/api/v1/authorities/{id}/repeat-failure-rule", true, set["repeat-failure-rule"][1]},
 		{"GET", "/api/v1/repeat-failures", true, s.listRepeatFailures},
 		{"GET", "/api/v1/failure-patterns", true, s.listFailurePatterns},
-		{"GET", "/api/v1/authorities/{id}/monitoring-rules", true, s.getMonitoringRules},
-		{"PUT", "/api/v1/authorities/{id}/monitoring-rules", true, s.setMonitoringRules},
-		{"GET", "/api/v1/authorities/{id}/calendar", true, s.getCalendar},
-		{"PUT", "/api/v1/authorities/{id}/calendar", true, s.setCalendar},
-		{"GET", "/api/v1/authorities/{id}/sla-targets", true, s.getSLATargets},
-		{"PUT", "/api/v1/authorities/{id}/sla-targets", true, s.setSLATargets},
+		{"GET", "/api/v1/authorities/{id}/monitoring-rules", true, set["monitoring-rules"][0]},
+		{"PUT", "/api/v1/authorities/{id}/monitoring-rules", true, set["monitoring-rules"][1]},
+		{"GET", "/api/v1/authorities/{id}/calendar", true, set["calendar"][0]},
+		{"PUT", "/api/v1/authorities/{id}/calendar", true, set["calendar"][1]},
+		{"GET", "/api/v1/authorities/{id}/sla-targets", true, set["sla-targets"][0]},
+		{"PUT", "/api/v1/authorities/{id}/sla-targets", true, set["sla-targets"][1]},
 		{"GET", "/api/v1/authorities/{id}/holidays", true, s.listHolidays},
 		{"GET", "/api/v1/kb-articles", true, s.listKBArticles},
 		{"POST", "/api/v1/kb-articles", true, s.createKBArticle},

@@ -9,39 +9,6 @@ import (
 	"github.com/schulit/cmdb/server/cmdb"
 )
 
-func (s *Server) getRepeatFailureRule(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	rule, err := s.opts.Failures.FindRepeatFailureRule(r.Context(), sc, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, rule)
-	return nil
-}
-
-func (s *Server) setRepeatFailureRule(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var in cmdb.RepeatRules
-	if err := decode(w, r, maxBody, &in); err != nil {
-		return err
-	}
-	if err := s.opts.Failures.SetRepeatFailureRule(r.Context(), sc, id, in); err != nil {
-		return err
-	}
-	rule, err := s.opts.Failures.FindRepeatFailureRule(r.Context(), sc, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, rule)
-	return nil
-}
-
 func (s *Server) listRepeatFailures(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
 	f := cmdb.RepeatFailureFilter{Class: r.URL.Query().Get("class")}
 	var err error

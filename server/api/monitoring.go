@@ -1,8 +1,6 @@
 package api
 
 import (
-	"net/http"
-
 	"github.com/schulit/cmdb/server/cmdb"
 )
 
@@ -13,50 +11,17 @@ type MonitoringRulesBody struct {
 	Rules []cmdb.MonitoringRule `json:"rules"`
 }
 
+// rules checks that the body holds a list of rules.
+func (b MonitoringRulesBody) rules() ([]cmdb.MonitoringRule, error) {
+	if b.Rules == nil {
+		return nil, cmdb.Invalid("rules", "is required: a list of rules, one per health kind ([] for the defaults)")
+	}
+	return b.Rules, nil
+}
+
 func (s *Server) monitoring() (cmdb.MonitoringStore, error) {
 	if s.opts.Monitoring == nil {
 		return nil, cmdb.Errorf(cmdb.ENOTFOUND, "Monitoring rules are not offered by this server.")
 	}
 	return s.opts.Monitoring, nil
-}
-
-func (s *Server) getMonitoringRules(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	ms, err := s.monitoring()
-	if err != nil {
-		return err
-	}
-	rules, err := ms.FindMonitoringRules(r.Context(), sc, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, MonitoringRulesBody{Rules: rules})
-	return nil
-}
-
-func (s *Server) setMonitoringRules(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	ms, err := s.monitoring()
-	if err != nil {
-		return err
-	}
-	var in MonitoringRulesBody
-	if err := decode(w, r, maxBody, &in); err != nil {
-		return err
-	}
-	if in.Rules == nil {
-		return cmdb.Invalid("rules", "is required: a list of rules, one per health kind ([] for the defaults)")
-	}
-	rules, err := ms.SetMonitoringRules(r.Context(), sc, id, in.Rules)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, MonitoringRulesBody{Rules: rules})
-	return nil
 }

@@ -169,50 +169,6 @@ func (s *Server) sla() (cmdb.SLAStore, error) {
 	return s.opts.SLA, nil
 }
 
-func (s *Server) getCalendar(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	st, err := s.sla()
-	if err != nil {
-		return err
-	}
-	c, err := st.FindCalendar(r.Context(), sc, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, calendarBody(c))
-	return nil
-}
-
-func (s *Server) setCalendar(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	st, err := s.sla()
-	if err != nil {
-		return err
-	}
-	var in CalendarBody
-	if err := decode(w, r, maxBody, &in); err != nil {
-		return err
-	}
-	c, err := in.calendar()
-	if err != nil {
-		return err
-	}
-	if err := st.SetCalendar(r.Context(), sc, id, c); err != nil {
-		return calendarField(err)
-	}
-	if c, err = st.FindCalendar(r.Context(), sc, id); err != nil {
-		return err
-	}
-	writeJSON(w, 200, calendarBody(c))
-	return nil
-}
-
 // SLATargetsBody is the body of GET and PUT /authorities/{id}/sla-targets:
 // one target per priority, 1 to 5 in order, in business minutes of the
 // authority's calendar. A PUT replaces all five.
@@ -280,50 +236,6 @@ func targetsField(err error) error {
 	c := *e
 	c.Field = fmt.Sprintf("targets[%d].%s_minutes", p-1, m[2])
 	return &c
-}
-
-func (s *Server) getSLATargets(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	st, err := s.sla()
-	if err != nil {
-		return err
-	}
-	t, err := st.FindSLATargets(r.Context(), sc, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, slaTargetsBody(t))
-	return nil
-}
-
-func (s *Server) setSLATargets(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	st, err := s.sla()
-	if err != nil {
-		return err
-	}
-	var in SLATargetsBody
-	if err := decode(w, r, maxBody, &in); err != nil {
-		return err
-	}
-	t, err := in.targets()
-	if err != nil {
-		return err
-	}
-	if err := st.SetSLATargets(r.Context(), sc, id, t); err != nil {
-		return targetsField(err)
-	}
-	if t, err = st.FindSLATargets(r.Context(), sc, id); err != nil {
-		return err
-	}
-	writeJSON(w, 200, slaTargetsBody(t))
-	return nil
 }
 
 // HolidaysBody is the body of GET /authorities/{id}/holidays: the closed

@@ -213,43 +213,20 @@ type PriorityMatrixBody struct {
 	Matrix [][]int `json:"matrix"`
 }
 
-func (s *Server) getPriorityMatrix(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	m, err := s.opts.Tickets.FindPriorityMatrix(r.Context(), sc, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, 200, matrixBody(m))
-	return nil
-}
-
-func (s *Server) setPriorityMatrix(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	var in PriorityMatrixBody
-	if err := decode(w, r, maxBody, &in); err != nil {
-		return err
-	}
+// matrix checks the body's shape and returns the matrix; the store checks
+// the priorities.
+func (b PriorityMatrixBody) matrix() (cmdb.PriorityMatrix, error) {
 	var m cmdb.PriorityMatrix
-	if len(in.Matrix) != 3 {
-		return cmdb.Invalid("matrix", "must be 3 rows (impact 1–3) of 3 priorities (urgency 1–3)")
+	if len(b.Matrix) != 3 {
+		return m, cmdb.Invalid("matrix", "must be 3 rows (impact 1–3) of 3 priorities (urgency 1–3)")
 	}
-	for i, row := range in.Matrix {
+	for i, row := range b.Matrix {
 		if len(row) != 3 {
-			return cmdb.Invalid(fmt.Sprintf("matrix[%d]", i), "must hold 3 priorities (urgency 1–3)")
+			return m, cmdb.Invalid(fmt.Sprintf("matrix[%d]", i), "must hold 3 priorities (urgency 1–3)")
 		}
 		copy(m[i][:], row)
 	}
-	if err := s.opts.Tickets.SetPriorityMatrix(r.Context(), sc, id, m); err != nil {
-		return err
-	}
-	writeJSON(w, 200, matrixBody(m))
-	return nil
+	return m, nil
 }
 
 func matrixBody(m cmdb.PriorityMatrix) PriorityMatrixBody {

@@ -1,13 +1,11 @@
 package api
 
 import (
-	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/schulit/cmdb/server/cmdb"
-	"golang.org/x/time/rate"
+	"github.com/schulit/cmdb/server/httpmeta"
 )
 
 // SessionCookie is the name of the browser session cookie (shared with
@@ -15,36 +13,7 @@ import (
 const SessionCookie = cmdb.SessionCookie
 
 // requestMeta says where a request came from.
-func requestMeta(r *http.Request) cmdb.RequestMeta {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
-	return cmdb.RequestMeta{IP: ip, UserAgent: r.UserAgent()}
-}
-
-// limiter hands out one token bucket per client address for sign-ins, on
-// top of the store's lockouts: it keeps a single replica from being used
-// to try passwords quickly.
-type limiter struct {
-	mu      sync.Mutex
-	buckets map[string]*rate.Limiter
-	swept   time.Time
-}
-
-func (l *limiter) allow(ip string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.buckets == nil || time.Since(l.swept) > 10*time.Minute {
-		l.buckets, l.swept = map[string]*rate.Limiter{}, time.Now()
-	}
-	b := l.buckets[ip]
-	if b == nil {
-		b = rate.NewLimiter(rate.Every(2*time.Second), 10)
-		l.buckets[ip] = b
-	}
-	return b.Allow()
-}
+func requestMeta(r *http.Request) cmdb.RequestMeta { return httpmeta.Meta(r) }
 
 func (s *Server) setSessionCookie(w http.ResponseWriter, tok cmdb.Secret) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: tok.Reveal(), Path: "/", HttpOnly: true, Secure: true,
@@ -58,7 +27,7 @@ func clearSessionCookie(w http.ResponseWriter) {
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request, _ cmdb.Scope) error {
 	meta := requestMeta(r)
-	if !s.limit.allow(meta.IP) {
+	if !s.limit.Allow(meta.IP) {
 		w.Header().Set("Retry-After", "2")
 		writeError(w, r, s.log, cmdb.Errorf(cmdb.ERATELIMITED, "Too many sign-in attempts; wait a moment."))
 		return nil

@@ -19,6 +19,7 @@ import (
 	"github.com/schulit/cmdb/internal/buildinfo"
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/httperr"
+	"github.com/schulit/cmdb/server/httpmeta"
 )
 
 // Options configures a Server.
@@ -79,7 +80,7 @@ type Server struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	handler  http.Handler
-	limit    limiter
+	limit    httpmeta.SignInLimiter
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 }

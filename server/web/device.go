@@ -181,9 +181,11 @@ func (s *server) deviceReportView(r *http.Request, rq *request) (*reportView, er
 			v.Help = append(v.Help, helpArticle{Title: a.Title, Body: template.HTML(a.BodyHTML)})
 		}
 	}
-	if v.Cats, err = s.opts.Tickets.FindTicketCategories(ctx, rq.Scope, ci.Class); err != nil {
+	cats, err := s.opts.Tickets.FindTicketCategories(ctx, rq.Scope, ci.Class)
+	if err != nil {
 		return nil, err
 	}
+	v.Cats = classCategories(cats, ci.Class)
 	return v, nil
 }
 
@@ -205,15 +207,25 @@ func (s *server) roomReportView(r *http.Request, rq *request) (*reportView, erro
 	if err != nil {
 		return nil, err
 	}
+	v.Cats = classCategories(cats, "general")
+	return v, nil
+}
+
+// classCategories keeps the categories of the class: a teacher at a
+// projector picks among "Kein Bild", "Lampe", … (each class has its own
+// "Sonstiges"), not among the general ones such as "Benutzerkonto". A
+// class without categories of its own gets the whole list.
+func classCategories(cats []*cmdb.TicketCategory, class string) []*cmdb.TicketCategory {
+	var out []*cmdb.TicketCategory
 	for _, c := range cats {
-		if c.Class == "general" {
-			v.Cats = append(v.Cats, c)
+		if c.Class == class {
+			out = append(out, c)
 		}
 	}
-	if len(v.Cats) == 0 { // an authority without general categories: offer all
-		v.Cats = cats
+	if len(out) == 0 {
+		return cats
 	}
-	return v, nil
+	return out
 }
 
 func (s *server) newReportView(rq *request) *reportView {

@@ -93,9 +93,9 @@ type reportForm struct {
 
 // openTicket is one line of "already reported".
 type openTicket struct {
-	Number, What, When string
-	Watchers           int
-	Mine               bool
+	Number, What, When, Title string
+	Watchers                  int
+	Mine                      bool
 }
 
 // helpArticle is a self-help article; Body is the store's sanitised HTML.
@@ -165,7 +165,7 @@ func (s *server) deviceReportView(r *http.Request, rq *request) (*reportView, er
 		if what == "" {
 			what = t.Title
 		}
-		v.Open = append(v.Open, openTicket{Number: t.Number, What: what, When: rq.tr.Day(t.CreatedAt, now),
+		v.Open = append(v.Open, openTicket{Number: t.Number, What: what, Title: t.Title, When: rq.tr.Day(t.CreatedAt, now),
 			Watchers: t.Watchers, Mine: t.ReporterUserID != 0 && t.ReporterUserID == rq.User.ID})
 	}
 	if s.opts.KB != nil {

@@ -497,7 +497,7 @@ func TestPortalPageWeight(t *testing.T) {
 		assets += n
 		t.Logf("%s: %d bytes", a, n)
 	}
-	for _, p := range []string{"/", "/tickets", "/tickets/" + f.open, "/melden"} {
+	for _, p := range []string{"/", "/tickets", "/tickets/" + f.open, "/melden", fmt.Sprintf("/melden/geraet/%d", f.printer)} {
 		n, _ := get(p)
 		t.Logf("page %s: %d bytes HTML, %d with CSS and JS", p, n, n+assets)
 		if n+assets > 100_000 {
@@ -534,4 +534,10 @@ func TestPortalWithoutScript(t *testing.T) {
 	b.submit(`.search button`)
 	b.expect("main", "1 Raum passt")
 	b.expect(".choices", "Raum 1.12")
+	// A report on a device, photo field and all, is a plain form too.
+	b.open(fmt.Sprintf("/melden/geraet/%d", f.projector))
+	b.do(chromedp.Click(chromedp.Search(`//label[contains(., "Lampe")]`)), chromedp.SendKeys(chromedp.ID("description"), "Lampe aus."),
+		chromedp.Click(chromedp.Search(`//label[contains(., "Es kann warten")]`)))
+	b.submit(`form.form button[type=submit]`)
+	b.expect("main", "Wir kümmern uns darum")
 }

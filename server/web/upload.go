@@ -81,7 +81,10 @@ func (s *server) readReport(w http.ResponseWriter, r *http.Request) (*reportInpu
 		switch {
 		case errors.As(err, &tooBig) || int64(len(b)) > limit:
 			in.errors["photo"] = "report.photo.too_large"
-			// Nothing after the photo is needed: stop reading.
+			// Nothing after the photo is needed; the rest is read away
+			// (the body's limit bounds it), so that the browser, still
+			// sending, gets the answer rather than a reset connection.
+			io.Copy(io.Discard, r.Body)
 			return in, nil
 		case err != nil:
 			return nil, cmdb.Invalid("form", "cannot be read: %v", err)

@@ -47,6 +47,9 @@ type portalFixture struct {
 	open, resolved, colleagues string // ticket numbers
 	reopen                     string // resolved too, for her to reopen
 	foreign                    string
+	// For the report flow: the authority, the room and its devices, and
+	// a device of the other authority.
+	auth, room, printer, projector, foreignCI int64
 }
 
 func newPortalFixture(t *testing.T, c *client) portalFixture {
@@ -66,7 +69,7 @@ func newPortalFixture(t *testing.T, c *client) portalFixture {
 		return 0
 	}
 	jam, lamp := category("printer", "Papierstau"), category("projector", "Lampe")
-	f := portalFixture{email: "anna.schmidt@gymnasium-am-see.de"}
+	f := portalFixture{email: "anna.schmidt@gymnasium-am-see.de", auth: auth, room: room, printer: printer, projector: projector}
 	c.must(201, "POST", "/api/v1/users", map[string]any{"email": f.email, "name": "Anna Schmidt", "password": webPassword,
 		"memberships": []map[string]any{{"role": "teacher", "org_id": school}}})
 	teacher := &client{t: t, base: c.base}
@@ -92,6 +95,7 @@ func newPortalFixture(t *testing.T, c *client) portalFixture {
 
 	oauth, _, oroom, _ := c.tenant("FRM")
 	other := id(c.must(201, "POST", "/api/v1/cis", map[string]any{"authority_id": oauth, "room_id": oroom, "class": "printer", "vendor": "HP", "serial": "FRM-PR-1"}))
+	f.foreignCI = other
 	f.foreign = c.must(201, "POST", "/api/v1/tickets", map[string]any{"type": "incident", "title": "Fremdes Ticket", "category_id": jam,
 		"impact": 3, "urgency": 3, "ci_ids": []int64{other}, "channel": "phone"})["number"].(string)
 	return f
@@ -493,7 +497,7 @@ func TestPortalPageWeight(t *testing.T) {
 		assets += n
 		t.Logf("%s: %d bytes", a, n)
 	}
-	for _, p := range []string{"/", "/tickets", "/tickets/" + f.open, "/melden"} {
+	for _, p := range []string{"/", "/tickets", "/tickets/" + f.open, "/melden", fmt.Sprintf("/melden/geraet/%d", f.printer)} {
 		n, _ := get(p)
 		t.Logf("page %s: %d bytes HTML, %d with CSS and JS", p, n, n+assets)
 		if n+assets > 100_000 {
@@ -530,4 +534,10 @@ func TestPortalWithoutScript(t *testing.T) {
 	b.submit(`.search button`)
 	b.expect("main", "1 Raum passt")
 	b.expect(".choices", "Raum 1.12")
+	// A report on a device, photo field and all, is a plain form too.
+	b.open(fmt.Sprintf("/melden/geraet/%d", f.projector))
+	b.do(chromedp.Click(chromedp.Search(`//label[contains(., "Lampe")]`)), chromedp.SendKeys(chromedp.ID("description"), "Lampe aus."),
+		chromedp.Click(chromedp.Search(`//label[contains(., "Es kann warten")]`)))
+	b.submit(`form.form button[type=submit]`)
+	b.expect("main", "Wir kümmern uns darum")
 }

@@ -30,6 +30,26 @@ func TestViews(t *testing.T) {
 		"room":    reportRoomView{Room: &cmdb.Room{ID: 3, Name: "Raum 1.12"}, Devices: []deviceLine{{Name: "Beamer", Class: cmdb.ClassProjector}}},
 		"request": []*cmdb.Service{{Name: "Software installieren", Description: "Im Computerraum"}},
 		"error":   errorView{Code: cmdb.ENOTFOUND},
+		"device": &reportView{Action: "/melden/geraet/5", CIID: 5, Device: &deviceLine{Name: "Beamer 1.12", Class: cmdb.ClassProjector, AssetTag: "SWS-7"},
+			Room: &cmdb.Room{ID: 3, Name: "Raum 1.12"}, Photo: true, MaxSize: "10 MB",
+			Open:   []openTicket{{Number: tk.Number, What: "Kein Bild", When: "am Montag", Watchers: 3}, {Number: "SWS-2026-00002", What: "Lampe", When: "heute", Mine: true}},
+			Help:   []helpArticle{{Title: "Kein Bild?", Body: "<p>Eingang <strong>HDMI 1</strong> wählen.</p>"}},
+			Cats:   []*cmdb.TicketCategory{{ID: 1, Name: "Kein Bild"}, {ID: 2, Name: "Lampe"}},
+			Form:   reportForm{Key: "k", CategoryID: 2, Description: "Flackert", Urgency: 1},
+			Errors: fieldErrors{"category": "wählen", "description": "leer", "urgency": "wählen", "photo": "zu groß", "form": "x"}},
+		"reported": reportedView{T: tk, Photo: "ok"},
+		"metoo":    meTooView{T: &cmdb.Ticket{Number: tk.Number, Watchers: 4}},
+		"code":     nil,
+		"service": &serviceView{Service: &cmdb.Service{ID: 2, Name: "Neues Benutzerkonto", Description: "Für neue Kolleg:innen"}, Key: "k",
+			Errors: fieldErrors{"form": "x"}, Fields: []formField{
+				{FormField: cmdb.FormField{Key: "vorname", Type: cmdb.FieldText, Required: true, MaxLength: 100}, Label: "Vorname", Value: "Jo", Error: "leer"},
+				{FormField: cmdb.FormField{Key: "hinweise", Type: cmdb.FieldTextarea}, Label: "Hinweise"},
+				{FormField: cmdb.FormField{Key: "anzahl", Type: cmdb.FieldNumber}, Label: "Anzahl"},
+				{FormField: cmdb.FormField{Key: "ab", Type: cmdb.FieldDate}, Label: "Ab"},
+				{FormField: cmdb.FormField{Key: "rolle", Type: cmdb.FieldSelect}, Label: "Rolle", Value: "b", Choices: []choice{{"a", "A"}, {"b", "B"}}},
+				{FormField: cmdb.FormField{Key: "raum", Type: cmdb.FieldRoom}, Label: "Raum", Choices: []choice{{"3", "Raum 1.12"}}},
+				{FormField: cmdb.FormField{Key: "ok", Type: cmdb.FieldCheckbox, Required: true}, Label: "Geprüft", Checked: true, Error: "ankreuzen"},
+			}},
 	}
 	for name := range s.views.views {
 		if _, ok := views[name]; !ok {
@@ -45,7 +65,8 @@ func TestViews(t *testing.T) {
 			if w.Code != 200 {
 				t.Errorf("%s/%s: status %d", name, lang, w.Code)
 			}
-			for _, bad := range []string{"<no value>", "ticket.", "status.", "class.", "error.", "signin.", "home.", "layout."} {
+			for _, bad := range []string{"<no value>", "ticket.", "status.", "class.", "error.", "signin.", "home.", "layout.",
+				"device.open", "device.form", "report.urgency", "report.photo", "reported.", "metoo.", "code.", "service.", "day.", "weekday."} {
 				if strings.Contains(body, bad) {
 					t.Errorf("%s/%s shows %q:\n%s", name, lang, bad, body)
 				}
@@ -54,6 +75,49 @@ func TestViews(t *testing.T) {
 				!strings.Contains(body, `<html lang="`+lang+`">`) {
 				t.Errorf("%s/%s lacks one h1, main, the skip link or html lang:\n%s", name, lang, body)
 			}
+		}
+	}
+}
+
+// TestDeviceView: the report page keeps its order (already reported,
+// self-help, the form), puts the article's sanitised HTML in as it is,
+// keeps what was typed and offers "me too" only on others' tickets.
+func TestDeviceView(t *testing.T) {
+	s := &server{views: mustEngine(), i18n: mustCatalogue()}
+	v := &reportView{Action: "/melden/geraet/5", Device: &deviceLine{Name: "Beamer", Class: cmdb.ClassProjector}, Photo: true,
+		Open: []openTicket{{Number: "A-1", What: "Kein Bild", When: "am Montag", Watchers: 3}, {Number: "A-2", What: "Lampe", When: "heute", Mine: true}},
+		Help: []helpArticle{{Title: "Kein Bild?", Body: "<p>Eingang <strong>HDMI 1</strong></p>"}},
+		Cats: []*cmdb.TicketCategory{{ID: 1, Name: "Kein Bild"}}, Form: reportForm{Key: "k1", Description: "Es <b>flackert</b>"}, Errors: fieldErrors{}}
+	w := httptest.NewRecorder()
+	s.render(w, httptest.NewRequest("GET", "/melden/geraet/5", nil), &request{User: &cmdb.User{Name: "A"}, Lang: "de", tr: s.i18n.translator("de")}, 200, "device", "device.title", v)
+	body := w.Body.String()
+	for _, want := range []string{"Gemeldet am Montag: Kein Bild</a> — 3 Kolleg:innen betroffen", "Sie haben das gemeldet.",
+		"<strong>HDMI 1</strong>", "Es &lt;b&gt;flackert&lt;/b&gt;", `name="key" value="k1"`, `enctype="multipart/form-data"`,
+		`accept="image/*" capture="environment"`, "Der Unterricht kann nicht stattfinden", "Es kann warten"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("device page lacks %q", want)
+		}
+	}
+	if strings.Count(body, "Ich bin auch betroffen</button>") != 1 {
+		t.Errorf("want one me-too button (not on her own ticket)")
+	}
+	a, b, c := strings.Index(body, "Bereits gemeldet"), strings.Index(body, "Vielleicht hilft das"), strings.Index(body, `name="description"`)
+	if a < 0 || !(a < b && b < c) {
+		t.Errorf("order: already reported %d, self-help %d, form %d", a, b, c)
+	}
+}
+
+func TestDay(t *testing.T) {
+	tr := mustCatalogue().translator("de")
+	now := time.Date(2026, 12, 3, 9, 0, 0, 0, berlin) // a Thursday
+	for at, want := range map[time.Time]string{
+		now.Add(-time.Hour):                          "heute",
+		time.Date(2026, 12, 2, 23, 30, 0, 0, berlin): "gestern",
+		time.Date(2026, 11, 30, 8, 0, 0, 0, berlin):  "am Montag",
+		time.Date(2026, 11, 26, 8, 0, 0, 0, berlin):  "am 26.11.2026",
+	} {
+		if got := tr.Day(at, now); got != want {
+			t.Errorf("Day(%v) = %q, want %q", at, got, want)
 		}
 	}
 }

@@ -94,11 +94,9 @@ func (s *server) reportRoom(w http.ResponseWriter, r *http.Request, rq *request)
 	}
 	v := reportRoomView{Room: room}
 	for _, ci := range cis {
-		name := ci.Name
-		if name == "" {
-			name = strings.TrimSpace(ci.Vendor + " " + ci.Model)
+		if reportable(ci) {
+			v.Devices = append(v.Devices, deviceLine{ID: ci.ID, Name: ciName(ci), Class: ci.Class, AssetTag: ci.AssetTag})
 		}
-		v.Devices = append(v.Devices, deviceLine{Name: name, Class: ci.Class, AssetTag: ci.AssetTag})
 	}
 	s.render(w, r, rq, http.StatusOK, "room", "room.title", v)
 	return nil

@@ -57,7 +57,12 @@ type ticketView struct {
 	Saved     string // "comment", "closed" or "reopened" after a change
 }
 
-type deviceLine struct{ Name, Class, AssetTag string }
+// deviceLine is a device as pages name it; ID is set where it links to
+// the device's report page.
+type deviceLine struct {
+	ID                    int64
+	Name, Class, AssetTag string
+}
 
 type commentLine struct {
 	Mine bool

@@ -34,6 +34,11 @@ type Options struct {
 	// Catalogue lists the services a teacher can request; nil: the
 	// request page says there are none yet.
 	Catalogue cmdb.CatalogueStore
+	// Attachments keeps the photos of reports; nil: the report form
+	// takes no photo. AttachmentLimits bound them (zero fields: the
+	// defaults), as the store's do.
+	Attachments      cmdb.AttachmentStore
+	AttachmentLimits cmdb.AttachmentLimits
 	// SessionMaxAge is the lifetime of the session cookie; 0: a browser
 	// session.
 	SessionMaxAge time.Duration
@@ -88,7 +93,16 @@ func New(opts Options) http.Handler {
 	mux.Handle("POST /tickets/{number}", s.private(s.ticketAction))
 	mux.Handle("GET /melden", s.private(s.reportSchool))
 	mux.Handle("GET /melden/raum/{id}", s.private(s.reportRoom))
+	mux.Handle("GET /melden/raum/{id}/melden", s.private(s.reportRoomForm))
+	mux.Handle("POST /melden/raum/{id}/melden", s.privateUpload(s.report))
+	mux.Handle("GET /melden/geraet/{id}", s.private(s.reportDevice))
+	mux.Handle("POST /melden/geraet/{id}", s.privateUpload(s.report))
+	mux.Handle("POST /melden/betroffen", s.private(s.meToo))
+	mux.Handle("GET /gemeldet/{number}", s.private(s.reported))
+	mux.Handle("GET /r/{code}", s.private(s.scan))
 	mux.Handle("GET /beantragen", s.private(s.requestList))
+	mux.Handle("GET /beantragen/{id}", s.private(s.serviceForm))
+	mux.Handle("POST /beantragen/{id}", s.private(s.serviceRequest))
 	mux.Handle("/", s.public(s.notFound))
 
 	// Cookies make browsers send credentials on their own: refuse
@@ -128,21 +142,28 @@ type handler func(w http.ResponseWriter, r *http.Request, rq *request) error
 // public serves pages open without sign-in; a valid session still makes
 // the caller known (for the header and the language).
 func (s *server) public(h handler) http.Handler {
-	return s.serve(h, false)
+	return s.serve(h, false, maxForm)
 }
 
 // private serves pages that need a signed-in person: others are sent to
 // the sign-in page, and back here afterwards.
 func (s *server) private(h handler) http.Handler {
-	return s.serve(h, true)
+	return s.serve(h, true, maxForm)
 }
 
-func (s *server) serve(h handler, signedIn bool) http.Handler {
+// privateUpload is private for a form with a photo: its body may hold
+// one file of the attachment limit besides the fields.
+func (s *server) privateUpload(h handler) http.Handler {
+	return s.serve(h, true, s.attachmentLimits().MaxFileSize+maxForm)
+}
+
+func (s *server) serve(h handler, signedIn bool, maxBody int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		if r.Body != nil {
-			// Forms are small: a comment is at most 20,000 characters.
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			// Forms are small (a comment is at most 20,000 characters),
+			// but for a photo.
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		}
 		rq := &request{}
 		if c, err := r.Cookie(cmdb.SessionCookie); err == nil && c.Value != "" {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -180,7 +181,7 @@ func TestCatalogues(t *testing.T) {
 		}
 		return nil
 	})
-	for _, src := range []string{"auth.go", "tickets.go", "web.go", "render.go", "i18n.go", "report.go"} {
+	for _, src := range []string{"auth.go", "tickets.go", "web.go", "render.go", "i18n.go", "report.go", "device.go", "upload.go", "service.go"} {
 		b, err := readSource(src)
 		if err != nil {
 			t.Fatal(err)
@@ -198,6 +199,16 @@ func TestCatalogues(t *testing.T) {
 	}
 	for _, code := range []string{cmdb.ENOTFOUND, cmdb.EFORBIDDEN, cmdb.EINVALID, cmdb.EINTERNAL, cmdb.EUNAVAILABLE, cmdb.ERATELIMITED} {
 		used["error."+code+".title"], used["error."+code+".text"] = true, true
+	}
+	for i := range 7 {
+		used[fmt.Sprintf("weekday.%d", i)] = true
+	}
+	for _, u := range urgencies {
+		used[fmt.Sprintf("report.urgency.%d", u)] = true
+	}
+	for _, id := range []string{"report.photo.too_large", "report.photo.not_image", "service.answer.required", "service.answer.tick",
+		"service.answer.choose", "service.answer.too_long", "service.answer.number", "service.answer.date", "service.answer.invalid"} {
+		used[id] = true
 	}
 	for _, ok := range []string{"comment", "closed", "reopened"} {
 		used["ticket.saved."+ok] = true

@@ -42,7 +42,7 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request, rq *request) err
 		return nil
 	}
 	meta := requestMeta(r)
-	if !s.limit.allow(meta.IP) {
+	if !s.limit.Allow(meta.IP) {
 		w.Header().Set("Retry-After", "2")
 		v.Errors["password"] = rq.tr.T("signin.ratelimited")
 		s.render(w, r, rq, http.StatusTooManyRequests, "signin", "signin.title", v)

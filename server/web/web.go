@@ -9,15 +9,13 @@ import (
 	"embed"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/schulit/cmdb/server/cmdb"
-	"golang.org/x/time/rate"
+	"github.com/schulit/cmdb/server/httpmeta"
 )
 
 //go:embed templates static locales
@@ -63,7 +61,7 @@ type server struct {
 	log   *slog.Logger
 	views *engine
 	i18n  *catalogue
-	limit limiter
+	limit httpmeta.SignInLimiter
 }
 
 // New returns the portal's handler. It serves every path it is given;
@@ -246,35 +244,7 @@ func safeNext(next string) string {
 }
 
 // requestMeta says where a request came from, for audit and rate limits.
-func requestMeta(r *http.Request) cmdb.RequestMeta {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
-	return cmdb.RequestMeta{IP: ip, UserAgent: r.UserAgent()}
-}
-
-// limiter hands out one token bucket per client address for sign-ins, on
-// top of the store's lockouts (the API keeps its own, alike).
-type limiter struct {
-	mu      sync.Mutex
-	buckets map[string]*rate.Limiter
-	swept   time.Time
-}
-
-func (l *limiter) allow(ip string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.buckets == nil || time.Since(l.swept) > 10*time.Minute {
-		l.buckets, l.swept = map[string]*rate.Limiter{}, time.Now()
-	}
-	b := l.buckets[ip]
-	if b == nil {
-		b = rate.NewLimiter(rate.Every(2*time.Second), 10)
-		l.buckets[ip] = b
-	}
-	return b.Allow()
-}
+func requestMeta(r *http.Request) cmdb.RequestMeta { return httpmeta.Meta(r) }
 
 // fieldErrors maps form fields to the message shown next to them.
 type fieldErrors map[string]string

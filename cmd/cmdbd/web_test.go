@@ -49,7 +49,7 @@ type portalFixture struct {
 	foreign                    string
 	// For the report flow: the authority, the room and its devices, and
 	// a device of the other authority.
-	auth, room, printer, projector, foreignCI int64
+	auth, school, room, printer, projector, foreignCI int64
 }
 
 func newPortalFixture(t *testing.T, c *client) portalFixture {
@@ -69,7 +69,7 @@ func newPortalFixture(t *testing.T, c *client) portalFixture {
 		return 0
 	}
 	jam, lamp := category("printer", "Papierstau"), category("projector", "Lampe")
-	f := portalFixture{email: "anna.schmidt@gymnasium-am-see.de", auth: auth, room: room, printer: printer, projector: projector}
+	f := portalFixture{email: "anna.schmidt@gymnasium-am-see.de", auth: auth, school: school, room: room, printer: printer, projector: projector}
 	c.must(201, "POST", "/api/v1/users", map[string]any{"email": f.email, "name": "Anna Schmidt", "password": webPassword,
 		"memberships": []map[string]any{{"role": "teacher", "org_id": school}}})
 	teacher := &client{t: t, base: c.base}
@@ -284,6 +284,17 @@ func TestPortalTeacher(t *testing.T) {
 	}
 	if lang := b.eval(`document.documentElement.lang`); lang != "de" {
 		t.Errorf("html lang = %q, want de", lang)
+	}
+	// The authority signs its people in by single sign-on: the sign-in page
+	// offers it beside the password form.
+	if code, _ := c.do("PUT", fmt.Sprintf("/api/v1/authorities/%d/oidc", f.auth), map[string]any{
+		"issuer": "https://login.schulen.example", "client_id": "cmdb", "client_secret": "oidc-client-secret",
+		"rules": []map[string]any{{"claim": "groups", "value": "lehrer", "role": "teacher", "org_id": f.school}}}); code/100 != 2 {
+		t.Fatalf("set up single sign-on: %d", code)
+	}
+	b.open("/tickets")
+	if got := b.eval(`(document.querySelector('a[href="/auth/oidc/WEB/login"]') || {}).textContent || ""`); !strings.Contains(got, "Anmelden über Stadt WEB") {
+		t.Errorf("sign-in page offers single sign-on as %q, want a link \"Anmelden über Stadt WEB\"", got)
 	}
 	b.checkPage("sign-in")
 	b.shot("01-anmelden")

@@ -294,6 +294,16 @@ type AccountStore interface {
 	// secret; ENOTFOUND for an authority outside the scope or without one.
 	FindOIDCSettings(ctx context.Context, s Scope, authorityID int64) (*OIDCSettings, error)
 	FindOIDCConfig(ctx context.Context, authorityCode string) (*OIDCConfig, error)
+	// FindSignInChoices lists the authorities whose people sign in by
+	// single sign-on, for the sign-in page (no caller yet: public names).
+	FindSignInChoices(ctx context.Context) ([]SignInChoice, error)
+}
+
+// SignInChoice is an authority with single sign-on, as the sign-in page
+// offers it: its code (for /auth/oidc/{code}/login) and its name.
+type SignInChoice struct {
+	Code string `db:"code" json:"code"`
+	Name string `db:"name" json:"name"`
 }
 
 // AuditFilter selects audit events, newest first.

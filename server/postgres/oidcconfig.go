@@ -284,3 +284,12 @@ func truncateName(n string) string {
 	}
 	return string(r)
 }
+
+// FindSignInChoices lists the authorities with single sign-on by name;
+// see cmdb.AccountStore.
+func (db *DB) FindSignInChoices(ctx context.Context) ([]cmdb.SignInChoice, error) {
+	out := []cmdb.SignInChoice{}
+	err := db.db.SelectContext(ctx, &out, `SELECT a.code, a.name FROM oidc_configs o JOIN authorities a ON a.id = o.authority_id
+		ORDER BY a.name, a.code`)
+	return out, mapErr("postgres.FindSignInChoices", err)
+}

@@ -14,6 +14,22 @@ type signInView struct {
 	Email  string
 	Next   string
 	Errors fieldErrors
+	// SSO are the authorities whose people sign in by single sign-on.
+	SSO []cmdb.SignInChoice
+}
+
+// signInPage renders the sign-in page with v, offering single sign-on
+// where authorities have it (without it when the list cannot be read:
+// the password form still works).
+func (s *server) signInPage(w http.ResponseWriter, r *http.Request, rq *request, status int, v signInView) {
+	if s.opts.Accounts != nil {
+		cs, err := s.opts.Accounts.FindSignInChoices(r.Context())
+		if err != nil {
+			s.log.Warn("sign-in page: single sign-on choices", "err", err)
+		}
+		v.SSO = cs
+	}
+	s.render(w, r, rq, status, "signin", "signin.title", v)
 }
 
 func (s *server) signInForm(w http.ResponseWriter, r *http.Request, rq *request) error {
@@ -22,7 +38,7 @@ func (s *server) signInForm(w http.ResponseWriter, r *http.Request, rq *request)
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return nil
 	}
-	s.render(w, r, rq, http.StatusOK, "signin", "signin.title", signInView{Next: next})
+	s.signInPage(w, r, rq, http.StatusOK, signInView{Next: next})
 	return nil
 }
 
@@ -38,14 +54,14 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request, rq *request) err
 		v.Errors["password"] = rq.tr.T("signin.password.required")
 	}
 	if len(v.Errors) > 0 {
-		s.render(w, r, rq, http.StatusBadRequest, "signin", "signin.title", v)
+		s.signInPage(w, r, rq, http.StatusBadRequest, v)
 		return nil
 	}
 	meta := requestMeta(r)
 	if !s.limit.Allow(meta.IP) {
 		w.Header().Set("Retry-After", "2")
 		v.Errors["password"] = rq.tr.T("signin.ratelimited")
-		s.render(w, r, rq, http.StatusTooManyRequests, "signin", "signin.title", v)
+		s.signInPage(w, r, rq, http.StatusTooManyRequests, v)
 		return nil
 	}
 	// A session brought along is never reused: sign-in starts a new one.
@@ -60,7 +76,7 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request, rq *request) err
 		// learned about which accounts exist.
 		clearSessionCookie(w)
 		v.Errors["password"] = rq.tr.T("signin.failed")
-		s.render(w, r, rq, http.StatusUnauthorized, "signin", "signin.title", v)
+		s.signInPage(w, r, rq, http.StatusUnauthorized, v)
 		return nil
 	default:
 		return err

@@ -19,7 +19,7 @@ func TestViews(t *testing.T) {
 	tk := &cmdb.Ticket{Number: "SWS-2026-00001", Title: "Drucker zieht kein Papier", Status: cmdb.StatusResolved, Category: "Papierstau",
 		Description: "Seit heute früh.", CreatedAt: at, ReporterUserID: 7}
 	views := map[string]any{
-		"signin":  signInView{Email: "a@schule.de", Next: "/tickets", Errors: fieldErrors{"password": "falsch"}},
+		"signin":  signInView{Email: "a@schule.de", Next: "/tickets", Errors: fieldErrors{"password": "falsch"}, SSO: []cmdb.SignInChoice{{Code: "LKP", Name: "Landkreis Pinneberg"}}},
 		"home":    nil,
 		"tickets": ticketsView{Total: 1, Tickets: []ticketRow{{Number: tk.Number, Title: tk.Title, Status: tk.Status, Created: at, Mine: true}}},
 		"ticket": &ticketView{T: tk, Room: "Raum 1.12", MayDecide: true, Errors: fieldErrors{"body": "leer", "status": "zu spät"},

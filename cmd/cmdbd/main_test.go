@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -418,15 +419,27 @@ func TestDemoLoadsTwiceWithoutDuplicating(t *testing.T) {
 	url := postgrestest.NewDatabase(t)
 	_, out, _ := runMain(t, "token", "create", "--admin", "--db", url)
 	token := strings.TrimSpace(out)
-	m1, _, _ := runMain(t, "demo", "--listen", "127.0.0.1:0", "--db", url)
+	m1, _, logs1 := runMain(t, "demo", "--listen", "127.0.0.1:0", "--db", url)
 	c := &client{t: t, base: "http://" + m1.Addr(), token: token}
 	first := c.must(200, "GET", "/api/v1/cis?limit=1", nil)["total"].(float64)
+	pw1 := demoPasswordIn(t, logs1.String())
+	anon := &client{t: t, base: c.base}
+	anon.must(200, "POST", "/auth/login", map[string]any{"email": "anna.schmidt@lk-demo.example", "password": pw1})
 	dups := c.must(200, "GET", "/api/v1/duplicates", nil)["total"].(float64)
 	if first < 300 || dups < 3 {
 		t.Fatalf("demo: %v CIs, %v duplicates", first, dups)
 	}
-	m2, _, _ := runMain(t, "demo", "--listen", "127.0.0.1:0", "--db", url)
+	m2, _, logs2 := runMain(t, "demo", "--listen", "127.0.0.1:0", "--db", url)
 	c.base = "http://" + m2.Addr()
+	// Each start has its own password (no CMDB_DEMO_PASSWORD here): the
+	// printed one works, the last start's no longer does.
+	pw2 := demoPasswordIn(t, logs2.String())
+	anon.base = c.base
+	if pw2 == pw1 {
+		t.Fatal("two starts printed the same random demo password")
+	}
+	anon.must(401, "POST", "/auth/login", map[string]any{"email": "katrin.vogel@lk-demo.example", "password": pw1})
+	anon.must(200, "POST", "/auth/login", map[string]any{"email": "katrin.vogel@lk-demo.example", "password": pw2})
 	if again := c.must(200, "GET", "/api/v1/cis?limit=1", nil)["total"].(float64); again != first {
 		t.Fatalf("second demo load: %v CIs, first %v", again, first)
 	}
@@ -441,6 +454,16 @@ func TestDemoLoadsTwiceWithoutDuplicating(t *testing.T) {
 	if len(tree["schools"].([]any)) < 4 {
 		t.Fatalf("tree = %v", tree)
 	}
+}
+
+// demoPasswordIn finds the password cmdbd demo printed.
+func demoPasswordIn(t *testing.T, out string) string {
+	t.Helper()
+	m := regexp.MustCompile(`signs in with the password (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("cmdbd demo printed no password:\n%.2000s", out)
+	}
+	return m[1]
 }
 
 func mustJSON(v any) []byte {

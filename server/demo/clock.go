@@ -3,6 +3,8 @@ package demo
 import (
 	"sync"
 	"time"
+
+	"github.com/schulit/cmdb/server/cmdb"
 )
 
 // Options of a load.
@@ -14,6 +16,9 @@ type Options struct {
 	// again, when done. Nil: everything is stamped with the store's own
 	// clock, as if the whole year happened at once.
 	SetNow func(time.Time)
+	// Password is every demo person's password; a loaded demo's people
+	// are given it too. Empty: Password, and people found keep theirs.
+	Password cmdb.Secret
 }
 
 // Clock is a clock that can be set, for the store handle the demo is

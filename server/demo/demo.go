@@ -125,7 +125,7 @@ func Load(ctx context.Context, s Store, scope cmdb.Scope, opts Options) (*Summar
 	if err := ensureSNMP(ctx, s, scope, ids, sum); err != nil {
 		return nil, err
 	}
-	c, err := ensurePeople(ctx, s, scope, ids, sum)
+	c, err := ensurePeople(ctx, s, scope, ids, sum, opts)
 	if err != nil {
 		return nil, err
 	}

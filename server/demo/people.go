@@ -8,10 +8,9 @@ import (
 	"github.com/schulit/cmdb/server/cmdb"
 )
 
-// Password is the one password of every demo person, so that whoever
-// tries the portal can sign in as any of them. It is a demo's, printed in
-// the README; never use the demo tenant for real data.
-const Password = "Demo-Schule-2026!"
+// Password is the demo people's password when Options.Password is empty
+// (tests); cmdbd demo gives its own, from CMDB_DEMO_PASSWORD or random.
+const Password cmdb.Secret = "Demo-Schule-2026!"
 
 // EmailDomain is the domain of the demo people's addresses (example.
 // never delivers mail).
@@ -100,8 +99,13 @@ type cast struct {
 
 // ensurePeople finds the demo providers by code and the demo people by
 // e-mail address and creates those that are missing, with their
-// memberships and the shared Password.
-func ensurePeople(ctx context.Context, s Store, scope cmdb.Scope, ids *tenantIDs, sum *Summary) (*cast, error) {
+// memberships and the shared password (Options.Password, else Password);
+// people found already get Options.Password when one is given.
+func ensurePeople(ctx context.Context, s Store, scope cmdb.Scope, ids *tenantIDs, sum *Summary, opts Options) (*cast, error) {
+	password, resetPassword := opts.Password, opts.Password != ""
+	if password == "" {
+		password = Password
+	}
 	c := &cast{authority: ids.authority, byLocal: map[string]*person{}, providers: map[string]int64{},
 		teachers: map[int64][]*person{}, schoolIT: map[int64]*person{}, staff: map[int64][]*person{}, providerOf: map[string]int64{}}
 
@@ -167,10 +171,15 @@ func ensurePeople(ctx context.Context, s Store, scope cmdb.Scope, ids *tenantIDs
 		u := byEmail[pd.Email()]
 		if u == nil {
 			u = &cmdb.User{Email: pd.Email(), Name: pd.Name, Language: pd.Language, Memberships: []cmdb.Membership{m}}
-			if err := s.CreateUser(ctx, scope, u, Password); err != nil {
+			if err := s.CreateUser(ctx, scope, u, password); err != nil {
 				return nil, fmt.Errorf("demo: user %s: %w", pd.Email(), err)
 			}
 			sum.PeopleCreated++
+		} else if resetPassword {
+			// The demo of this start signs in with this start's password.
+			if err := s.SetPassword(ctx, scope, u.ID, "", password); err != nil {
+				return nil, fmt.Errorf("demo: password of %s: %w", pd.Email(), err)
+			}
 		}
 		p := &person{def: pd, id: u.ID, scope: scopeOf(u.ID, m)}
 		c.byLocal[pd.Local] = p

@@ -6,22 +6,9 @@ import (
 	"errors"
 	"reflect"
 	"testing"
-
-	"github.com/hashicorp/go-plugin"
 )
 
-// inProcess connects a host-side Connector to impl over real gRPC in this
-// process, through go-plugin's test helper.
-func inProcess(t *testing.T, impl Connector) Connector {
-	t.Helper()
-	client, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{pluginName: &grpcPlugin{impl: impl}})
-	t.Cleanup(func() { _ = client.Close() })
-	raw, err := client.Dispense(pluginName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw.(Connector)
-}
+func inProcess(t *testing.T, impl Connector) Connector { return InProcess(t, impl) }
 
 func TestGRPCDescribeCheck(t *testing.T) {
 	c := inProcess(t, &fake{})

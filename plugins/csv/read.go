@@ -83,7 +83,7 @@ func decode(raw []byte, enc string) ([]byte, error) {
 	}
 	out, err := e.NewDecoder().Bytes(raw)
 	if err != nil {
-		return nil, fmt.Errorf("Kodierung: %w", err)
+		return nil, fmt.Errorf("die Kodierung stimmt nicht: %w", err)
 	}
 	return out, nil
 }
@@ -123,7 +123,7 @@ func newCSVTable(text []byte, delimiter string) (*csvTable, error) {
 	default:
 		r, size := utf8.DecodeRuneInString(delimiter)
 		if size != len(delimiter) {
-			return nil, fmt.Errorf("Trennzeichen %q ist nicht genau ein Zeichen", delimiter)
+			return nil, fmt.Errorf("das Trennzeichen %q ist nicht genau ein Zeichen", delimiter)
 		}
 		comma = r
 	}

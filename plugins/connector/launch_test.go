@@ -107,6 +107,7 @@ func TestLaunchCrashMidPull(t *testing.T) {
 			}
 			n := 0
 			err = c.Pull(context.Background(), Config{}, func(b []Record) error { n += len(b); return nil })
+			t.Logf("error: %v", err)
 			if !errors.Is(err, ErrCrashed) {
 				t.Fatalf("Pull = %v, want ErrCrashed", err)
 			}
@@ -115,6 +116,9 @@ func TestLaunchCrashMidPull(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), "connector ") || !strings.Contains(err.Error(), "Pull") {
 				t.Fatalf("error %q does not name the connector and the call", err)
+			}
+			if want := map[string]string{"crash": "(exit status 3)", "panic": "panic: connector bug"}[mode]; !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not say %q", err, want)
 			}
 			assertGone(t, pidfile)
 			if mode == "panic" && !strings.Contains(logs.String(), "connector bug") {
@@ -131,6 +135,7 @@ func TestLaunchHangInPullIsStopped(t *testing.T) {
 	}
 	n := 0
 	err = c.Pull(context.Background(), Config{}, func(b []Record) error { n += len(b); return nil })
+	t.Logf("error: %v", err)
 	if !errors.Is(err, ErrHung) || n != 300 {
 		t.Fatalf("Pull = %v after %d records, want ErrHung after 300", err, n)
 	}
@@ -143,6 +148,7 @@ func TestLaunchHangInCheckIsStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.Check(context.Background(), Config{})
+	t.Logf("error: %v", err)
 	if !errors.Is(err, ErrHung) {
 		t.Fatalf("Check = %v, want ErrHung", err)
 	}
@@ -164,6 +170,7 @@ func TestLaunchCallerCancelIsNotAHang(t *testing.T) {
 
 func TestLaunchGarbageOnStdout(t *testing.T) {
 	_, _, pidfile, _, err := launchSelf(t, "garbage", Options{})
+	t.Logf("error: %v", err)
 	if !errors.Is(err, ErrStart) {
 		t.Fatalf("Launch = %v, want ErrStart", err)
 	}
@@ -175,6 +182,7 @@ func TestLaunchGarbageOnStdout(t *testing.T) {
 
 func TestLaunchStartTimeout(t *testing.T) {
 	_, _, pidfile, _, err := launchSelf(t, "slow-start", Options{StartTimeout: 500 * time.Millisecond})
+	t.Logf("error: %v", err)
 	if !errors.Is(err, ErrStart) {
 		t.Fatalf("Launch = %v, want ErrStart", err)
 	}
@@ -183,6 +191,7 @@ func TestLaunchStartTimeout(t *testing.T) {
 
 func TestLaunchNotAnExecutable(t *testing.T) {
 	_, _, err := Launch(context.Background(), filepath.Join(t.TempDir(), "fehlt"), nil)
+	t.Logf("error: %v", err)
 	if !errors.Is(err, ErrStart) {
 		t.Fatalf("Launch = %v, want ErrStart", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -91,13 +92,13 @@ func (o Options) withDefaults() Options {
 var (
 	// ErrStart: the executable could not be started or did not complete
 	// the handshake (not a connector, wrong protocol, junk on stdout).
-	ErrStart = errors.New("connector could not be started")
+	ErrStart = errors.New("could not be started")
 	// ErrCrashed: the connector process ended during a call.
-	ErrCrashed = errors.New("connector process ended unexpectedly")
+	ErrCrashed = errors.New("the process ended unexpectedly")
 	// ErrHung: the connector did not answer in time and was stopped.
-	ErrHung = errors.New("connector did not answer in time and was stopped")
+	ErrHung = errors.New("did not answer in time and was stopped")
 	// ErrStopped: the connector was stopped before this call.
-	ErrStopped = errors.New("connector has been stopped")
+	ErrStopped = errors.New("has been stopped")
 )
 
 // Launch starts the connector executable at path with the default Options
@@ -115,6 +116,7 @@ func LaunchWith(ctx context.Context, path string, logger *slog.Logger, o Options
 	name := filepath.Base(path)
 	cmd := exec.Command(path)
 	cmd.Env = append(os.Environ(), o.Env...)
+	words := &lastWords{}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: pluginSets(nil),
@@ -124,6 +126,7 @@ func LaunchWith(ctx context.Context, path string, logger *slog.Logger, o Options
 		Managed:          true,
 		StartTimeout:     o.StartTimeout,
 		Logger:           newHCLogAdapter(logger, "connector."+name),
+		Stderr:           words,
 	})
 	stop := sync.OnceFunc(client.Kill)
 
@@ -141,24 +144,56 @@ func LaunchWith(ctx context.Context, path string, logger *slog.Logger, o Options
 	case s = <-ch:
 	case <-ctx.Done():
 		stop()
-		return nil, nil, fmt.Errorf("connector %s: %w: %w", name, ErrStart, ctx.Err())
+		return nil, nil, fmt.Errorf("connector %q: %w: %w", name, ErrStart, ctx.Err())
 	}
 	if s.err != nil {
 		stop()
-		return nil, nil, fmt.Errorf("connector %s: %w: %w", name, ErrStart, s.err)
+		return nil, nil, fmt.Errorf("connector %q: %w: %w", name, ErrStart, s.err)
 	}
 	raw, err := s.rpc.Dispense(pluginName)
 	if err != nil {
 		stop()
-		return nil, nil, fmt.Errorf("connector %s: %w: %w", name, ErrStart, err)
+		return nil, nil, fmt.Errorf("connector %q: %w: %w", name, ErrStart, err)
 	}
 	inner, ok := raw.(Connector)
 	if !ok {
 		stop()
-		return nil, nil, fmt.Errorf("connector %s: %w: protocol version %d has no connector", name, ErrStart, client.NegotiatedVersion())
+		return nil, nil, fmt.Errorf("connector %q: %w: protocol version %d has no connector", name, ErrStart, client.NegotiatedVersion())
 	}
-	g := &guarded{inner: inner, client: client, stop: stop, name: name, opts: o}
+	g := &guarded{inner: inner, client: client, cmd: cmd, words: words, stop: stop, name: name, opts: o}
 	return g, stop, nil
+}
+
+// lastWords keeps the panic line of a connector's stderr, so that a
+// crash is reported with its cause.
+type lastWords struct {
+	mu      sync.Mutex
+	line    []byte
+	panicky string
+}
+
+func (w *lastWords) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, b := range p {
+		if b != '\n' {
+			if len(w.line) < 1024 {
+				w.line = append(w.line, b)
+			}
+			continue
+		}
+		if l := string(w.line); strings.HasPrefix(l, "panic: ") || strings.HasPrefix(l, "fatal error: ") {
+			w.panicky = l
+		}
+		w.line = w.line[:0]
+	}
+	return len(p), nil
+}
+
+func (w *lastWords) panic() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.panicky
 }
 
 // KillAll stops every connector process Launch started that is still
@@ -171,6 +206,8 @@ func KillAll() { plugin.CleanupClients() }
 type guarded struct {
 	inner  Connector
 	client *plugin.Client
+	cmd    *exec.Cmd
+	words  *lastWords
 	stop   func()
 	name   string
 	opts   Options
@@ -178,7 +215,7 @@ type guarded struct {
 
 func (g *guarded) call(ctx context.Context, op string, f func(context.Context) error) error {
 	if g.client.Exited() {
-		return fmt.Errorf("connector %s %s: %w", g.name, op, ErrStopped)
+		return fmt.Errorf("connector %q %s: %w", g.name, op, ErrStopped)
 	}
 	cctx, cancel := context.WithTimeout(ctx, g.opts.CallTimeout)
 	defer cancel()
@@ -197,22 +234,30 @@ func (g *guarded) explain(ctx, cctx context.Context, op string, err error, stall
 	case ctx.Err() != nil:
 		// The caller gave up (cancel, or its own deadline): not the
 		// connector's fault, and the connector may be used again.
-		return fmt.Errorf("connector %s %s: %w", g.name, op, ctx.Err())
+		return fmt.Errorf("connector %q %s: %w", g.name, op, ctx.Err())
 	case stalled:
 		g.stop()
-		return fmt.Errorf("connector %s %s: %w (no records for %s)", g.name, op, ErrHung, g.opts.StallTimeout)
+		return fmt.Errorf("connector %q %s: %w (no records for %s)", g.name, op, ErrHung, g.opts.StallTimeout)
 	case cctx.Err() != nil:
 		g.stop()
-		return fmt.Errorf("connector %s %s: %w (no answer within %s)", g.name, op, ErrHung, g.opts.CallTimeout)
+		return fmt.Errorf("connector %q %s: %w (no answer within %s)", g.name, op, ErrHung, g.opts.CallTimeout)
 	case errors.As(err, &remote), errors.Is(err, ErrUnsupported):
-		return fmt.Errorf("connector %s %s: %w", g.name, op, err)
+		return fmt.Errorf("connector %q %s: %w", g.name, op, err)
 	}
 	if g.exited() {
-		return fmt.Errorf("connector %s %s: %w: %w", g.name, op, ErrCrashed, err)
+		// Exited has seen the wait end, so ProcessState is set.
+		how := "exit"
+		if st := g.cmd.ProcessState; st != nil {
+			how = st.String()
+		}
+		if p := g.words.panic(); p != "" {
+			how += ", " + p
+		}
+		return fmt.Errorf("connector %q %s: %w (%s)", g.name, op, ErrCrashed, how)
 	}
 	// The transport broke but the process lives: it cannot be trusted.
 	g.stop()
-	return fmt.Errorf("connector %s %s: %w", g.name, op, err)
+	return fmt.Errorf("connector %q %s: %w", g.name, op, err)
 }
 
 // exited waits briefly for the process to be reaped: a crash closes the
@@ -259,7 +304,7 @@ func (g *guarded) Push(ctx context.Context, cfg Config, changes []Change) (PushR
 // long); instead the time between two batches is bounded.
 func (g *guarded) Pull(ctx context.Context, cfg Config, emit func([]Record) error) error {
 	if g.client.Exited() {
-		return fmt.Errorf("connector %s Pull: %w", g.name, ErrStopped)
+		return fmt.Errorf("connector %q Pull: %w", g.name, ErrStopped)
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -111,7 +111,10 @@ func (f *faulty) Pull(ctx context.Context, _ Config, emit func([]Record) error) 
 		if err := emit(batch); err != nil {
 			return err
 		}
-		if f.mode == "ok" && i == 9 {
+		if f.mode == "chatty" {
+			fmt.Println("Stapel", i, "gesendet")
+		}
+		if (f.mode == "ok" || f.mode == "chatty") && i == 9 {
 			return nil
 		}
 		time.Sleep(time.Millisecond)

@@ -3,6 +3,7 @@ package connector
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"log/slog"
 	"os"
@@ -194,5 +195,43 @@ func TestLaunchNotAnExecutable(t *testing.T) {
 	t.Logf("error: %v", err)
 	if !errors.Is(err, ErrStart) {
 		t.Fatalf("Launch = %v, want ErrStart", err)
+	}
+}
+
+func TestLaunchPinnedChecksum(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	c, _, _, _, err := launchSelf(t, "ok", Options{SHA256: sum[:]})
+	if err != nil {
+		t.Fatalf("Launch with the right checksum = %v", err)
+	}
+	if _, err := c.Describe(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sum[0] ^= 0xff
+	_, _, _, _, err = launchSelf(t, "ok", Options{SHA256: sum[:]})
+	t.Logf("error: %v", err)
+	if !errors.Is(err, ErrStart) || !errors.Is(err, ErrChecksum) {
+		t.Fatalf("Launch of a replaced binary = %v, want ErrStart naming the checksum", err)
+	}
+}
+
+// TestLaunchStdoutAfterHandshake: a connector that prints to stdout while
+// it works does not break the protocol (go-plugin takes stdout over).
+func TestLaunchStdoutAfterHandshake(t *testing.T) {
+	c, _, _, _, err := launchSelf(t, "chatty", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if err := c.Pull(context.Background(), Config{}, func(b []Record) error { n += len(b); return nil }); err != nil || n != 1000 {
+		t.Fatalf("Pull = %v after %d records, want 1000", err, n)
 	}
 }

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -73,6 +74,9 @@ type Options struct {
 	StallTimeout time.Duration
 	// Env is added to the connector's environment.
 	Env []string
+	// SHA256, when set, is the checksum the executable must have; a
+	// replaced binary is refused before it runs.
+	SHA256 []byte
 }
 
 func (o Options) withDefaults() Options {
@@ -93,6 +97,8 @@ var (
 	// ErrStart: the executable could not be started or did not complete
 	// the handshake (not a connector, wrong protocol, junk on stdout).
 	ErrStart = errors.New("could not be started")
+	// ErrChecksum: the executable is not the one registered (Options.SHA256).
+	ErrChecksum = errors.New("the executable's SHA-256 is not the registered one; was the file replaced?")
 	// ErrCrashed: the connector process ended during a call.
 	ErrCrashed = errors.New("the process ended unexpectedly")
 	// ErrHung: the connector did not answer in time and was stopped.
@@ -117,7 +123,12 @@ func LaunchWith(ctx context.Context, path string, logger *slog.Logger, o Options
 	cmd := exec.Command(path)
 	cmd.Env = append(os.Environ(), o.Env...)
 	words := &lastWords{}
+	var secure *plugin.SecureConfig
+	if o.SHA256 != nil {
+		secure = &plugin.SecureConfig{Checksum: o.SHA256, Hash: sha256.New()}
+	}
 	client := plugin.NewClient(&plugin.ClientConfig{
+		SecureConfig:     secure,
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: pluginSets(nil),
 		Cmd:              cmd,
@@ -145,6 +156,10 @@ func LaunchWith(ctx context.Context, path string, logger *slog.Logger, o Options
 	case <-ctx.Done():
 		stop()
 		return nil, nil, fmt.Errorf("connector %q: %w: %w", name, ErrStart, ctx.Err())
+	}
+	if errors.Is(s.err, plugin.ErrChecksumsDoNotMatch) {
+		stop()
+		return nil, nil, fmt.Errorf("connector %q: %w: %w", name, ErrStart, ErrChecksum)
 	}
 	if s.err != nil {
 		stop()

@@ -1,3 +1,5 @@
+//go:build unix
+
 package connector
 
 import (
@@ -7,7 +9,9 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -234,4 +238,37 @@ func TestLaunchStdoutAfterHandshake(t *testing.T) {
 	if err := c.Pull(context.Background(), Config{}, func(b []Record) error { n += len(b); return nil }); err != nil || n != 1000 {
 		t.Fatalf("Pull = %v after %d records, want 1000", err, n)
 	}
+}
+
+// TestConnectorDiesWithHost: a host killed outright (no Kill, no KillAll)
+// takes its connectors with it.
+func TestConnectorDiesWithHost(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("only Linux ties a child to its parent")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidfile := filepath.Join(t.TempDir(), "pid")
+	host := exec.Command(exe)
+	host.Env = append(os.Environ(), "CMDB_CONNECTOR_TEST_MODE=host", "CMDB_CONNECTOR_TEST_PIDFILE="+pidfile)
+	if err := host.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = host.Process.Kill(); _ = host.Wait() }()
+	for i := 0; ; i++ {
+		if b, err := os.ReadFile(pidfile); err == nil && len(b) > 0 {
+			break
+		}
+		if i == 1000 {
+			t.Fatal("the host's connector never started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := host.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = host.Wait()
+	assertGone(t, pidfile)
 }

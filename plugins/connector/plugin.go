@@ -122,6 +122,7 @@ func LaunchWith(ctx context.Context, path string, logger *slog.Logger, o Options
 	name := filepath.Base(path)
 	cmd := exec.Command(path)
 	cmd.Env = append(os.Environ(), o.Env...)
+	dieWithHost(cmd)
 	words := &lastWords{}
 	var secure *plugin.SecureConfig
 	if o.SHA256 != nil {

@@ -39,7 +39,7 @@ type Settings struct {
 	Delimiter string            `json:"delimiter"`  // CSV; default: detected from the header line
 	Encoding  string            `json:"encoding"`   // CSV; default: BOM, else UTF-8 if valid, else Windows-1252
 	Sheet     string            `json:"sheet"`      // XLSX; default: the active sheet
-	KeyColumn string            `json:"key_column"` // header of the source's own key; default: the serial
+	KeyColumn string            `json:"key_column"` // header of the source's own key; default: serial, else asset tag, else a hash of the row
 	Columns   map[string]string `json:"columns"`    // header → field, before the defaults
 }
 
@@ -356,6 +356,9 @@ func (m *mapping) record(cells []string, line int, sum [32]byte) connector.Recor
 		r.SourceKey = clean(cells[m.key])
 	case r.Identifiers.Serial != "":
 		r.SourceKey = "serial:" + r.Identifiers.Serial
+	case r.Identifiers.AssetTag != "":
+		// Stabler than the row's content, which changes with every move.
+		r.SourceKey = "asset:" + r.Identifiers.AssetTag
 	default:
 		r.SourceKey = "row:" + hex.EncodeToString(sum[:8])
 	}

@@ -160,6 +160,11 @@ func TestHostileCSV(t *testing.T) {
 					t.Fatalf("a repeated key is not named: %+v", r[1])
 				}
 			}},
+		{"asset tag keys a row without serial", []byte("Serial;Inventarnummer;Raum\n;INV-7;1\n;;2\n"), Settings{}, func(t *testing.T, r []connector.Record) {
+			if r[0].SourceKey != "asset:INV-7" || !strings.HasPrefix(r[1].SourceKey, "row:") {
+				t.Fatalf("%+v", r)
+			}
+		}},
 		{"deleted flag", []byte("Serial;Gelöscht\nA;ja\nB;\n"), Settings{}, func(t *testing.T, r []connector.Record) {
 			if !r[0].Deleted || r[1].Deleted {
 				t.Fatalf("%+v", r)

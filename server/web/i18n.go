@@ -24,8 +24,11 @@ var berlin = func() *time.Location {
 	return time.UTC
 }()
 
-// catalogue holds the message files (locales/<lang>.json), German the
-// default and the fallback for a message missing in English.
+// catalogue holds the message files (locales/<part>.<lang>.json: one file per
+// part of the site, so that the portal and the console keep their own),
+// German the default and the fallback for a message missing in English.
+// A message id in two files of one language is a mistake and stops the
+// start.
 type catalogue struct {
 	bundle *i18n.Bundle
 	ids    map[string]map[string]bool // lang → message ids, for lookup and the tests
@@ -37,13 +40,22 @@ func mustCatalogue() *catalogue {
 	c := &catalogue{bundle: b, ids: map[string]map[string]bool{}}
 	for _, tag := range languages {
 		lang := tag.String()
-		mf, err := b.LoadMessageFileFS(files, "locales/"+lang+".json")
-		if err != nil {
-			panic("web: message file " + lang + ": " + err.Error())
+		names, _ := fs.Glob(files, "locales/*."+lang+".json")
+		if len(names) == 0 {
+			panic("web: no message files for " + lang)
 		}
 		c.ids[lang] = map[string]bool{}
-		for _, m := range mf.Messages {
-			c.ids[lang][m.ID] = true
+		for _, name := range names {
+			mf, err := b.LoadMessageFileFS(files, name)
+			if err != nil {
+				panic("web: message file " + name + ": " + err.Error())
+			}
+			for _, m := range mf.Messages {
+				if c.ids[lang][m.ID] {
+					panic("web: message " + m.ID + " is in two files of " + lang + "; " + name + " is one")
+				}
+				c.ids[lang][m.ID] = true
+			}
 		}
 	}
 	return c

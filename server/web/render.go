@@ -40,13 +40,29 @@ func mustEngine() *engine {
 		name := strings.TrimSuffix(path.Base(v), ".html")
 		e.views[name] = template.Must(template.New(name).ParseFS(files, append(append([]string{}, common...), v)...))
 	}
-	statics, _ := fs.Glob(files, "static/*")
+	statics, _ := fs.Glob(files, "static/*.*")
 	for _, f := range statics {
 		b, _ := files.ReadFile(f)
-		sum := sha256.Sum256(b)
-		e.assets[path.Base(f)] = asset{body: b, version: hex.EncodeToString(sum[:6]), ctype: mime.TypeByExtension(path.Ext(f))}
+		e.addAsset(path.Base(f), b)
+	}
+	// The style sheet and the script are each one file for the browser,
+	// kept as several in the source (static/css/*.css, static/js/*.js in
+	// name order), so that each part of the site keeps its own.
+	for _, bundle := range []struct{ name, glob string }{{"app.css", "static/css/*.css"}, {"app.js", "static/js/*.js"}} {
+		parts, _ := fs.Glob(files, bundle.glob)
+		var all []byte
+		for _, f := range parts {
+			b, _ := files.ReadFile(f)
+			all = append(append(all, b...), '\n')
+		}
+		e.addAsset(bundle.name, all)
 	}
 	return e
+}
+
+func (e *engine) addAsset(name string, body []byte) {
+	sum := sha256.Sum256(body)
+	e.assets[name] = asset{body: body, version: hex.EncodeToString(sum[:6]), ctype: mime.TypeByExtension(path.Ext(name))}
 }
 
 // assetURL is the URL of a static file, versioned by its content.
@@ -76,6 +92,7 @@ type page struct {
 	CSS, JS   string
 	Icon      string
 	Data      any
+	scope     cmdb.Scope // the caller's, for the console's navigation
 }
 
 // OtherLangName names the other language in itself.
@@ -102,7 +119,7 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, rq *request, sta
 	}
 	p := &page{translator: rq.tr, Title: rq.tr.T(titleID), User: rq.User, Path: safeNext(r.URL.RequestURI()),
 		OtherLang: other, CSS: s.views.assetURL("app.css"), JS: s.views.assetURL("app.js"),
-		Icon: s.views.assetURL("icon.svg"), Data: data}
+		Icon: s.views.assetURL("icon.svg"), Data: data, scope: rq.Scope}
 	if r.Method != http.MethodGet {
 		p.Path = safeNext(r.URL.Path)
 	}

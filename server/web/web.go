@@ -101,6 +101,7 @@ func New(opts Options) http.Handler {
 	mux.Handle("GET /beantragen", s.private(s.requestList))
 	mux.Handle("GET /beantragen/{id}", s.private(s.serviceForm))
 	mux.Handle("POST /beantragen/{id}", s.private(s.serviceRequest))
+	// The staff console (console*.go): each part adds its routes here.
 	mux.Handle("/", s.public(s.notFound))
 
 	// Cookies make browsers send credentials on their own: refuse

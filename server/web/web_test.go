@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -181,7 +183,11 @@ func TestCatalogues(t *testing.T) {
 		}
 		return nil
 	})
-	for _, src := range []string{"auth.go", "tickets.go", "web.go", "render.go", "i18n.go", "report.go", "device.go", "upload.go", "service.go"} {
+	sources, _ := filepath.Glob("*.go")
+	for _, src := range sources {
+		if strings.HasSuffix(src, "_test.go") {
+			continue
+		}
 		b, err := readSource(src)
 		if err != nil {
 			t.Fatal(err)
@@ -223,8 +229,20 @@ func TestCatalogues(t *testing.T) {
 	if len(missing) > 0 {
 		t.Errorf("messages used but not in the catalogue: %v", missing)
 	}
-	if files, _ := localeFiles(); len(files) != len(languages) {
-		t.Errorf("message files %v, want one per language", files)
+	// Every part of the site has its messages in both languages.
+	names, _ := localeFiles()
+	parts := map[string]int{}
+	for _, n := range names {
+		part, lang, _ := strings.Cut(strings.TrimSuffix(path.Base(n), ".json"), ".")
+		if !supportedLang(lang) {
+			t.Errorf("message file %s is not <part>.de.json or <part>.en.json", n)
+		}
+		parts[part]++
+	}
+	for part, n := range parts {
+		if n != len(languages) {
+			t.Errorf("messages of %s are in %d languages, want %d", part, n, len(languages))
+		}
 	}
 }
 

@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 the errors are German sentences a person reads in Check and the run log; German nouns are capitalised.
+
 package intune
 
 import (

@@ -139,11 +139,10 @@ func TestPullJoinsAutopilot(t *testing.T) {
 	f := intunetest.New(t)
 	school(f, 1000, 250, 150)
 	// An old enrolment of laptop 5 that Intune still lists, before the
-	// current one, and a laptop with both MACs, one junk MAC and no sync.
+	// current one, and a laptop with a junk MAC that never synced.
 	stale := f.Managed[5]
 	stale.ID, stale.DeviceName, stale.LastSyncDateTime = "md-stale-5", "GYN-NB-0005-alt", "2025-03-01T12:00:00Z"
 	f.Managed = append([]intunetest.ManagedDevice{stale}, f.Managed...)
-	f.Managed[2].EthernetMacAddress = "00-1A-2B-3C-4D-5E"
 	f.Managed[3].WiFiMacAddress, f.Managed[3].LastSyncDateTime = "nicht verfügbar", "0001-01-01T00:00:00Z"
 	c := newTest()
 
@@ -173,9 +172,6 @@ func TestPullJoinsAutopilot(t *testing.T) {
 	}
 	if r := keys["ap-00013"]; r.Attributes["intune_device_id"] != "md-00013" || r.Attributes["group_tag"] != "GYN-Schueler" {
 		t.Errorf("an identity without managedDeviceId joins on the serial: %+v", r)
-	}
-	if r := keys["ap-00001"]; !reflect.DeepEqual(r.Identifiers.MACs, []string{"a4:c3:f0:00:00:01", "00:1a:2b:3c:4d:5e"}) {
-		t.Errorf("Wi-Fi and Ethernet MAC: %v", r.Identifiers.MACs)
 	}
 	if r := keys["ap-00002"]; len(r.Problems) != 1 || r.Problems[0].Field != "wiFiMacAddress" || r.Problems[0].Rule != "mac" ||
 		r.Identifiers.MACs != nil || r.Attributes["last_sync"] != "" {
@@ -214,6 +210,9 @@ func TestPullJoinsAutopilot(t *testing.T) {
 	var managed int
 	for _, u := range f.Requests() {
 		if strings.Contains(u, "/managedDevices") {
+			if !strings.Contains(u, "/managedDevices?") {
+				t.Errorf("a device asked for one by one: %s", u)
+			}
 			managed++
 			sel, _ := url.Parse(u)
 			if sel.Query().Get("$select") != managedDeviceSelect {
@@ -223,6 +222,51 @@ func TestPullJoinsAutopilot(t *testing.T) {
 	}
 	if managed != 13 || f.TokenRequests() != 1 {
 		t.Errorf("%d managedDevices requests (want 13 pages of 100), %d token requests (want 1)", managed, f.TokenRequests())
+	}
+}
+
+// TestEthernetMACs: Graph lists leave ethernetMacAddress null; with
+// ethernet_macs on, each Windows and macOS device is asked for it.
+func TestEthernetMACs(t *testing.T) {
+	f := intunetest.New(t)
+	school(f, 4, 2, 0)
+	for i := range f.Managed {
+		f.Managed[i].EthernetMacAddress = fmt.Sprintf("00-1A-2B-3C-4D-%02X", i)
+	}
+	f.Gone = map[string]bool{"md-00003": true}
+	recs, _, err := pull(t, newTest(), config(f.Settings(nil), intunetest.Secret))
+	if err != nil || len(byKey(recs)["ap-00001"].Identifiers.MACs) != 1 || len(f.Requests()) != 2 {
+		t.Fatalf("without ethernet_macs: %v, %+v, requests %v", err, byKey(recs)["ap-00001"], f.Requests())
+	}
+
+	f = intunetest.New(t)
+	school(f, 4, 2, 0)
+	for i := range f.Managed {
+		f.Managed[i].EthernetMacAddress = fmt.Sprintf("00-1A-2B-3C-4D-%02X", i)
+	}
+	f.Gone = map[string]bool{"md-00003": true}
+	recs, _, err = pull(t, newTest(), config(f.Settings(map[string]any{"ethernet_macs": true}), intunetest.Secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := byKey(recs)
+	if m := keys["ap-00001"].Identifiers.MACs; !reflect.DeepEqual(m, []string{"a4:c3:f0:00:00:01", "00:1a:2b:3c:4d:01"}) {
+		t.Errorf("Wi-Fi and Ethernet MAC: %v", m)
+	}
+	if m := keys["ap-00003"].Identifiers.MACs; len(m) != 1 {
+		t.Errorf("a device deleted in between keeps its Wi-Fi MAC only: %v", m)
+	}
+	if m := keys["md-00005"].Identifiers.MACs; m != nil {
+		t.Errorf("an iPad is not asked for an Ethernet MAC: %v", m)
+	}
+	var single []string
+	for _, u := range f.Requests() {
+		if strings.Contains(u, "/managedDevices/") {
+			single = append(single, u)
+		}
+	}
+	if len(single) != 4 || !strings.HasSuffix(single[0], "?%24select=ethernetMacAddress") {
+		t.Errorf("per-device requests %v, want one per Windows device", single)
 	}
 }
 

@@ -96,6 +96,9 @@ type Server struct {
 	// EchoSecret makes a refused token request echo what it was sent, to
 	// prove the connector never repeats it.
 	EchoSecret bool
+	// Gone lists managed device ids that answer 404 on a single GET, as a
+	// device deleted between the list and the lookup does.
+	Gone map[string]bool
 
 	mu       sync.Mutex
 	token    string
@@ -157,6 +160,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		serveCollection(s, w, r, Managed, s.Managed)
 	case r.URL.Path == "/v1.0/deviceManagement/"+Autopilot:
 		serveCollection(s, w, r, Autopilot, s.Autopilot)
+	case strings.HasPrefix(r.URL.Path, "/v1.0/deviceManagement/"+Managed+"/"):
+		s.serveDevice(w, r, strings.TrimPrefix(r.URL.Path, "/v1.0/deviceManagement/"+Managed+"/"))
 	default:
 		graphError(w, http.StatusNotFound, "ResourceNotFound", "Resource not found for the segment '"+r.URL.Path+"'.")
 	}
@@ -223,6 +228,49 @@ func parseSkipToken(t string) (int, bool) {
 	return n, true
 }
 
+// serveDevice is GET managedDevices/{id}, the one way to read a device's
+// ethernetMacAddress: lists leave it null, as Microsoft documents.
+func (s *Server) serveDevice(w http.ResponseWriter, r *http.Request, id string) {
+	s.mu.Lock()
+	s.requests = append(s.requests, r.URL.RequestURI())
+	token := s.token
+	s.mu.Unlock()
+	if r.Header.Get("Authorization") != "Bearer "+token {
+		graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
+		return
+	}
+	for _, d := range s.Managed {
+		if d.ID == id && !s.Gone[id] {
+			m := selected(d, r.URL.Query().Get("$select"))
+			m["@odata.context"] = s.URL + "/v1.0/$metadata#deviceManagement/managedDevices(" + r.URL.Query().Get("$select") + ")/$entity"
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(m)
+			return
+		}
+	}
+	graphError(w, http.StatusNotFound, "ResourceNotFound", "Resource not found.")
+}
+
+// selected is an item as JSON with only the $select fields (all when
+// sel is empty); empty strings are left out, as Graph sends null.
+func selected(item any, sel string) map[string]any {
+	want := map[string]bool{}
+	for _, f := range strings.Split(sel, ",") {
+		if f != "" {
+			want[f] = true
+		}
+	}
+	var m map[string]any
+	b, _ := json.Marshal(item)
+	_ = json.Unmarshal(b, &m)
+	for k, v := range m {
+		if (len(want) > 0 && !want[k]) || v == "" {
+			delete(m, k)
+		}
+	}
+	return m
+}
+
 var odataType = map[string]string{Managed: "#microsoft.graph.managedDevice", Autopilot: "#microsoft.graph.windowsAutopilotDeviceIdentity"}
 
 func serveCollection[T any](s *Server, w http.ResponseWriter, r *http.Request, name string, items []T) {
@@ -277,23 +325,11 @@ func serveCollection[T any](s *Server, w http.ResponseWriter, r *http.Request, n
 		return
 	}
 	end := min(offset+size, len(items))
-	sel := map[string]bool{}
-	if v := q.Get("$select"); v != "" {
-		for _, f := range strings.Split(v, ",") {
-			sel[f] = true
-		}
-	}
 	values := []map[string]any{}
 	for _, it := range items[min(offset, end):end] {
-		var m map[string]any
-		b, _ := json.Marshal(it)
-		_ = json.Unmarshal(b, &m)
-		for k, v := range m {
-			if (len(sel) > 0 && !sel[k]) || v == "" {
-				delete(m, k) // Graph sends null; leaving it out reads the same
-			}
-		}
-		if len(sel) == 0 {
+		m := selected(it, q.Get("$select"))
+		delete(m, "ethernetMacAddress") // null in lists, even when selected
+		if q.Get("$select") == "" {
 			m["@odata.type"] = odataType[name]
 		}
 		values = append(values, m)

@@ -49,6 +49,9 @@ var (
 	errOtherHost  = errors.New("Folgeseite auf einem anderen Server")
 	errRetryAfter = errors.New("Microsoft Graph bittet, länger zu warten, als ein Lauf warten kann")
 	errNotFound   = errors.New("nicht gefunden")
+	// errTransient marks a token request worth repeating: the sign-in
+	// service was throttled, failed or out of reach.
+	errTransient = errors.New("vorübergehend")
 )
 
 // graph is a small Microsoft Graph client: client-credentials tokens,
@@ -56,7 +59,7 @@ var (
 type graph struct {
 	base   *url.URL // e.g. https://graph.microsoft.com
 	tokens oauth2.TokenSource
-	http   *http.Client
+	client *http.Client
 	log    *slog.Logger
 	sleep  func(context.Context, time.Duration) error
 	secret string // only to scrub it from messages that pass through
@@ -77,7 +80,7 @@ func newGraph(ctx context.Context, s Settings, secret string, hc *http.Client, l
 	return &graph{
 		base:   base,
 		tokens: cc.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, hc)),
-		http:   hc, log: log, sleep: sleep, secret: secret,
+		client: hc, log: log, sleep: sleep, secret: secret,
 	}, nil
 }
 
@@ -114,10 +117,19 @@ func (g *graph) token() (string, error) {
 		if desc == "" {
 			desc = fmt.Sprintf("HTTP %d", code)
 		}
+		if code == http.StatusTooManyRequests || code >= 500 {
+			return "", fmt.Errorf("Anmeldung bei Microsoft fehlgeschlagen: %s%w", g.scrub(desc), marker{errTransient})
+		}
 		return "", fmt.Errorf("Anmeldung bei Microsoft fehlgeschlagen: %s", g.scrub(desc))
 	}
-	return "", fmt.Errorf("Anmeldedienst von Microsoft nicht erreichbar: %s", g.scrub(transportMessage(err)))
+	return "", fmt.Errorf("Anmeldedienst von Microsoft nicht erreichbar: %s%w", g.scrub(transportMessage(err)), marker{errTransient})
 }
+
+// marker wraps an error for errors.Is without adding to the message.
+type marker struct{ err error }
+
+func (m marker) Error() string { return "" }
+func (m marker) Unwrap() error { return m.err }
 
 // page is one answer of a Graph collection.
 type page[T any] struct {
@@ -193,7 +205,17 @@ func (g *graph) get(ctx context.Context, target string, v any) error {
 	for {
 		tok, err := g.token()
 		if err != nil {
-			return err
+			if !errors.Is(err, errTransient) || ctx.Err() != nil {
+				return err
+			}
+			failed++
+			if failed > maxServerRetries {
+				return err
+			}
+			if err := g.wait(ctx, backoff(failed), "Anmeldedienst von Microsoft gestört", "", 0); err != nil {
+				return err
+			}
+			continue
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 		if err != nil {
@@ -201,7 +223,7 @@ func (g *graph) get(ctx context.Context, target string, v any) error {
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Accept", "application/json")
-		resp, err := g.http.Do(req)
+		resp, err := g.client.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()

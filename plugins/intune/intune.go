@@ -88,18 +88,18 @@ func (s Settings) tokenURL() string {
 // Connector reads one Intune tenant per instance. It only pulls.
 type Connector struct {
 	connector.NoPush
-	log   *slog.Logger
-	http  *http.Client
-	sleep func(context.Context, time.Duration) error
+	log    *slog.Logger
+	client *http.Client
+	sleep  func(context.Context, time.Duration) error
 }
 
 // New returns the intune connector, logging as a plugin does (JSON on
 // stderr).
 func New() *Connector {
 	return &Connector{
-		log:   connector.Logger("intune"),
-		http:  &http.Client{Timeout: time.Minute},
-		sleep: sleepCtx,
+		log:    connector.Logger("intune"),
+		client: &http.Client{Timeout: time.Minute},
+		sleep:  sleepCtx,
 	}
 }
 
@@ -199,7 +199,7 @@ func (c *Connector) Check(ctx context.Context, cfg connector.Config) (connector.
 	if problems != nil {
 		return connector.CheckResult{OK: false, Message: problems[0].Message, Problems: problems}, nil
 	}
-	g, err := newGraph(ctx, s, secret, c.http, c.log, c.sleep)
+	g, err := newGraph(ctx, s, secret, c.client, c.log, c.sleep)
 	if err != nil {
 		return fail("graph_base_url", "url", err.Error()), nil
 	}
@@ -256,7 +256,7 @@ func (c *Connector) Pull(ctx context.Context, cfg connector.Config, emit func([]
 	if problems != nil {
 		return errors.New(problems[0].Message)
 	}
-	g, err := newGraph(ctx, s, secret, c.http, c.log, c.sleep)
+	g, err := newGraph(ctx, s, secret, c.client, c.log, c.sleep)
 	if err != nil {
 		return err
 	}

@@ -286,6 +286,7 @@ func TestPageSize(t *testing.T) {
 func TestThrottling(t *testing.T) {
 	f := intunetest.New(t)
 	school(f, 250, 50, 20)
+	f.Fail(intunetest.Token, 0, intunetest.Fault{Status: 503})
 	f.Fail(intunetest.Autopilot, 0, intunetest.Fault{Status: 503, RetryAfter: "2"})
 	f.Fail(intunetest.Managed, 1,
 		intunetest.Fault{Status: 429, RetryAfter: "7"},
@@ -300,9 +301,12 @@ func TestThrottling(t *testing.T) {
 		t.Fatalf("%d records after throttling, want 320", len(recs))
 	}
 	w := c.waits()
-	if len(w) != 4 || w[0] != 2*time.Second || w[1] != 7*time.Second ||
-		w[2] < time.Second || w[2] > 2*time.Second || w[3] < time.Second/2 || w[3] > time.Second {
-		t.Fatalf("waits %v, want [2s 7s backoff(2)∈[1s,2s] backoff(1)∈[0.5s,1s]]", w)
+	if len(w) != 5 || w[0] < time.Second/2 || w[0] > time.Second || w[1] != 2*time.Second || w[2] != 7*time.Second ||
+		w[3] < time.Second || w[3] > 2*time.Second || w[4] < time.Second/2 || w[4] > time.Second {
+		t.Fatalf("waits %v, want [backoff(1)∈[0.5s,1s] 2s 7s backoff(2)∈[1s,2s] backoff(1)∈[0.5s,1s]]", w)
+	}
+	if f.TokenRequests() != 2 {
+		t.Errorf("%d token requests, want 2 (one failed, one kept for the run)", f.TokenRequests())
 	}
 	if !strings.Contains(c.logs.String(), "Microsoft Graph drosselt; neuer Versuch") {
 		t.Errorf("throttling is not logged:\n%s", c.logs)

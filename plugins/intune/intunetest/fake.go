@@ -30,10 +30,12 @@ const (
 	Secret   = "Geh3im~Schulamt.Wert_42"
 )
 
-// The collections, as Fault and Requests name them.
+// The collections, as Fail and Requests name them; Token is the token
+// endpoint, for Fail (page 0).
 const (
 	Managed   = "managedDevices"
 	Autopilot = "windowsAutopilotDeviceIdentities"
+	Token     = "token"
 )
 
 // ManagedDevice is a managedDevice as Graph v1.0 returns it (the fields a
@@ -171,7 +173,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.tokens++
+	var fault *Fault
+	if fs := s.faults[Token+"/0"]; len(fs) > 0 {
+		fault, s.faults[Token+"/0"] = &fs[0], fs[1:]
+	}
 	s.mu.Unlock()
+	if fault != nil {
+		if fault.RetryAfter != "" {
+			w.Header().Set("Retry-After", fault.RetryAfter)
+		}
+		tokenError(w, fault.Status, "temporarily_unavailable", "AADSTS50196: The server is temporarily unavailable.")
+		return
+	}
 	if r.Method != http.MethodPost || r.ParseForm() != nil {
 		tokenError(w, http.StatusBadRequest, "invalid_request", "AADSTS900561: The endpoint only accepts POST requests.")
 		return

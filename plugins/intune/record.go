@@ -39,8 +39,6 @@ type autopilotDevice struct {
 	Manufacturer                 string `json:"manufacturer"`
 	Model                        string `json:"model"`
 	EnrollmentState              string `json:"enrollmentState"`
-	LastContactedDateTime        string `json:"lastContactedDateTime"`
-	SystemFamily                 string `json:"systemFamily"`
 	AzureActiveDirectoryDeviceID string `json:"azureActiveDirectoryDeviceId"`
 	ManagedDeviceID              string `json:"managedDeviceId"`
 	DisplayName                  string `json:"displayName"`

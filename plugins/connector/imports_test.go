@@ -14,7 +14,7 @@ func TestConnectorsImportOnlyTheContract(t *testing.T) {
 	if err != nil {
 		t.Skip("no go command on PATH")
 	}
-	cmd := exec.Command(goBin, "list", "-deps", "-test", "./plugins/...", "./cmd/cmdb-connector-csv")
+	cmd := exec.Command(goBin, "list", "-deps", "-test", "./plugins/...", "./cmd/cmdb-connector-...")
 	cmd.Dir = "../.."
 	out, err := cmd.CombinedOutput()
 	if err != nil {

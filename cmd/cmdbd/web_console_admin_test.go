@@ -68,7 +68,7 @@ func TestConsoleAdmin(t *testing.T) {
 	b.open("/verwaltung/raeume/neu")
 	b.do(chromedp.SendKeys(chromedp.ID("obj-code"), "1 12 neu"), chromedp.SendKeys(chromedp.ID("obj-name"), "Physikraum"))
 	b.submit(`form.admin-form button[type=submit]`)
-	b.expect("#obj-code-error", "may contain only letters")
+	b.expect("#obj-code-error", "Nur Buchstaben, Ziffern")
 	if v := b.eval(`document.getElementById("obj-code").value + "|" + document.getElementById("obj-name").value`); v != "1 12 neu|Physikraum" {
 		t.Errorf("the refused form holds %q", v)
 	}
@@ -132,7 +132,7 @@ func TestConsoleAdmin(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("user-password"), "kurz"),
 		chromedp.SetValue(chromedp.ID("user-role"), "school_it"), chromedp.SetValue(chromedp.ID("user-org"), fmt.Sprintf("school:%d", school)))
 	b.submit(`form.admin-form button[type=submit]`)
-	b.expect("#user-password-error", "at least 12 characters")
+	b.expect("#user-password-error", "Mindestens 12 Zeichen")
 	if v := b.eval(`document.getElementById("user-name").value + "|" + document.getElementById("user-password").value + "|" + document.getElementById("user-role").value`); v != "Petra Keller||school_it" {
 		t.Errorf("the refused user form holds %q (the password must not come back)", v)
 	}
@@ -177,7 +177,7 @@ func TestConsoleAdmin(t *testing.T) {
 	b.do(chromedp.SendKeys(chromedp.ID("new-name"), "Drucker v3"), chromedp.SetValue(chromedp.ID("new-version"), "3"),
 		chromedp.SendKeys(chromedp.ID("new-auth-pass"), community))
 	b.submit(`#new-h ~ form button[type=submit]`)
-	b.expect("#new-user-error", "required")
+	b.expect("#new-user-error", "Pflicht")
 	if strings.Contains(b.eval(`document.documentElement.outerHTML`), community) {
 		t.Error("a refused credential form shows the secret typed")
 	}

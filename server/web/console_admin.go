@@ -211,6 +211,13 @@ func (f *adminForm) refuse(rq *request, err error, alias func(field string) stri
 	if alias != nil && errors.As(err, &e) {
 		err = &cmdb.Error{Code: e.Code, Field: alias(e.Field), Message: e.Message}
 	}
+	if field, msg, ok := ruleText(rq, err); ok {
+		if f.field(field) == nil {
+			msg = field + ": " + msg
+		}
+		f.bad(rq, field, msg)
+		return nil
+	}
 	fe, err := rq.storeError(err, f.names()...)
 	if err != nil {
 		return err

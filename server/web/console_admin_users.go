@@ -221,7 +221,7 @@ func (s *server) userView(r *http.Request, rq *request, id int64, refused *admin
 	lang.choice("language", t("admin.field.language"), u.Language, languageOptions(rq))
 	pw := newForm(rq, "pw", base+"/passwort", t("admin.user.setpassword"))
 	p := pw.text("password", t("admin.field.newpassword"), "")
-	p.Type, p.Autocomplete, p.Hint = "password", "new-password", t("admin.hint.password")
+	p.Type, p.Autocomplete, p.Hint = "password", "new-password", t("admin.hint.newpassword")
 	state := newForm(rq, "state", base+"/deaktivieren", t("admin.user.deactivate"))
 	state.Danger = true
 	if u.Disabled {
@@ -291,7 +291,7 @@ func (s *server) userAction(w http.ResponseWriter, r *http.Request, rq *request)
 		if err = s.opts.Accounts.SetPassword(ctx, sc, id, "", cmdb.Secret(r.PostFormValue("password"))); err != nil {
 			form = newForm(rq, "pw", base+"/passwort", t("admin.user.setpassword"))
 			p := form.text("password", t("admin.field.newpassword"), "")
-			p.Type, p.Autocomplete, p.Hint = "password", "new-password", t("admin.hint.password")
+			p.Type, p.Autocomplete, p.Hint = "password", "new-password", t("admin.hint.newpassword")
 		}
 	case "deaktivieren", "aktivieren":
 		active := r.PathValue("action") == "aktivieren"

@@ -244,10 +244,36 @@ func TestConsoleAdmin(t *testing.T) {
 	b.open("/verwaltung/prioritaeten")
 	b.shot("console-admin-10-prioritaeten")
 
+	// The rules: a printer fails repeatedly at 2 incidents in 90 days; a
+	// low supply opens a ticket.
+	b.open("/verwaltung/wiederholfehler")
+	b.do(chromedp.SetValue(chromedp.ID("rep-by-class-printer-threshold"), "2"), chromedp.SetValue(chromedp.ID("rep-by-class-printer-window-days"), "0"))
+	b.submit(`#rep-h ~ form button[type=submit]`)
+	b.expect("#rep-by-class-printer-window-days-error", "von 1 bis 3660")
+	if v := b.eval(`document.getElementById("rep-by-class-printer-threshold").value`); v != "2" {
+		t.Errorf("the refused rule form holds %q", v)
+	}
+	b.do(chromedp.SetValue(chromedp.ID("rep-by-class-printer-window-days"), "90"))
+	b.submit(`#rep-h ~ form button[type=submit]`)
+	b.expect(".notice", "Gespeichert.")
+	if v := b.eval(`document.getElementById("rep-by-class-printer-threshold").value`); v != "2" {
+		t.Errorf("the printer's repeat threshold reads %q after saving", v)
+	}
+	b.checkPage("repeat rules")
+	b.shot("console-admin-13-wiederholfehler")
+	b.open("/verwaltung/ueberwachung")
+	b.do(chromedp.Click(chromedp.ID("mon-rules-1-opens-ticket")))
+	b.submit(`#mon-h ~ form button[type=submit]`)
+	b.expect(".notice", "Gespeichert.")
+	if v := b.eval(`String(document.getElementById("mon-rules-1-opens-ticket").checked)`); v != "true" {
+		t.Errorf("supply low opens a ticket: %s after saving", v)
+	}
+	b.checkPage("monitoring rules")
+
 	// The audit log lists the changes.
 	b.open("/verwaltung/protokoll")
 	for _, want := range []string{"Benutzer angelegt", "Mitgliedschaft hinzugefügt", "Schule, Gebäude oder Raum geändert",
-		"SNMP-Zugangsprofil angelegt", "Anmeldetoken angelegt", "Geschäftszeiten geändert", "Jonas Weber"} {
+		"SNMP-Zugangsprofil angelegt", "Anmeldetoken angelegt", "Geschäftszeiten geändert", "Regel für Wiederholungsfehler geändert", "Jonas Weber"} {
 		b.expect("table", want)
 	}
 	b.checkPage("audit log")

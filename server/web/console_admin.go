@@ -33,6 +33,7 @@ func (s *server) adminRoutes(mux *http.ServeMux) {
 	s.adminAuditRoutes(h)
 	s.adminSNMPRoutes(h)
 	s.adminAgentRoutes(h)
+	s.adminFailureRoutes(h)
 }
 
 // adminOnly serves administration pages: staff who are more than a
@@ -361,6 +362,8 @@ func (s *server) adminStart(w http.ResponseWriter, r *http.Request, rq *request)
 		{t("admin.section.tickets"), []adminLink{{"/verwaltung/kategorien", t("admin.categories.title")},
 			{"/verwaltung/prioritaeten", t("admin.matrix.title")}, {"/verwaltung/kalender", t("admin.calendar.title")},
 			{"/verwaltung/sla-ziele", t("admin.targets.title")}}},
+		{t("admin.section.rules"), []adminLink{{"/verwaltung/wiederholfehler", t("admin.repeat.title")},
+			{"/verwaltung/ueberwachung", t("admin.monitoring.title")}}},
 		{t("admin.section.kb"), []adminLink{{"/verwaltung/wissen", t("admin.kb.title")}}},
 		{t("admin.section.devices"), []adminLink{{"/verwaltung/snmp-ziele", t("admin.snmptargets.title")},
 			{"/verwaltung/snmp-bereiche", t("admin.snmpranges.title")}, {"/verwaltung/snmp-zugaenge", t("admin.snmpcreds.title")},

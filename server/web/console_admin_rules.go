@@ -31,6 +31,7 @@ var storeRules = []struct {
 	{regexp.MustCompile(`^already exists$`), "admin.rule.taken"},
 	{regexp.MustCompile(`^a user with this e-mail address already exists$`), "admin.rule.emailtaken"},
 	{regexp.MustCompile(`^is required for SNMP`), "admin.rule.required"},
+	{regexp.MustCompile(`^must be (\d+) to (\d+)`), "admin.rule.range"},
 }
 
 // ruleText says a store's invalid-input or conflict message in the
@@ -42,11 +43,14 @@ func ruleText(rq *request, err error) (field, msg string, ok bool) {
 	}
 	for _, r := range storeRules {
 		if m := r.re.FindStringSubmatch(e.Message); m != nil {
-			n := ""
+			n, k := "", ""
 			if len(m) > 1 {
 				n = m[1]
 			}
-			return e.Field, rq.tr.T(r.id, "N", n), true
+			if len(m) > 2 {
+				k = m[2]
+			}
+			return e.Field, rq.tr.T(r.id, "N", n, "M", k), true
 		}
 	}
 	return "", "", false

@@ -42,6 +42,10 @@ type Options struct {
 	Agents cmdb.AgentStore
 	SNMP   cmdb.SNMPStore
 	SLA    cmdb.SLAStore
+	// Failures and Monitoring keep the repeat-failure and monitoring
+	// rules the administration edits; nil: those pages answer not found.
+	Failures   cmdb.FailureStore
+	Monitoring cmdb.MonitoringStore
 	// SessionMaxAge is the lifetime of the session cookie; 0: a browser
 	// session.
 	SessionMaxAge time.Duration

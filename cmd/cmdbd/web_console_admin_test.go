@@ -304,6 +304,20 @@ func TestConsoleAdmin(t *testing.T) {
 			}
 		}
 	}
+	// School IT gets what the stores let them have: their school's rooms,
+	// not the audit log nor the authority's settings.
+	sit := (&client{t: t, base: c.base}).signInCookie("p.keller@gymnasium-am-see.de", "Kreide-Tafel-2027!")
+	if code, body := getAs(t, c.base, sit, "/verwaltung/raeume"); code != 200 || !bytes.Contains(body, []byte("Physikraum 1")) {
+		t.Errorf("school IT's rooms: %d", code)
+	} else if bytes.Contains(body, []byte(fmt.Sprintf("/verwaltung/raeume/%d\"", foreignRoom))) {
+		t.Error("school IT sees another authority's room")
+	}
+	if code, _ := getAs(t, c.base, sit, "/verwaltung/protokoll"); code != http.StatusForbidden {
+		t.Errorf("school IT opens the audit log: %d", code)
+	}
+	if code, body := getAs(t, c.base, sit, "/verwaltung/kalender"); code != 200 || !bytes.Contains(body, []byte("verwaltet keinen Schulträger")) {
+		t.Errorf("school IT's calendar page: %d", code)
+	}
 	if strings.Contains(logs.String(), community) || strings.Contains(logs.String(), token) {
 		t.Error("a secret appears in the server log")
 	}

@@ -456,10 +456,3 @@ func schoolOptions(rq *request, schools []*cmdb.School, blank bool) []adminOptio
 	return opts
 }
 
-// yesNo says a flag in words.
-func yesNo(rq *request, b bool) string {
-	if b {
-		return rq.tr.T("admin.yes")
-	}
-	return rq.tr.T("admin.no")
-}

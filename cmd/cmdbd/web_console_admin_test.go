@@ -172,7 +172,7 @@ func TestConsoleAdmin(t *testing.T) {
 
 	// An SNMP credential profile: the secret never reaches the page, not
 	// even when the form is refused.
-	const community = "geheim-Community-42"
+	const community, community2 = "geheim-Community-42", "neu-Community-43"
 	b.open(fmt.Sprintf("/verwaltung/snmp-zugaenge?schule=%d", school))
 	b.do(chromedp.SendKeys(chromedp.ID("new-name"), "Drucker v3"), chromedp.SetValue(chromedp.ID("new-version"), "3"),
 		chromedp.SendKeys(chromedp.ID("new-auth-pass"), community))
@@ -195,6 +195,22 @@ func TestConsoleAdmin(t *testing.T) {
 	}
 	b.checkPage("snmp credentials")
 	b.shot("console-admin-06-snmp-zugaenge")
+	// Its page: the secret "gesetzt", a field to replace it; a rename
+	// keeps it, a new one replaces it, neither is ever shown.
+	b.open(b.eval(`document.querySelector('table a[href^="/verwaltung/snmp-zugaenge/"]').getAttribute("href")`))
+	b.expect("#cred-community-hint", "Gespeichert: gesetzt")
+	b.do(chromedp.SetValue(chromedp.ID("cred-name"), "Standard Haus A"))
+	b.submit(`#edit-h ~ form button[type=submit]`)
+	b.expect(".notice", "Gespeichert.")
+	b.do(chromedp.SendKeys(chromedp.ID("cred-community"), community2))
+	b.submit(`#edit-h ~ form button[type=submit]`)
+	b.expect(".notice", "Gespeichert.")
+	b.expect("h1", "Standard Haus A")
+	if src := b.eval(`document.documentElement.outerHTML`); strings.Contains(src, community) || strings.Contains(src, community2) {
+		t.Error("the credential's page shows a secret")
+	}
+	b.checkPage("snmp credential")
+	b.shot("console-admin-06b-snmp-zugang")
 
 	// An enrolment token: shown once, on the answer to its creation.
 	b.open("/verwaltung/anmeldetokens")
@@ -318,7 +334,7 @@ func TestConsoleAdmin(t *testing.T) {
 	if code, body := getAs(t, c.base, sit, "/verwaltung/kalender"); code != 200 || !bytes.Contains(body, []byte("verwaltet keinen Schulträger")) {
 		t.Errorf("school IT's calendar page: %d", code)
 	}
-	if strings.Contains(logs.String(), community) || strings.Contains(logs.String(), token) {
+	if strings.Contains(logs.String(), community) || strings.Contains(logs.String(), community2) || strings.Contains(logs.String(), token) {
 		t.Error("a secret appears in the server log")
 	}
 }

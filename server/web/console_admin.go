@@ -455,4 +455,3 @@ func schoolOptions(rq *request, schools []*cmdb.School, blank bool) []adminOptio
 	}
 	return opts
 }
-

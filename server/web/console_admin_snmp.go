@@ -33,6 +33,8 @@ func (s *server) adminSNMPRoutes(h func(string, handler)) {
 	}))
 	h("GET /verwaltung/snmp-zugaenge", s.snmpCreds)
 	h("POST /verwaltung/snmp-zugaenge", s.snmpCreds)
+	h("GET /verwaltung/snmp-zugaenge/{id}", s.snmpCredEdit)
+	h("POST /verwaltung/snmp-zugaenge/{id}", s.snmpCredEdit)
 	h("POST /verwaltung/snmp-zugaenge/{id}/loeschen", s.snmpDelete("snmp-zugaenge", func(s *server) func(r *http.Request, sc cmdb.Scope, id int64) error {
 		return func(r *http.Request, sc cmdb.Scope, id int64) error {
 			return s.opts.SNMP.DeleteSNMPCredential(r.Context(), sc, id)
@@ -205,25 +207,12 @@ func (s *server) snmpCreds(w http.ResponseWriter, r *http.Request, rq *request) 
 	f := newForm(rq, "new", "/verwaltung/snmp-zugaenge?schule="+itoa(school), t("admin.create"))
 	f.Hidden = []adminHidden{{"school_id", itoa(school)}}
 	f.text("name", t("admin.field.name"), r.PostFormValue("name"))
-	f.choice("version", t("admin.field.snmpversion"), r.PostFormValue("version"), []adminOption{{Value: "2c", Label: "SNMP v2c"},
-		{Value: "1", Label: "SNMP v1"}, {Value: "3", Label: "SNMP v3"}, {Value: "pjlink", Label: "PJLink"}})
+	f.choice("version", t("admin.field.snmpversion"), r.PostFormValue("version"), versionOptions())
 	hint := t("admin.hint.secret")
 	if post {
 		hint = t("admin.hint.secret.again")
 	}
-	secretField(f, "community", t("admin.field.community"), hint)
-	f.text("user", t("admin.field.snmpuser"), r.PostFormValue("user")).Autocomplete = "off"
-	protos := func(list []string) []adminOption {
-		opts := []adminOption{{Value: "", Label: t("admin.snmp.noproto")}}
-		for _, p := range list {
-			opts = append(opts, adminOption{Value: p, Label: p})
-		}
-		return opts
-	}
-	f.choice("auth_proto", t("admin.field.authproto"), r.PostFormValue("auth_proto"), protos(cmdb.SNMPAuthProtocols))
-	secretField(f, "auth_pass", t("admin.field.authpass"), hint)
-	f.choice("priv_proto", t("admin.field.privproto"), r.PostFormValue("priv_proto"), protos(cmdb.SNMPPrivProtocols))
-	secretField(f, "priv_pass", t("admin.field.privpass"), hint)
+	credFields(rq, f, r.PostFormValue("user"), r.PostFormValue("auth_proto"), r.PostFormValue("priv_proto"), [3]string{hint, hint, hint})
 	status := http.StatusOK
 	if post {
 		c := &cmdb.SNMPCredential{Name: strings.TrimSpace(r.PostFormValue("name")), Version: r.PostFormValue("version"),
@@ -247,24 +236,113 @@ func (s *server) snmpCreds(w http.ResponseWriter, r *http.Request, rq *request) 
 		Filter:  schoolFilter(rq, "/verwaltung/snmp-zugaenge", school, schools, false),
 		Columns: []string{t("admin.field.name"), t("admin.field.snmpversion"), t("admin.field.snmpuser"), t("admin.field.community"), t("admin.field.authpass"), t("admin.field.privpass")}}
 	for _, c := range creds {
-		// What the store keeps follows from the version (Validate
-		// demands it); the values themselves never leave the store.
-		community, auth, priv := false, false, false
-		switch c.Version {
-		case "1", "2c":
-			community = true
-		case "3":
-			auth, priv = c.AuthProto != "", c.PrivProto != ""
-		case "pjlink":
-			auth = true
-		}
-		l.Rows = append(l.Rows, adminRow{Cells: []adminCell{{Text: c.Name}, {Text: c.Version}, {Text: c.User},
+		community, auth, priv := credSecrets(c)
+		l.Rows = append(l.Rows, adminRow{Cells: []adminCell{{Text: c.Name, Href: "/verwaltung/snmp-zugaenge/" + itoa(c.ID) + "?schule=" + itoa(school)}, {Text: c.Version}, {Text: c.User},
 			{Text: setOrNot(rq, community)}, {Text: setOrNot(rq, auth)}, {Text: setOrNot(rq, priv)}},
 			Actions: []adminAction{{Action: "/verwaltung/snmp-zugaenge/" + itoa(c.ID) + "/loeschen?schule=" + itoa(school), Label: t("admin.delete"), Hidden: c.Name, Danger: true}}})
 	}
 	l.exports(r, rq, "snmp-zugaenge")
 	v := &adminView{Heading: t("admin.snmpcreds.title"), Intro: t("admin.snmpcreds.intro"),
 		Blocks: []*adminBlock{{ID: "list", List: l}, {ID: "new", Heading: t("admin.snmpcreds.new"), Intro: t("admin.snmpcreds.new.intro"), Form: f}}}
+	return s.renderAdmin(w, r, rq, status, "admin.snmpcreds.title", v)
+}
+
+// credFields adds a profile's user, protocols and write-only secrets;
+// hints say of each secret whether one is stored.
+func credFields(rq *request, f *adminForm, user, auth, priv string, hints [3]string) {
+	t := rq.tr.T
+	secretField(f, "community", t("admin.field.community"), hints[0])
+	f.text("user", t("admin.field.snmpuser"), user).Autocomplete = "off"
+	protos := func(list []string) []adminOption {
+		opts := []adminOption{{Value: "", Label: t("admin.snmp.noproto")}}
+		for _, p := range list {
+			opts = append(opts, adminOption{Value: p, Label: p})
+		}
+		return opts
+	}
+	f.choice("auth_proto", t("admin.field.authproto"), auth, protos(cmdb.SNMPAuthProtocols))
+	secretField(f, "auth_pass", t("admin.field.authpass"), hints[1])
+	f.choice("priv_proto", t("admin.field.privproto"), priv, protos(cmdb.SNMPPrivProtocols))
+	secretField(f, "priv_pass", t("admin.field.privpass"), hints[2])
+}
+
+// credSecrets says which of a profile's secrets are stored; they follow
+// from the version (Validate demands them), the values never leave the
+// store.
+func credSecrets(c *cmdb.SNMPCredential) (community, auth, priv bool) {
+	switch c.Version {
+	case "1", "2c":
+		community = true
+	case "3":
+		auth, priv = c.AuthProto != "", c.PrivProto != ""
+	case "pjlink":
+		auth = true
+	}
+	return
+}
+
+func versionOptions() []adminOption {
+	return []adminOption{{Value: "2c", Label: "SNMP v2c"}, {Value: "1", Label: "SNMP v1"}, {Value: "3", Label: "SNMP v3"}, {Value: "pjlink", Label: "PJLink"}}
+}
+
+// snmpCredEdit changes a profile; each secret shows "gesetzt" or "nicht
+// gesetzt" and a field to replace it (empty: it stays).
+func (s *server) snmpCredEdit(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if err := s.needSNMP(); err != nil {
+		return err
+	}
+	t := rq.tr.T
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	school := queryID(r, "schule")
+	creds, err := s.opts.SNMP.FindSNMPCredentials(r.Context(), rq.Scope, school)
+	if err != nil {
+		return err
+	}
+	var c *cmdb.SNMPCredential
+	for _, x := range creds {
+		if x.ID == id {
+			c = x
+		}
+	}
+	if c == nil {
+		return cmdb.Errorf(cmdb.ENOTFOUND, "no credential profile %d in school %d", id, school)
+	}
+	post := r.Method == http.MethodPost
+	name, version, user, auth, priv := c.Name, c.Version, c.User, c.AuthProto, c.PrivProto
+	if post {
+		name, version, user = r.PostFormValue("name"), r.PostFormValue("version"), r.PostFormValue("user")
+		auth, priv = r.PostFormValue("auth_proto"), r.PostFormValue("priv_proto")
+	}
+	action := "/verwaltung/snmp-zugaenge/" + itoa(id) + "?schule=" + itoa(school)
+	f := newForm(rq, "cred", action, t("admin.save"))
+	f.text("name", t("admin.field.name"), name)
+	f.choice("version", t("admin.field.snmpversion"), version, versionOptions())
+	hasC, hasA, hasP := credSecrets(c)
+	hint := func(set bool) string {
+		return t("admin.hint.secret.replace", "State", setOrNot(rq, set))
+	}
+	credFields(rq, f, user, auth, priv, [3]string{hint(hasC), hint(hasA), hint(hasP)})
+	status := http.StatusOK
+	if post {
+		in := &cmdb.SNMPCredential{Name: strings.TrimSpace(name), Version: version, User: strings.TrimSpace(user), AuthProto: auth, PrivProto: priv,
+			Community: cmdb.Secret(r.PostFormValue("community")), AuthPass: cmdb.Secret(r.PostFormValue("auth_pass")), PrivPass: cmdb.Secret(r.PostFormValue("priv_pass"))}
+		err := s.opts.SNMP.UpdateSNMPCredential(r.Context(), rq.Scope, id, in)
+		if err == nil {
+			return done(w, r, action, "saved")
+		}
+		if err := f.refuse(rq, err, nil); err != nil {
+			return err
+		}
+		status = http.StatusUnprocessableEntity
+	}
+	del := newForm(rq, "del", "/verwaltung/snmp-zugaenge/"+itoa(id)+"/loeschen?schule="+itoa(school), t("admin.delete"))
+	del.Danger = true
+	v := &adminView{Crumbs: []adminLink{{"/verwaltung/snmp-zugaenge?schule=" + itoa(school), t("admin.snmpcreds.title")}}, Heading: c.Name,
+		Intro:  t("admin.snmpcreds.edit.intro"),
+		Blocks: []*adminBlock{{ID: "edit", Heading: t("admin.edit"), Form: f}, {ID: "delete", Heading: t("admin.delete"), Form: del}}}
 	return s.renderAdmin(w, r, rq, status, "admin.snmpcreds.title", v)
 }
 

@@ -94,6 +94,9 @@ type adminList struct {
 	Filter *adminForm
 	// export names the file of ?format=csv|xlsx; "" offers none.
 	export string
+	// exportCols, when not 0, is how many leading columns the export
+	// holds (the others are links, not data).
+	exportCols int
 }
 
 type adminRow struct {
@@ -280,13 +283,17 @@ func (s *server) renderAdmin(w http.ResponseWriter, r *http.Request, rq *request
 	if f := exportFormat(r); f != "" {
 		for _, b := range v.Blocks {
 			if b.List != nil && b.List.export != "" {
+				cols := b.List.Columns
+				if n := b.List.exportCols; n > 0 && n < len(cols) {
+					cols = cols[:n]
+				}
 				rows := make([][]string, len(b.List.Rows))
 				for i, row := range b.List.Rows {
-					for _, c := range row.Cells {
+					for _, c := range row.Cells[:min(len(cols), len(row.Cells))] {
 						rows[i] = append(rows[i], c.Text)
 					}
 				}
-				return export(w, f, b.List.export, b.List.Columns, rows)
+				return export(w, f, b.List.export, cols, rows)
 			}
 		}
 		return cmdb.Errorf(cmdb.ENOTFOUND, "no list to export on %s", r.URL.Path)

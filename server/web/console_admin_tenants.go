@@ -225,6 +225,15 @@ func (s *server) tenantList(k tenantKind) handler {
 		}
 		l := &adminList{Caption: t(k.msg + ".title"), Columns: cols, Rows: rows, Empty: t("admin.empty"),
 			New: &adminLink{k.base() + "/neu", t(k.msg + ".new")}}
+		if k.path != "raeume" {
+			l.exportCols = 3 // the last column links to the contents
+		}
+		// A new building of the school shown, a new room of the building.
+		if k.path == "gebaeude" && school != 0 {
+			l.New.Href += "?school_id=" + itoa(school)
+		} else if b := queryID(r, "gebaeude"); k.path == "raeume" && b != 0 {
+			l.New.Href += "?building_id=" + itoa(b)
+		}
 		if k.filter {
 			_, schools, err := s.schoolNames(r, rq)
 			if err != nil {

@@ -257,6 +257,22 @@ func TestConsoleAdmin(t *testing.T) {
 		b.checkPage(p.path)
 	}
 	b.shot("console-admin-09-sla-ziele")
+
+	// A building with rooms is not deleted; the page says what is in it.
+	b.open("/verwaltung/gebaeude")
+	b.open(b.eval(`document.querySelector('table a[href^="/verwaltung/gebaeude/"]').getAttribute("href")`))
+	b.submit(`#delete-h ~ form button[type=submit]`)
+	b.expect(".danger-zone .form-error", "Noch nicht leer: Darin sind noch 3 Räume")
+	b.checkPage("building not deleted")
+	b.shot("console-admin-09b-gebaeude-nicht-leer")
+	// An empty room is.
+	b.open("/verwaltung/raeume")
+	b.open(b.eval(`[...document.querySelectorAll('table a')].find(a => a.textContent == "Physikraum 1").getAttribute("href")`))
+	b.submit(`#delete-h ~ form button[type=submit]`)
+	b.expect(".notice", "Gelöscht.")
+	if strings.Contains(b.text("table"), "Physikraum 1") {
+		t.Error("the deleted room is still listed")
+	}
 	b.open("/verwaltung/prioritaeten")
 	b.shot("console-admin-10-prioritaeten")
 
@@ -289,7 +305,7 @@ func TestConsoleAdmin(t *testing.T) {
 	// The audit log lists the changes.
 	b.open("/verwaltung/protokoll")
 	for _, want := range []string{"Benutzer angelegt", "Mitgliedschaft hinzugefügt", "Schule, Gebäude oder Raum geändert",
-		"SNMP-Zugangsprofil angelegt", "Anmeldetoken angelegt", "Geschäftszeiten geändert", "Regel für Wiederholungsfehler geändert", "Jonas Weber"} {
+		"SNMP-Zugangsprofil angelegt", "Anmeldetoken angelegt", "Geschäftszeiten geändert", "Regel für Wiederholungsfehler geändert", "Schule, Gebäude oder Raum gelöscht", "Jonas Weber"} {
 		b.expect("table", want)
 	}
 	b.checkPage("audit log")
@@ -323,7 +339,7 @@ func TestConsoleAdmin(t *testing.T) {
 	// School IT gets what the stores let them have: their school's rooms,
 	// not the audit log nor the authority's settings.
 	sit := (&client{t: t, base: c.base}).signInCookie("p.keller@gymnasium-am-see.de", "Kreide-Tafel-2027!")
-	if code, body := getAs(t, c.base, sit, "/verwaltung/raeume"); code != 200 || !bytes.Contains(body, []byte("Physikraum 1")) {
+	if code, body := getAs(t, c.base, sit, "/verwaltung/raeume"); code != 200 || !bytes.Contains(body, []byte("Lehrerzimmer")) {
 		t.Errorf("school IT's rooms: %d", code)
 	} else if bytes.Contains(body, []byte(fmt.Sprintf("/verwaltung/raeume/%d\"", foreignRoom))) {
 		t.Error("school IT sees another authority's room")

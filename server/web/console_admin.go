@@ -216,7 +216,7 @@ func (f *adminForm) refuse(rq *request, err error, alias func(field string) stri
 		err = &cmdb.Error{Code: e.Code, Field: alias(e.Field), Message: e.Message}
 	}
 	if field, msg, ok := ruleText(rq, err); ok {
-		if f.field(field) == nil {
+		if f.field(field) == nil && field != "" {
 			msg = field + ": " + msg
 		}
 		f.bad(rq, field, msg)

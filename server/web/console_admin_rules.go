@@ -3,6 +3,8 @@ package web
 import (
 	"errors"
 	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/schulit/cmdb/server/cmdb"
 )
@@ -41,6 +43,9 @@ func ruleText(rq *request, err error) (field, msg string, ok bool) {
 	if !errors.As(err, &e) || (e.Code != cmdb.EINVALID && e.Code != cmdb.ECONFLICT) {
 		return "", "", false
 	}
+	if m := holdsRE.FindStringSubmatch(e.Message); m != nil {
+		return e.Field, rq.tr.T("admin.rule.holds", "N", holdings(rq, m[1])), true
+	}
 	for _, r := range storeRules {
 		if m := r.re.FindStringSubmatch(e.Message); m != nil {
 			n, k := "", ""
@@ -54,4 +59,24 @@ func ruleText(rq *request, err error) (field, msg string, ok bool) {
 		}
 	}
 	return "", "", false
+}
+
+// holdsRE is the tenant store's refusal to delete what is not empty.
+var holdsRE = regexp.MustCompile(`still holds (.+); move or delete them first`)
+
+// holdings says "2 rooms, 1 CI" in the page's language, word by word
+// where the catalogue has the word (admin.holds.<noun>).
+func holdings(rq *request, list string) string {
+	var out []string
+	for _, part := range strings.Split(list, ", ") {
+		n, noun, _ := strings.Cut(part, " ")
+		count, err := strconv.Atoi(n)
+		id := "admin.holds." + strings.ReplaceAll(strings.TrimSuffix(strings.ToLower(noun), "s"), " ", "_")
+		if msg, ok := rq.tr.lookup(id, "Count", count); ok && err == nil {
+			out = append(out, msg)
+		} else {
+			out = append(out, part)
+		}
+	}
+	return strings.Join(out, ", ")
 }

@@ -57,3 +57,20 @@ func TestAdminParsers(t *testing.T) {
 		t.Errorf("alias: %s", got)
 	}
 }
+
+// TestAdminRuleText: the stores' common rules in German, a building
+// that is not empty named with its contents.
+func TestAdminRuleText(t *testing.T) {
+	rq := &request{tr: mustCatalogue().translator("de")}
+	field, msg, ok := ruleText(rq, cmdb.Errorf(cmdb.ECONFLICT, "Building 4 still holds 2 rooms, 1 CI; move or delete them first."))
+	if !ok || field != "" || msg != "Noch nicht leer: Darin sind noch 2 Räume, 1 Gerät. Verschieben oder löschen Sie das zuerst." {
+		t.Errorf("holds: %q %q %v", field, msg, ok)
+	}
+	field, msg, ok = ruleText(rq, cmdb.Invalid("window_days", "must be 1 to 3660 days (got 0)"))
+	if !ok || field != "window_days" || msg != "Erlaubt ist eine Zahl von 1 bis 3660." {
+		t.Errorf("range: %q %q %v", field, msg, ok)
+	}
+	if _, _, ok := ruleText(rq, cmdb.Invalid("x", "something new")); ok {
+		t.Error("an unknown rule is translated")
+	}
+}

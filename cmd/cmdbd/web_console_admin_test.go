@@ -160,8 +160,13 @@ func TestConsoleAdmin(t *testing.T) {
 	b.do(chromedp.SendKeys(chromedp.ID("kb-title"), "Beamer zeigt kein Bild"),
 		chromedp.SendKeys(chromedp.ID("kb-body"), "Drücken Sie **Source** auf der Fernbedienung."),
 		chromedp.Click(chromedp.ID("kb-public")), chromedp.Click(chromedp.CSS(`input[name=classes][value=projector]`)))
+	cat := b.eval(`[...document.querySelectorAll("input[name=category_ids]")].find(i => i.parentElement.textContent.includes("Beamer: Lampe")).value`)
+	b.do(chromedp.Click(chromedp.CSS(`input[name=category_ids][value="` + cat + `"]`)))
 	b.submit(`form.admin-form button[type=submit]`)
 	b.expect(".notice", "Angelegt.")
+	if v := b.eval(`String(document.querySelector('input[name=category_ids][value="` + cat + `"]').checked)`); v != "true" {
+		t.Error("the article's category is not kept")
+	}
 	b.expect(".article strong", "Source")
 	b.checkPage("kb article")
 	b.shot("console-admin-05-wissen")

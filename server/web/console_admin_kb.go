@@ -108,7 +108,7 @@ func visibility(rq *request, public bool) string {
 }
 
 // kbForm is the article's form with the given values.
-func (s *server) kbForm(rq *request, action string, a *cmdb.KBArticle, auths []*cmdb.Authority) *adminForm {
+func (s *server) kbForm(r *http.Request, rq *request, action string, a *cmdb.KBArticle, auths []*cmdb.Authority) (*adminForm, error) {
 	t := rq.tr.T
 	f := newForm(rq, "kb", action, t("admin.save"))
 	if a.ID == 0 {
@@ -129,7 +129,16 @@ func (s *server) kbForm(rq *request, action string, a *cmdb.KBArticle, auths []*
 	}
 	f.add(&adminField{ID: "kb-classes", Name: "classes", Type: "checkboxes", Label: t("admin.field.classes"), Hint: t("admin.hint.classes"), Options: opts})
 	f.add(&adminField{ID: "kb-models", Name: "models", Type: "textarea", Value: strings.Join(a.Models, "\n"), Label: t("admin.field.models"), Hint: t("admin.hint.models"), Rows: 3})
-	return f
+	cats, err := s.authorityCategories(r, rq, a.AuthorityID)
+	if err != nil {
+		return nil, err
+	}
+	var copts []adminOption
+	for _, c := range cats {
+		copts = append(copts, adminOption{Value: itoa(c.ID), Label: s.className(rq, c.Class) + ": " + c.Name, Selected: slices.Contains(a.CategoryIDs, c.ID)})
+	}
+	f.add(&adminField{ID: "kb-categories", Name: "category_ids", Type: "checkboxes", Label: t("admin.field.kbcategories"), Hint: t("admin.hint.kbcategories"), Options: copts})
+	return f, nil
 }
 
 // kbTyped reads the article's fields from the form.
@@ -138,6 +147,12 @@ func kbTyped(r *http.Request, a *cmdb.KBArticle) {
 	a.BodyMD = r.PostFormValue("body_md")
 	a.Public = r.PostFormValue("public") != ""
 	a.Classes = r.PostForm["classes"]
+	a.CategoryIDs = nil
+	for _, v := range r.PostForm["category_ids"] {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil && id > 0 {
+			a.CategoryIDs = append(a.CategoryIDs, id)
+		}
+	}
 	a.Models = nil
 	for _, m := range strings.Split(r.PostFormValue("models"), "\n") {
 		if m = strings.TrimSpace(m); m != "" {
@@ -148,7 +163,7 @@ func kbTyped(r *http.Request, a *cmdb.KBArticle) {
 
 // kbAlias puts a tag's error next to its list.
 func kbAlias(f string) string {
-	for _, p := range []string{"classes", "models"} {
+	for _, p := range []string{"classes", "models", "category_ids"} {
 		if strings.HasPrefix(f, p) {
 			return p
 		}
@@ -176,18 +191,20 @@ func (s *server) kbNew(w http.ResponseWriter, r *http.Request, rq *request) erro
 		if id := formID(r, "authority_id"); id != 0 {
 			a.AuthorityID = id
 		}
-		err := s.opts.KB.CreateKBArticle(r.Context(), rq.Scope, a)
-		if err == nil {
+		cerr := s.opts.KB.CreateKBArticle(r.Context(), rq.Scope, a)
+		if cerr == nil {
 			return done(w, r, "/verwaltung/wissen/"+itoa(a.ID), "created")
 		}
 		a.ID = 0
-		f = s.kbForm(rq, "/verwaltung/wissen/neu", a, all)
-		if err := f.refuse(rq, err, kbAlias); err != nil {
+		if f, err = s.kbForm(r, rq, "/verwaltung/wissen/neu", a, all); err != nil {
+			return err
+		}
+		if err := f.refuse(rq, cerr, kbAlias); err != nil {
 			return err
 		}
 		status = http.StatusUnprocessableEntity
-	} else {
-		f = s.kbForm(rq, "/verwaltung/wissen/neu", a, all)
+	} else if f, err = s.kbForm(r, rq, "/verwaltung/wissen/neu", a, all); err != nil {
+		return err
 	}
 	v := &adminView{Crumbs: []adminLink{{"/verwaltung/wissen", t("admin.kb.title")}}, Heading: t("admin.kb.new"),
 		Blocks: []*adminBlock{{ID: "new", Form: f}}}
@@ -225,13 +242,20 @@ func (s *server) kbEdit(w http.ResponseWriter, r *http.Request, rq *request) err
 	}
 	action := "/verwaltung/wissen/" + itoa(id)
 	if r.Method != http.MethodPost {
-		return s.renderAdmin(w, r, rq, http.StatusOK, "admin.kb.title", s.kbView(rq, stored, s.kbForm(rq, action, stored, nil), nil))
+		f, err := s.kbForm(r, rq, action, stored, nil)
+		if err != nil {
+			return err
+		}
+		return s.renderAdmin(w, r, rq, http.StatusOK, "admin.kb.title", s.kbView(rq, stored, f, nil))
 	}
 	typed := *stored
 	kbTyped(r, &typed)
 	version, _ := strconv.Atoi(r.PostFormValue("version"))
+	if typed.CategoryIDs == nil {
+		typed.CategoryIDs = []int64{}
+	}
 	u := cmdb.KBArticleUpdate{Title: &typed.Title, BodyMD: &typed.BodyMD, Public: &typed.Public, Classes: &typed.Classes,
-		Models: &typed.Models, Version: &version}
+		Models: &typed.Models, CategoryIDs: &typed.CategoryIDs, Version: &version}
 	if typed.Classes == nil {
 		empty := []string{}
 		u.Classes = &empty
@@ -242,7 +266,10 @@ func (s *server) kbEdit(w http.ResponseWriter, r *http.Request, rq *request) err
 	}
 	if _, err := s.opts.KB.UpdateKBArticle(r.Context(), rq.Scope, id, u); err != nil {
 		typed.Version = version
-		f := s.kbForm(rq, action, &typed, nil)
+		f, ferr := s.kbForm(r, rq, action, &typed, nil)
+		if ferr != nil {
+			return ferr
+		}
 		if err := f.refuse(rq, err, kbAlias); err != nil {
 			return err
 		}
@@ -275,7 +302,11 @@ func (s *server) kbDelete(w http.ResponseWriter, r *http.Request, rq *request) e
 		if err := del.refuse(rq, err, nil); err != nil {
 			return err
 		}
-		v := s.kbView(rq, stored, s.kbForm(rq, "/verwaltung/wissen/"+itoa(id), stored, nil), del)
+		f, ferr := s.kbForm(r, rq, "/verwaltung/wissen/"+itoa(id), stored, nil)
+		if ferr != nil {
+			return ferr
+		}
+		v := s.kbView(rq, stored, f, del)
 		return s.renderAdmin(w, r, rq, http.StatusConflict, "admin.kb.title", v)
 	}
 	return done(w, r, "/verwaltung/wissen", "deleted")

@@ -315,6 +315,11 @@ func TestConsoleAdmin(t *testing.T) {
 	}
 	b.checkPage("audit log")
 	b.shot("console-admin-11-protokoll")
+	// The API pages the same log.
+	first, second := c.must(200, "GET", "/api/v1/audit?limit=1", nil), c.must(200, "GET", "/api/v1/audit?limit=1&offset=1", nil)
+	if len(asSlice(second["items"])) != 1 || first["total"] != second["total"] || id(asSlice(first["items"])[0].(map[string]any)) <= id(asSlice(second["items"])[0].(map[string]any)) {
+		t.Errorf("audit pages by offset: %v then %v", first, second)
+	}
 	b.open("/verwaltung/protokoll?aktion=user_created")
 	b.expect("table", "Petra Keller")
 	if strings.Contains(b.text("table"), "Mitgliedschaft hinzugefügt") {

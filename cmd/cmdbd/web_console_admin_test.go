@@ -232,6 +232,13 @@ func TestConsoleAdmin(t *testing.T) {
 	if strings.Contains(b.eval(`document.documentElement.outerHTML`), token) {
 		t.Error("the enrolment token is shown again")
 	}
+	// Revoked from its row, after a question.
+	b.submit(`table .row-actions button`)
+	b.expect("h1", "Token wirklich widerrufen?")
+	b.expect("main", "Laptopwagen 2026")
+	b.submit(`form.danger-zone button[type=submit]`)
+	b.expect(".notice", "widerrufen")
+	b.expect("table", "widerrufen")
 
 	// The calendar: a bad span is refused next to its day and kept.
 	b.open("/verwaltung/kalender")
@@ -267,6 +274,11 @@ func TestConsoleAdmin(t *testing.T) {
 	b.open("/verwaltung/gebaeude")
 	b.open(b.eval(`document.querySelector('table a[href^="/verwaltung/gebaeude/"]').getAttribute("href")`))
 	b.submit(`#delete-h ~ form button[type=submit]`)
+	b.expect("h1", "Wirklich löschen?")
+	b.expect("main", "Gymnasium am See – Haus A")
+	b.checkPage("confirm delete")
+	b.shot("console-admin-09c-loeschen-bestaetigen")
+	b.submit(`form.danger-zone button[type=submit]`)
 	b.expect(".danger-zone .form-error", "Noch nicht leer: Darin sind noch 3 Räume")
 	b.checkPage("building not deleted")
 	b.shot("console-admin-09b-gebaeude-nicht-leer")
@@ -274,6 +286,7 @@ func TestConsoleAdmin(t *testing.T) {
 	b.open("/verwaltung/raeume")
 	b.open(b.eval(`[...document.querySelectorAll('table a')].find(a => a.textContent == "Physikraum 1").getAttribute("href")`))
 	b.submit(`#delete-h ~ form button[type=submit]`)
+	b.submit(`form.danger-zone button[type=submit]`)
 	b.expect(".notice", "Gelöscht.")
 	if strings.Contains(b.text("table"), "Physikraum 1") {
 		t.Error("the deleted room is still listed")

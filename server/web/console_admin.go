@@ -79,6 +79,8 @@ type adminBlock struct {
 	List    *adminList
 	Form    *adminForm
 	HTML    template.HTML
+	// Back is a way out after the form (a confirmation's "Abbrechen").
+	Back *adminLink
 }
 
 // adminList is a table; what it shows is what its export holds.
@@ -461,4 +463,21 @@ func schoolOptions(rq *request, schools []*cmdb.School, blank bool) []adminOptio
 		opts = append(opts, adminOption{Value: itoa(sc.ID), Label: sc.Name + " (" + sc.Code + ")"})
 	}
 	return opts
+}
+
+// confirmed reports whether a destructive form was confirmed. If not, it
+// shows the question (questionID, with what it is about) and a button
+// that sends the same form again, confirmed, and a way back: one click
+// in a table never deletes.
+func (s *server) confirmed(w http.ResponseWriter, r *http.Request, rq *request, questionID, what, back string) (bool, error) {
+	if r.PostFormValue("bestaetigt") == "1" {
+		return true, nil
+	}
+	t := rq.tr.T
+	f := newForm(rq, "confirm", r.URL.RequestURI(), t(questionID+".yes"))
+	f.Danger = true
+	f.Hidden = []adminHidden{{"bestaetigt", "1"}}
+	v := &adminView{Heading: t(questionID), Intro: what,
+		Blocks: []*adminBlock{{ID: "confirm", Form: f, Back: &adminLink{back, t("admin.confirm.back")}}}}
+	return false, s.renderAdmin(w, r, rq, http.StatusOK, questionID, v)
 }

@@ -292,6 +292,13 @@ func (s *server) kbDelete(w http.ResponseWriter, r *http.Request, rq *request) e
 	if err != nil {
 		return err
 	}
+	art, err := s.opts.KB.FindKBArticleByID(r.Context(), rq.Scope, id)
+	if err != nil {
+		return err
+	}
+	if ok, err := s.confirmed(w, r, rq, "admin.confirm.delete", art.Title, "/verwaltung/wissen/"+itoa(id)); !ok {
+		return err
+	}
 	if err := s.opts.KB.DeleteKBArticle(r.Context(), rq.Scope, id); err != nil {
 		stored, ferr := s.opts.KB.FindKBArticleByID(r.Context(), rq.Scope, id)
 		if ferr != nil {

@@ -356,12 +356,15 @@ func (s *server) snmpDelete(page string, del func(*server) func(r *http.Request,
 		if err != nil {
 			return err
 		}
-		if err := del(s)(r, rq.Scope, id); err != nil {
-			return err
-		}
 		back := "/verwaltung/" + page
 		if sc := queryID(r, "schule"); sc != 0 {
 			back += "?schule=" + itoa(sc)
+		}
+		if ok, err := s.confirmed(w, r, rq, "admin.confirm.delete", r.PostFormValue("was"), back); !ok {
+			return err
+		}
+		if err := del(s)(r, rq.Scope, id); err != nil {
+			return err
 		}
 		return done(w, r, back, "deleted")
 	}
@@ -462,6 +465,9 @@ func (s *server) enrolRevoke(w http.ResponseWriter, r *http.Request, rq *request
 	}
 	id, err := pathID(r)
 	if err != nil {
+		return err
+	}
+	if ok, err := s.confirmed(w, r, rq, "admin.confirm.revoke", r.PostFormValue("was"), "/verwaltung/anmeldetokens"); !ok {
 		return err
 	}
 	if err := s.opts.Agents.RevokeEnrolmentToken(r.Context(), rq.Scope, id); err != nil {

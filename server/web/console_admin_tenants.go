@@ -344,6 +344,13 @@ func (s *server) tenantDelete(k tenantKind) handler {
 		if err != nil {
 			return err
 		}
+		_, name, where, err := k.find(r.Context(), rq.Scope, id)
+		if err != nil {
+			return err
+		}
+		if ok, err := s.confirmed(w, r, rq, "admin.confirm.delete", strings.TrimPrefix(where+" – "+name, " – "), k.base()+"/"+itoa(id)); !ok {
+			return err
+		}
 		err = k.delete(r.Context(), rq.Scope, id)
 		if err == nil {
 			return done(w, r, k.base(), "deleted")

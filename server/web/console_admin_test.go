@@ -27,6 +27,7 @@ func init() {
 			{ID: "empty", Heading: "Leer", List: &adminList{Caption: "Leer", Empty: "Noch keine Einträge."}},
 			{ID: "edit", Heading: "Bearbeiten", Form: f},
 			{ID: "preview", Heading: "Vorschau", HTML: "<p><strong>fett</strong></p>"},
+			{ID: "confirm", Form: &adminForm{ID: "confirm", Submit: "Ja, löschen", Danger: true}, Back: &adminLink{"/verwaltung", "Abbrechen"}},
 		}}
 }
 

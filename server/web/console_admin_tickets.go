@@ -225,6 +225,10 @@ func (s *server) categoryDelete(w http.ResponseWriter, r *http.Request, rq *requ
 	if err != nil {
 		return err
 	}
+	if ok, err := s.confirmed(w, r, rq, "admin.confirm.hide", s.className(rq, c.Class)+": "+c.Name,
+		"/verwaltung/kategorien/"+itoa(c.ID)+"?behoerde="+itoa(auth.ID)); !ok {
+		return err
+	}
 	off := false
 	if _, err := s.opts.Catalogue.UpdateTicketCategory(r.Context(), rq.Scope, c.ID, auth.ID, cmdb.TicketCategoryInput{Active: &off}); err != nil {
 		del := newForm(rq, "del", r.URL.RequestURI(), rq.tr.T("admin.category.hide"))

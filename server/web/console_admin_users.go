@@ -343,6 +343,9 @@ func (s *server) userRemoveMembership(w http.ResponseWriter, r *http.Request, rq
 	if !found {
 		return cmdb.Errorf(cmdb.ENOTFOUND, "user %d has no membership %d", id, mid)
 	}
+	if ok, err := s.confirmed(w, r, rq, "admin.confirm.remove", u.Name+": "+r.PostFormValue("was"), "/verwaltung/benutzer/"+itoa(id)); !ok {
+		return err
+	}
 	if err := s.opts.Accounts.RemoveMembership(r.Context(), rq.Scope, mid); err != nil {
 		form := newForm(rq, "member", "/verwaltung/benutzer/"+itoa(id)+"/mitgliedschaft", rq.tr.T("admin.user.addmembership"))
 		if err := form.refuse(rq, err, orgAlias); err != nil {

@@ -254,7 +254,11 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request, sc cmdb.Scope
 	if err != nil {
 		return err
 	}
-	out, total, err := s.opts.Accounts.FindAudit(r.Context(), sc, cmdb.AuditFilter{AuthorityID: auth, Action: r.URL.Query().Get("action"), Limit: int(limit)})
+	offset, err := queryInt(r, "offset")
+	if err != nil {
+		return err
+	}
+	out, total, err := s.opts.Accounts.FindAudit(r.Context(), sc, cmdb.AuditFilter{AuthorityID: auth, Action: r.URL.Query().Get("action"), Limit: int(limit), Offset: int(min(offset, 1<<30))})
 	if err != nil {
 		return err
 	}

@@ -311,4 +311,6 @@ type AuditFilter struct {
 	AuthorityID int64
 	Action      string
 	Limit       int
+	// Offset skips that many of the newest matching events (paging).
+	Offset int
 }

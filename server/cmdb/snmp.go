@@ -398,6 +398,13 @@ type SNMPStore interface {
 	CreateSNMPCredential(ctx context.Context, s Scope, schoolID int64, c *SNMPCredential) error
 	FindSNMPCredentials(ctx context.Context, s Scope, schoolID int64) ([]*SNMPCredential, error)
 	DeleteSNMPCredential(ctx context.Context, s Scope, id int64) error
+	// UpdateSNMPCredential changes a profile: name, version, user and
+	// protocols as given; a secret given empty keeps the stored one when
+	// the version stays (a new version needs its secrets anew). The
+	// secrets are cleared from c afterwards. EINVALID naming the field
+	// (never holding a secret), ENOTFOUND for a profile outside the
+	// scope, EFORBIDDEN for one the scope sees but may not change.
+	UpdateSNMPCredential(ctx context.Context, s Scope, id int64, c *SNMPCredential) error
 	CreateSNMPTarget(ctx context.Context, s Scope, t *SNMPTarget) error
 	FindSNMPTargets(ctx context.Context, s Scope, schoolID int64) ([]*SNMPTarget, error)
 	DeleteSNMPTarget(ctx context.Context, s Scope, id int64) error

@@ -64,11 +64,11 @@ func (db *DB) FindAudit(ctx context.Context, s cmdb.Scope, f cmdb.AuditFilter) (
 	}
 	var rows []row
 	if err := db.db.SelectContext(ctx, &rows, rebind(`SELECT id, at, actor, action, target, authority_id, ip, detail
-		FROM audit_log WHERE `+w.String()+` ORDER BY id DESC LIMIT ?`), append(w.args, f.Limit)...); err != nil {
+		FROM audit_log WHERE `+w.String()+` ORDER BY id DESC LIMIT ? OFFSET ?`), append(w.args, f.Limit, max(f.Offset, 0))...); err != nil {
 		return nil, 0, mapErr("postgres.FindAudit", err)
 	}
-	total := len(rows)
-	if total == f.Limit {
+	total := len(rows) + max(f.Offset, 0)
+	if len(rows) == f.Limit || (len(rows) == 0 && f.Offset > 0) {
 		if err := db.db.GetContext(ctx, &total, rebind(`SELECT count(*) FROM audit_log WHERE `+w.String()), w.args...); err != nil {
 			return nil, 0, mapErr("postgres.FindAudit", err)
 		}

@@ -37,6 +37,15 @@ type Options struct {
 	// defaults), as the store's do.
 	Attachments      cmdb.AttachmentStore
 	AttachmentLimits cmdb.AttachmentLimits
+	// Agents, SNMP and SLA serve the administration's enrolment tokens,
+	// SNMP settings and SLA calendar; nil: those pages answer not found.
+	Agents cmdb.AgentStore
+	SNMP   cmdb.SNMPStore
+	SLA    cmdb.SLAStore
+	// Failures and Monitoring keep the repeat-failure and monitoring
+	// rules the administration edits; nil: those pages answer not found.
+	Failures   cmdb.FailureStore
+	Monitoring cmdb.MonitoringStore
 	// SessionMaxAge is the lifetime of the session cookie; 0: a browser
 	// session.
 	SessionMaxAge time.Duration
@@ -102,6 +111,7 @@ func New(opts Options) http.Handler {
 	mux.Handle("GET /beantragen/{id}", s.private(s.serviceForm))
 	mux.Handle("POST /beantragen/{id}", s.private(s.serviceRequest))
 	// The staff console (console*.go): each part adds its routes here.
+	s.adminRoutes(mux)
 	mux.Handle("/", s.public(s.notFound))
 
 	// Cookies make browsers send credentials on their own: refuse

@@ -1,0 +1,188 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/schulit/cmdb/server/cmdb"
+)
+
+// The repeat-failure rule (FailureStore, as
+// /authorities/{id}/repeat-failure-rule) and the monitoring rules
+// (MonitoringStore, as /authorities/{id}/monitoring-rules). The model
+// pattern test has no rule an authority can set (cmdb.DefaultPatternRule
+// serves all): its page part says what it is.
+
+func (s *server) adminFailureRoutes(h func(string, handler)) {
+	h("GET /verwaltung/wiederholfehler", s.repeatPage)
+	h("POST /verwaltung/wiederholfehler", s.repeatPage)
+	h("GET /verwaltung/ueberwachung", s.monitoringPage)
+	h("POST /verwaltung/ueberwachung", s.monitoringPage)
+}
+
+func (s *server) repeatPage(w http.ResponseWriter, r *http.Request, rq *request) error {
+	t := rq.tr.T
+	if s.opts.Failures == nil {
+		return cmdb.Errorf(cmdb.ENOTFOUND, "no failure store")
+	}
+	auth, all, err := s.authorityChoice(r, rq)
+	if err != nil {
+		return err
+	}
+	if auth == nil {
+		return s.noAuthority(w, r, rq, "admin.repeat.title")
+	}
+	cur, err := s.opts.Failures.FindRepeatFailureRule(r.Context(), rq.Scope, auth.ID)
+	if err != nil {
+		return err
+	}
+	post := r.Method == http.MethodPost
+	f := newForm(rq, "rep", "/verwaltung/wiederholfehler", t("admin.save"))
+	f.Hidden = []adminHidden{{"behoerde", itoa(auth.ID)}}
+	next := cmdb.RepeatRules{ByClass: map[string]cmdb.RepeatRule{}}
+	// num adds a number field; empty stays 0 (no override, or the default).
+	num := func(g *adminField, name, label string, stored int, set bool) int {
+		val := ""
+		if set {
+			val = strconv.Itoa(stored)
+		}
+		if post {
+			val = strings.TrimSpace(r.PostFormValue(name))
+		}
+		fl := &adminField{ID: fieldID("rep", name), Name: name, Type: "number", Value: val, Label: label}
+		g.Sub = append(g.Sub, fl)
+		if !post || val == "" {
+			return 0
+		}
+		n, err := strconv.Atoi(val)
+		if err != nil {
+			fl.Error, f.Summary = t("admin.error.number"), t("admin.form.errors")
+		}
+		return n
+	}
+	def := cur.For("") // the default, filled in when the authority has none
+	g := f.add(&adminField{Type: "group", Label: t("admin.repeat.default")})
+	next.Default.Threshold = num(g, "default.threshold", t("admin.field.threshold"), def.Threshold, true)
+	next.Default.WindowDays = num(g, "default.window_days", t("admin.field.windowdays"), def.WindowDays, true)
+	for _, c := range cmdb.Classes {
+		o, has := cur.ByClass[c]
+		g := f.add(&adminField{Type: "group", Label: s.className(rq, c)})
+		th := num(g, "by_class."+c+".threshold", t("admin.field.threshold"), o.Threshold, has)
+		wd := num(g, "by_class."+c+".window_days", t("admin.field.windowdays"), o.WindowDays, has)
+		if th != 0 || wd != 0 {
+			next.ByClass[c] = cmdb.RepeatRule{Threshold: th, WindowDays: wd}
+		}
+	}
+	status := http.StatusOK
+	if post {
+		if !f.HasErrors() {
+			err := s.opts.Failures.SetRepeatFailureRule(r.Context(), rq.Scope, auth.ID, next)
+			if err == nil {
+				return done(w, r, "/verwaltung/wiederholfehler?behoerde="+itoa(auth.ID), "saved")
+			}
+			if err := f.refuse(rq, err, nil); err != nil {
+				return err
+			}
+		}
+		status = http.StatusUnprocessableEntity
+	}
+	blocks := []*adminBlock{}
+	if af := authorityFilter(rq, "/verwaltung/wiederholfehler", auth, all); af != nil {
+		blocks = append(blocks, &adminBlock{ID: "pick", Form: af})
+	}
+	p := cmdb.DefaultPatternRule()
+	blocks = append(blocks, &adminBlock{ID: "rep", Heading: auth.Name, Intro: t("admin.repeat.intro"), Form: f},
+		&adminBlock{ID: "pattern", Heading: t("admin.pattern.title"),
+			Intro: t("admin.pattern.intro", "Alpha", strconv.FormatFloat(p.Alpha, 'g', -1, 64), "Incidents", p.MinIncidents, "Devices", p.MinDevices)})
+	v := &adminView{Heading: t("admin.repeat.title"), Blocks: blocks}
+	return s.renderAdmin(w, r, rq, status, "admin.repeat.title", v)
+}
+
+func levelOptions(rq *request, id string) []adminOption {
+	var opts []adminOption
+	for n := 1; n <= 3; n++ {
+		opts = append(opts, adminOption{Value: strconv.Itoa(n), Label: rq.tr.T(fmt.Sprintf("%s.%d", id, n))})
+	}
+	return opts
+}
+
+func (s *server) monitoringPage(w http.ResponseWriter, r *http.Request, rq *request) error {
+	t := rq.tr.T
+	if s.opts.Monitoring == nil {
+		return cmdb.Errorf(cmdb.ENOTFOUND, "no monitoring store")
+	}
+	auth, all, err := s.authorityChoice(r, rq)
+	if err != nil {
+		return err
+	}
+	if auth == nil {
+		return s.noAuthority(w, r, rq, "admin.monitoring.title")
+	}
+	rules, err := s.opts.Monitoring.FindMonitoringRules(r.Context(), rq.Scope, auth.ID)
+	if err != nil {
+		return err
+	}
+	provs, err := s.opts.Tenants.FindProviders(r.Context(), rq.Scope)
+	if err != nil && cmdb.ErrorCode(err) != cmdb.EFORBIDDEN {
+		return err
+	}
+	groups := []adminOption{{Value: "0", Label: t("admin.monitoring.ownit")}}
+	for _, p := range provs {
+		groups = append(groups, adminOption{Value: itoa(p.ID), Label: p.Name})
+	}
+	post := r.Method == http.MethodPost
+	f := newForm(rq, "mon", "/verwaltung/ueberwachung", t("admin.save"))
+	f.Hidden = []adminHidden{{"behoerde", itoa(auth.ID)}}
+	var next []cmdb.MonitoringRule
+	for i, ru := range rules {
+		p := fmt.Sprintf("rules[%d].", i)
+		if post {
+			ru.OpensTicket = r.PostFormValue(p+"opens_ticket") != ""
+			ru.AutoResolve = r.PostFormValue(p+"auto_resolve") != ""
+			ru.ProviderID = formID(r, p+"provider_id")
+			ru.Level, _ = strconv.Atoi(r.PostFormValue(p + "level"))
+			ru.Impact, _ = strconv.Atoi(r.PostFormValue(p + "impact"))
+			ru.Urgency, _ = strconv.Atoi(r.PostFormValue(p + "urgency"))
+		}
+		next = append(next, ru)
+		label := t("admin.health." + string(ru.Kind))
+		if ru.Default && !post {
+			label += " (" + t("admin.category.default") + ")"
+		}
+		g := f.add(&adminField{Type: "group", Label: label})
+		sel := func(name, lbl, val string, opts []adminOption) {
+			o := append([]adminOption(nil), opts...)
+			for k := range o {
+				o[k].Selected = o[k].Value == val
+			}
+			g.Sub = append(g.Sub, &adminField{ID: fieldID("mon", p+name), Name: p + name, Type: "select", Label: lbl, Value: val, Options: o})
+		}
+		chk := func(name, lbl string, on bool) {
+			g.Sub = append(g.Sub, &adminField{ID: fieldID("mon", p+name), Name: p + name, Type: "checkbox", Label: lbl, Value: "1", Checked: on})
+		}
+		chk("opens_ticket", t("admin.field.opensticket"), ru.OpensTicket)
+		sel("provider_id", t("admin.field.group"), itoa(ru.ProviderID), groups)
+		sel("level", t("admin.field.level"), strconv.Itoa(ru.Level), levelOptions(rq, "admin.level"))
+		sel("impact", t("admin.field.impact"), strconv.Itoa(ru.Impact), levelOptions(rq, "admin.impact"))
+		sel("urgency", t("admin.field.urgency"), strconv.Itoa(ru.Urgency), levelOptions(rq, "admin.urgency"))
+		chk("auto_resolve", t("admin.field.autoresolve"), ru.AutoResolve)
+	}
+	status := http.StatusOK
+	if post {
+		if _, err := s.opts.Monitoring.SetMonitoringRules(r.Context(), rq.Scope, auth.ID, next); err == nil {
+			return done(w, r, "/verwaltung/ueberwachung?behoerde="+itoa(auth.ID), "saved")
+		} else if err := f.refuse(rq, err, nil); err != nil {
+			return err
+		}
+		status = http.StatusUnprocessableEntity
+	}
+	blocks := []*adminBlock{}
+	if af := authorityFilter(rq, "/verwaltung/ueberwachung", auth, all); af != nil {
+		blocks = append(blocks, &adminBlock{ID: "pick", Form: af})
+	}
+	blocks = append(blocks, &adminBlock{ID: "mon", Heading: auth.Name, Intro: t("admin.monitoring.intro"), Form: f})
+	v := &adminView{Heading: t("admin.monitoring.title"), Blocks: blocks}
+	return s.renderAdmin(w, r, rq, status, "admin.monitoring.title", v)
+}

@@ -183,4 +183,8 @@ type DashboardStore interface {
 	// FindCISources says when each source last saw a visible CI
 	// (ENOTFOUND for another's).
 	FindCISources(ctx context.Context, s Scope, ciID int64) ([]SourceSeen, error)
+	// FindDuplicateCandidate returns one duplicate candidate in any
+	// status, with who resolved it (ENOTFOUND for another authority's),
+	// so that a review page can say someone else merged it meanwhile.
+	FindDuplicateCandidate(ctx context.Context, s Scope, id int64) (*DuplicateCandidate, error)
 }

@@ -349,6 +349,21 @@ func (db *DB) FindCISources(ctx context.Context, s cmdb.Scope, ciID int64) ([]cm
 	return out, mapErr("postgres.FindCISources", err)
 }
 
+// FindDuplicateCandidate returns one candidate; see cmdb.DashboardStore.
+func (db *DB) FindDuplicateCandidate(ctx context.Context, s cmdb.Scope, id int64) (*cmdb.DuplicateCandidate, error) {
+	var w where
+	w.scope(s, "d.authority_id", "")
+	w.add("d.id = ?", id)
+	var d cmdb.DuplicateCandidate
+	err := db.db.GetContext(ctx, &d, rebind(`SELECT d.id, d.authority_id AS authorityid, d.ci_a AS cia, d.ci_b AS cib,
+		d.rule, d.detail, d.status, d.created_at AS createdat, coalesce(d.resolved_by, '') AS resolvedby, d.resolved_at AS resolvedat
+		FROM duplicate_candidates d WHERE `+w.String()), w.args...)
+	if cmdb.ErrorCode(mapErr("", err)) == cmdb.ENOTFOUND {
+		return nil, notFound("duplicate candidate", id)
+	}
+	return &d, mapErr("postgres.FindDuplicateCandidate", err)
+}
+
 // linesOf turns a page's rows (each with the total of all matches) into
 // the lines and the total.
 func linesOf[R, L any](rows []R, split func(R) (*L, int)) ([]*L, int, error) {

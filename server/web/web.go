@@ -37,6 +37,10 @@ type Options struct {
 	// defaults), as the store's do.
 	Attachments      cmdb.AttachmentStore
 	AttachmentLimits cmdb.AttachmentLimits
+	// Dashboard and Failures feed the console's dashboard and duplicates
+	// review (console_dash*.go); nil: those pages answer 404.
+	Dashboard cmdb.DashboardStore
+	Failures  cmdb.FailureStore
 	// SessionMaxAge is the lifetime of the session cookie; 0: a browser
 	// session.
 	SessionMaxAge time.Duration
@@ -102,6 +106,7 @@ func New(opts Options) http.Handler {
 	mux.Handle("GET /beantragen/{id}", s.private(s.serviceForm))
 	mux.Handle("POST /beantragen/{id}", s.private(s.serviceRequest))
 	// The staff console (console*.go): each part adds its routes here.
+	s.dashRoutes(mux)
 	mux.Handle("/", s.public(s.notFound))
 
 	// Cookies make browsers send credentials on their own: refuse

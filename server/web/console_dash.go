@@ -57,17 +57,17 @@ type dashPattern struct {
 }
 
 type dashboardView struct {
-	Choices   []dashChoice // the authorities to choose from, when several
-	Chosen    bool
-	Authority string
+	Choices    []dashChoice // the authorities to choose from, when several
+	Chosen     bool
+	Authority  string
 	Priorities []int
-	Tickets   []dashTicketRow
-	Totals    dashTicketRow
-	Breached  link
-	DueToday  link
-	Repeat    *link
-	RepeatTop []link
-	Patterns  []dashPattern
+	Tickets    []dashTicketRow
+	Totals     dashTicketRow
+	Breached   link
+	DueToday   link
+	Repeat     *link
+	RepeatTop  []link
+	Patterns   []dashPattern
 	// ShowPatterns: the caller sees the whole authority (patterns are the
 	// authority's).
 	ShowPatterns bool

@@ -51,7 +51,7 @@ type dupView struct {
 	Rule   string // the identify rule, as people say it
 	A, B   *dupSide
 	Sides  []*dupSide // A and B, for the page's two columns
-	Keep   int64 // what was chosen, kept on a refused submit
+	Keep   int64      // what was chosen, kept on a refused submit
 	Errors fieldErrors
 	// ResolvedBy names who merged or dismissed it when it is no longer
 	// open (maybe someone else, meanwhile).

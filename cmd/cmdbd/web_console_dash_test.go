@@ -166,7 +166,7 @@ func TestConsoleDash(t *testing.T) {
 			t.Errorf("%s reads %q, want %s", sel, got, n)
 		}
 	}
-	b.expect("#fig-notseen", "1 Anbindung schulamt")
+	b.expect("#fig-notseen", "1 Gerät – Quelle: Anbindung schulamt")
 	b.expect("#open-tickets", "Gymnasium am See")
 	b.expect("#open-tickets", "Grundschule am Park")
 	b.checkPage("dashboard")

@@ -16,10 +16,10 @@ import (
 // are worse than duplicates, so nothing happens without a human's choice.
 
 type dupRow struct {
-	ID           int64
-	A, B         link
-	Rule, Detail string
-	Created      time.Time
+	ID      int64
+	A, B    link
+	Rule    string
+	Created time.Time
 }
 
 type dupsView struct {
@@ -38,7 +38,14 @@ type dupSide struct {
 	Room        string
 	Identifiers []*cmdb.Identifier
 	Sources     []dupSeen
-	History     []*cmdb.HistoryEntry
+	History     []histLine
+}
+
+// histLine is a history entry in words: the attribute's label, and
+// classes, statuses and schools by name rather than code or id.
+type histLine struct {
+	At                     time.Time
+	Attr, Old, New, Source string
 }
 
 type dupSeen struct {
@@ -88,7 +95,7 @@ func (s *server) duplicates(w http.ResponseWriter, r *http.Request, rq *request)
 		return link{Text: n, Href: "/cis/" + strconv.FormatInt(id, 10)}
 	}
 	for _, d := range ds {
-		v.Rows = append(v.Rows, dupRow{ID: d.ID, A: name(d.CIA), B: name(d.CIB), Rule: ruleName(rq, d.Rule), Detail: d.Detail, Created: d.CreatedAt})
+		v.Rows = append(v.Rows, dupRow{ID: d.ID, A: name(d.CIA), B: name(d.CIB), Rule: ruleName(rq, d.Rule), Created: d.CreatedAt})
 	}
 	s.render(w, r, rq, http.StatusOK, "console_dash_dups", "dups.title", v)
 	return nil
@@ -181,8 +188,44 @@ func (s *server) dupSide(ctx context.Context, rq *request, id int64) (*dupSide, 
 	for _, x := range seen {
 		side.Sources = append(side.Sources, dupSeen{Source: sourceName(rq, x.Source), At: x.LastSeen})
 	}
-	if side.History, err = s.opts.CIs.FindHistory(ctx, rq.Scope, id, 20); err != nil {
+	hist, err := s.opts.CIs.FindHistory(ctx, rq.Scope, id, 20)
+	if err != nil {
 		return nil, err
+	}
+	schools := map[string]string{}
+	value := func(attr string, v *string) string {
+		if v == nil || *v == "" {
+			return "–"
+		}
+		switch attr {
+		case cmdb.AttrClass:
+			return rq.tr.T("class." + *v)
+		case cmdb.AttrStatus:
+			if m, ok := rq.tr.lookup("dups.status." + *v); ok {
+				return m
+			}
+		case cmdb.AttrSchool:
+			if n, ok := schools[*v]; ok {
+				return n
+			}
+			n := *v
+			if sid, err := strconv.ParseInt(*v, 10, 64); err == nil {
+				if sc, err := s.opts.Tenants.FindSchoolByID(ctx, rq.Scope, sid); err == nil {
+					n = sc.Name
+				}
+			}
+			schools[*v] = n
+			return n
+		}
+		return *v
+	}
+	for _, h := range hist {
+		label := h.Attr
+		if m, ok := rq.tr.lookup("dups.attr." + h.Attr); ok {
+			label = m
+		}
+		side.History = append(side.History, histLine{At: h.At, Attr: label, Old: value(h.Attr, h.Old), New: value(h.Attr, h.New),
+			Source: sourceName(rq, h.Source)})
 	}
 	return side, nil
 }

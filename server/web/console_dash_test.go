@@ -29,14 +29,14 @@ func init() {
 		Header: []string{"Nummer", "Titel"}, Rows: [][]link{{{Text: "SWS-2026-00001", Href: "/tickets/SWS-2026-00001"}, {Text: "Papierstau"}}},
 		Total: 101, From: 1, To: 100, Next: "/uebersicht/heute-faellig?page=2", CSV: "?format=csv", XLSX: "?format=xlsx"}
 	moreViews["console_dash_dups"] = dupsView{Total: 1, Done: "merged", Kept: link{Text: "Laptop 7", Href: "/cis/7"},
-		Rows: []dupRow{{ID: 3, A: link{Text: "Laptop 7"}, B: link{Text: "Laptop 8"}, Rule: "MAC-Adresse", Detail: "2 CIs", Created: at}}}
+		Rows: []dupRow{{ID: 3, A: link{Text: "Laptop 7"}, B: link{Text: "Laptop 8"}, Rule: "MAC-Adresse", Created: at}}}
 	old, nw := "1.12", "2.01"
 	side := func(id int64, label string) *dupSide {
 		return &dupSide{Label: label, CI: &cmdb.CI{ID: id, Name: "Laptop", Vendor: "Dell", Model: "Latitude", Serial: "ABC", CreatedAt: at},
 			Class: "Laptop", School: "Gymnasium am See", Room: "Raum 1.12",
 			Identifiers: []*cmdb.Identifier{{Kind: cmdb.IdentMAC, Value: "aa:bb:cc:dd:ee:ff", Source: "agent"}},
 			Sources:     []dupSeen{{Source: "Agent", At: at}},
-			History:     []*cmdb.HistoryEntry{{Attr: "room", Old: &old, New: &nw, Source: "agent", At: at}}}
+			History:     []histLine{{Attr: "Raum", Old: old, New: nw, Source: "Agent", At: at}}}
 	}
 	a, b := side(7, "A"), side(8, "B")
 	moreViews["console_dash_dup"] = &dupView{D: &cmdb.DuplicateCandidate{ID: 3, CIA: 7, CIB: 8, Rule: "mac", Status: cmdb.DupOpen},

@@ -301,6 +301,38 @@ func TestConsoleDash(t *testing.T) {
 	b.checkPage("duplicate decided meanwhile")
 	b.shot("console-dash-duplikat-inzwischen")
 
+	// The store decides who sees what: a school IT contact sees their
+	// school, another authority's dashboard and candidates are not found.
+	c.must(201, "POST", "/api/v1/users", map[string]any{"email": "it@grundschule-am-park.de", "name": "Tom Kaya", "password": webPassword,
+		"memberships": []map[string]any{{"role": "school_it", "org_id": f.school2}}})
+	page := func(cookie, path string) (int, string) {
+		req, _ := http.NewRequest("GET", c.base+path, nil)
+		req.Header.Set("Cookie", cookie)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	schoolIT := c.signInCookie("it@grundschule-am-park.de", webPassword)
+	if code, body := page(schoolIT, "/uebersicht"); code != 200 || !strings.Contains(body, "Grundschule am Park") || strings.Contains(body, "Gymnasium am See") {
+		t.Errorf("school IT's dashboard: %d, shows the other school or not their own", code)
+	}
+	if code, body := page(schoolIT, "/uebersicht/nicht-erreichbar"); code != 200 || !strings.Contains(body, "10.2.0.20") {
+		t.Errorf("school IT's unreachable list: %d", code)
+	}
+	if code, _ := page(schoolIT, fmt.Sprintf("/uebersicht?school=%d", f.school)); code != 404 {
+		t.Errorf("school IT asking for another school: %d, want 404", code)
+	}
+	other, _, _, _ := c.tenant("DSX")
+	for _, p := range []string{fmt.Sprintf("/uebersicht?authority=%d", other), fmt.Sprintf("/uebersicht/ohne-agent?authority=%d", other)} {
+		if code, _ := page(cookie, p); code != 404 {
+			t.Errorf("%s of another authority: %d, want 404", p, code)
+		}
+	}
+
 	// A phone: the dashboard reflows.
 	b.viewport(320, 720)
 	b.open("/uebersicht")

@@ -21,11 +21,22 @@ func (s *server) dashRoutes(mux *http.ServeMux) {
 	if s.opts.Dashboard == nil {
 		return
 	}
-	mux.Handle("GET /uebersicht", s.staff(s.dashboard))
-	mux.Handle("GET /uebersicht/{list}", s.staff(s.dashList))
-	mux.Handle("GET /duplikate", s.staff(s.duplicates))
-	mux.Handle("GET /duplikate/{id}", s.staff(s.duplicate))
-	mux.Handle("POST /duplikate/{id}", s.staff(s.duplicateAction))
+	mux.Handle("GET /uebersicht", s.staff(notProviders(s.dashboard)))
+	mux.Handle("GET /uebersicht/{list}", s.staff(notProviders(s.dashList)))
+	mux.Handle("GET /duplikate", s.staff(notProviders(s.duplicates)))
+	mux.Handle("GET /duplikate/{id}", s.staff(notProviders(s.duplicate)))
+	mux.Handle("POST /duplikate/{id}", s.staff(notProviders(s.duplicateAction)))
+}
+
+// notProviders keeps a provider's staff out: their console is the
+// tickets assigned to them (the stores would show them nothing anyway).
+func notProviders(h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request, rq *request) error {
+		if providerOnly(rq.Scope) {
+			return cmdb.Errorf(cmdb.EFORBIDDEN, "the dashboard is the authority's")
+		}
+		return h(w, r, rq)
+	}
 }
 
 // link is a figure or a name with where it leads ("" for plain text).

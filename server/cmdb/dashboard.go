@@ -174,7 +174,7 @@ type DashboardStore interface {
 	// an enrolled agent.
 	FindNoAgent(ctx context.Context, s Scope, f DashboardFilter) ([]*DeviceLine, int, error)
 	// FindLowSupplies lists supplies at or below LowSupplyPercent with
-	// their forecast, those running out first first.
+	// their forecast, the lowest level first.
 	FindLowSupplies(ctx context.Context, s Scope, f DashboardFilter) ([]*SupplyLine, int, error)
 	// FindUnreachable lists unreachable poll targets.
 	FindUnreachable(ctx context.Context, s Scope, f DashboardFilter) ([]*TargetLine, int, error)

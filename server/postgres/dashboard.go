@@ -155,7 +155,7 @@ func (db *DB) Dashboard(ctx context.Context, s cmdb.Scope, f cmdb.DashboardFilte
 	if err != nil {
 		return nil, mapErr("postgres.Dashboard", err)
 	}
-	q, args := db.lowSuppliesQuery(t, now, false)
+	q, args := db.lowSuppliesQuery(t, now)
 	if err := db.db.GetContext(ctx, &d.LowSupplies, `SELECT count(*) FROM (`+q+`) low`, args...); err != nil {
 		return nil, mapErr("postgres.Dashboard", err)
 	}
@@ -225,40 +225,38 @@ func (db *DB) FindNoAgent(ctx context.Context, s cmdb.Scope, f cmdb.DashboardFil
 	return linesOf(rows, func(r row) (*cmdb.DeviceLine, int) { return &r.DeviceLine, r.Total })
 }
 
+// maxSupplies bounds the supplies of one device the dashboard looks at
+// (the poller keeps at most this many, see snmp.maxObservedSupplies).
+const maxSupplies = 16
+
 // lowSuppliesQuery selects the supplies at or below LowSupplyPercent: for
 // each supply a printer or copier reports (its supply.<n>.level
 // attribute), the newest value of its series supply.<n>.percent within
 // SupplyFreshDays (one backward step of the series' primary key each).
-// With forecast, the use per day is the slope of the levels since the
-// last refill (a rise of more than 5 points) within SupplyUseDays, by
-// least squares.
-func (db *DB) lowSuppliesQuery(t dashTenant, now time.Time, forecast bool) (string, []any) {
+func (db *DB) lowSuppliesQuery(t dashTenant, now time.Time) (string, []any) {
 	var w where
 	t.cond(&w, "c.authority_id", "c.school_id")
-	args := append([]any{now.AddDate(0, 0, -cmdb.SupplyFreshDays), cmdb.LowSupplyPercent}, w.args...)
-	q := `SELECT c.id, 'supply.' || k.n || '.percent' AS metric, coalesce(c.attributes ->> ('supply.' || k.n || '.name'), '') AS supply,
+	args := append([]any{maxSupplies, now.AddDate(0, 0, -cmdb.SupplyFreshDays), cmdb.LowSupplyPercent}, w.args...)
+	// generate_series rather than jsonb_object_keys: the planner knows how
+	// many rows it gives, so a large authority's estimate stays below the
+	// JIT threshold (whose compile time would cost more than the query).
+	return rebind(`SELECT c.id, 'supply.' || k.n || '.percent' AS metric, coalesce(c.attributes ->> ('supply.' || k.n || '.name'), '') AS supply,
 			m.value AS percent, m.at
 		FROM cis c
-		CROSS JOIN LATERAL (SELECT substring(key FROM '^supply\.([0-9]+)\.level$') AS n FROM jsonb_object_keys(c.attributes) key) k
+		CROSS JOIN generate_series(1, ?::int) AS k(n)
 		CROSS JOIN LATERAL (SELECT x.value, x.at FROM ci_metrics x WHERE x.ci_id = c.id AND x.name = 'supply.' || k.n || '.percent'
 			ORDER BY x.at DESC LIMIT 1) m
-		WHERE k.n IS NOT NULL AND c.class IN ('printer', 'mfp') AND ` + dashLiveCI + ` AND m.at >= ? AND m.value <= ? AND ` + w.String()
-	q = rebind(q)
-	if !forecast {
-		return q, args
-	}
-	n := len(args)
-	args = append(args, now.AddDate(0, 0, -cmdb.SupplyUseDays))
-	return `SELECT low.*, use.per_day FROM (` + q + `) low
-		CROSS JOIN LATERAL (
-			WITH pts AS (SELECT x.at, x.value, lag(x.value) OVER (ORDER BY x.at) AS prev FROM ci_metrics x
-				WHERE x.ci_id = low.id AND x.name = low.metric AND x.at >= $` + itoa(int64(n+1)) + ` AND x.at <= low.at),
-			since AS (SELECT coalesce(max(at), '-infinity') AS at FROM pts WHERE value > prev + 5)
-			SELECT -regr_slope(pts.value, date_part('epoch', pts.at)) * 86400 AS per_day FROM pts, since WHERE pts.at >= since.at) use`, args
+		WHERE c.attributes ->> ('supply.' || k.n || '.level') IS NOT NULL AND c.class IN ('printer', 'mfp') AND ` + dashLiveCI + `
+			AND m.at >= ? AND m.value <= ? AND ` + w.String()), args
 }
 
 // FindLowSupplies lists supplies running low with their forecast; see
-// cmdb.DashboardStore.
+// cmdb.DashboardStore. The page is chosen first (lowest level first), so
+// that the forecast reads the series of its rows only: the use per day is
+// the least-squares slope of the levels since the last refill within
+// SupplyUseDays. A level only falls between refills, so the last refill
+// is after the last value clearly below today's (by more than 2 points,
+// for jitter): two passes over one series' month, without sorting it.
 func (db *DB) FindLowSupplies(ctx context.Context, s cmdb.Scope, f cmdb.DashboardFilter) ([]*cmdb.SupplyLine, int, error) {
 	t, err := db.dashTenantOf(ctx, s, &f)
 	if err != nil {
@@ -267,22 +265,27 @@ func (db *DB) FindLowSupplies(ctx context.Context, s cmdb.Scope, f cmdb.Dashboar
 	if t.none {
 		return []*cmdb.SupplyLine{}, 0, nil
 	}
-	q, args := db.lowSuppliesQuery(t, db.now(), true)
+	q, args := db.lowSuppliesQuery(t, db.now())
 	type row struct {
 		cmdb.SupplyLine
 		Total int `db:"total"`
 	}
 	var rows []row
-	n := len(args)
-	// The forecast's days left: only a real use (more than a hundredth of
-	// a point a day) gives one.
-	err = db.db.SelectContext(ctx, &rows, `WITH f AS (`+q+`)
-		SELECT `+dashDeviceColumns+`, f.metric, f.supply, f.percent, f.at,
-			CASE WHEN f.per_day > 0.01 THEN f.per_day END AS per_day,
-			CASE WHEN f.per_day > 0.01 THEN f.percent / f.per_day END AS days_left, count(*) OVER () AS total
-		FROM f JOIN cis c ON c.id = f.id`+dashDeviceJoins+`
-		ORDER BY days_left NULLS LAST, f.percent, c.id, f.metric LIMIT $`+itoa(int64(n+1))+` OFFSET $`+itoa(int64(n+2)),
-		append(args, f.Limit, f.Offset)...)
+	p := func(i int) string { return "$" + itoa(int64(len(args)+i)) }
+	// Only a real use (more than a hundredth of a point a day) gives days
+	// left.
+	err = db.db.SelectContext(ctx, &rows, `WITH page AS (SELECT low.*, count(*) OVER () AS total FROM (`+q+`) low
+			ORDER BY low.percent, low.id, low.metric LIMIT `+p(1)+` OFFSET `+p(2)+`)
+		SELECT `+dashDeviceColumns+`, page.metric, page.supply, page.percent, page.at, page.total,
+			CASE WHEN use.per_day > 0.01 THEN use.per_day END AS per_day,
+			CASE WHEN use.per_day > 0.01 THEN page.percent / use.per_day END AS days_left
+		FROM page JOIN cis c ON c.id = page.id`+dashDeviceJoins+`
+		CROSS JOIN LATERAL (SELECT coalesce(max(x.at), '-infinity') AS at FROM ci_metrics x
+			WHERE x.ci_id = page.id AND x.name = page.metric AND x.at >= `+p(3)+` AND x.at <= page.at AND x.value < page.percent - 2) since
+		CROSS JOIN LATERAL (SELECT -regr_slope(x.value, date_part('epoch', x.at)) * 86400 AS per_day FROM ci_metrics x
+			WHERE x.ci_id = page.id AND x.name = page.metric AND x.at >= `+p(3)+` AND x.at > since.at AND x.at <= page.at) use
+		ORDER BY page.percent, page.id, page.metric`,
+		append(args, f.Limit, f.Offset, db.now().AddDate(0, 0, -cmdb.SupplyUseDays))...)
 	if err != nil {
 		return nil, 0, mapErr("postgres.FindLowSupplies", err)
 	}

@@ -165,12 +165,14 @@ func TestDashboardFiguresMatchTheirLists(t *testing.T) {
 	}
 	low, n, err := x.db.FindLowSupplies(ctx, x.authIT, cmdb.DashboardFilter{})
 	must(t, err)
-	if n != 2 || low[0].CIID != x.p1 || low[0].Supply != "Schwarzer Toner" || low[0].DaysLeft == nil || low[1].DaysLeft != nil {
+	// The lowest first: P2 at 5 % (one value, no use to forecast from),
+	// then P1's black toner at 12 %.
+	if n != 2 || low[0].CIID != x.p2 || low[0].DaysLeft != nil || low[1].CIID != x.p1 || low[1].Supply != "Schwarzer Toner" || low[1].DaysLeft == nil {
 		t.Fatalf("low supplies %d: %+v", n, low)
 	}
 	// 12 % left at 2 points a day since the refill: 6 days.
-	if math.Abs(*low[0].PerDay-2) > 0.01 || math.Abs(*low[0].DaysLeft-6) > 0.05 {
-		t.Errorf("forecast %.3f a day, %.2f days left", *low[0].PerDay, *low[0].DaysLeft)
+	if math.Abs(*low[1].PerDay-2) > 0.01 || math.Abs(*low[1].DaysLeft-6) > 0.05 {
+		t.Errorf("forecast %.3f a day, %.2f days left", *low[1].PerDay, *low[1].DaysLeft)
 	}
 	tg, n, err := x.db.FindUnreachable(ctx, x.authIT, cmdb.DashboardFilter{})
 	must(t, err)

@@ -30,6 +30,7 @@ type dashFixture struct {
 	dup2Keep                  int64
 	bareName, p1Name          string
 	breachedTicket, dueTicket int64
+	kyocera                   []int64
 }
 
 func newDashFixture(t *testing.T, c *client, raw *sql.DB) dashFixture {
@@ -52,6 +53,7 @@ func newDashFixture(t *testing.T, c *client, raw *sql.DB) dashFixture {
 		}
 		return ids
 	}
+	var buy string
 	f.bareName, f.p1Name = "Laptop Lehrerzimmer 3", "Drucker Raum 1.12"
 	ids := obs(
 		map[string]any{"source": "agent", "school_id": f.school, "room_id": room, "class": "laptop", "serial": "DSH-L1", "vendor": "Dell",
@@ -63,6 +65,18 @@ func newDashFixture(t *testing.T, c *client, raw *sql.DB) dashFixture {
 		map[string]any{"source": "snmp", "school_id": f.school2, "class": "printer", "serial": "DSH-P2", "vendor": "HP",
 			"attributes": map[string]string{"name": "Drucker Sekretariat", "supply.1.level": "80"}})
 	f.laptop, f.bare, f.p1, f.p2 = ids[0], ids[1], ids[2], ids[3]
+	// A model pattern: three Kyocera printers with two incidents each,
+	// against twelve HP printers of the same years with five in all.
+	buy = time.Now().AddDate(-2, 0, 0).Format("2006-01-02")
+	for i := range 10 {
+		obs(map[string]any{"source": "connector:schulamt", "school_id": f.school2, "class": "printer", "serial": fmt.Sprintf("DSH-HP-%d", i),
+			"vendor": "HP", "attributes": map[string]string{"name": fmt.Sprintf("Drucker Flur %d", i), "purchase_date": buy}})
+	}
+	for i := range 3 {
+		f.kyocera = append(f.kyocera, obs(map[string]any{"source": "connector:schulamt", "school_id": f.school, "class": "printer",
+			"serial": fmt.Sprintf("DSH-KY-%d", i), "vendor": "Kyocera",
+			"attributes": map[string]string{"name": fmt.Sprintf("Kopierer Verwaltung %d", i+1), "model": "ECOSYS M2540dn", "purchase_date": buy}})[0])
+	}
 	// Two duplicate pairs: two connector records, one host name, and an
 	// agent that reports only the host name.
 	for i, dst := range []*int64{&f.dup, &f.dup2} {
@@ -99,6 +113,12 @@ func newDashFixture(t *testing.T, c *client, raw *sql.DB) dashFixture {
 	f.dueTicket = ticket(f.p1, 3, 2)
 	ticket(f.p1, 3, 3)
 	ticket(f.p2, 2, 2)
+	for _, k := range f.kyocera {
+		for range 2 {
+			done := ticket(k, 3, 3)
+			c.must(200, "PATCH", fmt.Sprintf("/api/v1/tickets/%d", done), map[string]any{"status": "resolved"})
+		}
+	}
 	done := ticket(f.p2, 3, 3)
 	c.must(200, "PATCH", fmt.Sprintf("/api/v1/tickets/%d", done), map[string]any{"status": "resolved"})
 
@@ -117,6 +137,7 @@ func newDashFixture(t *testing.T, c *client, raw *sql.DB) dashFixture {
 	exec(`UPDATE tickets SET first_response_due = $2::timestamptz, resolve_due = $2::timestamptz + interval '8 hours' WHERE id = $1`, f.dueTicket, now.Add(midnight.Sub(now)/2))
 	exec(`UPDATE tickets SET first_response_due = $2::timestamptz, resolve_due = $2::timestamptz WHERE authority_id = $1 AND id NOT IN ($3, $4)`,
 		f.auth, midnight.Add(48*time.Hour), f.breachedTicket, f.dueTicket)
+	exec(`UPDATE cis SET purchase_date = $2 WHERE id IN ($3, $4) OR (authority_id = $1 AND class = 'printer')`, f.auth, buy, f.p1, f.p2)
 	// The connector last saw the bare laptop 40 days ago.
 	exec(`UPDATE ci_sources SET last_seen = $2 WHERE ci_id = $1`, f.bare, now.AddDate(0, 0, -40))
 	// P1's toner: refilled 20 days ago, 2 points a day since, 12 % now.
@@ -169,8 +190,22 @@ func TestConsoleDash(t *testing.T) {
 	b.expect("#fig-notseen", "1 Gerät – Quelle: Anbindung schulamt")
 	b.expect("#open-tickets", "Gymnasium am See")
 	b.expect("#open-tickets", "Grundschule am Park")
+	b.expect("#patterns", "Kyocera ECOSYS M2540dn")
+	b.expect("#patterns", "Kopierer Verwaltung 1")
 	b.checkPage("dashboard")
 	b.shot("console-dash-uebersicht")
+	// The pattern's model leads to the device list with the API's filter
+	// names: the API lists the model's devices, and each listed device
+	// links to its page.
+	pat := b.eval(`document.querySelector('#patterns li a').getAttribute('href')`)
+	if u, err := url.Parse(pat); err != nil || u.Path != "/cis" {
+		t.Errorf("the pattern links to %q", pat)
+	} else if n := c.must(200, "GET", "/api/v1/cis?"+u.RawQuery, nil)["total"]; fmt.Sprint(n) != "3" {
+		t.Errorf("%s: the API finds %v devices, want the 3 Kyocera", pat, n)
+	}
+	if n := b.eval(`String(document.querySelectorAll('#patterns .devices a[href^="/cis/"]').length)`); n != "3" {
+		t.Errorf("the pattern lists %s devices, want 3", n)
+	}
 
 	// Every figure of the ticket table and the SLA tile leads to the
 	// queue with the API's filter names: the API gives that many tickets.

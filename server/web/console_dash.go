@@ -235,7 +235,7 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request, rq *request) 
 			}
 			for _, p := range ps {
 				dp := dashPattern{Class: rq.tr.T("class." + p.Class), Incidents: p.Incidents,
-					Expected: strconv.FormatFloat(p.Expected, 'f', 1, 64),
+					Expected: decimal(rq, p.Expected, 1),
 					Model: link{Text: strings.TrimSpace(p.Vendor + " " + p.Model), N: p.Devices,
 						Href: href("/cis", "authority", a, "class", p.Class, "vendor", p.Vendor, "model", p.Model)}}
 				for _, dev := range p.DeviceList {

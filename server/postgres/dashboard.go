@@ -225,8 +225,11 @@ func (db *DB) FindNoAgent(ctx context.Context, s cmdb.Scope, f cmdb.DashboardFil
 	return linesOf(rows, func(r row) (*cmdb.DeviceLine, int) { return &r.DeviceLine, r.Total })
 }
 
-// maxSupplies bounds the supplies of one device the dashboard looks at
-// (the poller keeps at most this many, see snmp.maxObservedSupplies).
+// maxSupplies bounds the supply numbers (supply.1 … supply.16) of one
+// device the dashboard looks at. Printers and copiers report one to eight
+// (toners, drums, waste box, fuser); the poller keeps up to 40, but a
+// bound this small keeps the planner's estimate for a large authority
+// below the JIT threshold.
 const maxSupplies = 16
 
 // lowSuppliesQuery selects the supplies at or below LowSupplyPercent: for

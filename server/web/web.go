@@ -42,6 +42,9 @@ type Options struct {
 	Agents cmdb.AgentStore
 	SNMP   cmdb.SNMPStore
 	SLA    cmdb.SLAStore
+	// Dashboard feeds the console's dashboard and duplicates review
+	// (console_dash*.go); nil: those pages answer 404.
+	Dashboard cmdb.DashboardStore
 	// Failures and Monitoring keep the repeat-failure and monitoring
 	// rules the administration edits; nil: those pages answer not found.
 	Failures   cmdb.FailureStore
@@ -112,6 +115,7 @@ func New(opts Options) http.Handler {
 	mux.Handle("POST /beantragen/{id}", s.private(s.serviceRequest))
 	// The staff console (console*.go): each part adds its routes here.
 	s.adminRoutes(mux)
+	s.dashRoutes(mux)
 	mux.Handle("/", s.public(s.notFound))
 
 	// Cookies make browsers send credentials on their own: refuse

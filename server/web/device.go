@@ -81,6 +81,8 @@ type reportView struct {
 	Errors  fieldErrors
 	MaxSize string // the photo limit in words
 	Photo   bool   // the form takes a photo
+	// Restored: the form shows a draft kept over a sign-in (draft.go).
+	Restored *draftNotice
 }
 
 // reportForm is what was typed, kept when the form is refused.
@@ -116,6 +118,7 @@ func (s *server) reportDevice(w http.ResponseWriter, r *http.Request, rq *reques
 	if err != nil {
 		return err
 	}
+	s.restoreReport(w, r, rq, v)
 	s.render(w, r, rq, http.StatusOK, "device", "device.title", v)
 	return nil
 }
@@ -125,6 +128,7 @@ func (s *server) reportRoomForm(w http.ResponseWriter, r *http.Request, rq *requ
 	if err != nil {
 		return err
 	}
+	s.restoreReport(w, r, rq, v)
 	s.render(w, r, rq, http.StatusOK, "device", "device.title", v)
 	return nil
 }

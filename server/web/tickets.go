@@ -55,6 +55,8 @@ type ticketView struct {
 	Comment   string // what was typed, kept when it was refused
 	Errors    fieldErrors
 	Saved     string // "comment", "closed" or "reopened" after a change
+	// Restored: the comment is a draft kept over a sign-in (draft.go).
+	Restored *draftNotice
 }
 
 // deviceLine is a device as pages name it; ID is set where it links to
@@ -76,6 +78,7 @@ func (s *server) ticket(w http.ResponseWriter, r *http.Request, rq *request) err
 		return err
 	}
 	v.Saved = r.URL.Query().Get("ok")
+	s.restoreComment(w, r, rq, v)
 	s.render(w, r, rq, http.StatusOK, "ticket", "ticket.title", v)
 	return nil
 }

@@ -26,10 +26,13 @@ type ticketsView struct {
 	Total   int
 }
 
+// myTicketsFilter is the list My tickets shows (and live.go follows).
+var myTicketsFilter = cmdb.TicketFilter{Limit: 100}
+
 // myTickets lists the caller's tickets and their school's: the store
 // gives each caller what they may see.
 func (s *server) myTickets(w http.ResponseWriter, r *http.Request, rq *request) error {
-	ts, total, err := s.opts.Tickets.FindTickets(r.Context(), rq.Scope, cmdb.TicketFilter{Limit: 100})
+	ts, total, err := s.opts.Tickets.FindTickets(r.Context(), rq.Scope, myTicketsFilter)
 	if err != nil {
 		return err
 	}

@@ -96,6 +96,7 @@ func New(opts Options) http.Handler {
 	mux.Handle("GET /tickets", s.private(s.myTickets))
 	mux.Handle("GET /tickets/{number}", s.private(s.ticket))
 	mux.Handle("POST /tickets/{number}", s.private(s.ticketAction))
+	mux.Handle("GET /live/tickets", s.private(s.liveTickets))
 	mux.Handle("GET /melden", s.private(s.reportSchool))
 	mux.Handle("GET /melden/raum/{id}", s.private(s.reportRoom))
 	mux.Handle("GET /melden/raum/{id}/melden", s.private(s.reportRoomForm))

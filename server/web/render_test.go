@@ -98,7 +98,7 @@ func TestDeviceView(t *testing.T) {
 	w := httptest.NewRecorder()
 	s.render(w, httptest.NewRequest("GET", "/melden/geraet/5", nil), &request{User: &cmdb.User{Name: "A"}, Lang: "de", tr: s.i18n.translator("de")}, 200, "device", "device.title", v)
 	body := w.Body.String()
-	for _, want := range []string{"Gemeldet am Montag: Kein Bild</a> — 3 Kolleg:innen betroffen", "Sie haben das gemeldet.",
+	for _, want := range []string{"Gemeldet am Montag: Kein Bild</a></p>", `<p class="open-watchers">3 Kolleg:innen betroffen</p>`, "Sie haben das gemeldet.",
 		"<strong>HDMI 1</strong>", "Es &lt;b&gt;flackert&lt;/b&gt;", `name="key" value="k1"`, `enctype="multipart/form-data"`,
 		`accept="image/*" capture="environment"`, "Der Unterricht kann nicht stattfinden", "Es kann warten"} {
 		if !strings.Contains(body, want) {

@@ -16,6 +16,9 @@ type signInView struct {
 	Errors fieldErrors
 	// SSO are the authorities whose people sign in by single sign-on.
 	SSO []cmdb.SignInChoice
+	// Draft says what became of a form sent after the session ended:
+	// "kept" (shown again after sign-in) or "toolong".
+	Draft string
 }
 
 // signInPage renders the sign-in page with v, offering single sign-on
@@ -38,7 +41,11 @@ func (s *server) signInForm(w http.ResponseWriter, r *http.Request, rq *request)
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return nil
 	}
-	s.signInPage(w, r, rq, http.StatusOK, signInView{Next: next})
+	v := signInView{Next: next, Draft: r.URL.Query().Get("entwurf")}
+	if v.Draft != "kept" && v.Draft != "toolong" {
+		v.Draft = ""
+	}
+	s.signInPage(w, r, rq, http.StatusOK, v)
 	return nil
 }
 
@@ -93,6 +100,7 @@ func (s *server) signOut(w http.ResponseWriter, r *http.Request, rq *request) er
 		}
 	}
 	clearSessionCookie(w)
+	setCookie(w, draftCookie, "", -1) // a form kept for her is hers only
 	http.Redirect(w, r, "/anmelden", http.StatusSeeOther)
 	return nil
 }

@@ -81,6 +81,11 @@ type reportView struct {
 	Errors  fieldErrors
 	MaxSize string // the photo limit in words
 	Photo   bool   // the form takes a photo
+	// Restored: the form shows a draft kept over a sign-in (draft.go).
+	Restored *draftNotice
+	// PhotoAgain: the form was refused with a good photo, which a file
+	// field cannot show again.
+	PhotoAgain bool
 }
 
 // reportForm is what was typed, kept when the form is refused.
@@ -116,6 +121,7 @@ func (s *server) reportDevice(w http.ResponseWriter, r *http.Request, rq *reques
 	if err != nil {
 		return err
 	}
+	s.restoreReport(w, r, rq, v)
 	s.render(w, r, rq, http.StatusOK, "device", "device.title", v)
 	return nil
 }
@@ -125,6 +131,7 @@ func (s *server) reportRoomForm(w http.ResponseWriter, r *http.Request, rq *requ
 	if err != nil {
 		return err
 	}
+	s.restoreReport(w, r, rq, v)
 	s.render(w, r, rq, http.StatusOK, "device", "device.title", v)
 	return nil
 }
@@ -285,6 +292,7 @@ func (s *server) report(w http.ResponseWriter, r *http.Request, rq *request) err
 		v.Errors["urgency"] = rq.tr.T("report.urgency.required")
 	}
 	if len(v.Errors) > 0 {
+		v.PhotoAgain = in.photo != nil
 		s.render(w, r, rq, http.StatusUnprocessableEntity, "device", "device.title", v)
 		return nil
 	}

@@ -92,7 +92,10 @@ type page struct {
 	CSS, JS   string
 	Icon      string
 	Data      any
-	scope     cmdb.Scope // the caller's, for the console's navigation
+	// Owner is the hidden field of forms that keep a draft over a
+	// sign-in: whose form it is, sealed (draft.go).
+	Owner string
+	scope cmdb.Scope // the caller's, for the console's navigation
 }
 
 // OtherLangName names the other language in itself.
@@ -120,6 +123,9 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, rq *request, sta
 	p := &page{translator: rq.tr, Title: rq.tr.T(titleID), User: rq.User, Path: safeNext(r.URL.RequestURI()),
 		OtherLang: other, CSS: s.views.assetURL("app.css"), JS: s.views.assetURL("app.js"),
 		Icon: s.views.assetURL("icon.svg"), Data: data, scope: rq.Scope}
+	if rq.User != nil {
+		p.Owner = s.drafts.owner(rq.User.ID, s.now())
+	}
 	if r.Method != http.MethodGet {
 		p.Path = safeNext(r.URL.Path)
 	}

@@ -23,19 +23,19 @@ func TestViews(t *testing.T) {
 	tk := &cmdb.Ticket{Number: "SWS-2026-00001", Title: "Drucker zieht kein Papier", Status: cmdb.StatusResolved, Category: "Papierstau",
 		Description: "Seit heute früh.", CreatedAt: at, ReporterUserID: 7}
 	views := map[string]any{
-		"signin":  signInView{Email: "a@schule.de", Next: "/tickets", Errors: fieldErrors{"password": "falsch"}, SSO: []cmdb.SignInChoice{{Code: "LKP", Name: "Landkreis Pinneberg"}}},
+		"signin":  signInView{Email: "a@schule.de", Next: "/tickets", Errors: fieldErrors{"password": "falsch"}, SSO: []cmdb.SignInChoice{{Code: "LKP", Name: "Landkreis Pinneberg"}}, Draft: "kept"},
 		"home":    nil,
 		"tickets": ticketsView{Total: 1, Tickets: []ticketRow{{Number: tk.Number, Title: tk.Title, Status: tk.Status, Created: at, Mine: true}}},
 		"ticket": &ticketView{T: tk, Room: "Raum 1.12", MayDecide: true, Errors: fieldErrors{"body": "leer", "status": "zu spät"},
 			Devices:  []deviceLine{{Name: "Drucker 1.12", Class: cmdb.ClassPrinter, AssetTag: "SWS-42"}},
-			Comments: []commentLine{{Mine: true, Body: "Danke", At: at}, {Body: "Erledigt", At: at}}, Saved: "comment"},
+			Comments: []commentLine{{Mine: true, Body: "Danke", At: at}, {Body: "Erledigt", At: at}}, Saved: "comment", Restored: &draftNotice{}},
 		"report": reportSchoolView{Schools: []*cmdb.School{{ID: 1, Name: "Gymnasium am See"}}, School: &cmdb.School{ID: 1, Name: "Gymnasium am See"},
 			Query: "1.1", Matches: 1, Buildings: []buildingRooms{{Name: "Haus A", Rooms: []*cmdb.Room{{ID: 3, Name: "Raum 1.12", Code: "1.12"}}}}},
 		"room":    reportRoomView{Room: &cmdb.Room{ID: 3, Name: "Raum 1.12"}, Devices: []deviceLine{{Name: "Beamer", Class: cmdb.ClassProjector}}},
 		"request": []*cmdb.Service{{Name: "Software installieren", Description: "Im Computerraum"}},
 		"error":   errorView{Code: cmdb.ENOTFOUND},
 		"device": &reportView{Action: "/melden/geraet/5", CIID: 5, Device: &deviceLine{Name: "Beamer 1.12", Class: cmdb.ClassProjector, AssetTag: "SWS-7"},
-			Room: &cmdb.Room{ID: 3, Name: "Raum 1.12"}, Photo: true, MaxSize: "10 MB",
+			Room: &cmdb.Room{ID: 3, Name: "Raum 1.12"}, Photo: true, MaxSize: "10 MB", Restored: &draftNotice{Photo: true},
 			Open:   []openTicket{{Number: tk.Number, What: "Kein Bild", When: "am Montag", Watchers: 3}, {Number: "SWS-2026-00002", What: "Lampe", When: "heute", Mine: true}},
 			Help:   []helpArticle{{Title: "Kein Bild?", Body: "<p>Eingang <strong>HDMI 1</strong> wählen.</p>"}},
 			Cats:   []*cmdb.TicketCategory{{ID: 1, Name: "Kein Bild"}, {ID: 2, Name: "Lampe"}},
@@ -45,7 +45,7 @@ func TestViews(t *testing.T) {
 		"metoo":    meTooView{T: &cmdb.Ticket{Number: tk.Number, Watchers: 4}},
 		"code":     nil,
 		"service": &serviceView{Service: &cmdb.Service{ID: 2, Name: "Neues Benutzerkonto", Description: "Für neue Kolleg:innen"}, Key: "k",
-			Errors: fieldErrors{"form": "x"}, Fields: []formField{
+			Errors: fieldErrors{"form": "x"}, Restored: &draftNotice{}, Fields: []formField{
 				{FormField: cmdb.FormField{Key: "vorname", Type: cmdb.FieldText, Required: true, MaxLength: 100}, Label: "Vorname", Value: "Jo", Error: "leer"},
 				{FormField: cmdb.FormField{Key: "hinweise", Type: cmdb.FieldTextarea}, Label: "Hinweise"},
 				{FormField: cmdb.FormField{Key: "anzahl", Type: cmdb.FieldNumber}, Label: "Anzahl"},
@@ -73,7 +73,7 @@ func TestViews(t *testing.T) {
 				t.Errorf("%s/%s: status %d", name, lang, w.Code)
 			}
 			for _, bad := range []string{"<no value>", "ticket.", "status.", "class.", "error.", "signin.", "home.", "layout.",
-				"device.open", "device.form", "report.urgency", "report.photo", "reported.", "metoo.", "code.", "service.", "day.", "weekday."} {
+				"device.open", "device.form", "report.urgency", "report.photo", "reported.", "metoo.", "code.", "service.", "day.", "weekday.", "draft.", "live."} {
 				if strings.Contains(body, bad) {
 					t.Errorf("%s/%s shows %q:\n%s", name, lang, bad, body)
 				}
@@ -98,7 +98,7 @@ func TestDeviceView(t *testing.T) {
 	w := httptest.NewRecorder()
 	s.render(w, httptest.NewRequest("GET", "/melden/geraet/5", nil), &request{User: &cmdb.User{Name: "A"}, Lang: "de", tr: s.i18n.translator("de")}, 200, "device", "device.title", v)
 	body := w.Body.String()
-	for _, want := range []string{"Gemeldet am Montag: Kein Bild</a> — 3 Kolleg:innen betroffen", "Sie haben das gemeldet.",
+	for _, want := range []string{"Gemeldet am Montag: Kein Bild</a></p>", `<p class="open-watchers">3 Kolleg:innen betroffen</p>`, "Sie haben das gemeldet.",
 		"<strong>HDMI 1</strong>", "Es &lt;b&gt;flackert&lt;/b&gt;", `name="key" value="k1"`, `enctype="multipart/form-data"`,
 		`accept="image/*" capture="environment"`, "Der Unterricht kann nicht stattfinden", "Es kann warten"} {
 		if !strings.Contains(body, want) {

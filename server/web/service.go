@@ -17,6 +17,8 @@ type serviceView struct {
 	Fields  []formField
 	Key     string
 	Errors  fieldErrors
+	// Restored: the answers are a draft kept over a sign-in (draft.go).
+	Restored *draftNotice
 }
 
 // formField is one field as the template draws it.
@@ -32,11 +34,22 @@ type formField struct {
 type choice struct{ Value, Label string }
 
 func (s *server) serviceForm(w http.ResponseWriter, r *http.Request, rq *request) error {
-	v, err := s.serviceView(r, rq, nil)
+	var typed url.Values
+	d := s.takeDraft(w, r, rq) // what was typed before a sign-in, if anything
+	if d != nil {
+		typed = d.Fields
+	}
+	v, err := s.serviceView(r, rq, typed)
 	if err != nil {
 		return err
 	}
 	v.Key = newFormKey()
+	if d != nil {
+		v.Restored = &draftNotice{}
+		if k := d.Fields.Get("key"); k != "" {
+			v.Key = k
+		}
+	}
 	s.render(w, r, rq, http.StatusOK, "service", "service.title", v)
 	return nil
 }

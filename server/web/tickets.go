@@ -26,10 +26,13 @@ type ticketsView struct {
 	Total   int
 }
 
+// myTicketsFilter is the list My tickets shows (and live.go follows).
+var myTicketsFilter = cmdb.TicketFilter{Limit: 100}
+
 // myTickets lists the caller's tickets and their school's: the store
 // gives each caller what they may see.
 func (s *server) myTickets(w http.ResponseWriter, r *http.Request, rq *request) error {
-	ts, total, err := s.opts.Tickets.FindTickets(r.Context(), rq.Scope, cmdb.TicketFilter{Limit: 100})
+	ts, total, err := s.opts.Tickets.FindTickets(r.Context(), rq.Scope, myTicketsFilter)
 	if err != nil {
 		return err
 	}
@@ -55,6 +58,8 @@ type ticketView struct {
 	Comment   string // what was typed, kept when it was refused
 	Errors    fieldErrors
 	Saved     string // "comment", "closed" or "reopened" after a change
+	// Restored: the comment is a draft kept over a sign-in (draft.go).
+	Restored *draftNotice
 }
 
 // deviceLine is a device as pages name it; ID is set where it links to
@@ -76,6 +81,7 @@ func (s *server) ticket(w http.ResponseWriter, r *http.Request, rq *request) err
 		return err
 	}
 	v.Saved = r.URL.Query().Get("ok")
+	s.restoreComment(w, r, rq, v)
 	s.render(w, r, rq, http.StatusOK, "ticket", "ticket.title", v)
 	return nil
 }

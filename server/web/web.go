@@ -52,7 +52,11 @@ type Options struct {
 	// SessionMaxAge is the lifetime of the session cookie; 0: a browser
 	// session.
 	SessionMaxAge time.Duration
-	Logger        *slog.Logger
+	// SecretKey is the server's secret key; the portal derives from it
+	// the key that seals a form's draft kept over a sign-in (nil: a
+	// random key, so drafts last as long as the process).
+	SecretKey []byte
+	Logger    *slog.Logger
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
 }
@@ -74,6 +78,9 @@ type server struct {
 	views *engine
 	i18n  *catalogue
 	limit httpmeta.SignInLimiter
+	// drafts seals what was typed into a form sent after the session
+	// ended (draft.go).
+	drafts *drafter
 }
 
 // New returns the portal's handler. It serves every path it is given;
@@ -85,7 +92,7 @@ func New(opts Options) http.Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &server{opts: opts, log: opts.Logger, views: mustEngine(), i18n: mustCatalogue()}
+	s := &server{opts: opts, log: opts.Logger, views: mustEngine(), i18n: mustCatalogue(), drafts: newDrafter(opts.SecretKey)}
 	mux := http.NewServeMux()
 	mux.Handle("GET /static/{file}", http.HandlerFunc(s.static))
 	// Browsers ask for /favicon.ico whatever the page names.
@@ -101,6 +108,7 @@ func New(opts Options) http.Handler {
 	mux.Handle("GET /tickets", s.private(s.myTickets))
 	mux.Handle("GET /tickets/{number}", s.private(s.ticket))
 	mux.Handle("POST /tickets/{number}", s.private(s.ticketAction))
+	mux.Handle("GET /live/tickets", s.private(s.liveTickets))
 	mux.Handle("GET /melden", s.private(s.reportSchool))
 	mux.Handle("GET /melden/raum/{id}", s.private(s.reportRoom))
 	mux.Handle("GET /melden/raum/{id}/melden", s.private(s.reportRoomForm))
@@ -199,13 +207,34 @@ func (s *server) serve(h handler, signedIn bool, maxBody int64) http.Handler {
 		rq.Lang = s.requestLang(r, rq.User)
 		rq.tr = s.i18n.translator(rq.Lang)
 		if signedIn && rq.User == nil {
-			http.Redirect(w, r, "/anmelden?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			s.signInFirst(w, r)
 			return
 		}
 		if err := h(w, r, rq); err != nil {
 			s.renderError(w, r, rq, err)
 		}
 	})
+}
+
+// signInFirst sends a signed-out caller to the sign-in page and back
+// here afterwards. A form sent after the session ended keeps what was
+// typed (keepDraft) and comes back to the page it was on: a form's
+// action that has no page of its own (me too) goes back to the page
+// that showed the form.
+func (s *server) signInFirst(w http.ResponseWriter, r *http.Request) {
+	next, kept := r.URL.RequestURI(), ""
+	if r.Method == http.MethodPost {
+		kept = s.keepDraft(w, r)
+		next = r.URL.Path
+		if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host && kept == "" {
+			next = ref.RequestURI()
+		}
+	}
+	target := "/anmelden?next=" + url.QueryEscape(safeNext(next))
+	if kept != "" {
+		target += "&entwurf=" + kept
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
 // fail answers an error before the caller is known.

@@ -201,6 +201,9 @@ func isMACField(name string, f customField, macField string) bool {
 // months reads warranty_months: Snipe-IT sends "36 months" (in the
 // server's language, "36 Monate"), some versions a number.
 func months(raw json.RawMessage) (int, bool) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, false
+	}
 	var n int
 	if json.Unmarshal(raw, &n) == nil {
 		return n, true

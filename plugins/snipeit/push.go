@@ -210,6 +210,7 @@ func (p *pusher) find(ctx context.Context, ch connector.Change) (asset, bool, er
 	case 1:
 		return found[0], false, nil
 	}
+	sort.Slice(found, func(i, j int) bool { return found[i].ID < found[j].ID })
 	ids := make([]string, len(found))
 	for i, a := range found {
 		ids[i] = strconv.Itoa(a.ID)

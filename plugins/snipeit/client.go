@@ -296,8 +296,8 @@ func excerptOrRefusal(body []byte) string {
 func excerpt(body []byte) string {
 	s, _, _ := strings.Cut(strings.TrimSpace(string(body)), "\n")
 	s = strings.TrimSpace(s)
-	if len(s) > 200 {
-		s = s[:200] + "…"
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:200]) + "…"
 	}
 	if s == "" {
 		s = "ohne Beschreibung"

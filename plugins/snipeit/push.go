@@ -1,3 +1,5 @@
+//lint:file-ignore ST1005 the errors are German sentences a person reads in the run log; German nouns are capitalised.
+
 package snipeit
 
 import (
@@ -113,7 +115,7 @@ func (p *pusher) push(ctx context.Context, ch connector.Change) (string, error) 
 		if err != nil {
 			return key, err
 		}
-		if a.StatusLabel == nil || a.StatusLabel.ID != id {
+		if l := a.label(); l == nil || l.ID != id {
 			patch["status_id"] = id
 		}
 	}
@@ -193,6 +195,8 @@ func (p *pusher) find(ctx context.Context, ch connector.Change) (asset, bool, er
 			return asset{}, false, err
 		case a.ID != id:
 			return asset{}, false, refused("Snipe-IT liefert für Asset %d ein anderes Asset (%d)", id, a.ID)
+		case a.deleted():
+			return asset{}, false, refused("Asset %d ist in Snipe-IT gelöscht; nichts geändert", id)
 		}
 		return a, true, nil
 	}

@@ -85,6 +85,7 @@ func TestPushNeverCreates(t *testing.T) {
 			"das Modell dieses Assets hat kein Feld »WLAN-MAC«"},
 		{"other fields", connector.Change{SourceKey: "5", Status: "Ausgesondert", Fields: map[string]string{"name": "Neu", "notes": "x"}},
 			"schreibt nur Status, Standort, Seriennummer und MAC zurück, nicht name, notes; nichts geändert"},
+		{"deleted asset", connector.Change{SourceKey: "10", Status: "Ausgesondert"}, "Asset 10 ist in Snipe-IT gelöscht; nichts geändert"},
 		{"nothing to match by", connector.Change{CIID: "ci-1", Status: "Ausgesondert"}, "CI ci-1: weder Asset-ID noch Seriennummer"},
 	}
 	for _, tt := range tests {
@@ -92,6 +93,7 @@ func TestPushNeverCreates(t *testing.T) {
 			f := snipeittest.New(t)
 			district(f, 10)
 			f.Assets[6].Serial, f.Assets[7].Serial = "DOPPELT-1", "doppelt-1" // assets 4 and 3
+			f.Assets[0].Deleted = true                                        // asset 10
 			settings := map[string]any{}
 			if tt.name == "no MAC field" {
 				settings["mac_field"] = "WLAN-MAC"

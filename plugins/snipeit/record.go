@@ -40,7 +40,8 @@ type asset struct {
 	AssetTag       string                 `json:"asset_tag"`
 	Serial         string                 `json:"serial"`
 	Model          *ref                   `json:"model"`
-	StatusLabel    *ref                   `json:"status_label"`
+	StatusLabel    *ref                   `json:"status_label"` // "legacy", says Snipe-IT
+	Status         json.RawMessage        `json:"status"`       // the same, from v7 on
 	Category       *ref                   `json:"category"`
 	Manufacturer   *ref                   `json:"manufacturer"`
 	Notes          string                 `json:"notes"`
@@ -49,6 +50,27 @@ type asset struct {
 	WarrantyMonths json.RawMessage        `json:"warranty_months"` // "36 months", localised, or null
 	PurchaseDate   *dateObject            `json:"purchase_date"`
 	CustomFields   map[string]customField `json:"custom_fields"`
+	DeletedAt      json.RawMessage        `json:"deleted_at"` // a date object, or null
+}
+
+// label is the asset's status label, from status_label or, once that is
+// gone, status.
+func (a asset) label() *ref {
+	if a.StatusLabel != nil {
+		return a.StatusLabel
+	}
+	var r ref
+	if json.Unmarshal(a.Status, &r) == nil && r.ID != 0 {
+		return &r
+	}
+	return nil
+}
+
+// deleted says Snipe-IT has the asset in its trash (GET by id shows
+// those too).
+func (a asset) deleted() bool {
+	d := strings.TrimSpace(string(a.DeletedAt))
+	return d != "" && d != "null"
 }
 
 // location is one of Snipe-IT's locations, with its parent.
@@ -134,8 +156,8 @@ func record(a asset, ls locations, macField string) connector.Record {
 	if a.Category != nil {
 		r.ClassHint = clean(a.Category.Name)
 	}
-	if a.StatusLabel != nil {
-		r.Status = clean(a.StatusLabel.Name)
+	if l := a.label(); l != nil {
+		r.Status = clean(l.Name)
 	}
 	set(r.Attributes, connector.AttrName, a.Name)
 	if a.Model != nil {

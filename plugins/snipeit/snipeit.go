@@ -15,6 +15,8 @@
 // token bucket and waits out 429 answers as Retry-After asks.
 package snipeit
 
+//lint:file-ignore ST1005 the errors are German sentences a person reads in the run log; German nouns are capitalised.
+
 import (
 	"context"
 	_ "embed"

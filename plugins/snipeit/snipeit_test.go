@@ -505,6 +505,12 @@ func TestNotation(t *testing.T) {
 	if d, ok := retryAfter(now.Add(30*time.Second).Format(http.TimeFormat), now); d != 30*time.Second || !ok {
 		t.Errorf("retryAfter date = %v", d)
 	}
+	// A Snipe-IT without the legacy status_label still gives the status.
+	var a asset
+	if err := json.Unmarshal([]byte(`{"id":3,"status":{"id":2,"name":"In Reparatur","status_type":"pending"},"deleted_at":null}`), &a); err != nil ||
+		record(a, nil, "").Status != "In Reparatur" || a.deleted() {
+		t.Errorf("status from \"status\": %+v, %v", a, err)
+	}
 	ls := locations{1: {ID: 1, Name: "A"}, 2: {ID: 2, Name: "B", Parent: &ref{ID: 1}}, 3: {ID: 3, Name: "C", Parent: &ref{ID: 2}},
 		4: {ID: 4, Name: "D", Parent: &ref{ID: 3}}, 8: {ID: 8, Name: "Loop", Parent: &ref{ID: 9}}, 9: {ID: 9, Name: "Pool", Parent: &ref{ID: 8}}}
 	if l := where(ls.path(4, "")); l != (connector.Location{SchoolName: "A", Building: "B", Room: "D"}) {

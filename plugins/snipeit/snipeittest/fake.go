@@ -58,6 +58,7 @@ type Asset struct {
 	Notes          string
 	Fields         []CustomField
 	AssignedUser   string // a person's name, to see it is not read
+	Deleted        bool   // in the trash: GET by id still shows it, lists do not
 }
 
 // Location is a Snipe-IT location.
@@ -286,7 +287,12 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, endpoint stri
 func (s *Server) serveHardware(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	s.mu.Lock()
-	assets := append([]Asset(nil), s.Assets...)
+	var assets []Asset
+	for _, a := range s.Assets {
+		if !a.Deleted {
+			assets = append(assets, a)
+		}
+	}
 	s.mu.Unlock()
 	// Snipe-IT's default order is newest first; sort=id&order=asc is asked.
 	if q.Get("sort") == "id" {
@@ -332,7 +338,7 @@ func (s *Server) serveBySerial(w http.ResponseWriter, serial string) {
 	var rows []any
 	for _, a := range s.Assets {
 		// MySQL's default collation compares case-insensitively.
-		if strings.EqualFold(a.Serial, serial) {
+		if strings.EqualFold(a.Serial, serial) && !a.Deleted {
 			rows = append(rows, s.asset(a))
 		}
 	}
@@ -479,6 +485,10 @@ func (s *Server) asset(a Asset) map[string]any {
 	if a.WarrantyMonths > 0 {
 		warranty = fmt.Sprintf("%d months", a.WarrantyMonths)
 	}
+	var deleted any
+	if a.Deleted {
+		deleted = map[string]any{"datetime": "2026-11-30 10:00:00", "formatted": "30.11.2026 10:00"}
+	}
 	var assigned any
 	if a.AssignedUser != "" {
 		assigned = map[string]any{"id": 7, "username": "lehrkraft7", "name": e(a.AssignedUser), "type": "user"}
@@ -500,6 +510,7 @@ func (s *Server) asset(a Asset) map[string]any {
 		"warranty_months":   warranty,
 		"purchase_date":     dateObject(a.PurchaseDate),
 		"created_at":        map[string]any{"datetime": "2024-08-01 09:00:00", "formatted": "01.08.2024 09:00"},
+		"deleted_at":        deleted,
 		"custom_fields":     fields,
 		"available_actions": map[string]any{"checkout": true, "checkin": true, "update": true, "delete": false},
 	}

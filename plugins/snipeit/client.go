@@ -40,7 +40,7 @@ var (
 	errForbidden  = errors.New("der Benutzer des API-Schlüssels darf das nicht")
 	errThrottled  = errors.New("Snipe-IT drosselt die Anfragen")
 	errRetryAfter = errors.New("Snipe-IT bittet, länger zu warten, als ein Lauf warten kann")
-	errBadAnswer  = errors.New("keine Antwort der Snipe-IT-API")
+	errBadAnswer  = errors.New("unerwartete Antwort")
 	errNotFound   = errors.New("nicht gefunden")
 	// errRefused: Snipe-IT answered {"status":"error"}, whatever the
 	// HTTP status (it often says so with 200).

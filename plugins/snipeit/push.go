@@ -234,6 +234,9 @@ func (p *pusher) bySerial(ctx context.Context, serial string) ([]asset, error) {
 	case err != nil:
 		return nil, err
 	}
+	if _, err := l.total(); err != nil {
+		return nil, err
+	}
 	return l.Rows, nil
 }
 
@@ -349,7 +352,7 @@ func macColumn(a asset, macField string) (col, current string, ok bool) {
 	for _, n := range names {
 		f := a.CustomFields[n]
 		if isMACField(clean(n), f, macField) && f.Field != "" {
-			cur, _ := normMAC(unescape(f.Value))
+			cur, _ := normMAC(unescape(string(f.Value)))
 			return unescape(f.Field), cur, true
 		}
 	}

@@ -1,6 +1,7 @@
 package snipeit
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -28,7 +29,7 @@ type dateObject struct {
 // "field_format": "MAC", "element": "text"}.
 type customField struct {
 	Field  string `json:"field"`
-	Value  string `json:"value"`
+	Value  text   `json:"value"`
 	Format string `json:"field_format"`
 }
 
@@ -82,8 +83,48 @@ type location struct {
 
 // list is Snipe-IT's answer to a list request.
 type list[T any] struct {
-	Total int `json:"total"`
-	Rows  []T `json:"rows"`
+	Total *int `json:"total"`
+	Rows  []T  `json:"rows"`
+}
+
+// total is the list's total; a body without one is no list (a proxy's
+// page, another API) and must not pass for an empty inventory.
+func (l list[T]) total() (int, error) {
+	if l.Total == nil {
+		return 0, fmt.Errorf("%w: eine Liste ohne »total«", errBadAnswer)
+	}
+	return *l.Total, nil
+}
+
+// text is a value Snipe-IT sends as a string, but in some versions and
+// field formats as a number, a list, or a date object; it reads all of
+// them as the text a person would see.
+type text string
+
+func (t *text) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*t = text(s)
+		return nil
+	}
+	var d struct {
+		Date      string `json:"date"`
+		Formatted string `json:"formatted"`
+	}
+	if json.Unmarshal(b, &d) == nil && (d.Date != "" || d.Formatted != "") {
+		*t = text(cmp.Or(d.Date, d.Formatted))
+		return nil
+	}
+	var many []string
+	if json.Unmarshal(b, &many) == nil {
+		*t = text(strings.Join(many, ", "))
+		return nil
+	}
+	// null stays empty; a number or true/false as written.
+	if v := strings.TrimSpace(string(b)); v != "null" {
+		*t = text(strings.Trim(v, `"`))
+	}
+	return nil
 }
 
 // Attribute keys beyond the contract's well-known ones.
@@ -201,11 +242,11 @@ func record(a asset, ls locations, macField string) connector.Record {
 	for _, raw := range names {
 		f, name := a.CustomFields[raw], clean(raw)
 		if isMACField(name, f, macField) {
-			addMAC(&r, name, f.Value)
+			addMAC(&r, name, string(f.Value))
 			continue
 		}
 		if _, taken := r.Attributes[name]; !taken {
-			set(r.Attributes, name, f.Value)
+			set(r.Attributes, name, string(f.Value))
 		}
 	}
 	return r

@@ -196,9 +196,13 @@ func (c *Connector) Check(ctx context.Context, cfg connector.Config) (connector.
 	cl := c.client(s, token)
 	var l list[json.RawMessage]
 	err := cl.do(ctx, http.MethodGet, "/hardware", url.Values{"limit": {"1"}}, nil, &l)
+	total := 0
+	if err == nil {
+		total, err = l.total()
+	}
 	switch {
 	case err == nil:
-		return connector.CheckResult{OK: true, Message: fmt.Sprintf("Verbindung zu Snipe-IT steht; der API-Schlüssel sieht %d Assets.", l.Total)}, nil
+		return connector.CheckResult{OK: true, Message: fmt.Sprintf("Verbindung zu Snipe-IT steht; der API-Schlüssel sieht %d Assets.", total)}, nil
 	case ctx.Err() != nil:
 		return connector.CheckResult{}, ctx.Err()
 	case errors.Is(err, errRejected):
@@ -229,11 +233,15 @@ func each[T any](ctx context.Context, cl *client, path string, pageSize int, ext
 		if err := cl.do(ctx, http.MethodGet, path, q, nil, &l); err != nil {
 			return err
 		}
+		total, err := l.total()
+		if err != nil {
+			return err
+		}
 		if err := f(l.Rows); err != nil {
 			return err
 		}
 		offset += len(l.Rows)
-		if len(l.Rows) == 0 || offset >= l.Total {
+		if len(l.Rows) == 0 || offset >= total {
 			return nil
 		}
 	}

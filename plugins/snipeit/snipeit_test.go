@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
@@ -521,5 +522,59 @@ func TestNotation(t *testing.T) {
 	}
 	if p := ls.path(77, "Unbekannt"); !reflect.DeepEqual(p, []string{"Unbekannt"}) {
 		t.Errorf("an unknown location: %v", p)
+	}
+}
+
+// TestCheckNotSnipeIT: an address that answers, but not as Snipe-IT, is
+// named as the problem, and the token does not follow a redirect.
+func TestCheckNotSnipeIT(t *testing.T) {
+	var followed int
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { followed++ }))
+	defer target.Close()
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		want    string
+	}{
+		{"JSON without a list", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"ok":true}`) },
+			"antwortet keine Snipe-IT-API: unerwartete Antwort: eine Liste ohne »total«."},
+		{"a web page", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "<!DOCTYPE html><title>Intranet</title>") },
+			"antwortet keine Snipe-IT-API: unerwartete Antwort: invalid character '<'"},
+		{"redirect", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, target.URL+"/login", http.StatusFound) },
+			"Snipe-IT leitet nach \"" + target.URL + "/login\" um; die Adresse prüfen"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(tt.handler)
+			defer srv.Close()
+			s, _ := json.Marshal(map[string]any{"base_url": srv.URL})
+			r, err := newTest().Check(context.Background(), config(s, "geheim"))
+			if err != nil || r.OK || r.Problems[0].Field != "base_url" || !strings.Contains(r.Message, tt.want) {
+				t.Fatalf("Check = %+v, %v; want %q", r, err, tt.want)
+			}
+		})
+	}
+	if followed != 0 {
+		t.Errorf("the redirect was followed %d times", followed)
+	}
+}
+
+// TestCustomFieldValues: a custom field's value as any JSON Snipe-IT
+// sends for it.
+func TestCustomFieldValues(t *testing.T) {
+	var a asset
+	err := json.Unmarshal([]byte(`{"id":4,"custom_fields":{
+		"Garantie bis":{"field":"_snipeit_garantie_4","value":{"date":"2027-08-01","formatted":"01.08.2027"},"field_format":"DATE"},
+		"Anschl&uuml;sse":{"field":"_snipeit_anschluesse_5","value":["HDMI","USB-C &amp; LAN"],"field_format":"ANY"},
+		"RAM (GB)":{"field":"_snipeit_ram_6","value":16,"field_format":"NUMERIC"},
+		"Leer":{"field":"_snipeit_leer_7","value":null,"field_format":"ANY"},
+		"WLAN-MAC":{"field":"_snipeit_wlan_mac_8","value":"8C-16-45-00-01-2C","field_format":"ANY"}}}`), &a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := record(a, nil, "WLAN-MAC")
+	want := map[string]string{"Garantie bis": "2027-08-01", "Anschlüsse": "HDMI, USB-C & LAN", "RAM (GB)": "16", "snipeit_id": "4"}
+	if !reflect.DeepEqual(r.Attributes, want) || !reflect.DeepEqual(r.Identifiers.MACs, []string{"8c:16:45:00:01:2c"}) {
+		t.Errorf("attributes %v, MACs %v", r.Attributes, r.Identifiers.MACs)
 	}
 }

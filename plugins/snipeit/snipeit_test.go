@@ -540,7 +540,9 @@ func TestCheckNotSnipeIT(t *testing.T) {
 			"antwortet keine Snipe-IT-API: unerwartete Antwort: eine Liste ohne »total«."},
 		{"a web page", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "<!DOCTYPE html><title>Intranet</title>") },
 			"antwortet keine Snipe-IT-API: unerwartete Antwort: invalid character '<'"},
-		{"redirect", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, target.URL+"/login", http.StatusFound) },
+		{"redirect", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, target.URL+"/login", http.StatusFound)
+		},
 			"Snipe-IT leitet nach \"" + target.URL + "/login\" um; die Adresse prüfen"},
 	}
 	for _, tt := range tests {

@@ -130,7 +130,9 @@ func (p *pusher) push(ctx context.Context, ch connector.Change) (string, error) 
 			patch["rtd_location_id"] = id
 		}
 	}
-	if serial := strings.TrimSpace(ch.Identifiers.Serial); byKey && serial != "" && serial != clean(a.Serial) {
+	// Serials compare without case, as the CMDB matches them: a change of
+	// case alone is not written.
+	if serial := strings.TrimSpace(ch.Identifiers.Serial); byKey && serial != "" && !strings.EqualFold(serial, clean(a.Serial)) {
 		// Never two assets with one serial: a serial already on another
 		// asset is refused before anything is written.
 		others, err := p.bySerial(ctx, serial)

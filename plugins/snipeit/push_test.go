@@ -32,7 +32,7 @@ func TestPushWritesBack(t *testing.T) {
 			Location: connector.Location{Room: "Lager"}},
 		// Already so in Snipe-IT: nothing to send.
 		connector.Change{SourceKey: "7", Status: "Einsatzbereit", Location: connector.Location{SchoolName: "Gymnasium Nord", Building: "Haus A", Room: "Raum 101"},
-			Identifiers: connector.Identifiers{Serial: "5CG0000007", MACs: []string{"a4:c3:f0:00:00:07"}}},
+			Identifiers: connector.Identifiers{Serial: "5cg0000007", MACs: []string{"00:11:22:33:44:55", "A4C3F0000007"}}},
 	)
 	if res.Applied != 3 || res.Failures != nil {
 		t.Fatalf("Push = %+v", res)

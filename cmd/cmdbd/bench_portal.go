@@ -38,7 +38,8 @@ func portalPages(db *postgres.DB, tn *ticketbench.Tenant) []ticketbench.Query {
 		WHERE s.authority_id = $1 ORDER BY r.id`, tn.Authority.ID); err != nil || len(rooms) == 0 {
 		return fail(fmt.Errorf("rooms of the seeded authority: %v", err))
 	}
-	h := web.New(web.Options{Accounts: db, Tickets: db, CIs: db, Tenants: db, KB: db, Catalogue: db, Attachments: db})
+	h := web.New(web.Options{Accounts: db, Tickets: db, CIs: db, Tenants: db, KB: db, Catalogue: db, Attachments: db,
+		Queue: db, Problems: db, SNMP: db})
 	get := func(path func(r *rand.Rand) string) func(context.Context, *rand.Rand) (int, error) {
 		return func(ctx context.Context, r *rand.Rand) (int, error) {
 			p := path(r)

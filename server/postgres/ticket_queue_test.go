@@ -10,7 +10,6 @@ import (
 	"github.com/schulit/cmdb/server/cmdb"
 )
 
-
 // TestTicketQueue: the staff queue's counts, its filters by assignee and
 // channel and its order by due time, over what each caller sees.
 func TestTicketQueue(t *testing.T) {

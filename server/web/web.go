@@ -37,6 +37,12 @@ type Options struct {
 	// defaults), as the store's do.
 	Attachments      cmdb.AttachmentStore
 	AttachmentLimits cmdb.AttachmentLimits
+	// Queue keeps the staff queue's counts and saved filters, Problems
+	// the problems a ticket is linked to, SNMP the devices' health (the
+	// ticket page's device panel); nil: those parts are left out.
+	Queue    cmdb.TicketQueueStore
+	Problems cmdb.ProblemStore
+	SNMP     cmdb.SNMPStore
 	// SessionMaxAge is the lifetime of the session cookie; 0: a browser
 	// session.
 	SessionMaxAge time.Duration
@@ -102,6 +108,7 @@ func New(opts Options) http.Handler {
 	mux.Handle("GET /beantragen/{id}", s.private(s.serviceForm))
 	mux.Handle("POST /beantragen/{id}", s.private(s.serviceRequest))
 	// The staff console (console*.go): each part adds its routes here.
+	s.queueRoutes(mux)
 	mux.Handle("/", s.public(s.notFound))
 
 	// Cookies make browsers send credentials on their own: refuse

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -421,4 +422,18 @@ func (rq *request) queueStoreError(err error, fields ...string) (fieldErrors, er
 		}
 	}
 	return fe, nil
+}
+
+// SavedURL is the queue's URL of a saved filter, its query read and
+// written again the way the queue writes it.
+func (v *queueView) SavedURL(f *cmdb.SavedFilter) template.URL {
+	q, _ := url.ParseQuery(f.Query)
+	return template.URL("/tickets?" + readQueueFilter(q).values().Encode())
+}
+
+// ExportURL is the URL of the list shown as a file in format.
+func (v *queueView) ExportURL(format string) template.URL {
+	q := v.Filter.values()
+	q.Set("format", format)
+	return template.URL("/tickets?" + q.Encode())
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -232,4 +233,14 @@ func (s *server) intakeCreate(w http.ResponseWriter, r *http.Request, rq *reques
 	}
 	http.Redirect(w, r, "/tickets/"+url.PathEscape(t.Number)+"?ok=created", http.StatusSeeOther)
 	return nil
+}
+
+// Step is the URL of the next step: the steps chosen so far and key=id
+// (key "": the steps so far alone).
+func (v *intakeView) Step(key string, id int64) template.URL {
+	q, _ := url.ParseQuery(v.Base)
+	if key != "" {
+		q.Set(key, strconv.FormatInt(id, 10))
+	}
+	return template.URL("/tickets/neu?" + q.Encode())
 }

@@ -13,9 +13,9 @@ func init() {
 		Category: "Lampe", Channel: cmdb.ChannelPhone, OnBehalfOf: "Frau Berg", CreatedAt: at, UpdatedAt: at, CIIDs: []int64{5},
 		SLA: &cmdb.TicketSLA{State: cmdb.SLABreached, ResolveDue: &at, Deadline: &at}}
 	moreViews["console_queue"] = &queueView{Filter: queueFilter{Status: "open", Level: "2", Page: 2}, Total: 120, Query: "level=2&status=open",
-		Rows:      []queueRow{{T: tk, School: "Gymnasium am See", Group: "Systemhaus Nord", Assignee: "Jonas Weber", Due: "09.03.2026, 11:15 Uhr", SLA: cmdb.SLABreached}},
-		Pages:     []pageLink{{N: 1, Href: "/tickets?status=open"}, {N: 2, Href: "/tickets?seite=2&status=open", Current: true}},
-		Prev:      "/tickets?status=open", Next: "/tickets?seite=3&status=open",
+		Rows:  []queueRow{{T: tk, School: "Gymnasium am See", Group: "Systemhaus Nord", Assignee: "Jonas Weber", Due: "09.03.2026, 11:15 Uhr", SLA: cmdb.SLABreached}},
+		Pages: []pageLink{{N: 1, Href: "/tickets?status=open"}, {N: 2, Href: "/tickets?seite=2&status=open", Current: true}},
+		Prev:  "/tickets?status=open", Next: "/tickets?seite=3&status=open",
 		Queues:    []queueLink{{Label: "Neu", Count: 4, Href: "/tickets?status=new"}, {Label: "2nd Level", Count: 9, Href: "/tickets?level=2&status=open", Current: true}},
 		Schools:   []*cmdb.School{{ID: 1, Name: "Gymnasium am See"}},
 		Providers: []*cmdb.Provider{{ID: 2, Name: "Systemhaus Nord"}},

@@ -33,6 +33,7 @@ type staffTicketView struct {
 	Group    string
 	Assignee string
 	Reporter string
+	Creator  string // who opened it, in words (when no person reported it)
 	Devices  []ciPanel
 	Comments []staffComment
 	Files    []*cmdb.Attachment
@@ -146,6 +147,7 @@ func (s *server) staffTicketView(r *http.Request, rq *request) (*staffTicketView
 	if t.ReporterUserID != 0 {
 		v.Reporter = s.personName(r, rq, t.ReporterUserID)
 	}
+	v.Creator = s.whoName(r, rq, t.CreatedBy)
 	if t.SchoolID != 0 {
 		if sc, err := s.opts.Tenants.FindSchoolByID(ctx, rq.Scope, t.SchoolID); err == nil {
 			v.School = sc.Name
@@ -170,7 +172,7 @@ func (s *server) staffTicketView(r *http.Request, rq *request) (*staffTicketView
 		return nil, err
 	}
 	for _, c := range cs {
-		author := c.Author
+		author := s.whoName(r, rq, c.Author)
 		if c.AuthorUserID != 0 {
 			author = s.personName(r, rq, c.AuthorUserID)
 		}
@@ -298,12 +300,7 @@ func (s *server) assignable(r *http.Request, rq *request, t *cmdb.Ticket) ([]per
 
 // historyLine turns a history entry into words.
 func (s *server) historyLine(r *http.Request, rq *request, h *cmdb.TicketHistoryEntry, providers []*cmdb.Provider) historyLine {
-	l := historyLine{At: h.At, Who: h.Subject, Field: h.Field, Old: h.Old, New: h.New}
-	if id, ok := strings.CutPrefix(h.Subject, "user:"); ok {
-		if n, err := strconv.ParseInt(id, 10, 64); err == nil {
-			l.Who = s.personName(r, rq, n)
-		}
-	}
+	l := historyLine{At: h.At, Who: s.whoName(r, rq, h.Subject), Field: h.Field, Old: h.Old, New: h.New}
 	name := func(v string) string {
 		if v == "" {
 			return "–"
@@ -559,4 +556,32 @@ func (s *server) queueAttach(w http.ResponseWriter, r *http.Request, rq *request
 	}
 	http.Redirect(w, r, "/tickets/"+url.PathEscape(v.T.Number)+"?ok=file#anhaenge", http.StatusSeeOther)
 	return nil
+}
+
+// whoName names the author of a change: a person by name, an
+// integration token or the system in words. Changes are recorded with
+// the caller's Source ("user:user-7", "user:token-3", "system:…").
+func (s *server) whoName(r *http.Request, rq *request, subject string) string {
+	id, _ := strings.CutPrefix(subject, "user:")
+	if n, err := strconv.ParseInt(id, 10, 64); err == nil && id != subject {
+		return s.personName(r, rq, n)
+	}
+	for _, kind := range []string{"user-", "user:", "token-", "token:"} {
+		rest, ok := strings.CutPrefix(id, kind)
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(rest, 10, 64)
+		if err != nil {
+			break
+		}
+		if strings.HasPrefix(kind, "user") {
+			return s.personName(r, rq, n)
+		}
+		return rq.tr.T("queue.who.token", "ID", n)
+	}
+	if strings.HasPrefix(subject, "system:") {
+		return rq.tr.T("queue.who.system")
+	}
+	return subject
 }

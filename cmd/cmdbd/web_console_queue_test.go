@@ -2,10 +2,13 @@ package main
 
 import (
 	"fmt"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/xuri/excelize/v2"
 )
 
 // TestConsoleQueue drives the staff queue in a browser at a desk's width:
@@ -177,9 +180,20 @@ func TestConsoleQueue(t *testing.T) {
 	b.viewport(1280, 900)
 	signOut()
 
-	// IT resolves with a solution, and turns it into an article draft.
+	// IT merges a duplicate into it, resolves it with a solution, and
+	// turns it into an article draft.
+	dup := ticket(printer, category("printer", "Papierstau"), "Papierstau im Raum 1.12")["number"].(string)
 	signIn("jonas.weber@stadt-que.de")
-	b.open("/tickets/" + jamNo)
+	b.open("/tickets/" + dup)
+	b.do(chromedp.SendKeys(chromedp.ID("into"), "QUE-0000"))
+	b.submit(`button[value=merge]`)
+	b.expect("#into-error", "Dieses Ticket gibt es nicht")
+	b.do(chromedp.SetValue(chromedp.CSS("#into"), jamNo))
+	b.submit(`button[value=merge]`)
+	if p := b.path(); !strings.HasPrefix(p, "/tickets/"+jamNo) {
+		t.Errorf("after the merge: %s, want the ticket that stays", p)
+	}
+	b.expect(".notice", "Das Duplikat ist in dieses Ticket übernommen")
 	b.submit(`button[value=resolve]`)
 	b.expect("#solution-error", "Bitte beschreiben Sie die Lösung")
 	b.do(chromedp.SendKeys(chromedp.ID("solution"), "Einzugsrolle getauscht; der Drucker zieht wieder ein."))
@@ -206,4 +220,29 @@ func TestConsoleQueue(t *testing.T) {
 	b.expect(".notice", "Das Ticket ist angelegt")
 	b.expect(".facts", "Telefon")
 	b.expect(".facts", "Anna Schmidt")
+
+	// The list as a file: the rows the queue shows, all of them.
+	cookie := c.signInCookie("jonas.weber@stadt-que.de", webPassword)
+	req, _ := http.NewRequest("GET", c.base+"/tickets?status=all&format=xlsx", nil)
+	req.Header.Set("Cookie", cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	x, err := excelize.OpenReader(resp.Body)
+	if err != nil {
+		t.Fatalf("the XLSX export (%d, %s) does not open: %v", resp.StatusCode, resp.Header.Get("Content-Type"), err)
+	}
+	rows, err := x.GetRows("Sheet1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var numbers []string
+	for _, r := range rows[1:] {
+		numbers = append(numbers, r[0])
+	}
+	if rows[0][0] != "Nummer" || len(rows) != 5 || !slices.Contains(numbers, jamNo) || !slices.Contains(numbers, dup) {
+		t.Errorf("the export holds %v, want the header and the 4 tickets", rows)
+	}
 }

@@ -179,28 +179,42 @@ func (s *server) queueList(w http.ResponseWriter, r *http.Request, rq *request) 
 
 // queuePage gathers the queue for filter f: its counts, saved filters and
 // the page of tickets. A bad filter value comes back in v.Errors.
-func (s *server) queuePage(r *http.Request, rq *request, f queueFilter) (*queueView, cmdb.TicketFilter, error) {
+func (s *server) queuePage(r *http.Request, rq *request, f queueFilter) (v *queueView, tf cmdb.TicketFilter, err error) {
 	ctx := r.Context()
-	v := &queueView{Filter: f, Errors: fieldErrors{}, Provider: providerOnly(rq.Scope)}
+	v = &queueView{Filter: f, Errors: fieldErrors{}, Provider: providerOnly(rq.Scope)}
 	v.Query = f.values().Encode()
-	var err error
 	if v.Schools, err = s.opts.Tenants.FindSchools(ctx, rq.Scope, cmdb.TenantFilter{}); err != nil {
 		return nil, cmdb.TicketFilter{}, err
 	}
 	if v.Providers, err = s.opts.Tenants.FindProviders(ctx, rq.Scope); err != nil {
 		return nil, cmdb.TicketFilter{}, err
 	}
+	// The counts are independent of the page: asked at once, the queue
+	// answers in the time of the slower of the two.
+	type counted struct {
+		c   *cmdb.TicketQueueCounts
+		err error
+	}
+	counts := make(chan counted, 1)
 	if s.opts.Queue != nil {
 		if v.Saved, err = s.opts.Queue.FindSavedFilters(ctx, rq.Scope); err != nil {
 			return nil, cmdb.TicketFilter{}, err
 		}
-		counts, err := s.opts.Queue.CountTicketQueues(ctx, rq.Scope)
-		if err != nil {
-			return nil, cmdb.TicketFilter{}, err
-		}
-		v.Queues = s.queueLinks(rq, counts, v.Providers, v.Query)
+		go func() {
+			c, err := s.opts.Queue.CountTicketQueues(ctx, rq.Scope)
+			counts <- counted{c, err}
+		}()
+	} else {
+		counts <- counted{}
 	}
-	tf, err := f.store(rq.User.ID)
+	defer func() {
+		if c := <-counts; c.err == nil && c.c != nil && v != nil {
+			v.Queues = s.queueLinks(rq, c.c, v.Providers, v.Query)
+		} else if c.err != nil && err == nil {
+			v, err = nil, c.err
+		}
+	}()
+	tf, err = f.store(rq.User.ID)
 	if err != nil {
 		fe, err := rq.queueStoreError(err, "status", "level", "group", "assignee", "school", "priority", "sla", "channel", "sort")
 		if err != nil {
@@ -315,7 +329,7 @@ func (s *server) personName(r *http.Request, rq *request, id int64) string {
 		if err == nil {
 			return u.Email
 		}
-		return "#" + strconv.FormatInt(id, 10)
+		return rq.tr.T("queue.who.person", "ID", id) // someone the caller may not look up (another organisation's staff)
 	}
 	return u.Name
 }

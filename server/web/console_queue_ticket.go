@@ -326,6 +326,10 @@ func (s *server) historyLine(r *http.Request, rq *request, h *cmdb.TicketHistory
 	} else {
 		l.New = name(h.New)
 	}
+	switch h.Field { // their values are ids, which say nothing here
+	case "comment", "internal_comment", "watcher", "attachment", "internal_attachment":
+		l.Old, l.New = "", ""
+	}
 	if msg, ok := rq.tr.lookup("queue.field." + h.Field); ok {
 		l.Field = msg
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/schulit/cmdb/server/cmdb"
+	"golang.org/x/sync/errgroup"
 )
 
 // The staff queue (issue 13, "Tickets"): /tickets shows staff the queue
@@ -181,37 +182,51 @@ func (s *server) queueList(w http.ResponseWriter, r *http.Request, rq *request) 
 // the page of tickets. A bad filter value comes back in v.Errors.
 func (s *server) queuePage(r *http.Request, rq *request, f queueFilter) (v *queueView, tf cmdb.TicketFilter, err error) {
 	ctx := r.Context()
-	v = &queueView{Filter: f, Errors: fieldErrors{}, Provider: providerOnly(rq.Scope)}
-	v.Query = f.values().Encode()
-	if v.Schools, err = s.opts.Tenants.FindSchools(ctx, rq.Scope, cmdb.TenantFilter{}); err != nil {
-		return nil, cmdb.TicketFilter{}, err
-	}
-	if v.Providers, err = s.opts.Tenants.FindProviders(ctx, rq.Scope); err != nil {
-		return nil, cmdb.TicketFilter{}, err
-	}
-	// The counts are independent of the page: asked at once, the queue
-	// answers in the time of the slower of the two.
-	type counted struct {
-		c   *cmdb.TicketQueueCounts
-		err error
-	}
-	counts := make(chan counted, 1)
+	// pv is the view the questions asked at once fill in; v is what is
+	// returned (nil on an error).
+	pv := &queueView{Filter: f, Errors: fieldErrors{}, Provider: providerOnly(rq.Scope)}
+	pv.Query = f.values().Encode()
+	v = pv
+	// What the page shows besides the list is independent of it: asked
+	// at once, on their own connections, the page answers in the time of
+	// the slowest question rather than of all of them in a row.
+	var counts *cmdb.TicketQueueCounts
+	var g errgroup.Group
+	g.Go(func() (err error) {
+		pv.Schools, err = s.opts.Tenants.FindSchools(ctx, rq.Scope, cmdb.TenantFilter{})
+		return err
+	})
+	g.Go(func() (err error) {
+		pv.Providers, err = s.opts.Tenants.FindProviders(ctx, rq.Scope)
+		return err
+	})
 	if s.opts.Queue != nil {
-		if v.Saved, err = s.opts.Queue.FindSavedFilters(ctx, rq.Scope); err != nil {
-			return nil, cmdb.TicketFilter{}, err
+		g.Go(func() (err error) {
+			pv.Saved, err = s.opts.Queue.FindSavedFilters(ctx, rq.Scope)
+			return err
+		})
+		g.Go(func() (err error) {
+			counts, err = s.opts.Queue.CountTicketQueues(ctx, rq.Scope)
+			return err
+		})
+	}
+	waited := false
+	wait := func() error {
+		if waited {
+			return nil
 		}
-		go func() {
-			c, err := s.opts.Queue.CountTicketQueues(ctx, rq.Scope)
-			counts <- counted{c, err}
-		}()
-	} else {
-		counts <- counted{}
+		waited = true
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		if counts != nil {
+			pv.Queues = s.queueLinks(rq, counts, pv.Providers, pv.Query)
+		}
+		return nil
 	}
 	defer func() {
-		if c := <-counts; c.err == nil && c.c != nil && v != nil {
-			v.Queues = s.queueLinks(rq, c.c, v.Providers, v.Query)
-		} else if c.err != nil && err == nil {
-			v, err = nil, c.err
+		if werr := wait(); werr != nil && err == nil {
+			v, err = nil, werr
 		}
 	}()
 	tf, err = f.store(rq.User.ID)
@@ -228,6 +243,9 @@ func (s *server) queuePage(r *http.Request, rq *request, f queueFilter) (v *queu
 		return nil, tf, err
 	}
 	v.Total = total
+	if err := wait(); err != nil {
+		return nil, tf, err
+	}
 	if v.Rows, err = s.queueRows(r, rq, ts, v.Schools, v.Providers); err != nil {
 		return nil, tf, err
 	}
@@ -324,6 +342,18 @@ func (s *server) groupName(rq *request, provider int64, providers []*cmdb.Provid
 
 // personName names a user the caller may see, else "#id".
 func (s *server) personName(r *http.Request, rq *request, id int64) string {
+	if name, ok := rq.names[id]; ok {
+		return name
+	}
+	name := s.lookupPerson(r, rq, id)
+	if rq.names == nil {
+		rq.names = map[int64]string{}
+	}
+	rq.names[id] = name
+	return name
+}
+
+func (s *server) lookupPerson(r *http.Request, rq *request, id int64) string {
 	u, err := s.opts.Accounts.FindUserByID(r.Context(), rq.Scope, id)
 	if err != nil || u.Name == "" {
 		if err == nil {

@@ -139,6 +139,7 @@ type request struct {
 	User  *cmdb.User // nil when signed out
 	Lang  string
 	tr    *translator
+	names map[int64]string // people named on the page so far (console_queue.go)
 }
 
 // handler is a page handler; a returned error is rendered as an error

@@ -16,9 +16,10 @@ CREATE TABLE saved_filters (
 CREATE INDEX tickets_open_due ON tickets (authority_id, sla_deadline NULLS LAST, priority, created_at, id)
     WHERE status IN ('new', 'assigned', 'in_progress', 'waiting');
 
--- The same for one school, and the counts per queue read from the index
--- alone (an index-only scan over the open tickets of the authority).
+-- The same for one school, and the counts per queue (and the totals of
+-- filtered lists) read from the index alone: an index-only scan over the
+-- open tickets of the authority, filtered on the included columns.
 CREATE INDEX tickets_open_school_due ON tickets (school_id, sla_deadline NULLS LAST, priority, created_at, id)
     WHERE status IN ('new', 'assigned', 'in_progress', 'waiting');
-CREATE INDEX tickets_open_counts ON tickets (authority_id) INCLUDE (provider_id, status, level, assignee_user_id, sla_deadline)
+CREATE INDEX tickets_open_counts ON tickets (authority_id) INCLUDE (provider_id, status, level, assignee_user_id, sla_deadline, school_id, priority, channel)
     WHERE status IN ('new', 'assigned', 'in_progress', 'waiting');

@@ -39,7 +39,7 @@ func portalPages(db *postgres.DB, tn *ticketbench.Tenant) []ticketbench.Query {
 		return fail(fmt.Errorf("rooms of the seeded authority: %v", err))
 	}
 	h := web.New(web.Options{Accounts: db, Tickets: db, CIs: db, Tenants: db, KB: db, Catalogue: db, Attachments: db, Agents: db, SNMP: db, SLA: db, Failures: db, Monitoring: db,
-		Dashboard: db})
+		Dashboard: db, Queue: db, Problems: db})
 	get := func(path func(r *rand.Rand) string) func(context.Context, *rand.Rand) (int, error) {
 		return func(ctx context.Context, r *rand.Rand) (int, error) {
 			p := path(r)

@@ -10,7 +10,7 @@ import (
 )
 
 // TestBenchTicketsPortalPages runs the ticket bench small with the
-// extras of `cmdbd bench tickets`: every portal page answers (a page that
+// extras of `cmdbd bench tickets`: every portal and console queue page answers (a page that
 // failed would end the run with its status), and is reported.
 func TestBenchTicketsPortalPages(t *testing.T) {
 	t.Parallel()
@@ -21,7 +21,9 @@ func TestBenchTicketsPortalPages(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	for _, name := range []string{"portal: rooms of a school, searched", "portal: a room's device cards",
-		"portal: a device's report page", "portal: a device with open tickets", "portal: a scanned label (/r/code)"} {
+		"portal: a device's report page", "portal: a device with open tickets", "portal: a scanned label (/r/code)",
+		"console: the queue's first page", "console: the queue filtered, by due time", "console: the queue, text search",
+		"console: the queue's page 10", "console: a ticket page"} {
 		if tm := res.Timing(name); tm.Runs != 2 || tm.Rows != 1 {
 			t.Errorf("%s: %+v\n%s", name, tm, out.String())
 		}

@@ -11,7 +11,7 @@ import (
 
 // ticketBenchExtras are the timed steps of `cmdbd bench tickets` beyond
 // the queue and CI queries.
-var ticketBenchExtras = []func(*postgres.DB, *ticketbench.Tenant) []ticketbench.Query{ruleRecomputes, portalPages}
+var ticketBenchExtras = []func(*postgres.DB, *ticketbench.Tenant) []ticketbench.Query{ruleRecomputes, portalPages, consoleQueuePages}
 
 // ruleRecomputes times what the daily job does for the authority: the
 // repeat-failure flags and the model patterns (goal: each ≤ 2 s).

@@ -378,7 +378,7 @@ func (m *Main) serve(ctx context.Context) error {
 		OIDCLogin: sso.Login, OIDCCallback: sso.Callback, AgentEnroll: m.ingest.Enroll, AgentReport: m.ingest.Report,
 		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Live: m.live, Logger: m.log, Registry: reg, Build: buildinfo.Get(), PublicURL: public})
 	portal := web.New(web.Options{Accounts: m.db, Tickets: m.db, CIs: m.db, Tenants: m.db, KB: m.db, Catalogue: m.db, Attachments: m.db,
-		Agents: m.db, SNMP: m.db, SLA: m.db, Failures: m.db, Monitoring: m.db, Dashboard: m.db,
+		Agents: m.db, SNMP: m.db, SLA: m.db, Failures: m.db, Monitoring: m.db, Dashboard: m.db, Queue: m.db, Problems: m.db,
 		SessionMaxAge: m.db.SessionMaxAge(), SecretKey: m.dbKey, Logger: m.log})
 	m.srv = &http.Server{Handler: withPortal(handler, portal), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}

@@ -286,6 +286,11 @@ type TicketUpdate struct {
 	CIIDs *[]int64 `json:"ci_ids"`
 	// Channel through which the change came in, for the history; "" is api.
 	Channel string `json:"-"`
+	// Seen is the ticket's updated_at as the caller last saw it (a form's
+	// hidden field); nil: not checked. When someone else changed the
+	// ticket since, the update is refused (ECONFLICT naming "updated_at",
+	// with what changed) rather than overwriting their change.
+	Seen *time.Time `json:"-"`
 }
 
 // Validate checks the fields of the update on their own.
@@ -355,7 +360,13 @@ type TicketFilter struct {
 	// SLA: open tickets whose SLA is breached or due soon (SLAFilter*).
 	SLA string
 	// Query matches number, title and description (case-insensitive).
-	Query         string
+	Query string
+	// AssigneeUserID: tickets assigned to this person.
+	AssigneeUserID int64
+	// Channel: tickets that came in through this channel.
+	Channel string
+	// Sort: SortDefault or SortDue.
+	Sort          string
 	Limit, Offset int
 }
 
@@ -384,6 +395,9 @@ func (f *TicketFilter) Validate() error {
 		}
 	}
 	if err := validateSLAFilter(f.SLA); err != nil {
+		return err
+	}
+	if err := f.validateQueue(); err != nil {
 		return err
 	}
 	if f.Limit < 0 || f.Limit > 1000 {

@@ -251,6 +251,7 @@ func (db *DB) FindTickets(ctx context.Context, s cmdb.Scope, f cmdb.TicketFilter
 		w.add("t.service_id = ?", f.ServiceID)
 	}
 	slaFilter(&w, f.SLA, db.now())
+	order = queueFilter(&w, f, order)
 	if f.Query != "" {
 		p := likePattern(f.Query)
 		w.add("(t.number ILIKE ? OR t.title ILIKE ? OR t.description ILIKE ?)", p, p, p)

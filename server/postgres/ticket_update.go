@@ -42,6 +42,9 @@ func (db *DB) UpdateTicket(ctx context.Context, s cmdb.Scope, id int64, u cmdb.T
 		if t.Status == cmdb.StatusClosed {
 			return &cmdb.Error{Code: cmdb.ECONFLICT, Field: "status", Message: "The ticket is closed; a closed ticket cannot change. Open a new one."}
 		}
+		if err := checkSeen(ctx, tx, t, u); err != nil {
+			return err
+		}
 		now := db.now()
 		var cs []change
 		str := func(field string, dst *string, v *string) {

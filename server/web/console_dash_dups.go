@@ -132,7 +132,7 @@ func (s *server) dupView(r *http.Request, rq *request) (*dupView, error) {
 	}
 	v := &dupView{D: d, Rule: ruleName(rq, d.Rule), Errors: fieldErrors{}}
 	if d.Status != cmdb.DupOpen {
-		v.ResolvedBy = s.personName(ctx, rq, d.ResolvedBy)
+		v.ResolvedBy = s.subjectName(ctx, rq, d.ResolvedBy)
 		return v, nil
 	}
 	if v.A, err = s.dupSide(ctx, rq, d.CIA); err != nil {
@@ -146,9 +146,9 @@ func (s *server) dupView(r *http.Request, rq *request) (*dupView, error) {
 	return v, nil
 }
 
-// personName names the subject ("user:42") that decided, else says it
+// subjectName names the subject ("user:42") that decided, else says it
 // as it is.
-func (s *server) personName(ctx context.Context, rq *request, subject string) string {
+func (s *server) subjectName(ctx context.Context, rq *request, subject string) string {
 	if n, ok := strings.CutPrefix(subject, "user:"); ok {
 		if id, err := strconv.ParseInt(n, 10, 64); err == nil {
 			if rq.User != nil && id == rq.User.ID {

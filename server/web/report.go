@@ -45,32 +45,45 @@ func (s *server) reportSchool(w http.ResponseWriter, r *http.Request, rq *reques
 		v.School = schools[0]
 	}
 	if v.School != nil {
-		buildings, err := s.opts.Tenants.FindBuildings(ctx, rq.Scope, cmdb.TenantFilter{SchoolID: v.School.ID})
-		if err != nil {
+		if v.Buildings, v.Matches, err = s.schoolRooms(r, rq, v.School, v.Query); err != nil {
 			return err
-		}
-		rooms, err := s.opts.Tenants.FindRooms(ctx, rq.Scope, cmdb.TenantFilter{SchoolID: v.School.ID})
-		if err != nil {
-			return err
-		}
-		q := strings.ToLower(v.Query)
-		byBuilding := map[int64][]*cmdb.Room{}
-		for _, room := range rooms {
-			if q == "" || strings.Contains(strings.ToLower(room.Name+" "+room.Code), q) {
-				byBuilding[room.BuildingID] = append(byBuilding[room.BuildingID], room)
-				v.Matches++
-			}
-		}
-		sort.Slice(buildings, func(i, j int) bool { return buildings[i].Name < buildings[j].Name })
-		for _, b := range buildings {
-			if rs := byBuilding[b.ID]; len(rs) > 0 {
-				sort.Slice(rs, func(i, j int) bool { return rs[i].Name < rs[j].Name })
-				v.Buildings = append(v.Buildings, buildingRooms{Name: b.Name, Rooms: rs})
-			}
 		}
 	}
 	s.render(w, r, rq, http.StatusOK, "report", "report.title", v)
 	return nil
+}
+
+// schoolRooms lists a school's rooms by building, those matching query
+// (name or code; "" for all), and how many match. The portal's report
+// flow and the console's phone intake pick rooms with it.
+func (s *server) schoolRooms(r *http.Request, rq *request, school *cmdb.School, query string) ([]buildingRooms, int, error) {
+	ctx := r.Context()
+	buildings, err := s.opts.Tenants.FindBuildings(ctx, rq.Scope, cmdb.TenantFilter{SchoolID: school.ID})
+	if err != nil {
+		return nil, 0, err
+	}
+	rooms, err := s.opts.Tenants.FindRooms(ctx, rq.Scope, cmdb.TenantFilter{SchoolID: school.ID})
+	if err != nil {
+		return nil, 0, err
+	}
+	q := strings.ToLower(query)
+	matches := 0
+	byBuilding := map[int64][]*cmdb.Room{}
+	for _, room := range rooms {
+		if q == "" || strings.Contains(strings.ToLower(room.Name+" "+room.Code), q) {
+			byBuilding[room.BuildingID] = append(byBuilding[room.BuildingID], room)
+			matches++
+		}
+	}
+	sort.Slice(buildings, func(i, j int) bool { return buildings[i].Name < buildings[j].Name })
+	var out []buildingRooms
+	for _, b := range buildings {
+		if rs := byBuilding[b.ID]; len(rs) > 0 {
+			sort.Slice(rs, func(i, j int) bool { return rs[i].Name < rs[j].Name })
+			out = append(out, buildingRooms{Name: b.Name, Rooms: rs})
+		}
+	}
+	return out, matches, nil
 }
 
 // reportRoomView shows the devices of a room as cards.

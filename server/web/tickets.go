@@ -32,6 +32,9 @@ var myTicketsFilter = cmdb.TicketFilter{Limit: 100}
 // myTickets lists the caller's tickets and their school's: the store
 // gives each caller what they may see.
 func (s *server) myTickets(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if isStaff(rq.Scope) {
+		return s.queueList(w, r, rq) // the staff queue (console_queue.go)
+	}
 	ts, total, err := s.opts.Tickets.FindTickets(r.Context(), rq.Scope, myTicketsFilter)
 	if err != nil {
 		return err
@@ -76,6 +79,9 @@ type commentLine struct {
 }
 
 func (s *server) ticket(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if isStaff(rq.Scope) {
+		return s.queueTicket(w, r, rq) // the staff's ticket page (console_queue_ticket.go)
+	}
 	v, err := s.ticketView(r, rq)
 	if err != nil {
 		return err
@@ -140,6 +146,9 @@ func (s *server) ticketView(r *http.Request, rq *request) (*ticketView, error) {
 // ticketAction takes the ticket page's forms: a comment, or the
 // reporter's "solved" / "reopen".
 func (s *server) ticketAction(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if isStaff(rq.Scope) {
+		return s.queueTicketAction(w, r, rq)
+	}
 	v, err := s.ticketView(r, rq)
 	if err != nil {
 		return err

@@ -49,6 +49,11 @@ type Options struct {
 	// rules the administration edits; nil: those pages answer not found.
 	Failures   cmdb.FailureStore
 	Monitoring cmdb.MonitoringStore
+	// Queue keeps the staff queue's counts and saved filters, Problems
+	// the problems a ticket is linked to (SNMP above gives the ticket
+	// page's device panel its health); nil: those parts are left out.
+	Queue    cmdb.TicketQueueStore
+	Problems cmdb.ProblemStore
 	// SessionMaxAge is the lifetime of the session cookie; 0: a browser
 	// session.
 	SessionMaxAge time.Duration
@@ -124,6 +129,7 @@ func New(opts Options) http.Handler {
 	// The staff console (console*.go): each part adds its routes here.
 	s.adminRoutes(mux)
 	s.dashRoutes(mux)
+	s.queueRoutes(mux)
 	mux.Handle("/", s.public(s.notFound))
 
 	// Cookies make browsers send credentials on their own: refuse
@@ -154,6 +160,7 @@ type request struct {
 	User  *cmdb.User // nil when signed out
 	Lang  string
 	tr    *translator
+	names map[int64]string // people named on the page so far (console_queue.go)
 }
 
 // handler is a page handler; a returned error is rendered as an error

@@ -207,7 +207,7 @@ type ConnectorRun struct {
 	Batches  int `json:"batches"`
 	// Progress is the percentage done, 0–100.
 	Progress float64    `json:"progress"`
-	Errors   []RunError `json:"error_list"`
+	ErrorList []RunError `json:"error_list"`
 	// Plan is what a dry run would do.
 	Plan *RunPlan `json:"plan,omitempty"`
 	// PeakMemoryBytes is the server's Go heap at its highest during the

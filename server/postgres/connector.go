@@ -346,9 +346,9 @@ func (r *runRow) toRun() *cmdb.ConnectorRun {
 			Retired: r.Retired, Conflicts: r.Conflicts, Errors: r.Errors},
 		Expected: r.Expected, Batches: r.Batches, Progress: r.Progress, PeakMemoryBytes: r.PeakMemoryBytes,
 		PluginMemoryBytes: r.PluginMemoryBytes, CancelRequested: r.CancelRequested, Failure: r.Failure}
-	_ = json.Unmarshal(r.ErrorList, &out.Errors)
-	if out.Errors == nil {
-		out.Errors = []cmdb.RunError{}
+	_ = json.Unmarshal(r.ErrorList, &out.ErrorList)
+	if out.ErrorList == nil {
+		out.ErrorList = []cmdb.RunError{}
 	}
 	if len(r.Plan) > 0 {
 		out.Plan = &cmdb.RunPlan{}
@@ -419,7 +419,7 @@ func (db *DB) FinishConnectorRun(ctx context.Context, s cmdb.Scope, r *cmdb.Conn
 	}
 	now := db.now()
 	r.FinishedAt = &now
-	errs := r.Errors
+	errs := r.ErrorList
 	if errs == nil {
 		errs = []cmdb.RunError{}
 	}

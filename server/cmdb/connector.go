@@ -206,7 +206,7 @@ type ConnectorRun struct {
 	Expected int `json:"expected"`
 	Batches  int `json:"batches"`
 	// Progress is the percentage done, 0–100.
-	Progress float64    `json:"progress"`
+	Progress  float64    `json:"progress"`
 	ErrorList []RunError `json:"error_list"`
 	// Plan is what a dry run would do.
 	Plan *RunPlan `json:"plan,omitempty"`

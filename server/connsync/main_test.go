@@ -76,4 +76,3 @@ func countCIs(tb testing.TB, db *postgres.DB, authority int64) int {
 	must(tb, err)
 	return n
 }
-

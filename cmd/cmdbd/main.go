@@ -125,6 +125,10 @@ func (m *Main) ParseFlags(args []string) error {
 		c.SNMPArgs = args // their own flags, parsed when they run
 		return nil
 	}
+	if connectorCommands[cmd] {
+		c.SNMPArgs = args // their own flags, parsed when they run (connectors.go)
+		return nil
+	}
 	if cmd == "restore" {
 		var err error
 		if c.RestoreFile, args, err = restoreArgs(args); err != nil {
@@ -278,6 +282,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return quietHelp(ticketbench.Command(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr, ticketBenchExtras...))
 	case "backup":
 		return m.backup(ctx)
+	case "connector-add", "connector-list", "connector-check", "connector-remove", "sync-run", "bench-sync":
+		return m.runConnectorCommand(ctx)
 	case "restore":
 		return m.restore(ctx)
 	}

@@ -102,7 +102,7 @@ var ErrBinaryChanged = errors.New("the connector executable is not the registere
 func verifyBinary(inst *cmdb.ConnectorInstance) error {
 	f, err := os.Open(inst.BinaryPath)
 	if err != nil {
-		return fmt.Errorf("Connector-Programm %s kann nicht geöffnet werden: %w", inst.BinaryPath, err)
+		return fmt.Errorf("das Connector-Programm %s kann nicht geöffnet werden: %w", inst.BinaryPath, err)
 	}
 	defer f.Close()
 	h := sha256.New()
@@ -293,7 +293,7 @@ func (st *state) sync(ctx context.Context) error {
 		for _, p := range chk.Problems {
 			st.addError(&cmdb.RunError{Origin: "Konfiguration", Field: p.Field, Rule: p.Rule, Message: p.Message})
 		}
-		return fmt.Errorf("Prüfung der Konfiguration fehlgeschlagen: %s", chk.Message)
+		return fmt.Errorf("die Prüfung der Konfiguration ist fehlgeschlagen: %s", chk.Message)
 	}
 	if st.w, err = e.o.Store.BeginSync(ctx, s, inst, st.opts.DryRun); err != nil {
 		return err

@@ -112,8 +112,7 @@ func TestSyncCancelInProcess(t *testing.T) {
 		BinarySHA256: strings.Repeat("00", 32)}
 	must(t, db.CreateConnector(ctx, admin, inst, map[string]string{"token": "geheim"}))
 	var progress atomic.Int64
-	var e *connsync.Engine
-	e = connsync.New(connsync.Options{Store: db, BatchSize: 10,
+	e := connsync.New(connsync.Options{Store: db, BatchSize: 10,
 		Launch: func(context.Context, *cmdb.ConnectorInstance) (connector.Connector, func(), error) {
 			return connector.InProcess(t, impl), func() {}, nil
 		},

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -499,14 +498,4 @@ func (db *DB) ConnectorReplica(ctx context.Context, s cmdb.Scope, instanceID int
 		out[r.NativeKey] = r
 	}
 	return out, mapErr("postgres.ConnectorReplica", rows.Err())
-}
-
-// sortedKeysOf lists a set's keys in order, for stable SQL arrays.
-func sortedKeysOf[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -300,8 +300,7 @@ func (st *state) sync(ctx context.Context) error {
 	}
 	defer st.w.Close()
 	st.wishes = map[int]*roomWish{}
-	err = c.Pull(ctx, cfg, func(batch []connector.Record) error { return st.take(ctx, batch) })
-	if err != nil {
+	if err := st.pull(ctx, c, cfg); err != nil {
 		return err
 	}
 	if err := st.flush(ctx); err != nil {
@@ -309,6 +308,47 @@ func (st *state) sync(ctx context.Context) error {
 	}
 	return st.disappeared(ctx)
 }
+
+// pull runs the connector's Pull with the host's work in a goroutine of
+// its own, so that the connector reads and sends the next records while
+// the last batch is written. All state of the run stays with that one
+// goroutine. Batches that arrived before the connector failed are still
+// applied: they are whole records.
+func (st *state) pull(ctx context.Context, c connector.Connector, cfg connector.Config) error {
+	queue := make(chan []connector.Record, 8)
+	failed := make(chan struct{})
+	var takeErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for batch := range queue {
+			if takeErr != nil {
+				continue
+			}
+			if takeErr = st.take(ctx, batch); takeErr != nil {
+				close(failed)
+			}
+		}
+	}()
+	pullErr := c.Pull(ctx, cfg, func(batch []connector.Record) error {
+		select {
+		case queue <- batch:
+			return nil
+		case <-failed:
+			return errStopped
+		}
+	})
+	close(queue)
+	<-done
+	if takeErr != nil {
+		return takeErr
+	}
+	return pullErr
+}
+
+// errStopped tells the connector that the host stopped listening; the
+// run ends with the host's own error.
+var errStopped = errors.New("the host stopped the pull")
 
 // take maps a batch of records and applies what changed in batches.
 func (st *state) take(ctx context.Context, batch []connector.Record) error {
@@ -391,10 +431,12 @@ func (st *state) flush(ctx context.Context) error {
 	if err := st.createRooms(ctx); err != nil {
 		return err
 	}
+	t0 := time.Now()
 	out, err := st.w.Apply(ctx, st.pending)
 	if err != nil {
 		return err
 	}
+	st.e.o.Logger.Debug("connector batch applied", "connector", st.inst.Name, "records", len(st.pending), "took", time.Since(t0))
 	for i, o := range out {
 		it := &st.pending[i]
 		switch {

@@ -250,7 +250,7 @@ type state struct {
 	deleted []string
 	pending []cmdb.SyncItem
 	wishes  map[int]*roomWish // index in pending → room to create
-	touch   []string
+	began   time.Time
 	last    time.Time
 	mem     *memWatch
 }
@@ -279,11 +279,16 @@ func (st *state) sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	t0 := time.Now()
+	phase := func(what string) {
+		e.o.Logger.Debug("connector sync phase", "connector", inst.Name, "phase", what, "since_start", time.Since(t0))
+	}
 	c, stop, err := e.o.Launch(ctx, inst)
 	if err != nil {
 		return err
 	}
 	defer stop()
+	phase("launched")
 	st.mem.watchPID(connector.PID(c))
 	chk, err := c.Check(ctx, cfg)
 	if err != nil {
@@ -300,12 +305,15 @@ func (st *state) sync(ctx context.Context) error {
 	}
 	defer st.w.Close()
 	st.wishes = map[int]*roomWish{}
+	phase("checked")
 	if err := st.pull(ctx, c, cfg); err != nil {
 		return err
 	}
+	phase("pulled")
 	if err := st.flush(ctx); err != nil {
 		return err
 	}
+	defer phase("done")
 	return st.disappeared(ctx)
 }
 
@@ -318,6 +326,8 @@ func (st *state) pull(ctx context.Context, c connector.Connector, cfg connector.
 	queue := make(chan []connector.Record, 8)
 	failed := make(chan struct{})
 	var takeErr error
+	var busy time.Duration
+	defer func() { st.e.o.Logger.Debug("host work during pull", "took", busy) }()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -325,7 +335,10 @@ func (st *state) pull(ctx context.Context, c connector.Connector, cfg connector.
 			if takeErr != nil {
 				continue
 			}
-			if takeErr = st.take(ctx, batch); takeErr != nil {
+			t := time.Now()
+			takeErr = st.take(ctx, batch)
+			busy += time.Since(t)
+			if takeErr != nil {
 				close(failed)
 			}
 		}
@@ -369,15 +382,17 @@ func (st *state) take(ctx context.Context, batch []connector.Record) error {
 			continue
 		}
 		m := mapRecord(st.inst, st.places, rec)
-		item := cmdb.SyncItem{NativeKey: rec.SourceKey, Origin: origin(rec), Err: m.err, Obs: m.obs}
+		var h int64
 		if m.err == nil {
-			item.Hash = hash(&m)
-			if r := st.replica[rec.SourceKey]; r != nil && r.Hash == item.Hash && r.State == cmdb.ReplicaActive {
+			h = hash(&m)
+			if r := st.replica[rec.SourceKey]; r != nil && r.Hash == h && r.State == cmdb.ReplicaActive {
 				st.run.Unchanged++
-				st.touch = append(st.touch, rec.SourceKey)
 				continue
 			}
-		} else if item.NativeKey == "" {
+			validate(&m, st.inst, rec)
+		}
+		item := cmdb.SyncItem{NativeKey: rec.SourceKey, Origin: origin(rec), Err: m.err, Obs: m.obs, Hash: h}
+		if m.err != nil && item.NativeKey == "" {
 			st.addError(m.err)
 			continue
 		}
@@ -386,7 +401,7 @@ func (st *state) take(ctx context.Context, batch []connector.Record) error {
 		}
 		st.pending = append(st.pending, item)
 	}
-	if len(st.pending) >= st.e.o.BatchSize || len(st.touch) >= 10000 {
+	if len(st.pending) >= st.e.o.BatchSize {
 		if err := st.flush(ctx); err != nil {
 			return err
 		}
@@ -421,10 +436,6 @@ func (st *state) report(ctx context.Context, force bool) error {
 // flush applies the pending records in one transaction and marks the
 // unchanged ones seen.
 func (st *state) flush(ctx context.Context) error {
-	if err := st.w.Touch(ctx, st.touch, st.e.o.Now()); err != nil {
-		return err
-	}
-	st.touch = st.touch[:0]
 	if len(st.pending) == 0 {
 		return nil
 	}
@@ -569,6 +580,13 @@ func (st *state) disappeared(ctx context.Context) error {
 	}
 	sort.Slice(gone, func(i, j int) bool { return gone[i].NativeKey < gone[j].NativeKey })
 	inst, now := st.inst, st.e.o.Now()
+	goneKeys := make([]string, len(gone))
+	for i, r := range gone {
+		goneKeys[i] = r.NativeKey
+	}
+	if err := st.w.Touch(ctx, st.began, now, goneKeys); err != nil {
+		return err
+	}
 	if n, base := len(gone), st.run.Expected; n > 0 && base > 0 && float64(n) > inst.GuardShare*float64(base) && !st.opts.Confirm {
 		st.run.Status = cmdb.RunRefused
 		st.run.Failure = fmt.Sprintf("%d von %d Datensätzen (%.0f %%) fehlen in der Quelle, mehr als die erlaubten %.0f %%; "+
@@ -578,11 +596,7 @@ func (st *state) disappeared(ctx context.Context) error {
 	}
 	switch inst.DeletePolicy {
 	case cmdb.DeleteIgnore:
-		keys := make([]string, len(gone))
-		for i, r := range gone {
-			keys[i] = r.NativeKey
-		}
-		return st.w.Forget(ctx, keys, now)
+		return st.w.Forget(ctx, goneKeys, now)
 	case cmdb.DeleteRetire, cmdb.DeleteRetireDispose:
 		if err := st.retire(ctx, gone, cmdb.StatusRetired); err != nil {
 			return err

@@ -1,10 +1,10 @@
 package connsync
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/json"
 	"fmt"
+	"hash/fnv"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/schulit/cmdb/plugins/connector"
@@ -65,14 +65,34 @@ func lookup(m map[string]string, builtin map[string]string, valid []string, v st
 	return "", false
 }
 
+type memoHit struct {
+	v  string
+	ok bool
+}
+
+// lookup is lookup, remembered per kind and value: a source has few
+// distinct words, and folding them costs more than the rest of a record.
+func (p *places) lookup(kind string, m, builtin map[string]string, valid []string, v string) (string, bool) {
+	k := [2]string{kind, v}
+	if h, ok := p.memo[k]; ok {
+		return h.v, h.ok
+	}
+	t, ok := lookup(m, builtin, valid, v)
+	p.memo[k] = memoHit{t, ok}
+	return t, ok
+}
+
 // places are the authority's schools and rooms, by folded code and name.
 type places struct {
+	names   map[string]string // source field → attribute name (attrName)
+	memo    map[[2]string]memoHit
+	schoolM map[connector.Location]*cmdb.School
 	schools map[string]*cmdb.School
 	rooms   map[int64]map[string]*cmdb.Room // school id → code/name → room
 }
 
 func newPlaces(schools []*cmdb.School, rooms []*cmdb.Room) *places {
-	p := &places{schools: map[string]*cmdb.School{}, rooms: map[int64]map[string]*cmdb.Room{}}
+	p := &places{names: map[string]string{}, memo: map[[2]string]memoHit{}, schoolM: map[connector.Location]*cmdb.School{}, schools: map[string]*cmdb.School{}, rooms: map[int64]map[string]*cmdb.Room{}}
 	for _, s := range schools {
 		p.schools[fold(s.Name)] = s
 	}
@@ -83,6 +103,15 @@ func newPlaces(schools []*cmdb.School, rooms []*cmdb.Room) *places {
 		p.addRoom(r)
 	}
 	return p
+}
+
+// room finds a school's room by code or name.
+func (p *places) room(school int64, name string) *cmdb.Room {
+	m := p.rooms[school]
+	if r, ok := m[name]; ok {
+		return r
+	}
+	return m[fold(name)]
 }
 
 func (p *places) addRoom(r *cmdb.Room) {
@@ -134,14 +163,14 @@ func mapRecord(inst *cmdb.ConnectorInstance, p *places, rec *connector.Record) m
 		o.NICs = append(o.NICs, cmdb.NIC{MAC: mac})
 	}
 	if rec.ClassHint != "" && m.Allows(cmdb.AttrClass) {
-		c, ok := lookup(m.Classes, builtinClasses, cmdb.Classes, rec.ClassHint)
+		c, ok := p.lookup("class", m.Classes, builtinClasses, cmdb.Classes, rec.ClassHint)
 		if !ok {
 			return fail("class", "value_mapping", "Gerätetyp %q ist keiner Klasse zugeordnet (Wertezuordnung mapping.classes).", rec.ClassHint)
 		}
 		o.Class = c
 	}
 	if rec.Status != "" && m.Allows(cmdb.AttrStatus) {
-		st, ok := lookup(m.Statuses, builtinStatuses, cmdb.Statuses, rec.Status)
+		st, ok := p.lookup("status", m.Statuses, builtinStatuses, cmdb.Statuses, rec.Status)
 		if !ok {
 			return fail("status", "value_mapping", "Status %q ist keinem Status zugeordnet (Wertezuordnung mapping.statuses).", rec.Status)
 		}
@@ -160,7 +189,7 @@ func mapRecord(inst *cmdb.ConnectorInstance, p *places, rec *connector.Record) m
 			if t, ok := builtinFields[k]; ok {
 				target = t
 			} else {
-				target = attrName(k)
+				target = p.attrName(k)
 			}
 		}
 		if target == "" || !m.Allows(target) {
@@ -190,7 +219,7 @@ func mapRecord(inst *cmdb.ConnectorInstance, p *places, rec *connector.Record) m
 		}
 		o.SchoolID = school.ID
 		if loc.Room != "" && m.Allows(cmdb.AttrRoom) {
-			if r := p.rooms[school.ID][fold(loc.Room)]; r != nil {
+			if r := p.room(school.ID, loc.Room); r != nil {
 				o.RoomID = r.ID
 			} else if m.CreateRooms {
 				wish = &roomWish{school: school, building: loc.Building, room: loc.Room}
@@ -199,21 +228,33 @@ func mapRecord(inst *cmdb.ConnectorInstance, p *places, rec *connector.Record) m
 			}
 		}
 	}
-	if err := validate(&o, inst); err != nil {
-		return fail(cmdb.ErrorField(err), cmdb.ErrorCode(err), "%s", cmdb.ErrorMessage(err))
-	}
 	return mapped{obs: o, newRoom: wish}
 }
 
-// validate checks the observation as reconcile will, so that a bad record
-// is found here and never costs its batch a retry.
-func validate(o *cmdb.Observation, inst *cmdb.ConnectorInstance) error {
-	c := *o
+// validate checks a changed record's observation as reconcile will, so
+// that a bad record is found here and never costs its batch a retry. An
+// unchanged record needs no check: only valid records are stored with
+// their hash.
+func validate(m *mapped, inst *cmdb.ConnectorInstance, rec *connector.Record) {
+	c := m.obs
 	c.Source, c.AuthorityID, c.SourceKey = inst.Source(), inst.AuthorityID, "k"
-	return c.Validate()
+	if err := c.Validate(); err != nil {
+		m.err = &cmdb.RunError{Origin: origin(rec), SourceKey: rec.SourceKey, Field: cmdb.ErrorField(err),
+			Rule: cmdb.ErrorCode(err), Message: cmdb.ErrorMessage(err)}
+	}
 }
 
 func (p *places) school(m *cmdb.ConnectorMapping, loc connector.Location) *cmdb.School {
+	key := connector.Location{SchoolCode: loc.SchoolCode, SchoolName: loc.SchoolName}
+	if s, ok := p.schoolM[key]; ok {
+		return s
+	}
+	s := p.findSchool(m, loc)
+	p.schoolM[key] = s
+	return s
+}
+
+func (p *places) findSchool(m *cmdb.ConnectorMapping, loc connector.Location) *cmdb.School {
 	for _, v := range []string{loc.SchoolCode, loc.SchoolName} {
 		if v == "" {
 			continue
@@ -233,6 +274,16 @@ func origin(rec *connector.Record) string {
 		return rec.Origin
 	}
 	return rec.SourceKey
+}
+
+// attrName is attrName, remembered per field.
+func (p *places) attrName(k string) string {
+	n, ok := p.names[k]
+	if !ok {
+		n = attrName(k)
+		p.names[k] = n
+	}
+	return n
 }
 
 // attrName makes a CI attribute name of a source's own field name that is
@@ -273,16 +324,45 @@ func attrName(k string) string {
 
 // hash is the content hash of a mapped record: equal hashes mean the
 // record maps to the same observation as last time, so it needs no
-// reconcile. 0 is kept for "not applied".
+// reconcile. 0 is kept for "not applied". The encoding is canonical
+// (attributes sorted) and hand-written: a JSON encoding costs more than
+// the rest of an unchanged record's way together.
 func hash(m *mapped) int64 {
-	b, _ := json.Marshal(m.obs)
+	o := &m.obs
+	h := fnv.New64a()
+	buf := make([]byte, 0, 256)
+	put := func(s string) { buf = append(append(buf, s...), 0) }
+	put(o.Class)
+	put(o.Status)
+	buf = strconv.AppendInt(buf, o.SchoolID, 10)
+	buf = append(buf, 0)
+	buf = strconv.AppendInt(buf, o.RoomID, 10)
+	buf = append(buf, 0)
+	for _, v := range []string{o.Serial, o.Vendor, o.HardwareUUID, o.Hostname, o.AssetTag} {
+		put(v)
+	}
+	for _, n := range o.NICs {
+		put(n.MAC)
+		put(n.Kind)
+	}
+	buf = append(buf, 1)
+	keys := make([]string, 0, len(o.Attributes))
+	for k := range o.Attributes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		put(k)
+		put(o.Attributes[k])
+	}
 	if m.newRoom != nil {
-		b = append(b, m.newRoom.building+"\x00"+m.newRoom.room...)
+		put(m.newRoom.building)
+		put(m.newRoom.room)
 	}
-	sum := sha256.Sum256(b)
-	h := int64(binary.BigEndian.Uint64(sum[:8]))
-	if h == 0 {
-		h = 1
+	h.Write(buf)
+	v := int64(h.Sum64())
+	if v == 0 {
+		v = 1
 	}
-	return h
+	return v
 }

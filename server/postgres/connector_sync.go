@@ -82,14 +82,10 @@ func (w *syncWriter) Apply(ctx context.Context, items []cmdb.SyncItem) ([]cmdb.S
 			}
 			idx, obs = append(idx, i), append(obs, it.Obs)
 		}
-		t0 := time.Now()
 		if err := w.reconcile(ctx, tx, items, idx, obs, out); err != nil {
 			return err
 		}
-		t1 := time.Now()
-		err := w.writeReplica(ctx, tx, items, out)
-		w.db.log.Debug("sync apply", "reconcile", t1.Sub(t0), "replica", time.Since(t1))
-		return err
+		return w.writeReplica(ctx, tx, items, out)
 	})
 	if err != nil {
 		return nil, mapErr("postgres.ApplySync", err)
@@ -188,13 +184,14 @@ func (w *syncWriter) writeReplica(ctx context.Context, tx *sqlx.Tx, items []cmdb
 	return err
 }
 
-// Touch marks unchanged records seen; see cmdb.SyncWriter.
-func (w *syncWriter) Touch(ctx context.Context, keys []string, at time.Time) error {
-	if len(keys) == 0 || w.dry {
+// Touch marks unchanged records seen, in one statement; see cmdb.SyncWriter.
+func (w *syncWriter) Touch(ctx context.Context, since, at time.Time, except []string) error {
+	if w.dry {
 		return nil
 	}
 	_, err := w.db.db.ExecContext(ctx, `UPDATE connector_records SET last_seen = $2
-		WHERE instance_id = $1 AND native_key = ANY($3)`, w.inst.ID, at, pq.Array(keys))
+		WHERE instance_id = $1 AND state = 'active' AND last_seen < $3 AND NOT (native_key = ANY($4))`,
+		w.inst.ID, at, since, pq.Array(except))
 	return mapErr("postgres.TouchSync", err)
 }
 

@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"github.com/schollz/progressbar/v3"
 	"github.com/schulit/cmdb/plugins/connector"
 	"github.com/schulit/cmdb/server/cmdb"
@@ -177,6 +178,11 @@ func fileSHA256(path string) (string, error) {
 func (m *Main) connectorAdd(ctx context.Context, s cmdb.Scope, auth *cmdb.Authority, f connectorFlags) error {
 	if f.bin == "" {
 		return errors.New("--binary is required")
+	}
+	if f.schedule != "" {
+		if _, err := cron.ParseStandard(f.schedule); err != nil {
+			return fmt.Errorf("--schedule: not a cron expression of five fields (minute hour day month weekday): %v", err)
+		}
 	}
 	bin, err := filepath.Abs(f.bin)
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/schulit/cmdb/server/bench/monitorbench"
 	"github.com/schulit/cmdb/server/bench/snmpbench"
 	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/server/connsync"
 	"github.com/schulit/cmdb/server/demo"
 	"github.com/schulit/cmdb/server/oidc"
 	"github.com/schulit/cmdb/server/pgembed"
@@ -104,6 +105,8 @@ type Main struct {
 	// second handle (loadDemo).
 	dbURL string
 	dbKey []byte
+	// syncs runs scheduled connector syncs (connector_jobs.go).
+	syncs *connsync.Engine
 	// stopMail stops the outbox dispatcher; nil when none runs.
 	stopMail func()
 	serving  bool
@@ -459,6 +462,7 @@ func (m *Main) Close() error {
 		errs = append(errs, m.demoSim.Close())
 		m.demoSim = nil
 	}
+	m.stopSyncs() // background syncs and connector processes, before the database goes
 	if m.ingest != nil {
 		m.ingest.Close() // commits what was queued before the database goes
 		m.ingest = nil
@@ -524,6 +528,9 @@ func (m *Main) startJobs(reg prometheus.Registerer) error {
 		return err
 	}
 	if err := m.scheduleRetention(s); err != nil {
+		return err
+	}
+	if err := m.scheduleConnectors(s); err != nil {
 		return err
 	}
 	if err := m.startMail(context.Background(), s); err != nil {

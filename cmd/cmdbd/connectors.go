@@ -32,17 +32,17 @@ var connectorCommands = map[string]bool{
 
 // connectorFlags are the flags of the connector and sync commands.
 type connectorFlags struct {
-	db, dataDir                  string
-	authority, name, plugin, bin string
-	settings, settingsFile       string
-	mappingFile, schedule        string
-	secretEnv                    multiFlag
-	deletePolicy                 string
-	disposeAfter                 int
-	guardShare                   float64
-	replace, dryRun, confirm     bool
-	asJSON                       bool
-	rows                         int
+	db, dataDir              string
+	authority, name, bin     string
+	settings, settingsFile   string
+	mappingFile, schedule    string
+	secretEnv                multiFlag
+	deletePolicy             string
+	disposeAfter             int
+	guardShare               float64
+	replace, dryRun, confirm bool
+	asJSON                   bool
+	rows                     int
 }
 
 type multiFlag []string

@@ -305,6 +305,7 @@ func (st *state) sync(ctx context.Context) error {
 	}
 	defer st.w.Close()
 	st.wishes = map[int]*roomWish{}
+	st.began = e.o.Now()
 	phase("checked")
 	if err := st.pull(ctx, c, cfg); err != nil {
 		return err

@@ -113,10 +113,20 @@ func TestSyncCSV(t *testing.T) {
 		}
 	}
 
+	before, err := db.ConnectorReplica(ctx, admin, inst.ID)
+	must(t, err)
+	if r := before["INV-3"]; r == nil || r.State != cmdb.ReplicaError || r.Hash != 0 || !strings.Contains(r.LastError, "XYZ") {
+		t.Fatalf("replica of the bad row = %+v", r)
+	}
 	again, err := e.Run(ctx, admin, inst, connsync.RunOptions{})
 	must(t, err)
 	if again.Unchanged != 2 || again.Created+again.Updated != 0 || again.Errors != 3 {
 		t.Fatalf("unchanged re-run = %+v", again.RunCounters)
+	}
+	after, err := db.ConnectorReplica(ctx, admin, inst.ID)
+	must(t, err)
+	if r := after["INV-1"]; r.State != cmdb.ReplicaActive || r.CIID == 0 || !r.LastSeen.After(before["INV-1"].LastSeen) {
+		t.Fatalf("unchanged record's replica = %+v, before %+v: last seen not updated", r, before["INV-1"])
 	}
 
 	// SN001 is now "ausgesondert"; the bad rows are fixed; SN002 is gone.

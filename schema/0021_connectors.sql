@@ -23,6 +23,9 @@ CREATE TABLE connector_instances (
     delete_policy      text NOT NULL DEFAULT 'ignore' CHECK (delete_policy IN ('ignore', 'retire', 'retire_dispose')),
     dispose_after_days int NOT NULL DEFAULT 0 CHECK (dispose_after_days BETWEEN 0 AND 3650),
     guard_share        double precision NOT NULL DEFAULT 0.10 CHECK (guard_share > 0 AND guard_share <= 1),
+    -- When the last run that applied its delete policy ended: every
+    -- active record was seen then (see connector_records.last_seen).
+    last_synced_at     timestamptz,
     created_at         timestamptz NOT NULL,
     updated_at         timestamptz NOT NULL,
     created_by         text NOT NULL,
@@ -31,7 +34,10 @@ CREATE TABLE connector_instances (
 
 -- What the connector delivered last, per record: the CI it landed on and
 -- a hash of the mapped record, so that an unchanged record costs no
--- reconcile. state: active (delivered by the last run), error (could not
+-- reconcile. last_seen is written when the record is written; an active
+-- record was also seen at its instance's last_synced_at, so an unchanged
+-- record costs no write at all. state: active (delivered by the last
+-- run), error (could not
 -- be applied; hash 0 so it is tried again), gone (disappeared, policy
 -- ignore), retired, disposed.
 CREATE TABLE connector_records (

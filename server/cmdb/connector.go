@@ -381,9 +381,10 @@ type SyncWriter interface {
 	// rows. Items with Err only update the replica. An item that reconcile
 	// refuses is left out and reported; the rest still goes in.
 	Apply(ctx context.Context, items []SyncItem) ([]SyncOutcome, error)
-	// Touch marks the records of the run that were unchanged as seen at
-	// the end of a run: every active record not written since the run
-	// began (since), except the keys that disappeared.
+	// Touch records that the run saw every active record at at. With
+	// except non-nil (a run refused by the guard, whose disappeared
+	// records stay active), it marks instead every active record not
+	// written since the run began (since), except those keys.
 	Touch(ctx context.Context, since, at time.Time, except []string) error
 	// Retire applies the delete policy to disappeared records: status
 	// (retired or disposed) through reconcile, and the replica state.

@@ -585,23 +585,30 @@ func (st *state) disappeared(ctx context.Context) error {
 	for i, r := range gone {
 		goneKeys[i] = r.NativeKey
 	}
-	if err := st.w.Touch(ctx, st.began, now, goneKeys); err != nil {
-		return err
-	}
 	if n, base := len(gone), st.run.Expected; n > 0 && base > 0 && float64(n) > inst.GuardShare*float64(base) && !st.opts.Confirm {
+		if err := st.w.Touch(ctx, st.began, now, goneKeys); err != nil {
+			return err
+		}
 		st.run.Status = cmdb.RunRefused
 		st.run.Failure = fmt.Sprintf("%d von %d Datensätzen (%.0f %%) fehlen in der Quelle, mehr als die erlaubten %.0f %%; "+
 			"nichts wurde ausgesondert. Prüfen Sie die Quelle und starten Sie den Lauf mit --confirm, wenn es stimmt.",
 			n, base, 100*float64(n)/float64(base), 100*inst.GuardShare)
 		return nil
 	}
+	// The disappeared records leave state active first; then every
+	// active record is one this run saw.
 	switch inst.DeletePolicy {
 	case cmdb.DeleteIgnore:
-		return st.w.Forget(ctx, goneKeys, now)
+		if err := st.w.Forget(ctx, goneKeys, now); err != nil {
+			return err
+		}
 	case cmdb.DeleteRetire, cmdb.DeleteRetireDispose:
 		if err := st.retire(ctx, gone, cmdb.StatusRetired); err != nil {
 			return err
 		}
+	}
+	if err := st.w.Touch(ctx, st.began, now, nil); err != nil {
+		return err
 	}
 	if inst.DeletePolicy == cmdb.DeleteRetireDispose {
 		var due []*cmdb.ReplicaRecord

@@ -479,8 +479,10 @@ func (db *DB) ConnectorReplica(ctx context.Context, s cmdb.Scope, instanceID int
 	if _, err := db.FindConnectorByID(ctx, s, instanceID); err != nil {
 		return nil, err
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT native_key, coalesce(ci_id, 0), hash, last_seen, state, gone_since, last_error
-		FROM connector_records WHERE instance_id = $1`, instanceID)
+	rows, err := db.db.QueryContext(ctx, `SELECT r.native_key, coalesce(r.ci_id, 0), r.hash,
+			CASE WHEN r.state = 'active' THEN greatest(r.last_seen, i.last_synced_at) ELSE r.last_seen END,
+			r.state, r.gone_since, r.last_error
+		FROM connector_records r JOIN connector_instances i ON i.id = r.instance_id WHERE r.instance_id = $1`, instanceID)
 	if err != nil {
 		return nil, mapErr("postgres.ConnectorReplica", err)
 	}

@@ -184,14 +184,19 @@ func (w *syncWriter) writeReplica(ctx context.Context, tx *sqlx.Tx, items []cmdb
 	return err
 }
 
-// Touch marks unchanged records seen, in one statement; see cmdb.SyncWriter.
+// Touch marks unchanged records seen; see cmdb.SyncWriter.
 func (w *syncWriter) Touch(ctx context.Context, since, at time.Time, except []string) error {
 	if w.dry {
 		return nil
 	}
-	_, err := w.db.db.ExecContext(ctx, `UPDATE connector_records SET last_seen = $2
-		WHERE instance_id = $1 AND state = 'active' AND last_seen < $3 AND NOT (native_key = ANY($4))`,
-		w.inst.ID, at, since, pq.Array(except))
+	var err error
+	if except == nil {
+		_, err = w.db.db.ExecContext(ctx, `UPDATE connector_instances SET last_synced_at = $2 WHERE id = $1`, w.inst.ID, at)
+	} else {
+		_, err = w.db.db.ExecContext(ctx, `UPDATE connector_records SET last_seen = $2
+			WHERE instance_id = $1 AND state = 'active' AND last_seen < $3 AND NOT (native_key = ANY($4))`,
+			w.inst.ID, at, since, pq.Array(except))
+	}
 	return mapErr("postgres.TouchSync", err)
 }
 

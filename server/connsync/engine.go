@@ -290,16 +290,6 @@ func (st *state) sync(ctx context.Context) error {
 	defer stop()
 	phase("launched")
 	st.mem.watchPID(connector.PID(c))
-	chk, err := c.Check(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	if !chk.OK {
-		for _, p := range chk.Problems {
-			st.addError(&cmdb.RunError{Origin: "Konfiguration", Field: p.Field, Rule: p.Rule, Message: p.Message})
-		}
-		return fmt.Errorf("die Prüfung der Konfiguration ist fehlgeschlagen: %s", chk.Message)
-	}
 	if st.w, err = e.o.Store.BeginSync(ctx, s, inst, st.opts.DryRun); err != nil {
 		return err
 	}
@@ -308,7 +298,7 @@ func (st *state) sync(ctx context.Context) error {
 	st.began = e.o.Now()
 	phase("checked")
 	if err := st.pull(ctx, c, cfg); err != nil {
-		return err
+		return st.explain(ctx, c, cfg, err)
 	}
 	phase("pulled")
 	if err := st.flush(ctx); err != nil {
@@ -358,6 +348,29 @@ func (st *state) pull(ctx context.Context, c connector.Connector, cfg connector.
 		return takeErr
 	}
 	return pullErr
+}
+
+// explain asks a connector whose Pull failed to check its configuration,
+// so that the run log names the setting and the rule. Check runs only
+// then, not before every Pull: for a file connector it reads the whole
+// file, which would double an unchanged run's cost.
+func (st *state) explain(ctx context.Context, c connector.Connector, cfg connector.Config, pullErr error) error {
+	if ctx.Err() != nil || errors.Is(pullErr, errCancelled) || errors.Is(pullErr, connector.ErrCrashed) ||
+		errors.Is(pullErr, connector.ErrHung) || errors.Is(pullErr, connector.ErrStopped) {
+		return pullErr
+	}
+	var remote *connector.RemoteError
+	if !errors.As(pullErr, &remote) {
+		return pullErr // the host's own error
+	}
+	chk, err := c.Check(ctx, cfg)
+	if err != nil || chk.OK {
+		return pullErr
+	}
+	for _, p := range chk.Problems {
+		st.addError(&cmdb.RunError{Origin: "Konfiguration", Field: p.Field, Rule: p.Rule, Message: p.Message})
+	}
+	return fmt.Errorf("die Prüfung der Konfiguration ist fehlgeschlagen: %s", chk.Message)
 }
 
 // errStopped tells the connector that the host stopped listening; the

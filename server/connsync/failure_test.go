@@ -3,6 +3,7 @@ package connsync_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -83,7 +84,10 @@ func (*endless) Check(_ context.Context, cfg connector.Config) (connector.CheckR
 	return connector.CheckResult{OK: true, Message: "ok"}, nil
 }
 
-func (c *endless) Pull(ctx context.Context, _ connector.Config, emit func([]connector.Record) error) error {
+func (c *endless) Pull(ctx context.Context, cfg connector.Config, emit func([]connector.Record) error) error {
+	if string(cfg.Settings) == `{"broken": true}` {
+		return errors.New("keine Datei")
+	}
 	for i := 0; i < 1_000_000; i++ {
 		if err := ctx.Err(); err != nil {
 			return err

@@ -26,7 +26,8 @@ func execMain(t *testing.T, stdin string, args ...string) (int, string, string) 
 }
 
 var allCommands = []string{"serve", "demo", "migrate", "token create", "user add", "snmp poll", "snmp simulate",
-	"bench reconcile", "bench ingest", "bench snmp", "bench retention", "bench tickets", "bench monitoring", "backup", "restore", "version", "help"}
+	"bench reconcile", "bench ingest", "bench snmp", "bench retention", "bench tickets", "bench monitoring", "backup", "restore", "version", "help",
+	"connector add", "connector list", "connector check", "connector remove", "sync run", "bench sync"}
 
 func TestHelpListsTheCommands(t *testing.T) {
 	t.Parallel()
@@ -52,7 +53,7 @@ func TestHelpListsTheCommands(t *testing.T) {
 
 func TestCommandGroupsListTheirSubcommands(t *testing.T) {
 	t.Parallel()
-	for _, group := range []string{"snmp", "token", "user", "bench"} {
+	for _, group := range []string{"snmp", "token", "user", "bench", "connector", "sync"} {
 		var subs []string
 		for _, c := range allCommands {
 			if strings.HasPrefix(c, group+" ") {
@@ -223,7 +224,8 @@ func TestSecondServerOnAPortInUseFailsBeforeTheDatabase(t *testing.T) {
 func TestBenchSubcommandsParse(t *testing.T) {
 	t.Parallel()
 	for args, want := range map[string]string{"bench snmp --devices 20 --no-exporter": "bench-snmp",
-		"bench ingest --agents 5": "bench-ingest", "bench reconcile --devices 10": "bench-reconcile"} {
+		"bench ingest --agents 5": "bench-ingest", "bench reconcile --devices 10": "bench-reconcile",
+		"bench sync --rows 10": "bench-sync", "sync run --authority A --connector c --dry-run": "sync-run"} {
 		m := NewMain()
 		m.Stderr = &syncbuf.Buffer{}
 		if err := m.ParseFlags(strings.Fields(args)); err != nil || m.Config.Command != want {

@@ -27,6 +27,7 @@ import (
 	"github.com/schulit/cmdb/server/bench/monitorbench"
 	"github.com/schulit/cmdb/server/bench/snmpbench"
 	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/server/connsync"
 	"github.com/schulit/cmdb/server/demo"
 	"github.com/schulit/cmdb/server/oidc"
 	"github.com/schulit/cmdb/server/pgembed"
@@ -104,6 +105,8 @@ type Main struct {
 	// second handle (loadDemo).
 	dbURL string
 	dbKey []byte
+	// syncs runs scheduled connector syncs (connector_jobs.go).
+	syncs *connsync.Engine
 	// stopMail stops the outbox dispatcher; nil when none runs.
 	stopMail func()
 	serving  bool
@@ -123,6 +126,10 @@ func (m *Main) ParseFlags(args []string) error {
 	c.Command = cmd
 	if cmd == "snmp-poll" || cmd == "snmp-simulate" || cmd == "bench-snmp" || cmd == "bench-retention" || cmd == "bench-tickets" || cmd == "bench-monitoring" {
 		c.SNMPArgs = args // their own flags, parsed when they run
+		return nil
+	}
+	if connectorCommands[cmd] {
+		c.SNMPArgs = args // their own flags, parsed when they run (connectors.go)
 		return nil
 	}
 	if cmd == "restore" {
@@ -278,6 +285,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return quietHelp(ticketbench.Command(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr, ticketBenchExtras...))
 	case "backup":
 		return m.backup(ctx)
+	case "connector-add", "connector-list", "connector-check", "connector-remove", "sync-run", "bench-sync":
+		return m.runConnectorCommand(ctx)
 	case "restore":
 		return m.restore(ctx)
 	}
@@ -454,6 +463,7 @@ func (m *Main) Close() error {
 		errs = append(errs, m.demoSim.Close())
 		m.demoSim = nil
 	}
+	m.stopSyncs() // background syncs and connector processes, before the database goes
 	if m.ingest != nil {
 		m.ingest.Close() // commits what was queued before the database goes
 		m.ingest = nil
@@ -519,6 +529,9 @@ func (m *Main) startJobs(reg prometheus.Registerer) error {
 		return err
 	}
 	if err := m.scheduleRetention(s); err != nil {
+		return err
+	}
+	if err := m.scheduleConnectors(s); err != nil {
 		return err
 	}
 	if err := m.startMail(context.Background(), s); err != nil {

@@ -8,7 +8,8 @@
 //
 //	cmdbd:      /usr/bin/cmdbd, /usr/lib/systemd/system/cmdbd.service,
 //	            /etc/cmdb/cmdbd.env (conffile); runs as the system user cmdb
-//	            with its data in /var/lib/cmdb
+//	            with its data in /var/lib/cmdb; the connectors in
+//	            /usr/lib/cmdb/connectors (cmdb-connector-csv, -intune, -snipeit)
 //	cmdb-agent: /usr/bin/cmdb-agent, /usr/lib/systemd/system/cmdb-agent.service;
 //	            runs as root once enrolled, state in /var/lib/cmdb-agent
 package pkgbuild
@@ -56,8 +57,8 @@ type Options struct {
 	// ModuleDir is the root of the cmdb module to build; empty: the
 	// module the go command finds from the current directory.
 	ModuleDir string
-	// BinDir, when set, holds prebuilt binaries as BinDir/GOARCH/cmdbd and
-	// BinDir/GOARCH/cmdb-agent; they are packed as they are instead of
+	// BinDir, when set, holds prebuilt binaries as BinDir/GOARCH/cmdbd,
+	// BinDir/GOARCH/cmdb-agent and the Connectors; they are packed as they are instead of
 	// being built (tests use it to pack the same build twice).
 	BinDir string
 	// MTime is the time stamp of every packed file; zero: the time in
@@ -141,18 +142,26 @@ func Build(ctx context.Context, o Options) ([]Package, error) {
 type BinaryOptions struct {
 	Version, Commit string
 	Arch            string // GOARCH; GOOS is linux
-	OutDir          string // receives cmdbd and cmdb-agent
+	OutDir          string // receives cmdbd, cmdb-agent and the connectors
 	ModuleDir       string // as Options.ModuleDir
 	Log             io.Writer
 }
 
-// BuildBinaries builds cmdbd and cmdb-agent for linux/Arch as static
+// Connectors are the connector executables we ship; the cmdbd package
+// installs them in ConnectorDir, where `cmdbd connector add --binary`
+// finds them.
+var Connectors = []string{"cmdb-connector-csv", "cmdb-connector-intune", "cmdb-connector-snipeit"}
+
+// ConnectorDir is where the cmdbd package installs the connectors.
+const ConnectorDir = "/usr/lib/cmdb/connectors"
+
+// BuildBinaries builds cmdbd, cmdb-agent and the connectors for linux/Arch as static
 // binaries (CGO_ENABLED=0) with -trimpath and the version and commit set.
 func BuildBinaries(ctx context.Context, o BinaryOptions) error {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
-	for _, cmd := range []string{"cmdbd", "cmdb-agent"} {
+	for _, cmd := range append([]string{"cmdbd", "cmdb-agent"}, Connectors...) {
 		args := []string{"build", "-trimpath", "-ldflags", "-s -w " + buildinfo.LDFlags(o.Version, o.Commit),
 			"-o", filepath.Join(o.OutDir, cmd), "./cmd/" + cmd}
 		c := exec.CommandContext(ctx, "go", args...)
@@ -197,11 +206,11 @@ func serverInfo(dir, bin string) *nfpm.Info {
 			// The private PostgreSQL needs the server binaries; not needed
 			// with CMDB_DATABASE_URL.
 			Recommends: []string{"postgresql"},
-			Contents: files.Contents{
+			Contents: append(files.Contents{
 				{Source: filepath.Join(bin, "cmdbd"), Destination: "/usr/bin/cmdbd", FileInfo: &files.ContentFileInfo{Mode: 0o755}},
 				{Source: filepath.Join(dir, "cmdbd.service"), Destination: "/usr/lib/systemd/system/cmdbd.service", FileInfo: &files.ContentFileInfo{Mode: 0o644}},
 				{Source: filepath.Join(dir, "cmdbd.env"), Destination: "/etc/cmdb/cmdbd.env", Type: files.TypeConfig, FileInfo: &files.ContentFileInfo{Mode: 0o600}},
-			},
+			}, connectorContents(bin)...),
 			Scripts: nfpm.Scripts{
 				PostInstall: filepath.Join(dir, "cmdbd.postinst"),
 				PreRemove:   filepath.Join(dir, "cmdbd.prerm"),
@@ -209,6 +218,15 @@ func serverInfo(dir, bin string) *nfpm.Info {
 			},
 		},
 	}
+}
+
+// connectorContents are the connector executables in the cmdbd package.
+func connectorContents(bin string) files.Contents {
+	var c files.Contents
+	for _, name := range Connectors {
+		c = append(c, &files.Content{Source: filepath.Join(bin, name), Destination: ConnectorDir + "/" + name, FileInfo: &files.ContentFileInfo{Mode: 0o755}})
+	}
+	return c
 }
 
 func agentInfo(dir, bin string) *nfpm.Info {

@@ -110,7 +110,13 @@ func TestArm64Packages(t *testing.T) {
 			t.Errorf("%s: Version %q, want 1.0.0", name, got)
 		}
 		contents := run(t, "dpkg-deb", "--contents", deb)
-		for _, f := range []string{"./usr/bin/" + name, "./usr/lib/systemd/system/" + name + ".service"} {
+		want := []string{"./usr/bin/" + name, "./usr/lib/systemd/system/" + name + ".service"}
+		if name == "cmdbd" {
+			for _, c := range Connectors {
+				want = append(want, "."+ConnectorDir+"/"+c)
+			}
+		}
+		for _, f := range want {
 			if !strings.Contains(contents, f+"\n") {
 				t.Errorf("%s lacks %s:\n%s", name, f, contents)
 			}

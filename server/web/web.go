@@ -37,6 +37,13 @@ type Options struct {
 	// defaults), as the store's do.
 	Attachments      cmdb.AttachmentStore
 	AttachmentLimits cmdb.AttachmentLimits
+	// SNMP reads a device's metric series and health events for its
+	// console page; nil: the page has no plots.
+	SNMP cmdb.SNMPStore
+	// Agents lists a device's software; nil: none shown.
+	Agents cmdb.AgentStore
+	// Labels prints a device's QR label; nil: no label link.
+	Labels LabelPrinter
 	// SessionMaxAge is the lifetime of the session cookie; 0: a browser
 	// session.
 	SessionMaxAge time.Duration
@@ -102,6 +109,7 @@ func New(opts Options) http.Handler {
 	mux.Handle("GET /beantragen/{id}", s.private(s.serviceForm))
 	mux.Handle("POST /beantragen/{id}", s.private(s.serviceRequest))
 	// The staff console (console*.go): each part adds its routes here.
+	s.deviceRoutes(mux)
 	mux.Handle("/", s.public(s.notFound))
 
 	// Cookies make browsers send credentials on their own: refuse

@@ -171,26 +171,26 @@ func (s *server) deviceList(w http.ResponseWriter, r *http.Request, rq *request)
 
 // deviceView is a device's page.
 type deviceView struct {
-	CI                     *cmdb.CI
-	Room, School           string
-	Seen                   []seenLine
-	Repeat                 string
-	Timeline               []timelineLine
-	Page                   int
-	Prev, Next             string
-	Identifiers            []*cmdb.Identifier
-	Locks                  []*cmdb.Lock
-	Software               []*cmdb.SoftwareItem
-	SoftwareQuery          string
-	SoftwareTotal          int
-	Plots                  []*plot
-	Rooms                  []*cmdb.Room
-	Statuses               []string
-	Form                   deviceForm
-	Errors                 fieldErrors
-	Stale                  []timelineLine
-	Saved                  bool
-	Label                  bool
+	CI            *cmdb.CI
+	Room, School  string
+	Seen          []seenLine
+	Repeat        string
+	Timeline      []timelineLine
+	Page          int
+	Prev, Next    string
+	Identifiers   []*cmdb.Identifier
+	Locks         []*cmdb.Lock
+	Software      []*cmdb.SoftwareItem
+	SoftwareQuery string
+	SoftwareTotal int
+	Plots         []*plot
+	Rooms         []*cmdb.Room
+	Statuses      []string
+	Form          deviceForm
+	Errors        fieldErrors
+	Stale         []timelineLine
+	Saved         bool
+	Label         bool
 }
 
 type seenLine struct {
@@ -249,7 +249,7 @@ func (s *server) deviceView(r *http.Request, rq *request, ci *cmdb.CI) (*deviceV
 	ctx := r.Context()
 	nm := s.newNames(r, rq)
 	v := &deviceView{CI: ci, Room: nm.room(ci.RoomID), School: nm.school(ci.SchoolID), Statuses: cmdb.Statuses,
-		Form: deviceForm{RoomID: ci.RoomID, Status: ci.Status, AssetTag: ci.AssetTag, Version: ciVersion(ci)},
+		Form:  deviceForm{RoomID: ci.RoomID, Status: ci.Status, AssetTag: ci.AssetTag, Version: ciVersion(ci)},
 		Label: ci.MergedInto == 0 && s.opts.Labels != nil}
 	if f := ci.RepeatFailure; f != nil {
 		v.Repeat = rq.tr.T("device.ci.repeat.reason", "Count", f.Count, "Days", f.WindowDays, "Tickets", strings.Join(f.Tickets, ", "))

@@ -171,7 +171,7 @@ func daysLeft(pts []plotPoint, now time.Time) int {
 		return -1
 	}
 	last := win[len(win)-1]
-	return int(math.Max(0, math.Round(last.Value / -slope)))
+	return int(math.Max(0, math.Round(last.Value/-slope)))
 }
 
 // Dash patterns and markers tell the series apart without colour.

@@ -24,7 +24,7 @@ func init() {
 		Errors:   fieldErrors{"form": "veraltet", "asset_tag": "zu lang"},
 		Stale:    []timelineLine{{At: at, Kind: "change", Attr: "room", Old: old, New: new, Source: "user:anna"}},
 		Timeline: []timelineLine{{At: at, Kind: "change", Attr: "room", Old: old, New: new, Source: "snmp"}, {At: at, Kind: "ticket", Number: "SWS-2026-00001", Title: "Stau", Status: cmdb.StatusNew}, {At: at, Kind: "health", Attr: "jam", Open: true}},
-		Prev: "/cis/5?seite=1", Next: "/cis/5?seite=3",
+		Prev:     "/cis/5?seite=1", Next: "/cis/5?seite=3",
 		Locks:       []*cmdb.Lock{{Attr: "asset_tag", Value: "SWS-42", LockedBy: "user:anna", LockedAt: at}},
 		Identifiers: []*cmdb.Identifier{{Kind: "serial", Value: "CN123", Source: "snmp", FirstSeen: at}},
 		Software:    []*cmdb.SoftwareItem{{Name: "Firefox", Version: "128"}}, SoftwareTotal: 1, Plots: []*plot{p}}

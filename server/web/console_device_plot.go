@@ -55,7 +55,14 @@ type plotPoint struct {
 // (projectors).
 func (s *server) devicePlots(r *http.Request, rq *request, ci *cmdb.CI) ([]*plot, error) {
 	now := s.opts.Now()
-	ser, err := s.opts.SNMP.FindMetricSeries(r.Context(), rq.Scope, ci.ID, cmdb.MetricQuery{From: now.Add(-plotSpan), Limit: 10000})
+	// Two years of daily aggregates (a few thousand rows); a device too
+	// new for the nightly rollup shows its raw values of the last week.
+	ser, err := s.opts.SNMP.FindMetricSeries(r.Context(), rq.Scope, ci.ID,
+		cmdb.MetricQuery{From: now.Add(-plotSpan), Resolution: cmdb.MetricDaily, Limit: 10000})
+	if err == nil && len(ser.Items) == 0 {
+		ser, err = s.opts.SNMP.FindMetricSeries(r.Context(), rq.Scope, ci.ID,
+			cmdb.MetricQuery{From: now.Add(-7 * 24 * time.Hour), Resolution: cmdb.MetricRaw, Limit: 10000})
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -153,6 +153,36 @@ func benchDevice(ctx context.Context, url string, o deviceBenchOptions) ([]ticke
 		{Name: "device page, timeline page 20", Run: get(page+"?seite=20", nil)},
 		{Name: "device list, searched", Run: get("/cis?q=CNB123", nil)},
 	}
+	// The store calls behind the page, to see where its time goes.
+	staff := cmdb.Scope{Subject: "user:bench", UserID: u.ID, Authorities: []int64{au.ID}}
+	call := func(f func(ctx context.Context) (int, error)) func(context.Context, *rand.Rand) (int, error) {
+		return func(ctx context.Context, _ *rand.Rand) (int, error) { return f(ctx) }
+	}
+	qs = append(qs,
+		ticketbench.Query{Name: "store: FindCIByID", Run: call(func(ctx context.Context) (int, error) {
+			_, err := db.FindCIByID(ctx, staff, ci)
+			return 1, err
+		})},
+		ticketbench.Query{Name: "store: FindMetricSeries (2 years, daily)", Run: call(func(ctx context.Context) (int, error) {
+			s, err := db.FindMetricSeries(ctx, staff, ci, cmdb.MetricQuery{From: time.Now().AddDate(-2, 0, 0), Resolution: cmdb.MetricDaily, Limit: 10000})
+			if err != nil {
+				return 0, err
+			}
+			return len(s.Items), nil
+		})},
+		ticketbench.Query{Name: "store: FindHistory (51)", Run: call(func(ctx context.Context) (int, error) {
+			h, err := db.FindHistory(ctx, staff, ci, 51)
+			return len(h), err
+		})},
+		ticketbench.Query{Name: "store: FindTickets of the CI", Run: call(func(ctx context.Context) (int, error) {
+			t, _, err := db.FindTickets(ctx, staff, cmdb.TicketFilter{CIID: ci, Limit: 51})
+			return len(t), err
+		})},
+		ticketbench.Query{Name: "store: FindHealthEvents", Run: call(func(ctx context.Context) (int, error) {
+			e, err := db.FindHealthEvents(ctx, staff, ci)
+			return len(e), err
+		})},
+	)
 	fmt.Fprintf(o.Out, "%-40s %6s %9s %9s %9s\n", "page (web handler, server side)", "runs", "p50", "p95", "max")
 	var out []ticketbench.Timing
 	for i, q := range qs {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/schulit/cmdb/server/cmdb"
 )
 
@@ -273,47 +275,63 @@ func (s *server) deviceView(r *http.Request, rq *request, ci *cmdb.CI) (*deviceV
 		page = 1
 	}
 	v.Page = page
-	lines, more, err := s.timeline(r, rq, ci.ID, page)
-	if err != nil {
-		return nil, err
-	}
-	v.Timeline = lines
+	// The parts of the page are independent reads: ask the store for
+	// them at once, so the page takes as long as its slowest part.
+	var g errgroup.Group
 	base := "/cis/" + strconv.FormatInt(ci.ID, 10)
-	if page > 1 {
-		v.Prev = base + "?seite=" + strconv.Itoa(page-1) + "#verlauf"
-	}
-	if more {
-		v.Next = base + "?seite=" + strconv.Itoa(page+1) + "#verlauf"
-	}
-	if v.Identifiers, err = s.opts.CIs.FindIdentifiers(ctx, rq.Scope, ci.ID); err != nil {
-		return nil, err
-	}
-	if v.Locks, err = s.opts.CIs.FindLocks(ctx, rq.Scope, ci.ID); err != nil {
-		return nil, err
-	}
-	if s.opts.Agents != nil {
-		sw, err := s.opts.Agents.FindSoftware(ctx, rq.Scope, ci.ID)
+	g.Go(func() error {
+		lines, more, err := s.timeline(r, rq, ci.ID, page)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		v.SoftwareTotal = len(sw)
-		v.SoftwareQuery = strings.TrimSpace(r.URL.Query().Get("software"))
-		q := strings.ToLower(v.SoftwareQuery)
-		for _, it := range sw {
-			if q == "" || strings.Contains(strings.ToLower(it.Name+" "+it.Version+" "+it.Publisher), q) {
-				v.Software = append(v.Software, it)
+		v.Timeline = lines
+		if page > 1 {
+			v.Prev = base + "?seite=" + strconv.Itoa(page-1) + "#verlauf"
+		}
+		if more {
+			v.Next = base + "?seite=" + strconv.Itoa(page+1) + "#verlauf"
+		}
+		return nil
+	})
+	g.Go(func() (err error) {
+		v.Identifiers, err = s.opts.CIs.FindIdentifiers(ctx, rq.Scope, ci.ID)
+		return err
+	})
+	g.Go(func() (err error) {
+		v.Locks, err = s.opts.CIs.FindLocks(ctx, rq.Scope, ci.ID)
+		return err
+	})
+	if s.opts.Agents != nil {
+		g.Go(func() error {
+			sw, err := s.opts.Agents.FindSoftware(ctx, rq.Scope, ci.ID)
+			if err != nil {
+				return err
 			}
-		}
+			v.SoftwareTotal = len(sw)
+			v.SoftwareQuery = strings.TrimSpace(r.URL.Query().Get("software"))
+			q := strings.ToLower(v.SoftwareQuery)
+			for _, it := range sw {
+				if q == "" || strings.Contains(strings.ToLower(it.Name+" "+it.Version+" "+it.Publisher), q) {
+					v.Software = append(v.Software, it)
+				}
+			}
+			return nil
+		})
 	}
 	if s.opts.SNMP != nil {
-		if v.Plots, err = s.devicePlots(r, rq, ci); err != nil {
-			return nil, err
-		}
+		g.Go(func() (err error) {
+			v.Plots, err = s.devicePlots(r, rq, ci)
+			return err
+		})
 	}
 	if ci.SchoolID != 0 {
-		if v.Rooms, err = s.opts.Tenants.FindRooms(ctx, rq.Scope, cmdb.TenantFilter{SchoolID: ci.SchoolID}); err != nil {
-			return nil, err
-		}
+		g.Go(func() (err error) {
+			v.Rooms, err = s.opts.Tenants.FindRooms(ctx, rq.Scope, cmdb.TenantFilter{SchoolID: ci.SchoolID})
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
@@ -324,36 +342,50 @@ func (s *server) deviceView(r *http.Request, rq *request, ci *cmdb.CI) (*deviceV
 func (s *server) timeline(r *http.Request, rq *request, ciID int64, page int) ([]timelineLine, bool, error) {
 	ctx := r.Context()
 	want := page*devicePageSize + 1
-	hist, err := s.opts.CIs.FindHistory(ctx, rq.Scope, ciID, want)
-	if err != nil {
+	var (
+		g    errgroup.Group
+		hist []*cmdb.HistoryEntry
+		tks  []*cmdb.Ticket
+		evs  []*cmdb.HealthEvent
+	)
+	g.Go(func() (err error) {
+		hist, err = s.opts.CIs.FindHistory(ctx, rq.Scope, ciID, want)
+		return err
+	})
+	g.Go(func() (err error) {
+		tks, _, err = s.opts.Tickets.FindTickets(ctx, rq.Scope, cmdb.TicketFilter{CIID: ciID, Limit: min(want, 1000)})
+		return err
+	})
+	if s.opts.SNMP != nil {
+		g.Go(func() (err error) {
+			evs, err = s.opts.SNMP.FindHealthEvents(ctx, rq.Scope, ciID)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return nil, false, err
 	}
+	nm := s.newNames(r, rq)
 	var out []timelineLine
 	for _, h := range hist {
 		l := timelineLine{At: h.At, Kind: "change", Attr: h.Attr, Source: h.Source, Old: deref(h.Old), New: deref(h.New)}
 		switch {
-		case strings.HasPrefix(h.Attr, "merge") || h.Attr == "merged_into" || h.Attr == "merged_from":
+		case strings.HasPrefix(h.Attr, "merge"):
 			l.Kind = "merge"
-		case strings.HasPrefix(h.Attr, "lock"):
+		case strings.HasPrefix(h.Attr, "lock."):
 			l.Kind = "lock"
+		case h.Attr == cmdb.AttrRoom:
+			l.Old, l.New = orText(nm.room(parseIDText(l.Old)), l.Old), orText(nm.room(parseIDText(l.New)), l.New)
+		case h.Attr == cmdb.AttrSchool:
+			l.Old, l.New = orText(nm.school(parseIDText(l.Old)), l.Old), orText(nm.school(parseIDText(l.New)), l.New)
 		}
 		out = append(out, l)
-	}
-	tks, _, err := s.opts.Tickets.FindTickets(ctx, rq.Scope, cmdb.TicketFilter{CIID: ciID, Limit: min(want, 1000)})
-	if err != nil {
-		return nil, false, err
 	}
 	for _, t := range tks {
 		out = append(out, timelineLine{At: t.CreatedAt, Kind: "ticket", Number: t.Number, Title: t.Title, Status: t.Status})
 	}
-	if s.opts.SNMP != nil {
-		evs, err := s.opts.SNMP.FindHealthEvents(ctx, rq.Scope, ciID)
-		if err != nil {
-			return nil, false, err
-		}
-		for _, e := range evs {
-			out = append(out, timelineLine{At: e.At, Kind: "health", Attr: string(e.Kind), Title: e.Subject, Open: e.Open})
-		}
+	for _, e := range evs {
+		out = append(out, timelineLine{At: e.At, Kind: "health", Attr: string(e.Kind), Title: e.Subject, Open: e.Open})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.After(out[j].At) })
 	from := (page - 1) * devicePageSize
@@ -362,6 +394,19 @@ func (s *server) timeline(r *http.Request, rq *request, ciID int64, page int) ([
 	}
 	to := min(from+devicePageSize, len(out))
 	return out[from:to], len(out) > to, nil
+}
+
+func orText(v, alt string) string {
+	if v == "" {
+		return alt
+	}
+	return v
+}
+
+// parseIDText reads a room or school id as history records it.
+func parseIDText(v string) int64 {
+	id, _ := strconv.ParseInt(v, 10, 64)
+	return id
 }
 
 func deref(p *string) string {

@@ -25,7 +25,7 @@ const (
 	// forecastSpan is how far back the supply forecast fits its line.
 	forecastSpan = 28 * 24 * time.Hour
 	plotW, plotH = 720.0, 240.0
-	padL, padR   = 64.0, 120.0
+	padL, padR   = 64.0, 150.0
 	padT, padB   = 12.0, 36.0
 )
 
@@ -254,7 +254,7 @@ func drawPlot(p *plot, tr *translator) template.HTML {
 			b.WriteString(marker(plotMarkers[i%len(plotMarkers)], x(sr.Points[j].At), y(sr.Points[j].Value)))
 		}
 		last := sr.Points[len(sr.Points)-1]
-		fmt.Fprintf(&b, `<text class="label" x="%.1f" y="%.1f">%s</text></g>`, x(last.At)+8, y(last.Value)+4+float64(i%2)*0, esc(sr.Label))
+		fmt.Fprintf(&b, `<text class="label" x="%.1f" y="%.1f">%s</text></g>`, x(last.At)+8, y(last.Value)+4, esc(shortLabel(sr.Label)))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
@@ -300,4 +300,13 @@ type plotRow struct {
 	Series string
 	At     time.Time
 	Value  string
+}
+
+// shortLabel keeps a series' label at the line's end short enough for
+// the margin; the caption and the table give it whole.
+func shortLabel(s string) string {
+	if r := []rune(s); len(r) > 20 {
+		return string(r[:19]) + "…"
+	}
+	return s
 }

@@ -163,12 +163,9 @@ func benchDevice(ctx context.Context, url string, o deviceBenchOptions) ([]ticke
 			_, err := db.FindCIByID(ctx, staff, ci)
 			return 1, err
 		})},
-		ticketbench.Query{Name: "store: FindMetricSeries (2 years, daily)", Run: call(func(ctx context.Context) (int, error) {
-			s, err := db.FindMetricSeries(ctx, staff, ci, cmdb.MetricQuery{From: time.Now().AddDate(-2, 0, 0), Resolution: cmdb.MetricDaily, Limit: 10000})
-			if err != nil {
-				return 0, err
-			}
-			return len(s.Items), nil
+		ticketbench.Query{Name: "store: FindMetricPlot (2 years)", Run: call(func(ctx context.Context) (int, error) {
+			ms, err := db.FindMetricPlot(ctx, staff, ci, time.Now().AddDate(-2, 0, 0), 300)
+			return len(ms), err
 		})},
 		ticketbench.Query{Name: "store: FindHistory (51)", Run: call(func(ctx context.Context) (int, error) {
 			h, err := db.FindHistory(ctx, staff, ci, 51)

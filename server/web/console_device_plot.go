@@ -55,19 +55,33 @@ type plotPoint struct {
 // (projectors).
 func (s *server) devicePlots(r *http.Request, rq *request, ci *cmdb.CI) ([]*plot, error) {
 	now := s.opts.Now()
-	// Two years of daily aggregates (a few thousand rows); a device too
-	// new for the nightly rollup shows its raw values of the last week.
-	ser, err := s.opts.SNMP.FindMetricSeries(r.Context(), rq.Scope, ci.ID,
-		cmdb.MetricQuery{From: now.Add(-plotSpan), Resolution: cmdb.MetricDaily, Limit: 10000})
-	if err == nil && len(ser.Items) == 0 {
-		ser, err = s.opts.SNMP.FindMetricSeries(r.Context(), rq.Scope, ci.ID,
-			cmdb.MetricQuery{From: now.Add(-7 * 24 * time.Hour), Resolution: cmdb.MetricRaw, Limit: 10000})
+	// Two years of daily aggregates, thinned in the database where the
+	// store can; a device too new for the nightly rollup shows its raw
+	// values of the last week.
+	var items []*cmdb.Metric
+	if ps, ok := s.opts.SNMP.(cmdb.MetricPlotStore); ok {
+		var err error
+		if items, err = ps.FindMetricPlot(r.Context(), rq.Scope, ci.ID, now.Add(-plotSpan), plotPoints); err != nil {
+			return nil, err
+		}
+	} else {
+		ser, err := s.opts.SNMP.FindMetricSeries(r.Context(), rq.Scope, ci.ID,
+			cmdb.MetricQuery{From: now.Add(-plotSpan), Resolution: cmdb.MetricDaily, Limit: 10000})
+		if err != nil {
+			return nil, err
+		}
+		items = ser.Items
 	}
-	if err != nil {
-		return nil, err
+	if len(items) == 0 {
+		ser, err := s.opts.SNMP.FindMetricSeries(r.Context(), rq.Scope, ci.ID,
+			cmdb.MetricQuery{From: now.Add(-7 * 24 * time.Hour), Resolution: cmdb.MetricRaw, Limit: 10000})
+		if err != nil {
+			return nil, err
+		}
+		items = ser.Items
 	}
 	byName := map[string][]plotPoint{}
-	for _, m := range ser.Items {
+	for _, m := range items {
 		v := m.Value
 		if m.Last != nil && strings.HasPrefix(m.Name, "counter.") {
 			v = *m.Last // a counter's value is where it stood

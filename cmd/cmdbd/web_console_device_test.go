@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -125,6 +127,37 @@ func TestConsoleDevice(t *testing.T) {
 	b.checkPage("device page, stale edit")
 	b.shot("console-device-stale")
 
+	// The list's export holds the rows shown; the label is a PDF; another
+	// authority's device is not found, by page or label.
+	cookie := c.signInCookie(staff, webPassword)
+	get := func(path string) (int, string, string) {
+		req, _ := http.NewRequest("GET", c.base+path, nil)
+		req.Header.Set("Cookie", cookie)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Content-Type"), string(body)
+	}
+	if code, _, body := get("/cis?q=WEB-PR-1&format=csv"); code != 200 || !strings.HasPrefix(body, "\ufeffName;Geräteart;") ||
+		!strings.Contains(body, "Drucker Lehrerzimmer;Drucker;Im Lager;WEB-00077;WEB-PR-1;") || strings.Count(body, "\r\n") != 2 {
+		t.Errorf("CSV export: %d %q", code, body)
+	}
+	if code, ctype, body := get(page + "/etikett"); code != 200 || ctype != "application/pdf" || !strings.HasPrefix(body, "%PDF") {
+		t.Errorf("label: %d %s", code, ctype)
+	}
+	if code, _, _ := get(fmt.Sprintf("/cis/%d/etikett", f.foreignCI)); code != 404 {
+		t.Errorf("label of another authority's device: %d", code)
+	}
+	if code, _, _ := get(fmt.Sprintf("/cis/%d", f.foreignCI)); code != 404 {
+		t.Errorf("page of another authority's device: %d", code)
+	}
+	cookie = c.signInCookie(f.email, webPassword) // a teacher: the console is not hers
+	if code, _, _ := get(page); code != 403 {
+		t.Errorf("a teacher opens a device's console page: %d", code)
+	}
 	// Another authority's device is not found.
 	b.open(fmt.Sprintf("/cis/%d", f.foreignCI))
 	if st := b.text("h1"); strings.Contains(st, "Drucker") {

@@ -163,6 +163,14 @@ func TestConsoleDevice(t *testing.T) {
 	if st := b.text("h1"); strings.Contains(st, "Drucker") {
 		t.Errorf("another authority's device shows: %q", st)
 	}
+	// A laptop's battery capacity over time, from its history.
+	laptop := id(c.must(201, "POST", "/api/v1/cis", map[string]any{"authority_id": f.auth, "room_id": f.room, "class": "laptop",
+		"name": "Lehrer-Laptop 7", "serial": "WEB-NB-7", "attributes": map[string]string{"battery.health_percent": "92"}}))
+	c.must(200, "PATCH", fmt.Sprintf("/api/v1/cis/%d", laptop), map[string]any{"attributes": map[string]string{"battery.health_percent": "85"}})
+	b.open(fmt.Sprintf("/cis/%d", laptop))
+	if got := b.eval(`(document.querySelector('[data-plot="akku"] polyline') || {dataset: {}}).dataset.values || ""`); got != "92 85" {
+		t.Errorf("battery plot: %q, want \"92 85\"", got)
+	}
 	// Reflow at 320 pixels.
 	b.do(chromedp.EmulateViewport(320, 800))
 	b.open(page)

@@ -117,8 +117,18 @@ func (s *server) devicePlots(r *http.Request, rq *request, ci *cmdb.CI) ([]*plot
 			lamps.Series = append(lamps.Series, sr)
 		}
 	}
+	battery := &plot{ID: "akku", Title: rq.tr.T("device.ci.plot.battery"), Unit: "%"}
+	if _, ok := ci.Attributes[batteryAttr]; ok {
+		// The agent reports the battery's capacity as an attribute, so
+		// its values over time are the attribute's history.
+		if sr, err := s.batterySeries(r, rq, ci.ID, now); err != nil {
+			return nil, err
+		} else if sr != nil {
+			battery.Series = append(battery.Series, sr)
+		}
+	}
 	var out []*plot
-	for _, p := range []*plot{pages, supplies, lamps} {
+	for _, p := range []*plot{pages, supplies, lamps, battery} {
 		if len(p.Series) == 0 {
 			continue
 		}
@@ -323,4 +333,30 @@ func shortLabel(s string) string {
 		return string(r[:19]) + "…"
 	}
 	return s
+}
+
+// batteryAttr is the agent's battery capacity in percent of its design.
+const batteryAttr = "battery.health_percent"
+
+// batterySeries reads a laptop's battery capacity from its history, the
+// last two years; nil when there are fewer than two values.
+func (s *server) batterySeries(r *http.Request, rq *request, ciID int64, now time.Time) (*plotSeries, error) {
+	hist, err := s.opts.CIs.FindHistory(r.Context(), rq.Scope, ciID, 10000)
+	if err != nil {
+		return nil, err
+	}
+	var pts []plotPoint
+	for i := len(hist) - 1; i >= 0; i-- {
+		h := hist[i]
+		if h.Attr != batteryAttr || h.New == nil || h.At.Before(now.Add(-plotSpan)) {
+			continue
+		}
+		if v, err := strconv.ParseFloat(*h.New, 64); err == nil {
+			pts = append(pts, plotPoint{h.At, v})
+		}
+	}
+	if len(pts) < 2 {
+		return nil, nil
+	}
+	return &plotSeries{Name: batteryAttr, Label: rq.tr.T("device.ci.plot.battery"), Points: downsample(pts, plotPoints), DaysLeft: -1, Last: pts[len(pts)-1].Value}, nil
 }

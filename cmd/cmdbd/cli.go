@@ -33,6 +33,7 @@ var commands = []command{
 	{"bench snmp", "[--devices N] [--concurrency N] [--no-exporter]", "poll simulated printers, compare with prometheus-snmp-exporter"},
 	{"bench retention", "[--devices N] [--days N]", "simulate a year of polls, print metric table sizes with retention"},
 	{"bench tickets", "[--cis N] [--tickets N] [--queries N]", "seed 300k CIs and 200k tickets, time the queue and rule queries (p50/p95)"},
+	{"bench device", "[--days N] [--series N] [--history N] [--queries N]", "a printer with 2 years of 15-minute samples and 10k history rows: time its console page (p50/p95)"},
 	{"bench monitoring", "[--printers N] [--rate R] [--duration D] [--clear-every N]", "offer health events to the ticket module (events/s, tickets per condition)"},
 	{"connector add", "--authority CODE --name NAME --binary PATH [--settings JSON] [--mapping-file F] [--secret-env NAME=ENV] [--schedule CRON] [--delete-policy P]", "register a connector instance (its binary pinned by SHA-256)"},
 	{"connector list", "--authority CODE [--json]", "list an authority's connector instances and their last run"},

@@ -124,7 +124,7 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	c := &m.Config
 	c.Command = cmd
-	if cmd == "snmp-poll" || cmd == "snmp-simulate" || cmd == "bench-snmp" || cmd == "bench-retention" || cmd == "bench-tickets" || cmd == "bench-monitoring" {
+	if cmd == "snmp-poll" || cmd == "snmp-simulate" || cmd == "bench-snmp" || cmd == "bench-retention" || cmd == "bench-tickets" || cmd == "bench-monitoring" || cmd == "bench-device" {
 		c.SNMPArgs = args // their own flags, parsed when they run
 		return nil
 	}
@@ -281,6 +281,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return quietHelp(retentionbench.Command(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
 	case "bench-monitoring":
 		return quietHelp(monitorbench.Command(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
+	case "bench-device":
+		return quietHelp(deviceBenchCommand(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr))
 	case "bench-tickets":
 		return quietHelp(ticketbench.Command(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr, ticketBenchExtras...))
 	case "backup":
@@ -388,6 +390,7 @@ func (m *Main) serve(ctx context.Context) error {
 		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Live: m.live, Logger: m.log, Registry: reg, Build: buildinfo.Get(), PublicURL: public})
 	portal := web.New(web.Options{Accounts: m.db, Tickets: m.db, CIs: m.db, Tenants: m.db, KB: m.db, Catalogue: m.db, Attachments: m.db,
 		Agents: m.db, SNMP: m.db, SLA: m.db, Failures: m.db, Monitoring: m.db, Dashboard: m.db, Queue: m.db, Problems: m.db,
+		Labels:        ciLabels{public},
 		SessionMaxAge: m.db.SessionMaxAge(), SecretKey: m.dbKey, Logger: m.log})
 	m.srv = &http.Server{Handler: withPortal(handler, portal), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}

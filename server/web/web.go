@@ -54,6 +54,8 @@ type Options struct {
 	// page's device panel its health); nil: those parts are left out.
 	Queue    cmdb.TicketQueueStore
 	Problems cmdb.ProblemStore
+	// Labels prints a device's QR label; nil: no label link.
+	Labels LabelPrinter
 	// SessionMaxAge is the lifetime of the session cookie; 0: a browser
 	// session.
 	SessionMaxAge time.Duration
@@ -130,6 +132,7 @@ func New(opts Options) http.Handler {
 	s.adminRoutes(mux)
 	s.dashRoutes(mux)
 	s.queueRoutes(mux)
+	s.deviceRoutes(mux)
 	mux.Handle("/", s.public(s.notFound))
 
 	// Cookies make browsers send credentials on their own: refuse

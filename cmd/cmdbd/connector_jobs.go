@@ -16,7 +16,9 @@ import (
 // each sync starts once; the syncs run in the background on that replica
 // through the same engine as the CLI's and the API's.
 func (m *Main) scheduleConnectors(s *scheduler.Scheduler) error {
-	m.syncs = connsync.New(connsync.Options{Store: m.db, Logger: m.log})
+	if m.syncs == nil {
+		m.syncs = connsync.New(connsync.Options{Store: m.db, Logger: m.log})
+	}
 	return s.Every("connector-syncs", time.Minute, func(ctx context.Context) {
 		m.startDueSyncs(ctx, time.Now())
 	})

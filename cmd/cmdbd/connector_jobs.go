@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"testing"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -62,5 +63,10 @@ func (m *Main) stopSyncs() {
 		m.syncs.Close()
 		m.syncs = nil
 	}
-	connector.KillAll()
+	// KillAll is process-wide. A test binary runs many servers and
+	// commands in one process, and one closing must not kill another's
+	// connectors; each engine still stops the processes of its own runs.
+	if !testing.Testing() {
+		connector.KillAll()
+	}
 }

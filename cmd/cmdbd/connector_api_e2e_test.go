@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -161,6 +162,20 @@ func TestConnectorAPI(t *testing.T) {
 	}
 	if done := waitRun(c, id(started)); done["status"] != "cancelled" || done["created"].(float64) >= 60000 {
 		t.Fatalf("cancelled run ended %v after %v created", done["status"], done["created"])
+	}
+
+	// A connector that sends nothing (its file a FIFO nobody writes) is
+	// stopped by a cancel too, long before its stall deadline.
+	fifo := filepath.Join(dir, "haengt.csv")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hc := c.must(201, "POST", fmt.Sprintf("/api/v1/authorities/%d/connectors", auth), map[string]any{"name": "haengt", "plugin": "csv",
+		"settings": map[string]any{"path": fifo}})
+	hr := c.must(202, "POST", fmt.Sprintf("/api/v1/connectors/%d/runs", id(hc)), nil)
+	c.must(202, "POST", fmt.Sprintf("/api/v1/connector-runs/%d/cancel", id(hr)), nil)
+	if done := waitRun(c, id(hr)); done["status"] != "cancelled" {
+		t.Fatalf("cancelled hanging run ended %v: %v", done["status"], done["failure"])
 	}
 
 	c.must(204, "DELETE", p, nil)

@@ -588,6 +588,7 @@ type accTenant struct {
 	kbPublic, kbInternal    int64 // a public and an internal knowledge-base article of the authority
 	resolved                int64 // a resolved ticket with a public comment (its solution)
 	problem                 int64 // a problem grouping the tenant's ticket
+	connector, connectorRun int64 // a csv connector instance of the authority and a run of it (connector_api_test.go)
 	ids                     map[string]map[int64]bool
 }
 
@@ -889,6 +890,7 @@ func (x *accEnv) newTenant(name, code string) *accTenant {
 	x.must(200, "PATCH", fmt.Sprintf("/api/v1/tickets/%d", tn.resolved), map[string]any{"status": "resolved"})
 	tn.problem = id(x.must(201, "POST", "/api/v1/problems", map[string]any{"authority_id": tn.auth, "title": "Papierstau im Raum 1.12",
 		"ticket_ids": []int64{tn.ticket}}))
+	x.connectorFixtures(tn)
 	return tn
 }
 
@@ -984,7 +986,7 @@ type accMismatch struct{ route, role, tenant, got, want, msg string }
 func TestAccessMatrix(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
-	c, _ := startServer(t)
+	c, _ := startServerWith(t, "--connector-dir", csvConnectorDir(t)) // connector_api_test.go
 	x := &accEnv{t: t, base: c.base, adminToken: c.token, token: map[string]string{}, email: map[string]string{}}
 	x.own = x.newTenant("own", "OWN")
 	x.other = x.newTenant("other", "OTH")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"testing"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -16,7 +17,9 @@ import (
 // each sync starts once; the syncs run in the background on that replica
 // through the same engine as the CLI's and the API's.
 func (m *Main) scheduleConnectors(s *scheduler.Scheduler) error {
-	m.syncs = connsync.New(connsync.Options{Store: m.db, Logger: m.log})
+	if m.syncs == nil {
+		m.syncs = connsync.New(connsync.Options{Store: m.db, Logger: m.log})
+	}
 	return s.Every("connector-syncs", time.Minute, func(ctx context.Context) {
 		m.startDueSyncs(ctx, time.Now())
 	})
@@ -60,5 +63,10 @@ func (m *Main) stopSyncs() {
 		m.syncs.Close()
 		m.syncs = nil
 	}
-	connector.KillAll()
+	// KillAll is process-wide. A test binary runs many servers and
+	// commands in one process, and one closing must not kill another's
+	// connectors; each engine still stops the processes of its own runs.
+	if !testing.Testing() {
+		connector.KillAll()
+	}
 }

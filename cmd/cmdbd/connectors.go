@@ -17,7 +17,6 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"github.com/schollz/progressbar/v3"
-	"github.com/schulit/cmdb/plugins/connector"
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/connsync"
 	"golang.org/x/term"
@@ -188,18 +187,8 @@ func (m *Main) connectorAdd(ctx context.Context, s cmdb.Scope, auth *cmdb.Author
 	if err != nil {
 		return err
 	}
-	sum, err := fileSHA256(bin)
-	if err != nil {
-		return fmt.Errorf("--binary: %w", err)
-	}
 	// Start it once: it must be a connector, and it names its plugin.
-	raw, _ := hex.DecodeString(sum)
-	c, stop, err := connector.LaunchWith(ctx, bin, m.log, connector.Options{SHA256: raw})
-	if err != nil {
-		return fmt.Errorf("--binary: %w", err)
-	}
-	desc, err := c.Describe(ctx)
-	stop()
+	desc, sum, err := m.describeBinary(ctx, bin)
 	if err != nil {
 		return fmt.Errorf("--binary: %w", err)
 	}

@@ -82,6 +82,9 @@ type Config struct {
 	BackupOut        string             // backup --out
 	RestoreFile      string             // restore FILE
 	Mail             MailConfig         // serve, demo: CMDB_SMTP_* and CMDB_IMAP_*
+	// ConnectorDir holds the installed connectors (cmdb-connector-<plugin>)
+	// that the API may register by name; empty: beside cmdbd.
+	ConnectorDir string
 }
 
 // Main wires the adapters together for one command.
@@ -161,6 +164,7 @@ func (m *Main) ParseFlags(args []string) error {
 		if err := registerRetentionFlags(fs, &c.Retention); err != nil {
 			return err
 		}
+		fs.StringVar(&c.ConnectorDir, "connector-dir", os.Getenv("CMDB_CONNECTOR_DIR"), "directory of the installed connectors (cmdb-connector-<plugin>) that authority IT may register through the API by name (env CMDB_CONNECTOR_DIR); default: beside cmdbd")
 		fs.StringVar(&c.PublicURL, "public-url", os.Getenv("CMDB_PUBLIC_URL"), "URL users reach the server at, for single sign-on redirects and links in mail (env CMDB_PUBLIC_URL); default http://<listen address>")
 		fs.Usage = func() {
 			fmt.Fprintf(fs.Output(), "Usage: cmdbd %s [flags]\n\n", cmd)
@@ -385,9 +389,13 @@ func (m *Main) serve(ctx context.Context) error {
 		SessionMaxAge: m.db.SessionMaxAge(), Logger: m.log, AllowPrivateIssuers: m.Config.OIDCAllowPrivate})
 	m.ingest = agentdoor.New(agentdoor.Options{Store: m.db, Logger: m.log, Registry: reg,
 		ReportRate: rate.Limit(m.Config.AgentReportRate), ReportBurst: m.Config.AgentReportBurst})
+	// One engine runs the API's and the scheduler's syncs in the server's
+	// background; Close stops them (stopSyncs).
+	m.syncs = connsync.New(connsync.Options{Store: m.db, Logger: m.log})
 	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, Agents: m.db, SNMP: m.db, Tickets: m.db, Attachments: m.db, Failures: m.db, Catalogue: m.db, SLA: m.db,
 		OIDCLogin: sso.Login, OIDCCallback: sso.Callback, AgentEnroll: m.ingest.Enroll, AgentReport: m.ingest.Report,
-		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Live: m.live, Logger: m.log, Registry: reg, Build: buildinfo.Get(), PublicURL: public})
+		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Live: m.live, Logger: m.log, Registry: reg, Build: buildinfo.Get(), PublicURL: public,
+		Connectors: m.db, ConnectorBinary: m.apiConnectorBinary, CheckConnector: m.apiCheckConnector, StartSync: m.apiStartSync})
 	portal := web.New(web.Options{Accounts: m.db, Tickets: m.db, CIs: m.db, Tenants: m.db, KB: m.db, Catalogue: m.db, Attachments: m.db,
 		Agents: m.db, SNMP: m.db, SLA: m.db, Failures: m.db, Monitoring: m.db, Dashboard: m.db, Queue: m.db, Problems: m.db,
 		Labels:        ciLabels{public},

@@ -49,6 +49,18 @@ type Options struct {
 	// incidents; nil: Tickets, when it is one too.
 	KB       cmdb.KBStore
 	Problems cmdb.ProblemStore
+	// Connectors keeps connector instances and their runs; nil: Tickets,
+	// when it is one too.
+	Connectors cmdb.ConnectorStore
+	// ConnectorBinary resolves an installed plugin's name, or (admins) a
+	// path, to an executable that is a connector, pinned by its SHA-256.
+	// CheckConnector runs the instance's Check. StartSync starts a run in
+	// the server's background — owned by the server, stopped when it
+	// closes, never by the request — and returns the run as it started;
+	// ECONFLICT while one runs. All nil: the connector routes answer 501.
+	ConnectorBinary func(ctx context.Context, sc cmdb.Scope, plugin, path string) (ConnectorBinary, error)
+	CheckConnector  func(ctx context.Context, sc cmdb.Scope, inst *cmdb.ConnectorInstance) (ConnectorCheck, error)
+	StartSync       func(sc cmdb.Scope, inst *cmdb.ConnectorInstance, o SyncOptions) (*cmdb.ConnectorRun, error)
 	// AgentEnroll and AgentReport serve the agents
 	// (/api/v1/agent/enroll and /api/v1/agent/report); nil: not offered.
 	AgentEnroll, AgentReport http.HandlerFunc
@@ -180,7 +192,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // Routes returns the route table.
 func (s *Server) Routes() []Route {
 	set := s.settings()
-	return []Route{
+	return append([]Route{
 		{"GET", "/healthz", false, s.healthz},
 		{"GET", "/readyz", false, s.readyz},
 		{"GET", "/api/v1/openapi.yaml", false, serveOpenAPI},
@@ -344,7 +356,7 @@ func (s *Server) Routes() []Route {
 		{"GET", "/api/v1/problems/{id}/history", true, s.listProblemHistory},
 		{"PUT", "/api/v1/problems/{id}/tickets/{ticket_id}", true, s.problemTicket(true)},
 		{"DELETE", "/api/v1/problems/{id}/tickets/{ticket_id}", true, s.problemTicket(false)},
-	}
+	}, s.connectorRoutes()...)
 }
 
 type scopeKey struct{}

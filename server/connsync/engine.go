@@ -208,7 +208,14 @@ func (e *Engine) execute(ctx context.Context, s cmdb.Scope, inst *cmdb.Connector
 		run.Plan = &cmdb.RunPlan{Creates: []cmdb.PlanCI{}, Updates: []cmdb.PlanCI{}, Retires: []cmdb.PlanCI{}, Conflicts: []cmdb.RunError{}}
 	}
 	st.mem = watchMemory()
-	err := st.sync(ctx)
+	// A cancel is seen at every batch; the watcher also sees it while the
+	// connector sends none (a slow source, a hung one before its stall
+	// deadline), and stops the run's calls.
+	rctx, stopRun := context.WithCancelCause(ctx)
+	go e.watchCancel(rctx, stopRun, s, run.ID)
+	err := st.sync(rctx)
+	cancelled := errors.Is(context.Cause(rctx), errCancelled)
+	stopRun(nil)
 	run.PeakMemoryBytes, run.PluginMemoryBytes = st.mem.stop()
 	switch {
 	case err == nil:
@@ -216,7 +223,7 @@ func (e *Engine) execute(ctx context.Context, s cmdb.Scope, inst *cmdb.Connector
 			run.Status = cmdb.RunSucceeded
 		}
 		run.Progress = 100
-	case errors.Is(err, errCancelled) || (ctx.Err() != nil && errors.Is(err, context.Canceled)):
+	case cancelled || errors.Is(err, errCancelled) || (ctx.Err() != nil && errors.Is(err, context.Canceled)):
 		run.Status, run.Failure = cmdb.RunCancelled, "Abgebrochen."
 	default:
 		run.Status, run.Failure = cmdb.RunFailed, err.Error()
@@ -234,6 +241,27 @@ func (e *Engine) execute(ctx context.Context, s cmdb.Scope, inst *cmdb.Connector
 		e.o.Progress(run)
 	}
 	return nil
+}
+
+// cancelPoll is how often a run looks for a cancel between batches.
+const cancelPoll = 2 * time.Second
+
+// watchCancel stops the run's context with errCancelled once a person
+// asked to cancel it (on any replica: the flag is in the store).
+func (e *Engine) watchCancel(ctx context.Context, stop context.CancelCauseFunc, s cmdb.Scope, id int64) {
+	t := time.NewTicker(cancelPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if r, err := e.o.Store.FindConnectorRun(ctx, s, id); err == nil && r.CancelRequested {
+				stop(errCancelled)
+				return
+			}
+		}
+	}
 }
 
 // state is one run in progress.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -986,7 +987,7 @@ type accMismatch struct{ route, role, tenant, got, want, msg string }
 func TestAccessMatrix(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
-	c, _ := startServerWith(t, "--connector-dir", csvConnectorDir(t)) // connector_api_test.go
+	c, _ := startServerWith(t, "--connector-dir", csvConnectorDir(t), "--import-dir", os.TempDir()) // connector_api_test.go
 	x := &accEnv{t: t, base: c.base, adminToken: c.token, token: map[string]string{}, email: map[string]string{}}
 	x.own = x.newTenant("own", "OWN")
 	x.other = x.newTenant("other", "OTH")

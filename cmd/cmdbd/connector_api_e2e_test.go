@@ -33,13 +33,13 @@ func waitRun(c *client, run int64) map[string]any {
 // another authority's connector is not found; a path is for admins only.
 func TestConnectorAPI(t *testing.T) {
 	t.Parallel()
-	admin, logs := startServerWith(t, "--connector-dir", csvConnectorDir(t))
+	dir := t.TempDir()
+	admin, logs := startServerWith(t, "--connector-dir", csvConnectorDir(t), "--import-dir", dir)
 	auth, _, _, _ := admin.tenant("API")
 	other, _, _, _ := admin.tenant("AND")
 	tok := admin.must(201, "POST", "/api/v1/tokens", map[string]any{"name": "Inventar", "role": "authority_it", "org_id": auth, "integration": true})
 	c := &client{t: t, base: admin.base, token: tok["token"].(string)}
 	const secret, secret2 = "streng-geheim-4711", "noch-geheimer-0815"
-	dir := t.TempDir()
 	file := filepath.Join(dir, "inventar.csv")
 	if err := os.WriteFile(file, []byte("Seriennummer;Gerätetyp;Hersteller;Schulnummer;Status\r\n"+
 		"SN1;Beamer;Epson;40123;in Betrieb\r\nSN2;Laptop;Dell;40123;ausgesondert\r\nSN3;Laptop;Dell;NIX;Lager\r\n"), 0o644); err != nil {
@@ -61,6 +61,15 @@ func TestConnectorAPI(t *testing.T) {
 	code, out = c.do("POST", fmt.Sprintf("/api/v1/authorities/%d/connectors", auth), map[string]any{"name": "x", "plugin": "fehlt"})
 	if code != 400 || !strings.Contains(fmt.Sprint(out), "plugin") {
 		t.Fatalf("missing plugin: %d %v", code, out)
+	}
+	// The file a connector reads lies in the import directory: authority
+	// IT cannot have the server read its own files.
+	for _, p := range []string{"/etc/passwd", filepath.Join(dir, "..", "x.csv"), "inventar.csv"} {
+		code, out = c.do("POST", fmt.Sprintf("/api/v1/authorities/%d/connectors", auth), map[string]any{"name": "x", "plugin": "csv",
+			"settings": map[string]any{"path": p}})
+		if code != 400 || !strings.Contains(fmt.Sprint(out), "settings.path") {
+			t.Fatalf("path %s outside the import directory: %d %v", p, code, out)
+		}
 	}
 	code, _ = c.do("POST", fmt.Sprintf("/api/v1/authorities/%d/connectors", other), map[string]any{"name": "x", "plugin": "csv"})
 	if code != 404 {

@@ -85,6 +85,22 @@ type Config struct {
 	// ConnectorDir holds the installed connectors (cmdb-connector-<plugin>)
 	// that the API may register by name; empty: beside cmdbd.
 	ConnectorDir string
+	// ImportDir is where the files that connectors read (the csv
+	// connector's settings.path) must lie when authority IT sets them
+	// through the API; empty: <data dir>/import.
+	ImportDir string
+}
+
+// importDir is Config.ImportDir made absolute, else <data dir>/import.
+func (m *Main) importDir() string {
+	d := m.Config.ImportDir
+	if d == "" {
+		d = filepath.Join(m.Config.DataDir, "import")
+	}
+	if abs, err := filepath.Abs(d); err == nil {
+		d = abs
+	}
+	return d
 }
 
 // Main wires the adapters together for one command.
@@ -165,6 +181,7 @@ func (m *Main) ParseFlags(args []string) error {
 			return err
 		}
 		fs.StringVar(&c.ConnectorDir, "connector-dir", os.Getenv("CMDB_CONNECTOR_DIR"), "directory of the installed connectors (cmdb-connector-<plugin>) that authority IT may register through the API by name (env CMDB_CONNECTOR_DIR); default: beside cmdbd")
+		fs.StringVar(&c.ImportDir, "import-dir", os.Getenv("CMDB_IMPORT_DIR"), "directory the files connectors read must lie in when set through the API by authority IT (a csv connector's settings.path; env CMDB_IMPORT_DIR); default: <data-dir>/import")
 		fs.StringVar(&c.PublicURL, "public-url", os.Getenv("CMDB_PUBLIC_URL"), "URL users reach the server at, for single sign-on redirects and links in mail (env CMDB_PUBLIC_URL); default http://<listen address>")
 		fs.Usage = func() {
 			fmt.Fprintf(fs.Output(), "Usage: cmdbd %s [flags]\n\n", cmd)
@@ -395,7 +412,8 @@ func (m *Main) serve(ctx context.Context) error {
 	handler := api.New(api.Options{Tenants: m.db, CIs: m.db, Accounts: m.db, Agents: m.db, SNMP: m.db, Tickets: m.db, Attachments: m.db, Failures: m.db, Catalogue: m.db, SLA: m.db,
 		OIDCLogin: sso.Login, OIDCCallback: sso.Callback, AgentEnroll: m.ingest.Enroll, AgentReport: m.ingest.Report,
 		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Live: m.live, Logger: m.log, Registry: reg, Build: buildinfo.Get(), PublicURL: public,
-		Connectors: m.db, ConnectorBinary: m.apiConnectorBinary, CheckConnector: m.apiCheckConnector, StartSync: m.apiStartSync})
+		Connectors: m.db, ConnectorBinary: m.apiConnectorBinary, CheckConnector: m.apiCheckConnector, StartSync: m.apiStartSync,
+		ImportDir: m.importDir()})
 	portal := web.New(web.Options{Accounts: m.db, Tickets: m.db, CIs: m.db, Tenants: m.db, KB: m.db, Catalogue: m.db, Attachments: m.db,
 		Agents: m.db, SNMP: m.db, SLA: m.db, Failures: m.db, Monitoring: m.db, Dashboard: m.db, Queue: m.db, Problems: m.db,
 		Labels:        ciLabels{public},

@@ -58,6 +58,10 @@ type Options struct {
 	// the server's background — owned by the server, stopped when it
 	// closes, never by the request — and returns the run as it started;
 	// ECONFLICT while one runs. All nil: the connector routes answer 501.
+	// ImportDir is the directory a connector's settings.path (the file
+	// it reads) must lie in, unless a platform admin sets it; empty: no
+	// caller but an admin may name a file.
+	ImportDir       string
 	ConnectorBinary func(ctx context.Context, sc cmdb.Scope, plugin, path string) (ConnectorBinary, error)
 	CheckConnector  func(ctx context.Context, sc cmdb.Scope, inst *cmdb.ConnectorInstance) (ConnectorCheck, error)
 	StartSync       func(sc cmdb.Scope, inst *cmdb.ConnectorInstance, o SyncOptions) (*cmdb.ConnectorRun, error)

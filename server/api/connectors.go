@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/schulit/cmdb/server/cmdb"
 )
@@ -162,6 +164,9 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request, sc cmdb
 	if !sc.CanSeeAuthority(id) {
 		return cmdb.Errorf(cmdb.ENOTFOUND, "No such authority: %d.", id)
 	}
+	if err := s.checkImportPath(sc, in.Settings); err != nil {
+		return err
+	}
 	bin, err := s.resolveBinary(r.Context(), sc, in.Plugin, in.BinaryPath)
 	if err != nil {
 		return err
@@ -207,6 +212,11 @@ func (s *Server) updateConnector(w http.ResponseWriter, r *http.Request, sc cmdb
 	inst, err := s.connectorOf(r, sc)
 	if err != nil {
 		return err
+	}
+	if in.Settings != nil {
+		if err := s.checkImportPath(sc, *in.Settings); err != nil {
+			return err
+		}
 	}
 	u := cmdb.ConnectorUpdate{Settings: in.Settings, Secrets: in.Secrets, Schedule: in.Schedule, Mapping: in.Mapping,
 		DeletePolicy: in.DeletePolicy, DisposeAfterDays: in.DisposeAfterDays, GuardShare: in.GuardShare}
@@ -345,5 +355,38 @@ func (s *Server) cancelConnectorRun(w http.ResponseWriter, r *http.Request, sc c
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, run)
+	return nil
+}
+
+// checkImportPath keeps a connector's file inside the import directory:
+// a connector runs as the server, so settings.path set through the API
+// could otherwise have the server read any file it can open (its own
+// keys, other authorities' exports). Platform admins may name any file,
+// as they may name any binary.
+func (s *Server) checkImportPath(sc cmdb.Scope, settings json.RawMessage) error {
+	if sc.Admin || len(settings) == 0 {
+		return nil
+	}
+	var in struct {
+		Path *string `json:"path"`
+	}
+	if err := json.Unmarshal(settings, &in); err != nil || in.Path == nil {
+		return nil // the store and the connector judge the settings' form
+	}
+	dir := s.opts.ImportDir
+	if dir == "" {
+		return &cmdb.Error{Code: cmdb.EFORBIDDEN, Field: "settings.path", Message: "Only a platform admin may name a file here: this server has no import directory."}
+	}
+	p := filepath.Clean(*in.Path)
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		p = real
+	}
+	if realDir, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = realDir
+	}
+	rel, err := filepath.Rel(dir, p)
+	if !filepath.IsAbs(*in.Path) || err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return cmdb.Invalid("settings.path", "must be a file in the import directory %s (CMDB_IMPORT_DIR)", s.opts.ImportDir)
+	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/schulit/cmdb/server/cmdb"
@@ -78,13 +79,18 @@ func (m *Main) benchSync(ctx context.Context, f connectorFlags) error {
 	e := connsync.New(connsync.Options{Store: m.db, Logger: m.log})
 	defer e.Close()
 	fmt.Fprintf(m.Stdout, "bench sync: %d rows, %d schools × %d rooms, csv connector %s\n", f.rows, schools, rooms, bin)
-	for _, label := range []string{"first sync", "unchanged re-sync"} {
-		start := time.Now()
-		run, err := e.Run(ctx, s, inst, connsync.RunOptions{})
+	for i, label := range []string{"first sync", "unchanged re-sync"} {
+		stopProfile, err := startCPUProfile(f.cpuProfile, []string{".first", ".resync"}[i])
 		if err != nil {
 			return err
 		}
+		start := time.Now()
+		run, err := e.Run(ctx, s, inst, connsync.RunOptions{})
 		took := time.Since(start)
+		stopProfile()
+		if err != nil {
+			return err
+		}
 		if run.Status != cmdb.RunSucceeded {
 			return fmt.Errorf("%s: %s: %s", label, run.Status, run.Failure)
 		}
@@ -93,6 +99,23 @@ func (m *Main) benchSync(ctx context.Context, f connectorFlags) error {
 			run.Errors, mib(run.PeakMemoryBytes), mib(run.PluginMemoryBytes))
 	}
 	return nil
+}
+
+// startCPUProfile profiles the host's side of one run (the connector is
+// its own process), to find where a sync spends its time.
+func startCPUProfile(path, suffix string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	out, err := os.Create(path + suffix)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		out.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); out.Close() }, nil
 }
 
 // csvConnector finds the csv connector: --binary, else beside cmdbd, else

@@ -42,6 +42,7 @@ type connectorFlags struct {
 	replace, dryRun, confirm bool
 	asJSON                   bool
 	rows                     int
+	cpuProfile               string
 }
 
 type multiFlag []string
@@ -76,6 +77,7 @@ func (m *Main) runConnectorCommand(ctx context.Context) error {
 	case "bench-sync":
 		fs.IntVar(&f.rows, "rows", 100000, "rows of the generated CSV")
 		fs.StringVar(&f.bin, "binary", "", "csv connector executable; empty: built with go build, or cmdb-connector-csv beside cmdbd")
+		fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of each run to this file with suffix .first / .resync (go tool pprof)")
 	}
 	if cmd == "connector-add" {
 		fs.StringVar(&f.bin, "binary", "", "path of the connector executable (required); its SHA-256 is pinned")

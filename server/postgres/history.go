@@ -25,6 +25,12 @@ func writeHistory(ctx context.Context, ex sqlx.ExecerContext, entries ...history
 	if len(entries) == 0 {
 		return nil
 	}
+	if tx, ok := ex.(*sqlx.Tx); ok && len(entries) >= copyMin {
+		return copyRows(ctx, tx, "ci_history", []string{"ci_id", "attr", "old", "new", "source", "at"}, len(entries), func(i int) []any {
+			e := &entries[i]
+			return []any{e.CIID, e.Attr, nullIfEmpty(e.Old), nullIfEmpty(e.New), e.Source, e.At}
+		})
+	}
 	_, err := ex.ExecContext(ctx, `INSERT INTO ci_history (ci_id, attr, old, new, source, at)
 		SELECT ci_id, attr, NULLIF(old, ''), NULLIF(new, ''), source, at
 		FROM jsonb_to_recordset($1::jsonb) AS x(ci_id bigint, attr text, old text, new text, source text, at timestamptz)`, mustJSON(entries))

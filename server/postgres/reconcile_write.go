@@ -197,17 +197,7 @@ func (r *reconciler) write(ctx context.Context) error {
 				r.history = append(r.history, historyRow{ci: ci, attr: cmdb.AttrName, new: ci.Name, source: h.source, at: h.at})
 			}
 		}
-		rows := make([]ciRow, len(r.created))
-		for i, ci := range r.created {
-			rows[i] = fromCI(ci)
-		}
-		if _, err := r.tx.ExecContext(ctx, `INSERT INTO cis (id, authority_id, school_id, room_id, class, status, name,
-			vendor, model, serial, asset_tag, hostname, hardware_uuid, os_name, os_version, owner, purchase_date,
-			warranty_end, attributes, provenance, created_at, updated_at)
-			SELECT id, authority_id, NULLIF(school_id, 0), NULLIF(room_id, 0), class, status, name, vendor, model, serial,
-			asset_tag, hostname, hardware_uuid, os_name, os_version, owner, NULLIF(purchase_date, '')::date,
-			NULLIF(warranty_end, '')::date, attributes, provenance, $2, $2
-			FROM jsonb_to_recordset($1::jsonb) AS `+ciRecordset, mustJSON(rows), r.now); err != nil {
+		if err := r.insertCIs(ctx); err != nil {
 			return err
 		}
 	}
@@ -223,6 +213,43 @@ func (r *reconciler) write(ctx context.Context) error {
 	return r.writeRest(ctx)
 }
 
+// insertCIs inserts the CIs created in this batch, whose ids write has
+// set: through COPY for a large batch (a connector's first sync), else in
+// one INSERT.
+func (r *reconciler) insertCIs(ctx context.Context) error {
+	rows := make([]ciRow, len(r.created))
+	for i, ci := range r.created {
+		rows[i] = fromCI(ci)
+	}
+	if len(rows) >= copyMin {
+		return copyRows(ctx, r.tx, "cis", []string{"id", "authority_id", "school_id", "room_id", "class", "status", "name",
+			"vendor", "model", "serial", "asset_tag", "hostname", "hardware_uuid", "os_name", "os_version", "owner", "purchase_date",
+			"warranty_end", "attributes", "provenance", "created_at", "updated_at"}, len(rows), func(i int) []any {
+			c := &rows[i]
+			return []any{c.ID, c.AuthorityID, nullIfZero(c.SchoolID), nullIfZero(c.RoomID), c.Class, c.Status, c.Name,
+				c.Vendor, c.Model, c.Serial, c.AssetTag, c.Hostname, c.HardwareUUID, c.OSName, c.OSVersion, c.Owner,
+				nullIfEmpty(c.PurchaseDate), nullIfEmpty(c.WarrantyEnd), jsonText(c.Attributes), jsonText(c.Provenance), r.now, r.now}
+		})
+	}
+	_, err := r.tx.ExecContext(ctx, `INSERT INTO cis (id, authority_id, school_id, room_id, class, status, name,
+		vendor, model, serial, asset_tag, hostname, hardware_uuid, os_name, os_version, owner, purchase_date,
+		warranty_end, attributes, provenance, created_at, updated_at)
+		SELECT id, authority_id, NULLIF(school_id, 0), NULLIF(room_id, 0), class, status, name, vendor, model, serial,
+		asset_tag, hostname, hardware_uuid, os_name, os_version, owner, NULLIF(purchase_date, '')::date,
+		NULLIF(warranty_end, '')::date, attributes, provenance, $2, $2
+		FROM jsonb_to_recordset($1::jsonb) AS `+ciRecordset, mustJSON(rows), r.now)
+	return err
+}
+
+// jsonText is a jsonb value for COPY, "{}" when empty as in MarshalJSON
+// (COPY would send []byte as bytea).
+func jsonText(r rawJSON) string {
+	if len(r) == 0 {
+		return "{}"
+	}
+	return string(r)
+}
+
 func (r *reconciler) writeRest(ctx context.Context) error {
 	type identJSON struct {
 		CIID        int64     `json:"ci_id"`
@@ -234,9 +261,32 @@ func (r *reconciler) writeRest(ctx context.Context) error {
 		Source      string    `json:"source"`
 		FirstSeen   time.Time `json:"first_seen"`
 	}
-	if len(r.idents) > 0 {
-		rows := make([]identJSON, len(r.idents))
-		for i, x := range r.idents {
+	// A CI created in this batch has a new id, and none of its identifiers
+	// is in the table yet (a source key there would have identified it),
+	// so they need no ON CONFLICT and can go through COPY.
+	var fresh, known []identRow
+	for _, x := range r.idents {
+		if r.isNew[x.ci] {
+			fresh = append(fresh, x)
+		} else {
+			known = append(known, x)
+		}
+	}
+	if len(fresh) < copyMin {
+		known, fresh = r.idents, nil
+	}
+	if len(fresh) > 0 {
+		if err := copyRows(ctx, r.tx, "ci_identifiers", []string{"ci_id", "authority_id", "kind", "value", "vendor", "school_id", "source", "first_seen"},
+			len(fresh), func(i int) []any {
+				x := &fresh[i]
+				return []any{x.ci.ID, x.ci.AuthorityID, x.x.Kind, x.x.Value, x.x.Vendor, x.x.SchoolID, x.x.Source, x.x.FirstSeen}
+			}); err != nil {
+			return err
+		}
+	}
+	if len(known) > 0 {
+		rows := make([]identJSON, len(known))
+		for i, x := range known {
 			rows[i] = identJSON{x.ci.ID, x.ci.AuthorityID, x.x.Kind, x.x.Value, x.x.Vendor, x.x.SchoolID, x.x.Source, x.x.FirstSeen}
 		}
 		if _, err := r.tx.ExecContext(ctx, `INSERT INTO ci_identifiers (ci_id, authority_id, kind, value, vendor, school_id, source, first_seen)

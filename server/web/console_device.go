@@ -378,6 +378,19 @@ func (s *server) timeline(r *http.Request, rq *request, ciID int64, page int) ([
 			l.Old, l.New = orText(nm.room(parseIDText(l.Old)), l.Old), orText(nm.room(parseIDText(l.New)), l.New)
 		case h.Attr == cmdb.AttrSchool:
 			l.Old, l.New = orText(nm.school(parseIDText(l.Old)), l.Old), orText(nm.school(parseIDText(l.New)), l.New)
+		case h.Attr == cmdb.AttrStatus || h.Attr == cmdb.AttrClass:
+			// In words, as the header says them, not the stored code.
+			prefix := "device.ci.status."
+			if h.Attr == cmdb.AttrClass {
+				prefix = "class."
+			}
+			word := func(v string) string {
+				if w, ok := rq.tr.lookup(prefix + v); ok && v != "" {
+					return w
+				}
+				return v
+			}
+			l.Old, l.New = word(l.Old), word(l.New)
 		}
 		out = append(out, l)
 	}

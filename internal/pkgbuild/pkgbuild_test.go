@@ -45,7 +45,7 @@ func buildBins(t *testing.T, arch, version, commit string) string {
 // pkgs packs prebuilt binaries as version and returns the .deb paths by name.
 func pkgs(t *testing.T, bins, arch, version string) map[string]string {
 	t.Helper()
-	built, err := Build(context.Background(), Options{Version: version, Arches: []string{arch}, OutDir: t.TempDir(), BinDir: bins})
+	built, err := Build(context.Background(), Options{Version: version, Arches: []string{arch}, OutDir: t.TempDir(), BinDir: bins, Compression: "none"})
 	if err != nil {
 		t.Fatal(err)
 	}

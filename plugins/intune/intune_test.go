@@ -520,8 +520,8 @@ func TestNotation(t *testing.T) {
 		"A4C3F0112233": "a4:c3:f0:11:22:33", "a4-c3-f0-11-22-33": "a4:c3:f0:11:22:33", "a4c3.f011.2233": "a4:c3:f0:11:22:33",
 		" A4:C3:F0:11:22:33 ": "a4:c3:f0:11:22:33", "000000000000": "", "A4C3F01122": "", "zz:zz:zz:zz:zz:zz": "",
 	} {
-		if got, ok := normMAC(in); got != want || ok != (want != "") {
-			t.Errorf("normMAC(%q) = %q, %v", in, got, ok)
+		if got, ok := connector.NormalizeMAC(in); got != want || ok != (want != "") {
+			t.Errorf("connector.NormalizeMAC(%q) = %q, %v", in, got, ok)
 		}
 	}
 	if serialKey(" 5cg 12\t34XyZ ") != "5CG1234XYZ" {

@@ -151,8 +151,8 @@ func managedRecord(d managedDevice, a *autopilotDevice, takesKey bool) connector
 	set(r.Attributes, AttrOS, d.OperatingSystem)
 	set(r.Attributes, AttrOSVersion, d.OSVersion)
 	set(r.Attributes, AttrIntuneID, d.ID)
-	addMAC(&r, "wiFiMacAddress", d.WiFiMacAddress)
-	addMAC(&r, "ethernetMacAddress", d.EthernetMacAddress)
+	r.AddMAC("wiFiMacAddress", d.WiFiMacAddress)
+	r.AddMAC("ethernetMacAddress", d.EthernetMacAddress)
 	if day, ok := dateOf(d.LastSyncDateTime); ok {
 		set(r.Attributes, AttrLastSync, day)
 	} else if clean(d.LastSyncDateTime) != "" {
@@ -217,54 +217,6 @@ func set(m map[string]string, k, v string) {
 
 // clean trims a value and folds runs of white space into one space.
 func clean(v string) string { return strings.Join(strings.Fields(v), " ") }
-
-// addMAC adds a MAC address in the notation aa:bb:cc:dd:ee:ff, or names
-// the field as a problem when it is none.
-func addMAC(r *connector.Record, field, v string) {
-	if clean(v) == "" {
-		return
-	}
-	mac, ok := normMAC(v)
-	if !ok {
-		r.Problems = append(r.Problems, connector.Problem{Field: field, Rule: "mac",
-			Message: fmt.Sprintf("%q ist keine MAC-Adresse.", v)})
-		return
-	}
-	for _, have := range r.Identifiers.MACs {
-		if have == mac {
-			return
-		}
-	}
-	r.Identifiers.MACs = append(r.Identifiers.MACs, mac)
-}
-
-// normMAC reads a MAC in any common notation (Intune sends
-// "AABBCCDDEEFF"; also aa:bb:…, AA-BB-…, aabb.ccdd.eeff).
-func normMAC(v string) (string, bool) {
-	var hex []byte
-	for _, c := range strings.TrimSpace(v) {
-		switch {
-		case c >= '0' && c <= '9', c >= 'a' && c <= 'f':
-			hex = append(hex, byte(c))
-		case c >= 'A' && c <= 'F':
-			hex = append(hex, byte(c-'A'+'a'))
-		case c == ':' || c == '-' || c == '.':
-		default:
-			return "", false
-		}
-	}
-	if len(hex) != 12 || string(hex) == "000000000000" {
-		return "", false
-	}
-	var b strings.Builder
-	for i := 0; i < 12; i += 2 {
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		b.Write(hex[i : i+2])
-	}
-	return b.String(), true
-}
 
 // dateOf turns a Graph timestamp into its UTC day, YYYY-MM-DD. Graph's
 // "0001-01-01T00:00:00Z" means never and gives nothing. A day, not the

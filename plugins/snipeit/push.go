@@ -155,7 +155,7 @@ func (p *pusher) push(ctx context.Context, ch connector.Change) (string, error) 
 			}
 			return key, refused("das Modell dieses Assets hat %s; nichts geändert", what)
 		}
-		mac, valid := normMAC(ch.Identifiers.MACs[0])
+		mac, valid := connector.NormalizeMAC(ch.Identifiers.MACs[0])
 		if !valid {
 			return key, refused("%q ist keine MAC-Adresse; nichts geändert", ch.Identifiers.MACs[0])
 		}
@@ -354,7 +354,7 @@ func macColumn(a asset, macField string) (col, current string, ok bool) {
 	for _, n := range names {
 		f := a.CustomFields[n]
 		if isMACField(clean(n), f, macField) && f.Field != "" {
-			cur, _ := normMAC(unescape(string(f.Value)))
+			cur, _ := connector.NormalizeMAC(unescape(string(f.Value)))
 			return unescape(f.Field), cur, true
 		}
 	}
@@ -366,7 +366,7 @@ func containsMAC(macs []string, mac string) bool {
 		return false
 	}
 	for _, m := range macs {
-		if n, ok := normMAC(m); ok && n == mac {
+		if n, ok := connector.NormalizeMAC(m); ok && n == mac {
 			return true
 		}
 	}

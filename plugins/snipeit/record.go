@@ -242,7 +242,7 @@ func record(a asset, ls locations, macField string) connector.Record {
 	for _, raw := range names {
 		f, name := a.CustomFields[raw], clean(raw)
 		if isMACField(name, f, macField) {
-			addMAC(&r, name, string(f.Value))
+			r.AddMAC(name, unescape(string(f.Value)))
 			continue
 		}
 		if _, taken := r.Attributes[name]; !taken {
@@ -295,51 +295,3 @@ func unescape(v string) string { return html.UnescapeString(v) }
 
 // clean unescapes a value, trims it and folds runs of white space.
 func clean(v string) string { return strings.Join(strings.Fields(unescape(v)), " ") }
-
-// addMAC adds a MAC address in the notation aa:bb:cc:dd:ee:ff, or names
-// the field as a problem when it is none.
-func addMAC(r *connector.Record, field, v string) {
-	if clean(v) == "" {
-		return
-	}
-	mac, ok := normMAC(unescape(v))
-	if !ok {
-		r.Problems = append(r.Problems, connector.Problem{Field: field, Rule: "mac",
-			Message: fmt.Sprintf("%q ist keine MAC-Adresse.", clean(v))})
-		return
-	}
-	for _, have := range r.Identifiers.MACs {
-		if have == mac {
-			return
-		}
-	}
-	r.Identifiers.MACs = append(r.Identifiers.MACs, mac)
-}
-
-// normMAC reads a MAC in any common notation (aa:bb:…, AA-BB-…,
-// aabb.ccdd.eeff, AABBCCDDEEFF).
-func normMAC(v string) (string, bool) {
-	var hex []byte
-	for _, c := range strings.TrimSpace(v) {
-		switch {
-		case c >= '0' && c <= '9', c >= 'a' && c <= 'f':
-			hex = append(hex, byte(c))
-		case c >= 'A' && c <= 'F':
-			hex = append(hex, byte(c-'A'+'a'))
-		case c == ':' || c == '-' || c == '.':
-		default:
-			return "", false
-		}
-	}
-	if len(hex) != 12 || string(hex) == "000000000000" {
-		return "", false
-	}
-	var b strings.Builder
-	for i := 0; i < 12; i += 2 {
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		b.Write(hex[i : i+2])
-	}
-	return b.String(), true
-}

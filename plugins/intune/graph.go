@@ -9,13 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/schulit/cmdb/plugins/connector"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 	"golang.org/x/sync/errgroup"
@@ -32,8 +31,6 @@ const graphScope = "https://graph.microsoft.com/.default"
 const (
 	maxThrottleRetries = 6 // 429 in a row for one request
 	maxServerRetries   = 3 // 5xx or a broken connection in a row
-	backoffBase        = time.Second
-	backoffCap         = time.Minute
 	// maxRetryAfter is the longest Retry-After the connector waits; the
 	// host gives up on a Pull that sends no batch for 5 minutes.
 	maxRetryAfter = 2 * time.Minute
@@ -122,7 +119,7 @@ func (g *graph) token() (string, error) {
 		}
 		return "", fmt.Errorf("Anmeldung bei Microsoft fehlgeschlagen: %s", g.scrub(desc))
 	}
-	return "", fmt.Errorf("Anmeldedienst von Microsoft nicht erreichbar: %s%w", g.scrub(transportMessage(err)), marker{errTransient})
+	return "", fmt.Errorf("Anmeldedienst von Microsoft nicht erreichbar: %s%w", g.scrub(connector.TransportMessage(err)), marker{errTransient})
 }
 
 // marker wraps an error for errors.Is without adding to the message.
@@ -212,7 +209,7 @@ func (g *graph) get(ctx context.Context, target string, v any) error {
 			if failed > maxServerRetries {
 				return err
 			}
-			if err := g.wait(ctx, backoff(failed), "Anmeldedienst von Microsoft gestört", "", 0); err != nil {
+			if err := g.wait(ctx, connector.Backoff(failed), "Anmeldedienst von Microsoft gestört", "", 0); err != nil {
 				return err
 			}
 			continue
@@ -230,9 +227,9 @@ func (g *graph) get(ctx context.Context, target string, v any) error {
 			}
 			failed++
 			if failed > maxServerRetries {
-				return fmt.Errorf("Microsoft Graph nicht erreichbar: %s", g.scrub(transportMessage(err)))
+				return fmt.Errorf("Microsoft Graph nicht erreichbar: %s", g.scrub(connector.TransportMessage(err)))
 			}
-			if err := g.wait(ctx, backoff(failed), "Verbindung zu Microsoft Graph gestört", target, 0); err != nil {
+			if err := g.wait(ctx, connector.Backoff(failed), "Verbindung zu Microsoft Graph gestört", target, 0); err != nil {
 				return err
 			}
 			continue
@@ -245,9 +242,9 @@ func (g *graph) get(ctx context.Context, target string, v any) error {
 			}
 			failed++
 			if failed > maxServerRetries {
-				return fmt.Errorf("Antwort von Microsoft Graph abgebrochen: %s", g.scrub(transportMessage(err)))
+				return fmt.Errorf("Antwort von Microsoft Graph abgebrochen: %s", g.scrub(connector.TransportMessage(err)))
 			}
-			if err := g.wait(ctx, backoff(failed), "Antwort von Microsoft Graph abgebrochen", target, 0); err != nil {
+			if err := g.wait(ctx, connector.Backoff(failed), "Antwort von Microsoft Graph abgebrochen", target, 0); err != nil {
 				return err
 			}
 			continue
@@ -263,9 +260,9 @@ func (g *graph) get(ctx context.Context, target string, v any) error {
 			if throttled > maxThrottleRetries {
 				return fmt.Errorf("%w: nach %d Versuchen aufgegeben; später erneut versuchen", errThrottled, maxThrottleRetries)
 			}
-			d, ok := retryAfter(resp.Header.Get("Retry-After"))
+			d, ok := connector.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 			if !ok {
-				d = backoff(throttled)
+				d = connector.Backoff(throttled)
 			}
 			if d > maxRetryAfter {
 				return fmt.Errorf("%w (%s); später erneut versuchen", errRetryAfter, d)
@@ -278,9 +275,9 @@ func (g *graph) get(ctx context.Context, target string, v any) error {
 			if failed > maxServerRetries {
 				return fmt.Errorf("Microsoft Graph meldet einen Fehler (HTTP %d) nach %d Versuchen: %s", code, failed, g.scrub(graphError(body)))
 			}
-			d, ok := retryAfter(resp.Header.Get("Retry-After"))
+			d, ok := connector.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 			if !ok || d > maxRetryAfter {
-				d = backoff(failed)
+				d = connector.Backoff(failed)
 			}
 			if err := g.wait(ctx, d, "Microsoft Graph meldet einen Fehler", target, code); err != nil {
 				return err
@@ -308,45 +305,6 @@ func (g *graph) wait(ctx context.Context, d time.Duration, why, target string, s
 	return g.sleep(ctx, d)
 }
 
-// sleepCtx waits d, or returns ctx's error as soon as ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// retryAfter reads a Retry-After header: seconds (what Graph sends) or an
-// HTTP date.
-func retryAfter(h string) (time.Duration, bool) {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(h); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second, true
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return max(time.Until(t), 0), true
-	}
-	return 0, false
-}
-
-// backoff is the wait before the n-th retry (n ≥ 1): exponential from
-// backoffBase, capped, with jitter in the upper half so that parallel
-// runs do not retry in step.
-func backoff(n int) time.Duration {
-	d := backoffCap
-	if n < 7 {
-		d = min(backoffBase<<(n-1), backoffCap)
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
 // graphError reads the message of a Graph error body
 // ({"error": {"code": "...", "message": "..."}}), or a short excerpt.
 func graphError(body []byte) string {
@@ -372,14 +330,4 @@ func graphError(body []byte) string {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
 	return strings.TrimSpace(strings.TrimSuffix(s, "\r"))
-}
-
-// transportMessage shortens a network error to its cause, without the
-// URL, which a person does not need.
-func transportMessage(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return err.Error()
 }

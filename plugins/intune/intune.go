@@ -99,7 +99,7 @@ func New() *Connector {
 	return &Connector{
 		log:    connector.Logger("intune"),
 		client: &http.Client{Timeout: time.Minute},
-		sleep:  sleepCtx,
+		sleep:  connector.SleepContext,
 	}
 }
 

@@ -368,7 +368,7 @@ func TestWaitEndsWithContext(t *testing.T) {
 	c.sleep = func(ctx context.Context, d time.Duration) error {
 		waiting = d == 100*time.Second
 		cancel()
-		return sleepCtx(ctx, d) // the real wait; the test hangs if it ignores ctx
+		return connector.SleepContext(ctx, d) // the real wait; the test hangs if it ignores ctx
 	}
 	err := c.Pull(ctx, config(f.Settings(nil), intunetest.Secret), func([]connector.Record) error { return nil })
 	if !waiting || !errors.Is(err, context.Canceled) {
@@ -535,15 +535,15 @@ func TestNotation(t *testing.T) {
 	if _, ok := dateOf("gestern"); ok {
 		t.Error("dateOf accepts junk")
 	}
-	if d, ok := retryAfter(" 17 "); d != 17*time.Second || !ok {
+	if d, ok := connector.RetryAfter(" 17 ", time.Now()); d != 17*time.Second || !ok {
 		t.Errorf("retryAfter seconds = %v", d)
 	}
-	if _, ok := retryAfter("bald"); ok {
+	if _, ok := connector.RetryAfter("bald", time.Now()); ok {
 		t.Error("retryAfter accepts junk")
 	}
 	for n := 1; n <= 10; n++ {
-		d := min(backoffBase<<min(n-1, 6), backoffCap)
-		if b := backoff(n); b < d/2 || b > d {
+		d := min(connector.BackoffBase<<min(n-1, 6), connector.BackoffCap)
+		if b := connector.Backoff(n); b < d/2 || b > d {
 			t.Errorf("backoff(%d) = %v, want in [%v, %v]", n, b, d/2, d)
 		}
 	}

@@ -10,14 +10,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/schulit/cmdb/plugins/connector"
 	"golang.org/x/time/rate"
 )
 
@@ -27,8 +26,6 @@ import (
 const (
 	maxThrottleRetries = 6 // 429 in a row for one request
 	maxServerRetries   = 3 // 5xx or a broken connection in a row
-	backoffBase        = time.Second
-	backoffCap         = time.Minute
 	// maxRetryAfter is the longest Retry-After the connector waits; the
 	// host gives up on a Pull that sends no batch for 5 minutes.
 	maxRetryAfter = 2 * time.Minute
@@ -171,9 +168,9 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 			}
 			failed++
 			if failed > maxServerRetries {
-				return fmt.Errorf("Snipe-IT nicht erreichbar: %s", c.scrub(transportMessage(err)))
+				return fmt.Errorf("Snipe-IT nicht erreichbar: %s", c.scrub(connector.TransportMessage(err)))
 			}
-			if err := c.wait(ctx, backoff(failed), "Verbindung zu Snipe-IT gestört", path, 0); err != nil {
+			if err := c.wait(ctx, connector.Backoff(failed), "Verbindung zu Snipe-IT gestört", path, 0); err != nil {
 				return err
 			}
 			continue
@@ -186,9 +183,9 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 			}
 			failed++
 			if failed > maxServerRetries {
-				return fmt.Errorf("Antwort von Snipe-IT abgebrochen: %s", c.scrub(transportMessage(err)))
+				return fmt.Errorf("Antwort von Snipe-IT abgebrochen: %s", c.scrub(connector.TransportMessage(err)))
 			}
-			if err := c.wait(ctx, backoff(failed), "Antwort von Snipe-IT abgebrochen", path, 0); err != nil {
+			if err := c.wait(ctx, connector.Backoff(failed), "Antwort von Snipe-IT abgebrochen", path, 0); err != nil {
 				return err
 			}
 			continue
@@ -199,9 +196,9 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 			if throttled > maxThrottleRetries {
 				return fmt.Errorf("%w: nach %d Versuchen aufgegeben; später erneut versuchen oder die Anfragerate senken", errThrottled, maxThrottleRetries)
 			}
-			d, ok := retryAfter(resp.Header.Get("Retry-After"), c.now())
+			d, ok := connector.RetryAfter(resp.Header.Get("Retry-After"), c.now())
 			if !ok {
-				d = backoff(throttled)
+				d = connector.Backoff(throttled)
 			}
 			if d > maxRetryAfter {
 				return fmt.Errorf("%w (%s); später erneut versuchen", errRetryAfter, d)
@@ -215,7 +212,7 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 			if failed > maxServerRetries {
 				return fmt.Errorf("Snipe-IT meldet einen Fehler (HTTP %d) nach %d Versuchen: %s", code, failed, c.scrub(excerpt(data)))
 			}
-			if err := c.wait(ctx, backoff(failed), "Snipe-IT meldet einen Fehler", path, code); err != nil {
+			if err := c.wait(ctx, connector.Backoff(failed), "Snipe-IT meldet einen Fehler", path, code); err != nil {
 				return err
 			}
 			continue
@@ -247,44 +244,6 @@ func (c *client) wait(ctx context.Context, d time.Duration, why, path string, st
 	return c.sleep(ctx, d)
 }
 
-// sleepCtx waits d, or returns ctx's error as soon as ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// retryAfter reads a Retry-After header: seconds (what Laravel sends) or
-// an HTTP date.
-func retryAfter(h string, now time.Time) (time.Duration, bool) {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(h); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second, true
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
-}
-
-// backoff is the wait before the n-th retry (n ≥ 1): exponential from
-// backoffBase, capped, with jitter in the upper half.
-func backoff(n int) time.Duration {
-	d := backoffCap
-	if n < 7 {
-		d = min(backoffBase<<(n-1), backoffCap)
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
 func excerptOrRefusal(body []byte) string {
 	if msg, ok := refusal(body); ok {
 		return msg
@@ -303,13 +262,4 @@ func excerpt(body []byte) string {
 		s = "ohne Beschreibung"
 	}
 	return s
-}
-
-// transportMessage shortens a network error to its cause.
-func transportMessage(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	return err.Error()
 }

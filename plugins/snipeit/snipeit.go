@@ -112,7 +112,7 @@ func New() *Connector {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		now:   time.Now,
-		sleep: sleepCtx,
+		sleep: connector.SleepContext,
 	}
 }
 

@@ -255,9 +255,9 @@ func TestThrottling(t *testing.T) {
 	if len(byKey(recs)) != 250 {
 		t.Fatalf("%d records after throttling, want 250", len(recs))
 	}
-	// locations: 503, backoff(1), then the bucket is full again; page 0
+	// locations: 503, connector.Backoff(1), then the bucket is full again; page 0
 	// waits for the limiter; page 100 waits for the limiter, 429 → the
-	// Retry-After, 429 → backoff(2); page 200 waits for the limiter.
+	// Retry-After, 429 → connector.Backoff(2); page 200 waits for the limiter.
 	w := c.waits()
 	half := 500 * time.Millisecond
 	if len(w) != 6 || w[0] < half || w[0] > time.Second || w[1] != half || w[2] != half ||
@@ -348,7 +348,7 @@ func TestWaitEndsWithContext(t *testing.T) {
 			waiting = true
 			cancel()
 		}
-		return sleepCtx(ctx, d) // the real wait; the test hangs if it ignores ctx
+		return connector.SleepContext(ctx, d) // the real wait; the test hangs if it ignores ctx
 	}
 	err := c.Pull(ctx, config(f.Settings(map[string]any{"requests_per_second": 50}), f.Token), func([]connector.Record) error { return nil })
 	if !waiting || !errors.Is(err, context.Canceled) {
@@ -499,11 +499,11 @@ func TestNotation(t *testing.T) {
 	if m := messages(json.RawMessage(`{"serial":["The serial must be unique."],"asset_tag":["Taken &amp; gone."]}`), ""); m != "asset_tag: Taken & gone.; serial: The serial must be unique." {
 		t.Errorf("messages = %q", m)
 	}
-	if d, ok := retryAfter(" 17 ", time.Now()); d != 17*time.Second || !ok {
+	if d, ok := connector.RetryAfter(" 17 ", time.Now()); d != 17*time.Second || !ok {
 		t.Errorf("retryAfter seconds = %v", d)
 	}
 	now := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
-	if d, ok := retryAfter(now.Add(30*time.Second).Format(http.TimeFormat), now); d != 30*time.Second || !ok {
+	if d, ok := connector.RetryAfter(now.Add(30*time.Second).Format(http.TimeFormat), now); d != 30*time.Second || !ok {
 		t.Errorf("retryAfter date = %v", d)
 	}
 	// A Snipe-IT without the legacy status_label still gives the status.

@@ -55,8 +55,11 @@ func portalPages(db *postgres.DB, tn *ticketbench.Tenant) []ticketbench.Query {
 	}
 	anyCI := func(r *rand.Rand) int64 { return tn.CIs[r.IntN(len(tn.CIs))] }
 	return []ticketbench.Query{
-		{Name: "portal: rooms of a school, searched", Run: get(func(r *rand.Rand) string {
+		{Name: "portal: rooms and devices, searched", Run: get(func(r *rand.Rand) string {
 			return fmt.Sprintf("/melden?schule=%d&q=%d", tn.Schools[r.IntN(len(tn.Schools))], r.IntN(9)+1)
+		})},
+		{Name: "portal: a device by its label's code", Run: get(func(r *rand.Rand) string {
+			return fmt.Sprintf("/melden?schule=%d&q=%s", tn.Schools[r.IntN(len(tn.Schools))], cmdb.ShortCode(anyCI(r)))
 		})},
 		{Name: "portal: a room's device cards", Run: get(func(r *rand.Rand) string {
 			return fmt.Sprintf("/melden/raum/%d", rooms[r.IntN(len(rooms))])

@@ -20,7 +20,7 @@ func TestBenchTicketsPortalPages(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	for _, name := range []string{"portal: rooms of a school, searched", "portal: a room's device cards",
+	for _, name := range []string{"portal: rooms and devices, searched", "portal: a device by its label's code", "portal: a room's device cards",
 		"portal: a device's report page", "portal: a device with open tickets", "portal: a scanned label (/r/code)",
 		"console: the queue's first page", "console: the queue filtered, by due time", "console: the queue, text search",
 		"console: the queue's page 10", "console: a ticket page"} {

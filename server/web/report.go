@@ -18,6 +18,10 @@ type reportSchoolView struct {
 	Query     string
 	Buildings []buildingRooms
 	Matches   int
+	// Devices are the school's devices matching the search by name,
+	// asset tag, serial or short code: a teacher who knows the device
+	// need not know its room.
+	Devices []deviceLine
 }
 
 type buildingRooms struct {
@@ -46,6 +50,9 @@ func (s *server) reportSchool(w http.ResponseWriter, r *http.Request, rq *reques
 	}
 	if v.School != nil {
 		if v.Buildings, v.Matches, err = s.schoolRooms(r, rq, v.School, v.Query); err != nil {
+			return err
+		}
+		if v.Devices, err = s.schoolDevices(r, rq, v.School, v.Query); err != nil {
 			return err
 		}
 	}
@@ -108,7 +115,7 @@ func (s *server) reportRoom(w http.ResponseWriter, r *http.Request, rq *request)
 	v := reportRoomView{Room: room}
 	for _, ci := range cis {
 		if reportable(ci) {
-			v.Devices = append(v.Devices, deviceLine{ID: ci.ID, Name: ciName(ci), Class: ci.Class, AssetTag: ci.AssetTag})
+			v.Devices = append(v.Devices, deviceLine{ID: ci.ID, Name: ciName(ci), Class: ci.Class, AssetTag: ci.AssetTag, Code: cmdb.ShortCode(ci.ID)})
 		}
 	}
 	s.render(w, r, rq, http.StatusOK, "room", "room.title", v)
@@ -126,4 +133,45 @@ func (s *server) requestList(w http.ResponseWriter, r *http.Request, rq *request
 	}
 	s.render(w, r, rq, http.StatusOK, "request", "request.title", services)
 	return nil
+}
+
+// maxDeviceMatches bounds the devices a search lists; a teacher refines
+// the search rather than scrolling.
+const maxDeviceMatches = 20
+
+// schoolDevices finds the school's devices for a search: by its short
+// code first (the label's large type), then by name, asset tag, serial
+// and the other fields the store searches. The store keeps the caller's
+// scope; another school's code finds nothing here.
+func (s *server) schoolDevices(r *http.Request, rq *request, school *cmdb.School, query string) ([]deviceLine, error) {
+	if query == "" {
+		return nil, nil
+	}
+	ctx := r.Context()
+	var out []deviceLine
+	seen := map[int64]bool{}
+	add := func(ci *cmdb.CI) {
+		if ci.SchoolID == school.ID && !seen[ci.ID] && len(out) < maxDeviceMatches {
+			seen[ci.ID] = true
+			out = append(out, deviceLine{ID: ci.ID, Name: ciName(ci), Class: ci.Class, AssetTag: ci.AssetTag, Code: cmdb.ShortCode(ci.ID)})
+		}
+	}
+	if id, err := cmdb.ParseShortCode("q", query); err == nil {
+		if ci, err := s.opts.CIs.FindCIByID(ctx, rq.Scope, id); err == nil {
+			add(ci)
+		} else if cmdb.ErrorCode(err) != cmdb.ENOTFOUND {
+			return nil, err
+		}
+	}
+	cis, _, err := s.opts.CIs.FindCIs(ctx, rq.Scope, cmdb.CIFilter{SchoolID: school.ID, Query: query, Limit: maxDeviceMatches})
+	if err != nil {
+		if cmdb.ErrorCode(err) == cmdb.EINVALID {
+			return out, nil // a search the store cannot read finds no device
+		}
+		return nil, err
+	}
+	for _, ci := range cis {
+		add(ci)
+	}
+	return out, nil
 }

@@ -70,6 +70,7 @@ type ticketView struct {
 type deviceLine struct {
 	ID                    int64
 	Name, Class, AssetTag string
+	Code                  string // the short code of its label, where shown
 }
 
 type commentLine struct {

@@ -4,13 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/postgres"
 	"github.com/schulit/cmdb/server/postgres/ticketbench"
-	"github.com/schulit/cmdb/server/web"
 )
 
 // consoleQueuePages times, in `cmdbd bench tickets`, the staff queue as
@@ -24,16 +21,11 @@ func consoleQueuePages(db *postgres.DB, tn *ticketbench.Tenant) []ticketbench.Qu
 	fail := func(err error) []ticketbench.Query {
 		return []ticketbench.Query{{Name: "console queue", Runs: 1, Run: func(context.Context, *rand.Rand) (int, error) { return 0, err }}}
 	}
-	pw := cmdb.Secret("Gruene-Wiese-2026!")
-	u := &cmdb.User{Email: "queue@bench.example", Name: "Bench Queue", Memberships: []cmdb.Membership{{Role: cmdb.RoleAuthorityIT, OrgID: tn.Authority.ID}}}
-	if err := db.CreateUser(ctx, cmdb.AdminScope("bench"), u, pw); err != nil {
-		return fail(err)
-	}
-	_, tok, err := db.SignIn(ctx, u.Email, pw, cmdb.RequestMeta{IP: "127.0.0.1"})
+	bw, err := newBenchWeb(ctx, db, "queue@bench.example", tn.Authority.ID)
 	if err != nil {
 		return fail(err)
 	}
-	sc, err := db.Session(ctx, tok)
+	sc, err := db.Session(ctx, bw.tok)
 	if err != nil {
 		return fail(err)
 	}
@@ -46,17 +38,10 @@ func consoleQueuePages(db *postgres.DB, tn *ticketbench.Tenant) []ticketbench.Qu
 		tn.Authority.ID); err != nil || len(numbers) == 0 {
 		return fail(fmt.Errorf("tickets of the seeded authority: %v", err))
 	}
-	h := web.New(web.Options{Accounts: db, Tickets: db, CIs: db, Tenants: db, KB: db, Catalogue: db, Attachments: db,
-		Queue: db, Problems: db, SNMP: db})
 	get := func(path func(r *rand.Rand) string) func(context.Context, *rand.Rand) (int, error) {
 		return func(ctx context.Context, r *rand.Rand) (int, error) {
-			p := path(r)
-			req := httptest.NewRequestWithContext(ctx, "GET", p, nil)
-			req.AddCookie(&http.Cookie{Name: cmdb.SessionCookie, Value: tok.Reveal()})
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Code != http.StatusOK {
-				return 0, fmt.Errorf("GET %s: %d", p, rec.Code)
+			if _, err := bw.get(ctx, path(r)); err != nil {
+				return 0, err
 			}
 			return 1, nil
 		}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"time"
 
@@ -15,7 +13,6 @@ import (
 	"github.com/schulit/cmdb/server/pgembed"
 	"github.com/schulit/cmdb/server/postgres"
 	"github.com/schulit/cmdb/server/postgres/ticketbench"
-	"github.com/schulit/cmdb/server/web"
 )
 
 // deviceBenchOptions size `cmdbd bench device`.
@@ -112,24 +109,15 @@ func benchDevice(ctx context.Context, url string, o deviceBenchOptions) ([]ticke
 	}
 	fmt.Fprintf(o.Out, "seeded in %s (%d samples per series kept raw after retention)\n\n", time.Since(t0).Round(time.Millisecond), raw)
 
-	pw := cmdb.Secret("Gruene-Wiese-2026!")
-	u := &cmdb.User{Email: "geraete@bench.example", Name: "Bench", Memberships: []cmdb.Membership{{Role: cmdb.RoleAuthorityIT, OrgID: au.ID}}}
-	if err := db.CreateUser(ctx, sc, u, pw); err != nil {
-		return nil, err
-	}
-	_, tok, err := db.SignIn(ctx, u.Email, pw, cmdb.RequestMeta{IP: "127.0.0.1"})
+	bw, err := newBenchWeb(ctx, db, "geraete@bench.example", au.ID)
 	if err != nil {
 		return nil, err
 	}
-	h := web.New(web.Options{Accounts: db, Tickets: db, CIs: db, Tenants: db, KB: db, Catalogue: db, Attachments: db, SNMP: db, Agents: db})
 	get := func(path string, check func(body string) error) func(context.Context, *rand.Rand) (int, error) {
 		return func(ctx context.Context, _ *rand.Rand) (int, error) {
-			req := httptest.NewRequestWithContext(ctx, "GET", path, nil)
-			req.AddCookie(&http.Cookie{Name: cmdb.SessionCookie, Value: tok.Reveal()})
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Code != http.StatusOK {
-				return 0, fmt.Errorf("GET %s: %d", path, rec.Code)
+			rec, err := bw.get(ctx, path)
+			if err != nil {
+				return 0, err
 			}
 			if check != nil {
 				if err := check(rec.Body.String()); err != nil {
@@ -154,7 +142,7 @@ func benchDevice(ctx context.Context, url string, o deviceBenchOptions) ([]ticke
 		{Name: "device list, searched", Run: get("/cis?q=CNB123", nil)},
 	}
 	// The store calls behind the page, to see where its time goes.
-	staff := cmdb.Scope{Subject: "user:bench", UserID: u.ID, Authorities: []int64{au.ID}}
+	staff := cmdb.Scope{Subject: "user:bench", UserID: bw.user.ID, Authorities: []int64{au.ID}}
 	call := func(f func(ctx context.Context) (int, error)) func(context.Context, *rand.Rand) (int, error) {
 		return func(ctx context.Context, _ *rand.Rand) (int, error) { return f(ctx) }
 	}

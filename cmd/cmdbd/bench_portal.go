@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/postgres"
 	"github.com/schulit/cmdb/server/postgres/ticketbench"
-	"github.com/schulit/cmdb/server/web"
 )
 
 // portalPages times, in `cmdbd bench tickets`, the portal pages of the
@@ -24,12 +22,7 @@ func portalPages(db *postgres.DB, tn *ticketbench.Tenant) []ticketbench.Query {
 	fail := func(err error) []ticketbench.Query {
 		return []ticketbench.Query{{Name: "portal", Runs: 1, Run: func(context.Context, *rand.Rand) (int, error) { return 0, err }}}
 	}
-	pw := cmdb.Secret("Gruene-Wiese-2026!")
-	u := &cmdb.User{Email: "messung@bench.example", Name: "Bench", Memberships: []cmdb.Membership{{Role: cmdb.RoleAuthorityIT, OrgID: tn.Authority.ID}}}
-	if err := db.CreateUser(ctx, cmdb.AdminScope("bench"), u, pw); err != nil {
-		return fail(err)
-	}
-	_, tok, err := db.SignIn(ctx, u.Email, pw, cmdb.RequestMeta{IP: "127.0.0.1"})
+	bw, err := newBenchWeb(ctx, db, "messung@bench.example", tn.Authority.ID)
 	if err != nil {
 		return fail(err)
 	}
@@ -38,17 +31,10 @@ func portalPages(db *postgres.DB, tn *ticketbench.Tenant) []ticketbench.Query {
 		WHERE s.authority_id = $1 ORDER BY r.id`, tn.Authority.ID); err != nil || len(rooms) == 0 {
 		return fail(fmt.Errorf("rooms of the seeded authority: %v", err))
 	}
-	h := web.New(web.Options{Accounts: db, Tickets: db, CIs: db, Tenants: db, KB: db, Catalogue: db, Attachments: db, Agents: db, SNMP: db, SLA: db, Failures: db, Monitoring: db,
-		Dashboard: db, Queue: db, Problems: db})
 	get := func(path func(r *rand.Rand) string) func(context.Context, *rand.Rand) (int, error) {
 		return func(ctx context.Context, r *rand.Rand) (int, error) {
-			p := path(r)
-			req := httptest.NewRequestWithContext(ctx, "GET", p, nil)
-			req.AddCookie(&http.Cookie{Name: cmdb.SessionCookie, Value: tok.Reveal()})
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Code != http.StatusOK && rec.Code != http.StatusSeeOther {
-				return 0, fmt.Errorf("GET %s: %d", p, rec.Code)
+			if _, err := bw.get(ctx, path(r), http.StatusOK, http.StatusSeeOther); err != nil {
+				return 0, err
 			}
 			return 1, nil
 		}

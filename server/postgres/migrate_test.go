@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"crypto/sha256"
+	"strings"
 	"sync"
 	"testing"
 
@@ -137,4 +138,33 @@ func TestUp_0006(t *testing.T) {
 	if sets != "1={5,7} 2={5}" {
 		t.Fatalf("software sets after 0006: %s", sets)
 	}
+}
+
+// TestOpenTurnsJITOff: the store's connections run without PostgreSQL's
+// JIT compiler (it cost more than the queries), unless the URL asks.
+func TestOpenTurnsJITOff(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := postgrestest.NewEmptyDatabase(t)
+	for _, tc := range []struct{ url, want string }{{url, "off"}, {url + withParam(url, "jit=on"), "on"}} {
+		db, err := postgres.Open(ctx, tc.url, postgres.Options{})
+		must(t, err)
+		var jit string
+		must(t, db.SQL().Get(&jit, `SHOW jit`))
+		db.Close()
+		if jit != tc.want {
+			t.Errorf("Open(%q): jit = %s, want %s", tc.url, jit, tc.want)
+		}
+	}
+}
+
+// withParam is what appends param to a URL or key=value DSN.
+func withParam(url, param string) string {
+	if strings.Contains(url, "://") {
+		if strings.Contains(url, "?") {
+			return "&" + param
+		}
+		return "?" + param
+	}
+	return " " + param
 }

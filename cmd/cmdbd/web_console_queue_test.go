@@ -184,6 +184,10 @@ func TestConsoleQueue(t *testing.T) {
 	// turns it into an article draft.
 	dup := ticket(printer, category("printer", "Papierstau"), "Papierstau im Raum 1.12")["number"].(string)
 	signIn("jonas.weber@stadt-que.de")
+	// IT sees who of the provider wrote, though the provider's staff are
+	// no users of the authority.
+	b.open("/tickets/" + jamNo)
+	b.expect(".comments", "Mia Krause")
 	b.open("/tickets/" + dup)
 	b.do(chromedp.SendKeys(chromedp.ID("into"), "QUE-0000"))
 	b.submit(`button[value=merge]`)

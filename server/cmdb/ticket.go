@@ -508,6 +508,12 @@ type TicketStore interface {
 	AddTicketWatcher(ctx context.Context, s Scope, ticketID int64) (*Ticket, error)
 	// FindTicketHistory lists a ticket's changes, oldest first.
 	FindTicketHistory(ctx context.Context, s Scope, ticketID int64) ([]*TicketHistoryEntry, error)
+	// FindPersonName names a user the caller meets on its work: one it
+	// may see as a user, or the reporter, the assignee or the author of a
+	// comment it may read on a ticket it sees (the provider's technician
+	// on an authority's ticket, the authority's IT on a provider's). The
+	// name, else the e-mail address; ENOTFOUND for anyone else.
+	FindPersonName(ctx context.Context, s Scope, userID int64) (string, error)
 	// FindPriorityMatrix returns the authority's priority matrix (the
 	// default when it has none); ENOTFOUND unless the scope sees the
 	// whole authority.

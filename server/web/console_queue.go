@@ -340,7 +340,7 @@ func (s *server) groupName(rq *request, provider int64, providers []*cmdb.Provid
 	return rq.tr.T("queue.group.provider", "ID", provider)
 }
 
-// personName names a user the caller may see, else "#id".
+// personName names a user the caller meets on its tickets, else "Person Nr. id".
 func (s *server) personName(r *http.Request, rq *request, id int64) string {
 	if name, ok := rq.names[id]; ok {
 		return name
@@ -354,14 +354,11 @@ func (s *server) personName(r *http.Request, rq *request, id int64) string {
 }
 
 func (s *server) lookupPerson(r *http.Request, rq *request, id int64) string {
-	u, err := s.opts.Accounts.FindUserByID(r.Context(), rq.Scope, id)
-	if err != nil || u.Name == "" {
-		if err == nil {
-			return u.Email
-		}
-		return rq.tr.T("queue.who.person", "ID", id) // someone the caller may not look up (another organisation's staff)
+	name, err := s.opts.Tickets.FindPersonName(r.Context(), rq.Scope, id)
+	if err != nil {
+		return rq.tr.T("queue.who.person", "ID", id) // someone the caller does not meet on its tickets
 	}
-	return u.Name
+	return name
 }
 
 // queueExportLimit bounds an export: the queue's filters narrow a list

@@ -284,6 +284,10 @@ type TicketUpdate struct {
 	// CIIDs replaces the linked CIs (staff only); they must lie in the
 	// ticket's authority and school.
 	CIIDs *[]int64 `json:"ci_ids"`
+	// Solution is a public comment written in the same transaction, after
+	// the change: resolving with a solution is one step, which a refused
+	// change (a stale page, a wrong transition) leaves unwritten.
+	Solution *string `json:"solution"`
 	// Channel through which the change came in, for the history; "" is api.
 	Channel string `json:"-"`
 	// Seen is the ticket's updated_at as the caller last saw it (a form's
@@ -302,6 +306,11 @@ func (u *TicketUpdate) Validate() error {
 	}
 	if u.Description != nil {
 		if err := checkText("description", *u.Description, 20000, false); err != nil {
+			return err
+		}
+	}
+	if u.Solution != nil {
+		if err := checkText("solution", *u.Solution, 20000, true); err != nil {
 			return err
 		}
 	}

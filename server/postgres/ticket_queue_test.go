@@ -140,6 +140,47 @@ func TestStaleTicketEditIsRefused(t *testing.T) {
 	}
 }
 
+// TestResolveWithSolution: the status and the solution are one step: a
+// stale page writes neither, a fresh one both.
+func TestResolveWithSolution(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	x := newTicketEnv(t, "TQR")
+	tk := x.open(t, x.authIT, "Drucker", x.printer)
+	stale := tk.UpdatedAt
+	x.clock.set(x.clock.now().Add(time.Minute))
+	after, err := x.db.UpdateTicket(ctx, x.authIT, tk.ID, cmdb.TicketUpdate{Level: ptr(2)})
+	must(t, err)
+	x.clock.set(x.clock.now().Add(time.Minute))
+	text := "Einzugsrolle getauscht."
+	comments := func() int {
+		cs, err := x.db.FindTicketComments(ctx, admin, tk.ID)
+		must(t, err)
+		return len(cs)
+	}
+	_, err = x.db.UpdateTicket(ctx, x.authIT, tk.ID, cmdb.TicketUpdate{Status: ptr(cmdb.StatusResolved), Solution: &text, Seen: &stale})
+	if cmdb.ErrorCode(err) != cmdb.ECONFLICT {
+		t.Fatalf("resolve on a stale page: %v, want ECONFLICT", err)
+	}
+	if n := comments(); n != 0 {
+		t.Errorf("the refused resolve wrote %d comments", n)
+	}
+	blank := "  "
+	if _, err := x.db.UpdateTicket(ctx, x.authIT, tk.ID, cmdb.TicketUpdate{Status: ptr(cmdb.StatusResolved), Solution: &blank}); cmdb.ErrorField(err) != "solution" {
+		t.Fatalf("an empty solution: %v, want EINVALID naming solution", err)
+	}
+	got, err := x.db.UpdateTicket(ctx, x.authIT, tk.ID, cmdb.TicketUpdate{Status: ptr(cmdb.StatusResolved), Solution: &text, Seen: &after.UpdatedAt})
+	must(t, err)
+	cs, err := x.db.FindTicketComments(ctx, x.authIT, tk.ID)
+	must(t, err)
+	if got.Status != cmdb.StatusResolved || len(cs) != 1 || cs[0].Body != text || cs[0].Internal {
+		t.Errorf("resolved with a solution: status %s, comments %+v", got.Status, cs)
+	}
+	if !got.UpdatedAt.Equal(x.clock.now()) {
+		t.Errorf("the ticket returned is from before its solution: %v", got.UpdatedAt)
+	}
+}
+
 // TestSavedFiltersArePersonal: each person sees and deletes only their
 // own saved filters; a name is replaced, bad input named.
 func TestSavedFiltersArePersonal(t *testing.T) {

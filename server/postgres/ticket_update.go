@@ -140,9 +140,16 @@ func (db *DB) UpdateTicket(ctx context.Context, s cmdb.Scope, id int64, u cmdb.T
 			}
 			str("status", &t.Status, u.Status)
 		}
-		if len(cs) == 0 {
+		if len(cs) == 0 && u.Solution == nil {
 			out = t
 			return nil
+		}
+		if len(cs) == 0 { // only the solution: a comment
+			if err := db.addComment(ctx, tx, s, t, solution(u), s.Source()); err != nil {
+				return err
+			}
+			out, err = findTicket(ctx, tx, cmdb.AdminScope(s.Subject), t.ID, false)
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE tickets SET title = $2, description = $3, category_id = $4, impact = $5, urgency = $6,
 			priority = $7, level = $8, provider_id = $9, assignee_user_id = $10, status = $11, resolved_at = $12, closed_at = $13,
@@ -168,6 +175,11 @@ func (db *DB) UpdateTicket(ctx context.Context, s cmdb.Scope, id int64, u cmdb.T
 		if err := slaAfterUpdate(ctx, tx, s, t, cs, now); err != nil {
 			return err
 		}
+		if u.Solution != nil {
+			if err := db.addComment(ctx, tx, s, t, solution(u), s.Source()); err != nil {
+				return err
+			}
+		}
 		out, err = findTicket(ctx, tx, cmdb.AdminScope(s.Subject), t.ID, false)
 		if err != nil || out.Status == oldStatus {
 			return err
@@ -177,6 +189,15 @@ func (db *DB) UpdateTicket(ctx context.Context, s cmdb.Scope, id int64, u cmdb.T
 	})
 	db.settleSLA(out)
 	return out, mapErr("postgres.UpdateTicket", err)
+}
+
+// solution is the public comment an update carries.
+func solution(u cmdb.TicketUpdate) *cmdb.TicketComment {
+	ch := u.Channel
+	if ch == "" {
+		ch = cmdb.ChannelAPI
+	}
+	return &cmdb.TicketComment{Body: *u.Solution, Channel: ch}
 }
 
 // checkTicketCIs checks CIs newly linked to a ticket: visible to the

@@ -397,20 +397,14 @@ func (s *server) queueTicketAction(w http.ResponseWriter, r *http.Request, rq *r
 		err = update(cmdb.TicketUpdate{Status: &st})
 	case "resolve":
 		fields = []string{"solution", "status"}
-		c := &cmdb.TicketComment{TicketID: t.ID, Body: f.Solution, Channel: cmdb.ChannelAPI}
 		if strings.TrimSpace(f.Solution) == "" {
 			v.Errors["solution"] = rq.tr.T("queue.solution.required")
 			break
-		} else if err = c.Validate(); err != nil {
-			break
 		}
-		// The status first: it is the part a stale page must not
-		// overwrite; the solution (a public comment, which a resolved
-		// ticket still takes) follows at once.
+		// One step: the status and the solution (a public comment), or
+		// neither when the page was stale.
 		st := cmdb.StatusResolved
-		if err = update(cmdb.TicketUpdate{Status: &st}); err == nil {
-			err = s.opts.Tickets.AddTicketComment(ctx, rq.Scope, c)
-		}
+		err = update(cmdb.TicketUpdate{Status: &st, Solution: &f.Solution})
 	case "comment":
 		fields = []string{"body", "internal"}
 		if strings.TrimSpace(f.Body) == "" {

@@ -168,6 +168,11 @@ func TestPortalReport(t *testing.T) {
 	}
 	b.open(fmt.Sprintf("/melden/geraet/%d", f.printer))
 	b.expect(".already", "1 Kolleg:in betroffen")
+	// Joined once, the ticket says so and offers no second "me too".
+	b.expect(".already", "Sie haben sich als betroffen gemeldet")
+	if n := b.eval(`String(document.querySelectorAll(".already button").length)`); n != "0" {
+		t.Errorf("%s me-too buttons after joining, want none", n)
+	}
 
 	// Errors: nothing chosen, nothing typed, a file that is no picture;
 	// each said next to its field, nothing created.

@@ -515,6 +515,9 @@ type TicketStore interface {
 	// is no person (an integration token), ECONFLICT naming "status" when
 	// the ticket is no longer open.
 	AddTicketWatcher(ctx context.Context, s Scope, ticketID int64) (*Ticket, error)
+	// FindJoinedTickets says which of the tickets the signed-in caller
+	// joined ("me too"), so that a page offers to join only the others.
+	FindJoinedTickets(ctx context.Context, s Scope, ticketIDs []int64) (map[int64]bool, error)
 	// FindTicketHistory lists a ticket's changes, oldest first.
 	FindTicketHistory(ctx context.Context, s Scope, ticketID int64) ([]*TicketHistoryEntry, error)
 	// FindPersonName names a user the caller meets on its work: one it

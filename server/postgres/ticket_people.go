@@ -34,3 +34,22 @@ func (db *DB) FindPersonName(ctx context.Context, s cmdb.Scope, userID int64) (s
 	}
 	return name, mapErr("postgres.FindPersonName", err)
 }
+
+// FindJoinedTickets says which tickets the caller joined; see
+// cmdb.TicketStore. Only the caller's own joins are read, of tickets it
+// sees.
+func (db *DB) FindJoinedTickets(ctx context.Context, s cmdb.Scope, ticketIDs []int64) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	if s.UserID == 0 || len(ticketIDs) == 0 {
+		return out, nil
+	}
+	var w where
+	ticketScope(&w, s)
+	var ids []int64
+	err := db.db.SelectContext(ctx, &ids, rebind(`SELECT t.id FROM tickets t JOIN ticket_watchers x ON x.ticket_id = t.id AND x.user_id = ?
+		WHERE t.id = ANY(?) AND `+w.String()), append([]any{s.UserID, pq.Array(ticketIDs)}, w.args...)...)
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, mapErr("postgres.FindJoinedTickets", err)
+}

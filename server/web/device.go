@@ -100,7 +100,8 @@ type reportForm struct {
 type openTicket struct {
 	Number, What, When, Title string
 	Watchers                  int
-	Mine                      bool
+	Mine                      bool // the caller reported it
+	Joined                    bool // the caller said "me too" already
 }
 
 // helpArticle is a self-help article; Body is the store's sanitised HTML.
@@ -166,6 +167,14 @@ func (s *server) deviceReportView(r *http.Request, rq *request) (*reportView, er
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]int64, len(open))
+	for i, t := range open {
+		ids[i] = t.ID
+	}
+	joined, err := s.opts.Tickets.FindJoinedTickets(ctx, rq.Scope, ids)
+	if err != nil {
+		return nil, err
+	}
 	now := s.opts.Now()
 	for _, t := range open {
 		what := t.Category
@@ -173,7 +182,7 @@ func (s *server) deviceReportView(r *http.Request, rq *request) (*reportView, er
 			what = t.Title
 		}
 		v.Open = append(v.Open, openTicket{Number: t.Number, What: what, Title: t.Title, When: rq.tr.Day(t.CreatedAt, now),
-			Watchers: t.Watchers, Mine: t.ReporterUserID != 0 && t.ReporterUserID == rq.User.ID})
+			Watchers: t.Watchers, Mine: t.ReporterUserID != 0 && t.ReporterUserID == rq.User.ID, Joined: joined[t.ID]})
 	}
 	if s.opts.KB != nil {
 		arts, _, err := s.opts.KB.FindKBArticles(ctx, rq.Scope, cmdb.KBFilter{Class: ci.Class,

@@ -268,6 +268,10 @@ func CheckTransition(from, to string, resolvedAt *time.Time, now time.Time, wind
 	return nil
 }
 
+// DoubleSubmitWindow is how long the same comment by the same person
+// counts as sent twice by mistake (a form submitted twice, a reload).
+const DoubleSubmitWindow = 10 * time.Minute
+
 // TicketUpdate is a change of a ticket; nil fields stay as they are.
 // ProviderID 0 hands the ticket to the authority's own IT; AssigneeUserID
 // 0 clears the assignee.
@@ -503,9 +507,12 @@ type TicketStore interface {
 	// (teachers may only reopen or close what they reported); EINVALID
 	// naming the field for bad values and unknown references.
 	UpdateTicket(ctx context.Context, s Scope, id int64, u TicketUpdate) (*Ticket, error)
-	// AddTicketComment adds a comment by the caller. ECONFLICT naming
-	// "status" on a closed ticket; EFORBIDDEN naming "internal" when a
-	// teacher writes an internal one.
+	// AddTicketComment adds a comment by the caller. The same person
+	// sending the same text again while it is still the ticket's newest
+	// comment (within DoubleSubmitWindow) is a double submit: c is filled
+	// from the first, nothing is added. ECONFLICT naming "status" on a
+	// closed ticket; EFORBIDDEN naming "internal" when a teacher writes an
+	// internal one.
 	AddTicketComment(ctx context.Context, s Scope, c *TicketComment) error
 	// FindTicketComments lists a ticket's comments, oldest first, without
 	// internal ones for callers who may not see them.

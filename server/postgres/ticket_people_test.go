@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/schulit/cmdb/server/cmdb"
 )
@@ -61,5 +62,41 @@ func TestFindPersonName(t *testing.T) {
 	ok(t)(x.db.UpdateTicket(ctx, x.authIT, tk.ID, cmdb.TicketUpdate{ProviderID: &zero}))
 	if got := name(x.providerIT, x.teacher.UserID); got != "-" {
 		t.Errorf("the provider names the reporter of a ticket it no longer has: %q", got)
+	}
+}
+
+// TestCommentDoubleSubmit: the same person sending the same text twice
+// in a row adds one comment; the same text later in the conversation is
+// a new one.
+func TestCommentDoubleSubmit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	x := newTicketEnv(t, "DBLC")
+	tk := x.open(t, x.teacher, "Drucker zieht schief ein", x.printer)
+	say := func(s cmdb.Scope, body string) *cmdb.TicketComment {
+		t.Helper()
+		c := &cmdb.TicketComment{TicketID: tk.ID, Body: body}
+		must(t, x.db.AddTicketComment(ctx, s, c))
+		return c
+	}
+	count := func() int {
+		cs, err := x.db.FindTicketComments(ctx, x.authIT, tk.ID)
+		must(t, err)
+		return len(cs)
+	}
+	first := say(x.teacher, "Er zieht immer noch schief ein.")
+	again := say(x.teacher, "Er zieht immer noch schief ein.")
+	if n := count(); n != 1 || again.ID != first.ID {
+		t.Fatalf("a double submit: %d comments, ids %d and %d; want one", n, first.ID, again.ID)
+	}
+	say(x.authIT, "Wir tauschen die Rolle.")
+	say(x.teacher, "Er zieht immer noch schief ein.")
+	if n := count(); n != 3 {
+		t.Errorf("the same text after an answer: %d comments, want 3", n)
+	}
+	x.clock.set(x.clock.now().Add(cmdb.DoubleSubmitWindow + time.Minute))
+	say(x.teacher, "Er zieht immer noch schief ein.")
+	if n := count(); n != 4 {
+		t.Errorf("the same text again much later: %d comments, want 4", n)
 	}
 }

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -263,6 +265,24 @@ func (db *DB) addComment(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, t *cmdb
 		return &cmdb.Error{Code: cmdb.ECONFLICT, Field: "status", Message: "The ticket is closed; comments are no longer taken. Open a new ticket."}
 	}
 	now := db.now()
+	if s.UserID != 0 {
+		// A double submit: the caller's same text is still the newest
+		// comment. The ticket's row lock orders two at once.
+		var first struct {
+			ID int64     `db:"id"`
+			At time.Time `db:"created_at"`
+		}
+		err := tx.GetContext(ctx, &first, `SELECT id, created_at FROM (SELECT id, author_user_id, body, internal, created_at
+			FROM ticket_comments WHERE ticket_id = $1 ORDER BY id DESC LIMIT 1) c
+			WHERE author_user_id = $2 AND body = $3 AND internal = $4 AND created_at > $5`,
+			t.ID, s.UserID, c.Body, c.Internal, now.Add(-cmdb.DoubleSubmitWindow))
+		if err == nil {
+			c.ID, c.Author, c.AuthorUserID, c.CreatedAt = first.ID, author, s.UserID, first.At
+			return nil
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+	}
 	c.Author, c.AuthorUserID, c.CreatedAt = author, s.UserID, now
 	if err := tx.GetContext(ctx, &c.ID, `INSERT INTO ticket_comments (ticket_id, author, author_user_id, body, internal, channel, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, t.ID, c.Author, nullID(c.AuthorUserID), c.Body, c.Internal, c.Channel, now); err != nil {

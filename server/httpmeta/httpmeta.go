@@ -6,6 +6,8 @@ package httpmeta
 import (
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +15,19 @@ import (
 
 	"github.com/schulit/cmdb/server/cmdb"
 )
+
+// LocalPath is next when it is a path on this server ("/tickets/1?x"),
+// else "/": where a sign-in returns to must never be another site.
+func LocalPath(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n\t") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "/"
+	}
+	return next
+}
 
 // Meta says where a request came from, for audit and rate limits.
 func Meta(r *http.Request) cmdb.RequestMeta {

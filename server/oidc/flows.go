@@ -14,6 +14,7 @@ type flow struct {
 	state     string
 	nonce     string
 	verifier  string // PKCE code verifier
+	next      string // the local path to return to after sign-in
 	expires   time.Time
 }
 

@@ -10,7 +10,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -21,6 +20,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/httperr"
+	"github.com/schulit/cmdb/server/httpmeta"
 	"golang.org/x/oauth2"
 )
 
@@ -100,7 +100,7 @@ func New(opts Options) *Handler {
 		opts.Now = time.Now
 	}
 	if opts.Meta == nil {
-		opts.Meta = defaultMeta
+		opts.Meta = httpmeta.Meta
 	}
 	if opts.SessionCookie == "" {
 		opts.SessionCookie = "cmdb_session"
@@ -117,14 +117,6 @@ func New(opts Options) *Handler {
 		providers: map[string]cachedProvider{}}
 }
 
-func defaultMeta(r *http.Request) cmdb.RequestMeta {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
-	return cmdb.RequestMeta{IP: ip, UserAgent: r.UserAgent()}
-}
-
 // callbackPath is the callback's path for an authority; the login cookie
 // is limited to it.
 func callbackPath(authority string) string {
@@ -133,7 +125,8 @@ func callbackPath(authority string) string {
 
 // Login redirects the browser to the authority's provider (path value
 // "authority" is the authority code) with a new state, nonce and PKCE
-// challenge, remembered server-side under the id in a short-lived cookie.
+// challenge, remembered server-side under the id in a short-lived cookie,
+// with where to return to (query "next", a local path; else "/").
 func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	authority := r.PathValue("authority")
@@ -160,7 +153,7 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 	}
 	now := h.opts.Now()
 	f := &flow{authority: authority, issuer: cfg.Issuer, state: randomString(), nonce: randomString(),
-		verifier: oauth2.GenerateVerifier(), expires: now.Add(flowTTL)}
+		verifier: oauth2.GenerateVerifier(), next: httpmeta.LocalPath(r.URL.Query().Get("next")), expires: now.Add(flowTTL)}
 	id := h.flows.put(f, now)
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: id, Path: callbackPath(authority),
 		MaxAge: int(flowTTL / time.Second), HttpOnly: true, Secure: h.opts.SecureCookies, SameSite: http.SameSiteLaxMode})
@@ -171,7 +164,8 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 
 // Callback completes a sign-in: it checks the state, exchanges the code,
 // verifies the ID token, maps its claims to memberships, signs the user in
-// through the store, sets the session cookie and redirects to "/".
+// through the store, sets the session cookie and redirects to the path
+// Login was given ("/" when none).
 func (h *Handler) Callback(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	authority := r.PathValue("authority")
@@ -279,7 +273,7 @@ func (h *Handler) Callback(w http.ResponseWriter, r *http.Request) {
 		MaxAge: int(h.opts.SessionMaxAge / time.Second), HttpOnly: true, Secure: h.opts.SecureCookies,
 		SameSite: http.SameSiteLaxMode})
 	log.Info("oidc sign-in", "user_id", user.ID, "sub", id.Subject, "memberships", len(id.Memberships))
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, f.next, http.StatusSeeOther)
 }
 
 // config loads the authority's config; an empty authority is not found.

@@ -278,6 +278,27 @@ func TestSignIn(t *testing.T) {
 	wantError(t, replay, http.StatusUnauthorized, cmdb.EUNAUTHORIZED)
 }
 
+// TestSignInReturnsToNext: a sign-in started from a page (the report
+// form whose session ended) returns there; a path of another site does
+// not count.
+func TestSignInReturnsToNext(t *testing.T) {
+	for next, want := range map[string]string{
+		"/melden/geraet/7?entwurf=1": "/melden/geraet/7?entwurf=1",
+		"//evil.example/":            "/",
+		"https://evil.example/":      "/",
+	} {
+		e := newEnv(t)
+		e.idp.SetNextUser(alice)
+		c := e.client()
+		login := e.get(c, e.srv.URL+"/auth/oidc/schule/login?next="+url.QueryEscape(next))
+		back := e.get(c, location(t, login, e.idp.URL+"/authorize?"))
+		cb := e.get(c, location(t, back, e.srv.URL+"/auth/oidc/schule/callback?"))
+		if cb.resp.StatusCode != http.StatusSeeOther || location(t, cb, "") != e.srv.URL+want {
+			t.Errorf("next %q: callback %d to %s, want %s", next, cb.resp.StatusCode, cb.resp.Header.Get("Location"), want)
+		}
+	}
+}
+
 func TestRefused(t *testing.T) {
 	otherVerifier := oauth2.GenerateVerifier()
 	for _, tc := range []struct {

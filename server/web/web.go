@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/schulit/cmdb/server/cmdb"
@@ -286,16 +285,7 @@ func (s *server) notFound(w http.ResponseWriter, r *http.Request, rq *request) e
 
 // safeNext returns next when it is a path of this site, else "/": the
 // sign-in never sends anyone elsewhere.
-func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n\t") {
-		return "/"
-	}
-	u, err := url.Parse(next)
-	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
-		return "/"
-	}
-	return next
-}
+func safeNext(next string) string { return httpmeta.LocalPath(next) }
 
 // requestMeta says where a request came from, for audit and rate limits.
 func requestMeta(r *http.Request) cmdb.RequestMeta { return httpmeta.Meta(r) }

@@ -85,6 +85,20 @@ func TestConnectorAPI(t *testing.T) {
 	}
 	cid := id(inst)
 	p := fmt.Sprintf("/api/v1/connectors/%d", cid)
+	// The csv connector cannot write back: push is refused, on create and
+	// on change, naming the field and the rule.
+	if inst["push"] != false {
+		t.Fatalf("push of a new connector = %v, want false", inst["push"])
+	}
+	code, out = c.do("POST", fmt.Sprintf("/api/v1/authorities/%d/connectors", auth), map[string]any{"name": "zurueck", "plugin": "csv",
+		"settings": map[string]any{"path": file}, "push": true})
+	if code != 400 || !strings.Contains(fmt.Sprint(out), "push") || !strings.Contains(fmt.Sprint(out), "the connector csv cannot write back") {
+		t.Fatalf("push for csv on create: %d %v", code, out)
+	}
+	code, out = c.do("PATCH", p, map[string]any{"push": true})
+	if code != 400 || !strings.Contains(fmt.Sprint(out), "push") || !strings.Contains(fmt.Sprint(out), "the connector csv cannot write back") {
+		t.Fatalf("push for csv on change: %d %v", code, out)
+	}
 	upd := c.must(200, "PATCH", p, map[string]any{"secrets": map[string]string{"password": secret2}, "schedule": "0 2 * * *"})
 	noSecret("patch", upd)
 	if fmt.Sprint(upd["secret_names"]) != "[password token]" || upd["schedule"] != "0 2 * * *" {

@@ -84,12 +84,12 @@ func (st *state) pushBatch(ctx context.Context, c connector.Connector, cfg conne
 	cancel()
 	if err != nil {
 		if errors.Is(err, connector.ErrUnsupported) {
-			return fmt.Errorf("Zurückschreiben: der Connector %s kann nicht zurückschreiben; schalten Sie push für ihn aus", st.inst.Plugin)
+			return fmt.Errorf("der Connector %s kann nicht zurückschreiben; schalten Sie push für ihn aus", st.inst.Plugin)
 		}
 		if ctx.Err() != nil {
 			return err // cancelled or the run's own deadline
 		}
-		return fmt.Errorf("Zurückschreiben nach %d geschriebenen Änderungen abgebrochen: %s", st.run.Pushed, redact(err.Error(), cfg))
+		return fmt.Errorf("das Zurückschreiben brach nach %d geschriebenen Änderungen ab: %s", st.run.Pushed, redact(err.Error(), cfg))
 	}
 	failed := map[string]bool{}
 	known := true

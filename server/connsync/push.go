@@ -91,6 +91,10 @@ func (st *state) pushBatch(ctx context.Context, c connector.Connector, cfg conne
 		}
 		return fmt.Errorf("das Zurückschreiben brach nach %d geschriebenen Änderungen ab: %s", st.run.Pushed, redact(err.Error(), cfg))
 	}
+	sent := make(map[string]bool, len(cands))
+	for _, c := range cands {
+		sent[c.NativeKey] = true
+	}
 	failed := map[string]bool{}
 	known := true
 	for _, f := range res.Failures {
@@ -98,10 +102,10 @@ func (st *state) pushBatch(ctx context.Context, c connector.Connector, cfg conne
 		st.addEntry(&cmdb.RunError{Origin: pushOrigin, SourceKey: f.SourceKey, Field: "push", Rule: "refused",
 			Message: redact(f.Message, cfg)})
 		failed[f.SourceKey] = true
-		known = known && f.SourceKey != ""
+		known = known && sent[f.SourceKey]
 	}
 	if !known {
-		// A failure the connector did not say the key of: which change it
+		// A failure under a key the batch did not send: which change it
 		// concerns is unknown, so the whole batch is tried again.
 		return nil
 	}

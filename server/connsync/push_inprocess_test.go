@@ -20,6 +20,9 @@ type source struct {
 	mu    sync.Mutex
 	recs  []connector.Record
 	calls [][]connector.Change
+	// refuse, when set, is the key under which the next Push refuses
+	// everything (without taking anything).
+	refuse *string
 }
 
 func (*source) Describe(context.Context) (connector.Description, error) {
@@ -42,6 +45,11 @@ func (s *source) Push(_ context.Context, _ connector.Config, changes []connector
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = append(s.calls, changes)
+	if s.refuse != nil {
+		key := *s.refuse
+		s.refuse = nil
+		return connector.PushResult{Failures: []connector.PushFailure{{SourceKey: key, Message: "Quelle nimmt gerade nichts an"}}}, nil
+	}
 	for _, ch := range changes {
 		for i := range s.recs {
 			if s.recs[i].SourceKey != ch.SourceKey {
@@ -84,7 +92,7 @@ func TestSyncPushInProcess(t *testing.T) {
 			Location:    connector.Location{SchoolCode: "GYN", Room: "1.12"}})
 	}
 	inst := &cmdb.ConnectorInstance{AuthorityID: ten.auth.ID, Name: "quelle", Plugin: "source", BinaryPath: "/nowhere",
-		BinarySHA256: "00" + fmt.Sprintf("%062d", 0), Push: true,
+		BinarySHA256: fmt.Sprintf("%064d", 0), Push: true,
 		Mapping: cmdb.ConnectorMapping{Statuses: map[string]string{"aktiv": cmdb.StatusInUse, "kaputt": cmdb.StatusInRepair}}}
 	must(t, db.CreateConnector(ctx, admin, inst, nil))
 	e := connsync.New(connsync.Options{Store: db,
@@ -183,4 +191,53 @@ func lens(calls [][]connector.Change) []int {
 		out[i] = len(c)
 	}
 	return out
+}
+
+// TestSyncPushFailureOfUnknownKey: a refusal under a key the batch did not
+// send (or none) could concern any change of it: nothing of the batch
+// counts as written, and the next run sends it again.
+func TestSyncPushFailureOfUnknownKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := postgrestest.MustOpenDB(t, postgres.Options{})
+	ten := mustTenant(t, db, "PUK")
+	src := &source{recs: []connector.Record{
+		{SourceKey: "A", ClassHint: "Laptop", Status: "in Betrieb", Identifiers: connector.Identifiers{Serial: "SERA"}},
+		{SourceKey: "B", ClassHint: "Laptop", Status: "in Betrieb", Identifiers: connector.Identifiers{Serial: "SERB"}}}}
+	inst := &cmdb.ConnectorInstance{AuthorityID: ten.auth.ID, Name: "quelle", Plugin: "source", BinaryPath: "/nowhere",
+		BinarySHA256: fmt.Sprintf("%064d", 0), Push: true}
+	must(t, db.CreateConnector(ctx, admin, inst, nil))
+	e := connsync.New(connsync.Options{Store: db,
+		Launch: func(context.Context, *cmdb.ConnectorInstance) (connector.Connector, func(), error) {
+			return connector.InProcess(t, src), func() {}, nil
+		}})
+	defer e.Close()
+	run := func() *cmdb.ConnectorRun {
+		t.Helper()
+		r, err := e.Run(ctx, admin, inst, connsync.RunOptions{})
+		must(t, err)
+		if r.Status != cmdb.RunSucceeded {
+			t.Fatalf("run = %s %+v (%s)", r.Status, r.RunCounters, r.Failure)
+		}
+		return r
+	}
+	run()
+	rep, err := db.ConnectorReplica(ctx, admin, inst.ID)
+	must(t, err)
+	staff := cmdb.AdminScope("sachbearbeiterin")
+	for _, k := range []string{"A", "B"} {
+		_, err = db.Reconcile(ctx, staff, []cmdb.Observation{{Source: staff.Source(), AuthorityID: ten.auth.ID, CIID: rep[k].CIID, Status: cmdb.StatusInRepair}})
+		must(t, err)
+	}
+	unknown := ""
+	src.refuse = &unknown
+	if r := run(); r.Pushed != 0 || r.PushFailures != 1 || len(r.ErrorList) != 1 || r.ErrorList[0].Origin != "Zurückschreiben" {
+		t.Fatalf("run with a refusal without key = %+v %+v", r.RunCounters, r.ErrorList)
+	}
+	if r := run(); r.Pushed != 2 || r.PushFailures != 0 {
+		t.Fatalf("next run = %+v, want both changes sent again", r.RunCounters)
+	}
+	if calls := src.pushCalls(); len(calls) != 2 || len(calls[1]) != 2 {
+		t.Fatalf("push calls %v", lens(calls))
+	}
 }

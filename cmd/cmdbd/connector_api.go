@@ -75,7 +75,7 @@ func (m *Main) apiConnectorBinary(ctx context.Context, sc cmdb.Scope, plugin, pa
 	if plugin != "" && desc.Name != plugin {
 		return api.ConnectorBinary{}, cmdb.Invalid("plugin", "the installed executable is the connector %q, not %q", desc.Name, plugin)
 	}
-	return api.ConnectorBinary{Plugin: desc.Name, Path: path, SHA256: sum}, nil
+	return api.ConnectorBinary{Plugin: desc.Name, Path: path, SHA256: sum, CanPush: desc.Can(connector.CapPush)}, nil
 }
 
 func (m *Main) apiCheckConnector(ctx context.Context, sc cmdb.Scope, inst *cmdb.ConnectorInstance) (api.ConnectorCheck, error) {
@@ -92,6 +92,16 @@ func (m *Main) apiCheckConnector(ctx context.Context, sc cmdb.Scope, inst *cmdb.
 		out.Problems = append(out.Problems, api.ConnectorProblem{Field: p.Field, Rule: p.Rule, Message: p.Message})
 	}
 	return out, nil
+}
+
+// apiDescribeConnector says whether an instance's pinned executable can
+// push; one that cannot start is a bad request naming the field push.
+func (m *Main) apiDescribeConnector(ctx context.Context, sc cmdb.Scope, inst *cmdb.ConnectorInstance) (bool, error) {
+	desc, err := m.syncs.Describe(ctx, inst)
+	if err != nil {
+		return false, cmdb.Invalid("push", "the connector cannot be started to ask whether it can write back: %v", err)
+	}
+	return desc.Can(connector.CapPush), nil
 }
 
 func (m *Main) apiStartSync(sc cmdb.Scope, inst *cmdb.ConnectorInstance, o api.SyncOptions) (*cmdb.ConnectorRun, error) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -85,6 +86,20 @@ func TestConnectorAPI(t *testing.T) {
 	}
 	cid := id(inst)
 	p := fmt.Sprintf("/api/v1/connectors/%d", cid)
+	// The csv connector cannot write back: push is refused, on create and
+	// on change, naming the field and the rule.
+	if inst["push"] != false {
+		t.Fatalf("push of a new connector = %v, want false", inst["push"])
+	}
+	code, out = c.do("POST", fmt.Sprintf("/api/v1/authorities/%d/connectors", auth), map[string]any{"name": "zurueck", "plugin": "csv",
+		"settings": map[string]any{"path": file}, "push": true})
+	if code != 400 || !strings.Contains(fmt.Sprint(out), "push") || !strings.Contains(fmt.Sprint(out), "the connector csv cannot write back") {
+		t.Fatalf("push for csv on create: %d %v", code, out)
+	}
+	code, out = c.do("PATCH", p, map[string]any{"push": true})
+	if code != 400 || !strings.Contains(fmt.Sprint(out), "push") || !strings.Contains(fmt.Sprint(out), "the connector csv cannot write back") {
+		t.Fatalf("push for csv on change: %d %v", code, out)
+	}
 	upd := c.must(200, "PATCH", p, map[string]any{"secrets": map[string]string{"password": secret2}, "schedule": "0 2 * * *"})
 	noSecret("patch", upd)
 	if fmt.Sprint(upd["secret_names"]) != "[password token]" || upd["schedule"] != "0 2 * * *" {
@@ -191,5 +206,42 @@ func TestConnectorAPI(t *testing.T) {
 	c.must(404, "GET", p, nil)
 	if l := logs.String(); strings.Contains(l, secret) || strings.Contains(l, secret2) {
 		t.Fatal("a connector secret is in the server log")
+	}
+}
+
+// TestConnectorAPIPush: push is turned on for a connector that can write
+// back (the real snipeit connector, registered by an admin by its path):
+// on create and by PATCH, which asks the pinned executable; get and list
+// show it.
+func TestConnectorAPIPush(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "cmdb-connector-snipeit")
+	if b, err := exec.Command("go", "build", "-o", bin, "../cmdb-connector-snipeit").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	admin, _ := startServerWith(t)
+	auth, _, _, _ := admin.tenant("PSH")
+	list := fmt.Sprintf("/api/v1/authorities/%d/connectors", auth)
+	on := admin.must(201, "POST", list, map[string]any{"name": "snipe", "binary_path": bin, "push": true,
+		"settings": map[string]any{"base_url": "https://inventar.example.org"}})
+	if on["plugin"] != "snipeit" || on["push"] != true {
+		t.Fatalf("created with push = %v", on)
+	}
+	off := admin.must(201, "POST", list, map[string]any{"name": "snipe2", "binary_path": bin,
+		"settings": map[string]any{"base_url": "https://inventar.example.org"}})
+	p := fmt.Sprintf("/api/v1/connectors/%d", id(off))
+	if got := admin.must(200, "PATCH", p, map[string]any{"push": true}); got["push"] != true {
+		t.Fatalf("patched push = %v", got)
+	}
+	if got := admin.must(200, "GET", p, nil); got["push"] != true {
+		t.Fatalf("get after patch = %v", got)
+	}
+	if got := admin.must(200, "PATCH", p, map[string]any{"push": false}); got["push"] != false {
+		t.Fatalf("push turned off = %v", got)
+	}
+	items := admin.must(200, "GET", list, nil)["items"].([]any)
+	if len(items) != 2 || items[0].(map[string]any)["push"] != true || items[1].(map[string]any)["push"] != false {
+		t.Fatalf("list = %v", items)
 	}
 }

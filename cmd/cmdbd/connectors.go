@@ -17,6 +17,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"github.com/schollz/progressbar/v3"
+	"github.com/schulit/cmdb/plugins/connector"
 	"github.com/schulit/cmdb/server/cmdb"
 	"github.com/schulit/cmdb/server/connsync"
 	"golang.org/x/term"
@@ -40,6 +41,7 @@ type connectorFlags struct {
 	disposeAfter             int
 	guardShare               float64
 	replace, dryRun, confirm bool
+	push                     bool
 	asJSON                   bool
 	rows                     int
 	cpuProfile               string
@@ -89,6 +91,7 @@ func (m *Main) runConnectorCommand(ctx context.Context) error {
 		fs.StringVar(&f.deletePolicy, "delete-policy", cmdb.DeleteIgnore, "when a record disappears: ignore, retire or retire_dispose")
 		fs.IntVar(&f.disposeAfter, "dispose-after-days", 0, "retire_dispose: days from retired to disposed")
 		fs.Float64Var(&f.guardShare, "guard-share", cmdb.DefaultGuardShare, "largest share of records that may disappear in one run without --confirm")
+		fs.BoolVar(&f.push, "push", false, "write CMDB changes (status, location, serial, MAC) back to the source after each run; the connector must be able to")
 		fs.BoolVar(&f.replace, "replace", false, "replace an instance of the same name (binary, settings, mapping; secrets given are set)")
 	}
 	if err := fs.Parse(m.Config.SNMPArgs); err != nil {
@@ -194,6 +197,9 @@ func (m *Main) connectorAdd(ctx context.Context, s cmdb.Scope, auth *cmdb.Author
 	if err != nil {
 		return fmt.Errorf("--binary: %w", err)
 	}
+	if err := cmdb.CheckPush(desc.Name, f.push, desc.Can(connector.CapPush)); err != nil {
+		return fmt.Errorf("connector add: --%s%s", fieldPrefix(err), cmdb.ErrorMessage(err))
+	}
 	settings := []byte(f.settings)
 	if f.settingsFile != "" {
 		if settings, err = os.ReadFile(f.settingsFile); err != nil {
@@ -220,7 +226,7 @@ func (m *Main) connectorAdd(ctx context.Context, s cmdb.Scope, auth *cmdb.Author
 	}
 	inst := &cmdb.ConnectorInstance{AuthorityID: auth.ID, Name: f.name, Plugin: desc.Name, BinaryPath: bin, BinarySHA256: sum,
 		Settings: settings, Schedule: f.schedule, Mapping: mapping, DeletePolicy: f.deletePolicy,
-		DisposeAfterDays: f.disposeAfter, GuardShare: f.guardShare}
+		DisposeAfterDays: f.disposeAfter, GuardShare: f.guardShare, Push: f.push}
 	err = m.db.CreateConnector(ctx, s, inst, secrets)
 	if cmdb.ErrorCode(err) == cmdb.ECONFLICT && f.replace {
 		old, ferr := m.db.FindConnectorByName(ctx, s, auth.ID, f.name)
@@ -230,14 +236,21 @@ func (m *Main) connectorAdd(ctx context.Context, s cmdb.Scope, auth *cmdb.Author
 		raw := json.RawMessage(settings)
 		inst, err = m.db.UpdateConnector(ctx, s, old.ID, cmdb.ConnectorUpdate{Settings: &raw, Secrets: secrets,
 			Schedule: &f.schedule, Mapping: &mapping, DeletePolicy: &f.deletePolicy, DisposeAfterDays: &f.disposeAfter,
-			GuardShare: &f.guardShare, BinaryPath: &bin, BinarySHA256: &sum})
+			GuardShare: &f.guardShare, BinaryPath: &bin, BinarySHA256: &sum, Push: &f.push})
 	}
 	if err != nil {
 		return fmt.Errorf("connector add: %s%s", fieldPrefix(err), cmdb.ErrorMessage(err))
 	}
-	fmt.Fprintf(m.Stdout, "connector %s of %s: plugin %s %s, SHA-256 %s…, secrets set: %s\n", inst.Name, auth.Code,
-		desc.Name, desc.Version, sum[:12], strings.Join(orNone(inst.SecretNames), ", "))
+	fmt.Fprintf(m.Stdout, "connector %s of %s: plugin %s %s, SHA-256 %s…, secrets set: %s, push %s\n", inst.Name, auth.Code,
+		desc.Name, desc.Version, sum[:12], strings.Join(orNone(inst.SecretNames), ", "), onOff(inst.Push))
 	return nil
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }
 
 func orNone(s []string) []string {
@@ -258,14 +271,14 @@ func (m *Main) connectorList(ctx context.Context, s cmdb.Scope, auth *cmdb.Autho
 		return enc.Encode(list)
 	}
 	tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tPLUGIN\tSCHEDULE\tDELETE POLICY\tSECRETS\tLAST RUN")
+	fmt.Fprintln(tw, "NAME\tPLUGIN\tSCHEDULE\tDELETE POLICY\tPUSH\tSECRETS\tLAST RUN")
 	for _, c := range list {
 		last := "-"
 		if runs, err := m.db.FindConnectorRuns(ctx, s, c.ID, 1); err == nil && len(runs) > 0 {
 			last = fmt.Sprintf("%s %s", runs[0].StartedAt.Local().Format("2006-01-02 15:04"), runs[0].Status)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Plugin, orDash(c.Schedule), c.DeletePolicy,
-			strings.Join(orNone(c.SecretNames), ","), last)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Plugin, orDash(c.Schedule), c.DeletePolicy,
+			onOff(c.Push), strings.Join(orNone(c.SecretNames), ","), last)
 	}
 	return tw.Flush()
 }
@@ -310,9 +323,9 @@ func printRun(w io.Writer, run *cmdb.ConnectorRun, took time.Duration) {
 	if run.DryRun {
 		what = "dry run (nothing written)"
 	}
-	fmt.Fprintf(w, "%s %d %s in %.1fs: seen %d, created %d, updated %d, unchanged %d, retired %d, conflicts %d, errors %d; peak memory %s (connector %s)\n",
+	fmt.Fprintf(w, "%s %d %s in %.1fs: seen %d, created %d, updated %d, unchanged %d, retired %d, conflicts %d, errors %d, pushed %d, push_failures %d; peak memory %s (connector %s)\n",
 		what, run.ID, run.Status, took.Seconds(), run.Seen, run.Created, run.Updated, run.Unchanged, run.Retired,
-		run.Conflicts, run.Errors, mib(run.PeakMemoryBytes), mib(run.PluginMemoryBytes))
+		run.Conflicts, run.Errors, run.Pushed, run.PushFailures, mib(run.PeakMemoryBytes), mib(run.PluginMemoryBytes))
 	if run.Failure != "" {
 		fmt.Fprintln(w, "  ", run.Failure)
 	}
@@ -331,6 +344,9 @@ func printRun(w io.Writer, run *cmdb.ConnectorRun, took time.Duration) {
 		}
 		for _, r := range p.Rooms {
 			fmt.Fprintf(w, "  + room %s in %s\n", r.Room, r.School)
+		}
+		for _, c := range p.Pushes {
+			fmt.Fprintf(w, "  > push CI %d to %s%s\n", c.CIID, c.SourceKey, changesText(c.Changes))
 		}
 		if p.Truncated {
 			fmt.Fprintf(w, "  … (each list shows at most %d entries)\n", cmdb.MaxPlanEntries)

@@ -79,9 +79,14 @@ func TestConnectorCommands(t *testing.T) {
 	if _, err := runCmd(t, "connector", "add", "--db", url, "--authority", "CLI", "--name", "zwei", "--binary", bin, "--schedule", "jeden Tag"); err == nil || !strings.Contains(err.Error(), "--schedule") {
 		t.Fatalf("bad schedule: %v", err)
 	}
+	// The csv connector cannot write back: --push is refused by name.
+	if _, err := runCmd(t, "connector", "add", "--db", url, "--authority", "CLI", "--name", "zurueck", "--binary", bin, "--push"); err == nil ||
+		!strings.Contains(err.Error(), "--push: the connector csv cannot write back") {
+		t.Fatalf("--push for csv: %v", err)
+	}
 	out, err = runCmd(t, "connector", "list", "--db", url, "--authority", "CLI", "--json")
 	must(err)
-	if strings.Contains(out, "streng-geheim") || !strings.Contains(out, `"secret_names": [`) {
+	if strings.Contains(out, "streng-geheim") || !strings.Contains(out, `"secret_names": [`) || !strings.Contains(out, `"push": false`) {
 		t.Fatalf("connector list = %s", out)
 	}
 	out, err = runCmd(t, "connector", "check", "--db", url, "--authority", "CLI", "--name", "inventar")
@@ -102,7 +107,8 @@ func TestConnectorCommands(t *testing.T) {
 	must(err)
 	var sum map[string]any
 	must(json.Unmarshal([]byte(out), &sum))
-	for k, want := range map[string]float64{"seen": 3, "created": 2, "updated": 0, "unchanged": 0, "retired": 0, "conflicts": 0, "errors": 1} {
+	for k, want := range map[string]float64{"seen": 3, "created": 2, "updated": 0, "unchanged": 0, "retired": 0, "conflicts": 0, "errors": 1,
+		"pushed": 0, "push_failures": 0} {
 		if got, ok := sum[k].(float64); !ok || got != want {
 			t.Errorf("summary %s = %v, want %v", k, sum[k], want)
 		}

@@ -413,7 +413,7 @@ func (m *Main) serve(ctx context.Context) error {
 		OIDCLogin: sso.Login, OIDCCallback: sso.Callback, AgentEnroll: m.ingest.Enroll, AgentReport: m.ingest.Report,
 		SessionMaxAge: m.db.SessionMaxAge(), Ready: m.db.Ping, Live: m.live, Logger: m.log, Registry: reg, Build: buildinfo.Get(), PublicURL: public,
 		Connectors: m.db, ConnectorBinary: m.apiConnectorBinary, CheckConnector: m.apiCheckConnector, StartSync: m.apiStartSync,
-		ImportDir: m.importDir()})
+		DescribeConnector: m.apiDescribeConnector, ImportDir: m.importDir()})
 	portal := web.New(web.Options{Accounts: m.db, Tickets: m.db, CIs: m.db, Tenants: m.db, KB: m.db, Catalogue: m.db, Attachments: m.db,
 		Agents: m.db, SNMP: m.db, SLA: m.db, Failures: m.db, Monitoring: m.db, Dashboard: m.db, Queue: m.db, Problems: m.db,
 		Labels:        ciLabels{public},

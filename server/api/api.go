@@ -65,6 +65,9 @@ type Options struct {
 	ConnectorBinary func(ctx context.Context, sc cmdb.Scope, plugin, path string) (ConnectorBinary, error)
 	CheckConnector  func(ctx context.Context, sc cmdb.Scope, inst *cmdb.ConnectorInstance) (ConnectorCheck, error)
 	StartSync       func(sc cmdb.Scope, inst *cmdb.ConnectorInstance, o SyncOptions) (*cmdb.ConnectorRun, error)
+	// DescribeConnector starts an instance's pinned executable and says
+	// whether it can push (before push is turned on).
+	DescribeConnector func(ctx context.Context, sc cmdb.Scope, inst *cmdb.ConnectorInstance) (canPush bool, err error)
 	// AgentEnroll and AgentReport serve the agents
 	// (/api/v1/agent/enroll and /api/v1/agent/report); nil: not offered.
 	AgentEnroll, AgentReport http.HandlerFunc

@@ -15,6 +15,8 @@ import (
 // instance: the plugin's own name (from Describe), its path and SHA-256.
 type ConnectorBinary struct {
 	Plugin, Path, SHA256 string
+	// CanPush says the connector has the "push" capability.
+	CanPush bool
 }
 
 // ConnectorCheck is what a connector's Check said.
@@ -87,6 +89,7 @@ type connectorBody struct {
 	DeletePolicy     string                `json:"delete_policy"`
 	DisposeAfterDays int                   `json:"dispose_after_days"`
 	GuardShare       float64               `json:"guard_share"`
+	Push             bool                  `json:"push"`
 }
 
 // connectorPatch changes an instance; absent fields stay. A plugin or
@@ -101,6 +104,7 @@ type connectorPatch struct {
 	DeletePolicy     *string                `json:"delete_policy"`
 	DisposeAfterDays *int                   `json:"dispose_after_days"`
 	GuardShare       *float64               `json:"guard_share"`
+	Push             *bool                  `json:"push"`
 }
 
 // resolveBinary turns what the caller named into a pinned executable.
@@ -171,9 +175,12 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request, sc cmdb
 	if err != nil {
 		return err
 	}
+	if err := cmdb.CheckPush(bin.Plugin, in.Push, bin.CanPush); err != nil {
+		return err
+	}
 	inst := &cmdb.ConnectorInstance{AuthorityID: id, Name: in.Name, Plugin: bin.Plugin, BinaryPath: bin.Path,
 		BinarySHA256: bin.SHA256, Settings: in.Settings, Schedule: in.Schedule, Mapping: in.Mapping,
-		DeletePolicy: in.DeletePolicy, DisposeAfterDays: in.DisposeAfterDays, GuardShare: in.GuardShare}
+		DeletePolicy: in.DeletePolicy, DisposeAfterDays: in.DisposeAfterDays, GuardShare: in.GuardShare, Push: in.Push}
 	if err := cs.CreateConnector(r.Context(), sc, inst, in.Secrets); err != nil {
 		return err
 	}
@@ -219,7 +226,11 @@ func (s *Server) updateConnector(w http.ResponseWriter, r *http.Request, sc cmdb
 		}
 	}
 	u := cmdb.ConnectorUpdate{Settings: in.Settings, Secrets: in.Secrets, Schedule: in.Schedule, Mapping: in.Mapping,
-		DeletePolicy: in.DeletePolicy, DisposeAfterDays: in.DisposeAfterDays, GuardShare: in.GuardShare}
+		DeletePolicy: in.DeletePolicy, DisposeAfterDays: in.DisposeAfterDays, GuardShare: in.GuardShare, Push: in.Push}
+	push := inst.Push
+	if in.Push != nil {
+		push = *in.Push
+	}
 	if in.Plugin != nil || in.BinaryPath != nil {
 		bin, err := s.resolveBinary(r.Context(), sc, deref(in.Plugin), deref(in.BinaryPath))
 		if err != nil {
@@ -228,7 +239,23 @@ func (s *Server) updateConnector(w http.ResponseWriter, r *http.Request, sc cmdb
 		if bin.Plugin != inst.Plugin {
 			return cmdb.Invalid("plugin", "the executable is the connector %q, not %q; make a new instance for it", bin.Plugin, inst.Plugin)
 		}
+		// A new executable of a push instance must push too.
+		if err := cmdb.CheckPush(bin.Plugin, push, bin.CanPush); err != nil {
+			return err
+		}
 		u.BinaryPath, u.BinarySHA256 = &bin.Path, &bin.SHA256
+	} else if push && !inst.Push {
+		if s.opts.DescribeConnector == nil {
+			return cmdb.Errorf(cmdb.ENOTIMPLEMENTED, "This server runs no connectors.")
+		}
+		// Turning push on asks the pinned executable whether it can.
+		can, err := s.opts.DescribeConnector(r.Context(), sc, inst)
+		if err != nil {
+			return err
+		}
+		if err := cmdb.CheckPush(inst.Plugin, push, can); err != nil {
+			return err
+		}
 	}
 	cs, _ := s.connectors()
 	out, err := cs.UpdateConnector(r.Context(), sc, inst.ID, u)

@@ -63,9 +63,13 @@ type ConnectorInstance struct {
 	DeletePolicy     string           `json:"delete_policy"`
 	DisposeAfterDays int              `json:"dispose_after_days"`
 	GuardShare       float64          `json:"guard_share"`
-	CreatedAt        time.Time        `json:"created_at"`
-	UpdatedAt        time.Time        `json:"updated_at"`
-	CreatedBy        string           `json:"created_by"`
+	// Push has every successful run write the CMDB's changes back
+	// through the connector's Push (see ConnectorStore.PushCandidates).
+	// Only a plugin with the "push" capability may have it; CheckPush.
+	Push      bool      `json:"push"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	CreatedBy string    `json:"created_by"`
 }
 
 // Source is the reconcile source name of the instance's records.
@@ -227,6 +231,10 @@ type RunCounters struct {
 	Retired   int `json:"retired"`
 	Conflicts int `json:"conflicts"`
 	Errors    int `json:"errors"`
+	// Pushed counts the changes written back to the source (in a dry
+	// run: that would be); PushFailures those the source refused.
+	Pushed       int `json:"pushed"`
+	PushFailures int `json:"push_failures"`
 }
 
 // MaxRunErrors is how many error entries a run log keeps; the counter
@@ -253,6 +261,9 @@ type RunPlan struct {
 	Conflicts []RunError    `json:"conflicts"`
 	Truncated bool          `json:"truncated,omitempty"`
 	Rooms     []PlanNewRoom `json:"new_rooms,omitempty"`
+	// Pushes are the changes a run would write back to the source (an
+	// instance with push on): Old is the source's value, New the CMDB's.
+	Pushes []PlanCI `json:"pushes,omitempty"`
 }
 
 // MaxPlanEntries bounds each list of a RunPlan.
@@ -297,6 +308,9 @@ type ReplicaRecord struct {
 	State     string    `json:"state"`
 	GoneSince time.Time `json:"gone_since,omitzero"`
 	LastError string    `json:"last_error,omitempty"`
+	// ViewKnown says the replica holds the source's view of the
+	// pushable fields (rows written before push existed do not).
+	ViewKnown bool `json:"view_known,omitempty"`
 }
 
 // SyncItem is one mapped record for ApplySync: its observation, or the
@@ -333,6 +347,7 @@ type ConnectorUpdate struct {
 	GuardShare       *float64          `json:"guard_share,omitempty"`
 	BinaryPath       *string           `json:"binary_path,omitempty"`
 	BinarySHA256     *string           `json:"binary_sha256,omitempty"`
+	Push             *bool             `json:"push,omitempty"`
 }
 
 // ConnectorStore keeps connector instances, their replicas and run logs.
@@ -369,6 +384,15 @@ type ConnectorStore interface {
 
 	// ConnectorReplica returns every record the instance's replica holds.
 	ConnectorReplica(ctx context.Context, s Scope, instanceID int64) (map[string]*ReplicaRecord, error)
+	// PushCandidates returns the instance's active records whose CI's
+	// current values differ from the source's view (PushView), in one
+	// query, ordered by native key. status and location say whether
+	// those fields count (the mapping lets the source set them).
+	PushCandidates(ctx context.Context, s Scope, instanceID int64, status, location bool) ([]*PushCandidate, error)
+	// MarkPushed records that the source took these candidates' values:
+	// the view becomes what was sent (the fields Sent names).
+	MarkPushed(ctx context.Context, s Scope, instanceID int64, done []*PushCandidate) error
+
 	// BeginSync starts writing one run's batches. A dry run writes into
 	// one transaction that Close rolls back.
 	BeginSync(ctx context.Context, s Scope, inst *ConnectorInstance, dryRun bool) (SyncWriter, error)
@@ -393,6 +417,38 @@ type SyncWriter interface {
 	Forget(ctx context.Context, keys []string, at time.Time) error
 	// Close ends the writer; a dry run's transaction is rolled back.
 	Close() error
+}
+
+// PushView is the values of the fields a connector can write back, in
+// CMDB words: status, the school's code, the room's building and room
+// names, the serial and the MACs (normalised, sorted).
+type PushView struct {
+	Status   string
+	School   string
+	Building string
+	Room     string
+	Serial   string
+	MACs     []string
+}
+
+// PushCandidate is a record whose CI differs from the source's view: Was
+// is the view, Now the CMDB's values, SchoolName the CI's school's name.
+// Sent is filled by the host with the fields it sent (the names used in
+// plan entries: status, location, serial, macs).
+type PushCandidate struct {
+	NativeKey  string
+	CIID       int64
+	Was, Now   PushView
+	SchoolName string
+	Sent       map[string]bool
+}
+
+// CheckPush refuses push for a plugin without the "push" capability.
+func CheckPush(plugin string, push, canPush bool) error {
+	if push && !canPush {
+		return Invalid("push", "the connector %s cannot write back: its plugin lacks the push capability", plugin)
+	}
+	return nil
 }
 
 // SortedSecretNames lists secret names in order.

@@ -236,7 +236,8 @@ func (e *Engine) execute(ctx context.Context, s cmdb.Scope, inst *cmdb.Connector
 	}
 	e.o.Logger.Info("connector sync finished", "connector", inst.Name, "run", run.ID, "status", run.Status,
 		"seen", run.Seen, "created", run.Created, "updated", run.Updated, "unchanged", run.Unchanged,
-		"retired", run.Retired, "conflicts", run.Conflicts, "errors", run.Errors)
+		"retired", run.Retired, "conflicts", run.Conflicts, "errors", run.Errors,
+		"pushed", run.Pushed, "push_failures", run.PushFailures)
 	if e.o.Progress != nil {
 		e.o.Progress(run)
 	}
@@ -333,7 +334,15 @@ func (st *state) sync(ctx context.Context) error {
 		return err
 	}
 	defer phase("done")
-	return st.disappeared(ctx)
+	if err := st.disappeared(ctx); err != nil {
+		return err
+	}
+	// What the pull applied stays applied whatever the push does; a run
+	// the guard refused pushes nothing until a person has looked.
+	if inst.Push && st.run.Status == cmdb.RunRunning {
+		return st.pushBack(ctx, c, cfg)
+	}
+	return nil
 }
 
 // pull runs the connector's Pull with the host's work in a goroutine of
@@ -427,7 +436,9 @@ func (st *state) take(ctx context.Context, batch []connector.Record) error {
 		var h int64
 		if m.err == nil {
 			h = hash(&m)
-			if r := st.replica[rec.SourceKey]; r != nil && r.Hash == h && r.State == cmdb.ReplicaActive {
+			// A push instance needs the source's view of every record: a row
+			// from before push existed is written once more to get it.
+			if r := st.replica[rec.SourceKey]; r != nil && r.Hash == h && r.State == cmdb.ReplicaActive && (r.ViewKnown || !st.inst.Push) {
 				st.run.Unchanged++
 				continue
 			}

@@ -17,10 +17,12 @@ import (
 func TestMain(m *testing.M) { postgrestest.Main(m) }
 
 // build builds a connector executable for one test: the real csv
-// connector ("csv") or the misbehaving one ("bad").
+// connector ("csv"), the real snipeit connector ("snipeit") or the
+// misbehaving one ("bad").
 func build(tb testing.TB, name string) string {
 	tb.Helper()
-	pkg := map[string]string{"csv": "../../cmd/cmdb-connector-csv", "bad": "./testdata/badconnector"}[name]
+	pkg := map[string]string{"csv": "../../cmd/cmdb-connector-csv", "snipeit": "../../cmd/cmdb-connector-snipeit",
+		"bad": "./testdata/badconnector"}[name]
 	out := filepath.Join(tb.TempDir(), name)
 	cmd := exec.Command("go", "build", "-o", out, pkg)
 	if b, err := cmd.CombinedOutput(); err != nil {

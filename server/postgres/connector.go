@@ -19,7 +19,7 @@ import (
 // see the whole authority. Anything else answers ENOTFOUND.
 
 const connectorColumns = `id, authority_id, name, plugin, binary_path, binary_sha256, settings, secret_names,
-	schedule, mapping, delete_policy, dispose_after_days, guard_share, created_at, updated_at, created_by`
+	schedule, mapping, delete_policy, dispose_after_days, guard_share, push, created_at, updated_at, created_by`
 
 type connectorRow struct {
 	ID               int64          `db:"id"`
@@ -35,6 +35,7 @@ type connectorRow struct {
 	DeletePolicy     string         `db:"delete_policy"`
 	DisposeAfterDays int            `db:"dispose_after_days"`
 	GuardShare       float64        `db:"guard_share"`
+	Push             bool           `db:"push"`
 	CreatedAt        time.Time      `db:"created_at"`
 	UpdatedAt        time.Time      `db:"updated_at"`
 	CreatedBy        string         `db:"created_by"`
@@ -44,7 +45,7 @@ func (r *connectorRow) toInstance() (*cmdb.ConnectorInstance, error) {
 	c := &cmdb.ConnectorInstance{ID: r.ID, AuthorityID: r.AuthorityID, Name: r.Name, Plugin: r.Plugin,
 		BinaryPath: r.BinaryPath, BinarySHA256: hex.EncodeToString(r.BinarySHA256), Settings: json.RawMessage(r.Settings),
 		SecretNames: []string(r.SecretNames), Schedule: r.Schedule, DeletePolicy: r.DeletePolicy,
-		DisposeAfterDays: r.DisposeAfterDays, GuardShare: r.GuardShare, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		DisposeAfterDays: r.DisposeAfterDays, GuardShare: r.GuardShare, Push: r.Push, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		CreatedBy: r.CreatedBy}
 	if c.SecretNames == nil {
 		c.SecretNames = []string{}
@@ -106,16 +107,16 @@ func (db *DB) CreateConnector(ctx context.Context, s cmdb.Scope, c *cmdb.Connect
 	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
 		err := tx.QueryRowxContext(ctx, `INSERT INTO connector_instances (authority_id, name, plugin, binary_path, binary_sha256,
 			settings, secrets_sealed, secret_names, schedule, mapping, delete_policy, dispose_after_days, guard_share,
-			created_at, updated_at, created_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15) RETURNING id`,
+			created_at, updated_at, created_by, push)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15, $16) RETURNING id`,
 			c.AuthorityID, c.Name, c.Plugin, c.BinaryPath, sum, []byte(c.Settings), db.sealSecrets(secrets),
 			pq.Array(c.SecretNames), c.Schedule, mustJSON(c.Mapping), c.DeletePolicy, c.DisposeAfterDays, c.GuardShare,
-			now, s.Subject).Scan(&c.ID)
+			now, s.Subject, c.Push).Scan(&c.ID)
 		if err != nil {
 			return err
 		}
 		return audit(ctx, tx, s, "connector_created", fmt.Sprintf("connector:%d", c.ID), c.AuthorityID,
-			map[string]any{"name": c.Name, "plugin": c.Plugin, "secrets": c.SecretNames}, now)
+			map[string]any{"name": c.Name, "plugin": c.Plugin, "secrets": c.SecretNames, "push": c.Push}, now)
 	})
 	var pe *pq.Error
 	if errors.As(err, &pe) && pe.Code == "23505" {
@@ -210,6 +211,9 @@ func (db *DB) UpdateConnector(ctx context.Context, s cmdb.Scope, id int64, u cmd
 		if u.BinarySHA256 != nil {
 			c.BinarySHA256 = *u.BinarySHA256
 		}
+		if u.Push != nil {
+			c.Push = *u.Push
+		}
 		if err := c.Validate(); err != nil {
 			return err
 		}
@@ -237,15 +241,15 @@ func (db *DB) UpdateConnector(ctx context.Context, s cmdb.Scope, id int64, u cmd
 		if _, err := tx.ExecContext(ctx, `UPDATE connector_instances SET settings = $2, schedule = $3, mapping = $4,
 			delete_policy = $5, dispose_after_days = $6, guard_share = $7, binary_path = $8, binary_sha256 = $9,
 			updated_at = $10, secrets_sealed = CASE WHEN $11 THEN $12 ELSE secrets_sealed END,
-			secret_names = CASE WHEN $11 THEN $13 ELSE secret_names END WHERE id = $1`,
+			secret_names = CASE WHEN $11 THEN $13 ELSE secret_names END, push = $14 WHERE id = $1`,
 			id, []byte(c.Settings), c.Schedule, mustJSON(c.Mapping), c.DeletePolicy, c.DisposeAfterDays, c.GuardShare,
-			c.BinaryPath, sum, c.UpdatedAt, len(u.Secrets) > 0, sealed, pq.Array(c.SecretNames)); err != nil {
+			c.BinaryPath, sum, c.UpdatedAt, len(u.Secrets) > 0, sealed, pq.Array(c.SecretNames), c.Push); err != nil {
 			return err
 		}
 		changed := cmdb.SortedSecretNames(u.Secrets)
 		out = c
 		return audit(ctx, tx, s, "connector_updated", fmt.Sprintf("connector:%d", id), c.AuthorityID,
-			map[string]any{"secrets_changed": changed}, c.UpdatedAt)
+			map[string]any{"secrets_changed": changed, "push": c.Push}, c.UpdatedAt)
 	})
 	if err != nil {
 		return nil, mapErr("postgres.UpdateConnector", err)
@@ -308,7 +312,7 @@ func (db *DB) connectorSecrets(ctx context.Context, q sqlx.QueryerContext, id in
 
 const runColumns = `id, instance_id, started_at, finished_at, status, dry_run, confirmed, started_by, seen, created, updated,
 	unchanged, retired, conflicts, errors, expected, batches, progress, error_list, plan, peak_memory_bytes,
-	plugin_memory_bytes, cancel_requested, failure`
+	plugin_memory_bytes, cancel_requested, failure, pushed, push_failures`
 
 type runRow struct {
 	ID                int64      `db:"id"`
@@ -336,13 +340,15 @@ type runRow struct {
 	PluginMemoryBytes int64      `db:"plugin_memory_bytes"`
 	CancelRequested   bool       `db:"cancel_requested"`
 	Failure           string     `db:"failure"`
+	Pushed            int        `db:"pushed"`
+	PushFailures      int        `db:"push_failures"`
 }
 
 func (r *runRow) toRun() *cmdb.ConnectorRun {
 	out := &cmdb.ConnectorRun{ID: r.ID, InstanceID: r.InstanceID, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 		Status: r.Status, DryRun: r.DryRun, Confirmed: r.Confirmed, StartedBy: r.StartedBy,
 		RunCounters: cmdb.RunCounters{Seen: r.Seen, Created: r.Created, Updated: r.Updated, Unchanged: r.Unchanged,
-			Retired: r.Retired, Conflicts: r.Conflicts, Errors: r.Errors},
+			Retired: r.Retired, Conflicts: r.Conflicts, Errors: r.Errors, Pushed: r.Pushed, PushFailures: r.PushFailures},
 		Expected: r.Expected, Batches: r.Batches, Progress: r.Progress, PeakMemoryBytes: r.PeakMemoryBytes,
 		PluginMemoryBytes: r.PluginMemoryBytes, CancelRequested: r.CancelRequested, Failure: r.Failure}
 	_ = json.Unmarshal(r.ErrorList, &out.ErrorList)
@@ -400,11 +406,11 @@ func (db *DB) UpdateConnectorRun(ctx context.Context, s cmdb.Scope, r *cmdb.Conn
 	var cancel bool
 	err := db.db.GetContext(ctx, &cancel, `UPDATE connector_runs SET heartbeat_at = $2, seen = $3, created = $4,
 		updated = $5, unchanged = $6, retired = $7, conflicts = $8, errors = $9, expected = $10, batches = $11,
-		progress = $12, peak_memory_bytes = $13, plugin_memory_bytes = $14
+		progress = $12, peak_memory_bytes = $13, plugin_memory_bytes = $14, pushed = $17, push_failures = $18
 		WHERE id = $1 AND status = 'running' AND authority_id = ANY($15) OR (id = $1 AND status = 'running' AND $16)
 		RETURNING cancel_requested`,
 		r.ID, db.now(), r.Seen, r.Created, r.Updated, r.Unchanged, r.Retired, r.Conflicts, r.Errors, r.Expected,
-		r.Batches, r.Progress, r.PeakMemoryBytes, r.PluginMemoryBytes, pq.Array(s.Authorities), s.Admin)
+		r.Batches, r.Progress, r.PeakMemoryBytes, r.PluginMemoryBytes, pq.Array(s.Authorities), s.Admin, r.Pushed, r.PushFailures)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, notFound("running run", r.ID)
 	}
@@ -429,9 +435,9 @@ func (db *DB) FinishConnectorRun(ctx context.Context, s cmdb.Scope, r *cmdb.Conn
 	_, err := db.db.ExecContext(ctx, `UPDATE connector_runs SET finished_at = $2, heartbeat_at = $2, status = $3, seen = $4,
 		created = $5, updated = $6, unchanged = $7, retired = $8, conflicts = $9, errors = $10, expected = $11,
 		batches = $12, progress = $13, peak_memory_bytes = $14, plugin_memory_bytes = $15, error_list = $16,
-		plan = $17, failure = $18 WHERE id = $1`,
+		plan = $17, failure = $18, pushed = $19, push_failures = $20 WHERE id = $1`,
 		r.ID, now, r.Status, r.Seen, r.Created, r.Updated, r.Unchanged, r.Retired, r.Conflicts, r.Errors, r.Expected,
-		r.Batches, r.Progress, r.PeakMemoryBytes, r.PluginMemoryBytes, mustJSON(errs), plan, r.Failure)
+		r.Batches, r.Progress, r.PeakMemoryBytes, r.PluginMemoryBytes, mustJSON(errs), plan, r.Failure, r.Pushed, r.PushFailures)
 	return mapErr("postgres.FinishConnectorRun", err)
 }
 
@@ -481,7 +487,7 @@ func (db *DB) ConnectorReplica(ctx context.Context, s cmdb.Scope, instanceID int
 	}
 	rows, err := db.db.QueryContext(ctx, `SELECT r.native_key, coalesce(r.ci_id, 0), r.hash,
 			CASE WHEN r.state = 'active' THEN greatest(r.last_seen, i.last_synced_at) ELSE r.last_seen END,
-			r.state, r.gone_since, r.last_error
+			r.state, r.gone_since, r.last_error, r.view_at IS NOT NULL
 		FROM connector_records r JOIN connector_instances i ON i.id = r.instance_id WHERE r.instance_id = $1`, instanceID)
 	if err != nil {
 		return nil, mapErr("postgres.ConnectorReplica", err)
@@ -491,7 +497,7 @@ func (db *DB) ConnectorReplica(ctx context.Context, s cmdb.Scope, instanceID int
 	for rows.Next() {
 		r := &cmdb.ReplicaRecord{}
 		var gone *time.Time
-		if err := rows.Scan(&r.NativeKey, &r.CIID, &r.Hash, &r.LastSeen, &r.State, &gone, &r.LastError); err != nil {
+		if err := rows.Scan(&r.NativeKey, &r.CIID, &r.Hash, &r.LastSeen, &r.State, &gone, &r.LastError, &r.ViewKnown); err != nil {
 			return nil, mapErr("postgres.ConnectorReplica", err)
 		}
 		if gone != nil {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"slices"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -157,10 +160,14 @@ func runError(it *cmdb.SyncItem, err error) *cmdb.RunError {
 }
 
 // writeReplica upserts the batch's replica rows in one statement. A record
-// that was not applied keeps hash 0, so the next run tries it again.
+// that was not applied keeps hash 0, so the next run tries it again. An
+// applied record's row also takes the source's view of the pushable
+// fields (cmdb.PushView): school, building and room by the names the
+// CMDB gives the observation's school and room.
 func (w *syncWriter) writeReplica(ctx context.Context, tx *sqlx.Tx, items []cmdb.SyncItem, out []cmdb.SyncOutcome) error {
 	n := len(items)
 	keys, ciIDs, hashes, states, errs := make([]string, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]string, 0, n), make([]string, 0, n)
+	vStatus, vSchool, vRoom, vSerial, vMACs := make([]string, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]string, 0, n), make([]string, 0, n)
 	for i := range items {
 		o := &out[i]
 		e := o.Err
@@ -174,14 +181,48 @@ func (w *syncWriter) writeReplica(ctx context.Context, tx *sqlx.Tx, items []cmdb
 		} else {
 			hashes, states, errs = append(hashes, items[i].Hash), append(states, cmdb.ReplicaActive), append(errs, "")
 		}
+		obs := &items[i].Obs
+		vStatus, vSchool, vRoom, vSerial = append(vStatus, obs.Status), append(vSchool, obs.SchoolID), append(vRoom, obs.RoomID), append(vSerial, obs.Serial)
+		vMACs = append(vMACs, viewMACs(obs.NICs))
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO connector_records (instance_id, native_key, ci_id, hash, last_seen, state, last_error)
-		SELECT $1, k, NULLIF(c, 0), h, $2, s, e FROM unnest($3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[]) AS x(k, c, h, s, e)
+	_, err := tx.ExecContext(ctx, `INSERT INTO connector_records (instance_id, native_key, ci_id, hash, last_seen, state, last_error,
+			view_status, view_school, view_building, view_room, view_serial, view_macs, view_at)
+		SELECT $1, x.k, NULLIF(x.c, 0), x.h, $2, x.s, x.e, x.vs, coalesce(sc.code, ''), coalesce(b.name, ''), coalesce(rm.name, ''),
+			x.vn, string_to_array(x.vm, ','), CASE WHEN x.s = 'active' THEN $2::timestamptz END
+		FROM unnest($3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::text[], $12::text[])
+			AS x(k, c, h, s, e, vs, vsc, vr, vn, vm)
+		LEFT JOIN schools sc ON sc.id = x.vsc
+		LEFT JOIN rooms rm ON rm.id = x.vr
+		LEFT JOIN buildings b ON b.id = rm.building_id
 		ON CONFLICT (instance_id, native_key) DO UPDATE SET ci_id = coalesce(EXCLUDED.ci_id, connector_records.ci_id),
 			hash = EXCLUDED.hash, last_seen = EXCLUDED.last_seen, state = EXCLUDED.state, gone_since = NULL,
-			last_error = EXCLUDED.last_error`,
-		w.inst.ID, w.db.now(), pq.Array(keys), pq.Array(ciIDs), pq.Array(hashes), pq.Array(states), pq.Array(errs))
+			last_error = EXCLUDED.last_error,
+			view_status = CASE WHEN EXCLUDED.state = 'active' THEN EXCLUDED.view_status ELSE connector_records.view_status END,
+			view_school = CASE WHEN EXCLUDED.state = 'active' THEN EXCLUDED.view_school ELSE connector_records.view_school END,
+			view_building = CASE WHEN EXCLUDED.state = 'active' THEN EXCLUDED.view_building ELSE connector_records.view_building END,
+			view_room = CASE WHEN EXCLUDED.state = 'active' THEN EXCLUDED.view_room ELSE connector_records.view_room END,
+			view_serial = CASE WHEN EXCLUDED.state = 'active' THEN EXCLUDED.view_serial ELSE connector_records.view_serial END,
+			view_macs = CASE WHEN EXCLUDED.state = 'active' THEN EXCLUDED.view_macs ELSE connector_records.view_macs END,
+			view_at = CASE WHEN EXCLUDED.state = 'active' THEN EXCLUDED.view_at ELSE connector_records.view_at END`,
+		w.inst.ID, w.db.now(), pq.Array(keys), pq.Array(ciIDs), pq.Array(hashes), pq.Array(states), pq.Array(errs),
+		pq.Array(vStatus), pq.Array(vSchool), pq.Array(vRoom), pq.Array(vSerial), pq.Array(vMACs))
 	return err
+}
+
+// viewMACs is an observation's MACs as the view keeps them: lower case,
+// sorted, joined by commas (no MAC has one).
+func viewMACs(nics []cmdb.NIC) string {
+	if len(nics) == 0 {
+		return ""
+	}
+	macs := make([]string, 0, len(nics))
+	for _, n := range nics {
+		if m := strings.ToLower(strings.TrimSpace(n.MAC)); m != "" {
+			macs = append(macs, m)
+		}
+	}
+	sort.Strings(macs)
+	return strings.Join(slices.Compact(macs), ",")
 }
 
 // Touch marks unchanged records seen; see cmdb.SyncWriter.

@@ -13,8 +13,12 @@ import (
 	"github.com/schulit/cmdb/server/cmdb"
 )
 
-// MaxPushBatch is the most changes one Push call carries.
-const MaxPushBatch = 500
+// MaxPushBatch is the most changes one Push call carries. Each call has
+// the plugin's call deadline (2 minutes by default), and a web API that
+// allows 2 requests a second, with a read and a write per change (Snipe-IT
+// by default), writes 60 changes in that time: 50 leave room for the
+// lookups a connector makes first.
+const MaxPushBatch = 50
 
 // pushOrigin names push failures in the run log.
 const pushOrigin = "Zurückschreiben"

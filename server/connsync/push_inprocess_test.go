@@ -72,7 +72,7 @@ func (s *source) pushCalls() [][]connector.Change {
 	return append([][]connector.Change(nil), s.calls...)
 }
 
-// TestSyncPushInProcess: changes go out in calls of at most 500, status
+// TestSyncPushInProcess: changes go out in calls of at most 50, status
 // in the source's own word; a MAC the CMDB knows besides the source's is
 // no difference; records whose view is unknown (rows from before push)
 // are written once more and push nothing; with status not allowed for the
@@ -134,7 +134,7 @@ func TestSyncPushInProcess(t *testing.T) {
 	}
 	second := run()
 	calls := src.pushCalls()
-	if second.Pushed != n || len(calls) != 2 || len(calls[0]) != 500 || len(calls[1]) != 1 {
+	if second.Pushed != n || len(calls) != 11 || len(calls[0]) != connsync.MaxPushBatch || len(calls[10]) != 1 {
 		t.Fatalf("second run = %+v, push calls of %v changes", second.RunCounters, lens(calls))
 	}
 	for _, ch := range calls[0] {
@@ -142,14 +142,14 @@ func TestSyncPushInProcess(t *testing.T) {
 			t.Fatalf("change %+v: want status in the source's word only", ch)
 		}
 	}
-	if third := run(); third.Pushed != 0 || len(src.pushCalls()) != 2 {
+	if third := run(); third.Pushed != 0 || len(src.pushCalls()) != 11 {
 		t.Fatalf("third run = %+v: the source took everything, nothing is left to push", third.RunCounters)
 	}
 
 	// Rows from before push existed have no view: a run writes it.
 	_, err = db.SQL().ExecContext(ctx, `UPDATE connector_records SET view_at = NULL, view_status = '' WHERE instance_id = $1`, inst.ID)
 	must(t, err)
-	if r := run(); r.Pushed != 0 || r.Unchanged != n || len(src.pushCalls()) != 2 {
+	if r := run(); r.Pushed != 0 || r.Unchanged != n || len(src.pushCalls()) != 11 {
 		t.Fatalf("run over rows without a view = %+v", r.RunCounters)
 	}
 	rep, err = db.ConnectorReplica(ctx, admin, inst.ID)
@@ -176,11 +176,11 @@ func TestSyncPushInProcess(t *testing.T) {
 	must(t, err)
 	r := run()
 	calls = src.pushCalls()
-	if r.Pushed != 1 || len(calls) != 3 || len(calls[2]) != 1 {
+	if r.Pushed != 1 || len(calls) != 12 || len(calls[11]) != 1 {
 		t.Fatalf("run after a move = %+v, calls %v", r.RunCounters, lens(calls))
 	}
 	want := connector.Location{SchoolCode: "GYN", SchoolName: "Gymnasium Nord", Building: "Haus A", Room: "Raum 2.01"}
-	if ch := calls[2][0]; ch.SourceKey != "K-001" || ch.Status != "" || ch.Location != want || ch.Identifiers.Serial != "SER001" {
+	if ch := calls[11][0]; ch.SourceKey != "K-001" || ch.Status != "" || ch.Location != want || ch.Identifiers.Serial != "SER001" {
 		t.Fatalf("change of the move = %+v, want location %+v only", ch, want)
 	}
 }

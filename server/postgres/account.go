@@ -312,6 +312,8 @@ func (db *DB) UpdateUser(ctx context.Context, s cmdb.Scope, id int64, upd cmdb.U
 		return nil, err
 	}
 	if !s.Admin {
+		// Checked before the address is written: a caller who may not
+		// change the user must not learn whether an address is taken.
 		// All memberships, also those the caller is not shown; CreateUser
 		// demands at least one of a non-admin.
 		all, err := db.memberships(ctx, db.db, id)

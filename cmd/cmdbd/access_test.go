@@ -113,6 +113,11 @@ var accessMatrix = map[string]accessRule{
 	"GET /api/v1/users/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/users/%d", tn.user), nil
 	}},
+	// Renaming: who may create the user (authority IT, for a user of its school).
+	"PATCH /api/v1/users/{id}": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		u, _ := x.freshUser(tn)
+		return fmt.Sprintf("/api/v1/users/%d", u), map[string]any{"name": "Umbenannt", "email": fmt.Sprintf("umbenannt%d@%s.example", x.next(), tn.name)}
+	}},
 	"PUT /api/v1/users/{id}/password": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/users/%d/password", tn.user), map[string]any{"password": "Ganz-Anderes-Geheimnis-0815"}
 	}},
@@ -450,6 +455,12 @@ var accessMatrix = map[string]accessRule{
 	"PUT /api/v1/authorities/{id}/repeat-failure-rule": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/authorities/%d/repeat-failure-rule", tn.auth),
 			map[string]any{"default": map[string]any{"threshold": 3, "window_days": 365}, "by_class": map[string]any{"printer": map[string]any{"threshold": 4, "window_days": 180}}}
+	}},
+	"GET /api/v1/authorities/{id}/pattern-rule": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d/pattern-rule", tn.auth), nil
+	}},
+	"PUT /api/v1/authorities/{id}/pattern-rule": {allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+		return fmt.Sprintf("/api/v1/authorities/%d/pattern-rule", tn.auth), map[string]any{"alpha": 0.05, "min_incidents": 4, "min_devices": 2}
 	}},
 	// Flags are for IT staff; teachers and providers may ask and see none.
 	"GET /api/v1/repeat-failures": {list: true, kind: "ci", allow: []string{"teacher", "school_it", "authority_it", "provider"},

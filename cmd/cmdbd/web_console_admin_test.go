@@ -28,9 +28,11 @@ func getAs(t *testing.T, base, cookie, path string) (int, []byte) {
 
 // TestConsoleAdmin drives the administration as the authority's IT at a
 // desk: a room (refused first: the message next to the field, the typed
-// text kept), a user with memberships, a knowledge-base article, an SNMP
+// text kept), a user with memberships and a new name (a taken address
+// refused first), a knowledge-base article, an SNMP
 // credential profile whose secret never reaches the page, an enrolment
-// token shown once, the calendar, the audit log with the changes, an
+// token shown once, the calendar, the repeat-failure and model-pattern
+// rules, the audit log with the changes, an
 // export as XLSX with the rows shown; axe-core on every page (and one at
 // 320 pixels); teachers and providers are refused, another authority's
 // room is not found.
@@ -147,6 +149,25 @@ func TestConsoleAdmin(t *testing.T) {
 	b.expect("#members-h ~ .table-wrap", "Lehrkraft")
 	if strings.Contains(b.eval(`document.documentElement.outerHTML`), "Kreide-Tafel-2027!") {
 		t.Error("the user page shows the password")
+	}
+	// Her name and address: another account's address is refused next to
+	// the field with what was typed kept, and nothing is saved; then a
+	// new name is.
+	b.do(chromedp.SetValue(chromedp.ID("edit-name"), "Petra Keller-Roth"), chromedp.SetValue(chromedp.ID("edit-email"), itEmail))
+	b.submit(`#edit-h ~ form button[type=submit]`)
+	b.expect("#edit-email-error", "Es gibt schon ein Konto mit dieser E-Mail-Adresse.")
+	if v := b.eval(`document.getElementById("edit-name").value + "|" + document.getElementById("edit-email").value`); v != "Petra Keller-Roth|"+itEmail {
+		t.Errorf("the refused edit holds %q", v)
+	}
+	b.expect("h1", "Petra Keller")
+	b.checkPage("user edit refused")
+	b.shot("console-admin-04a-benutzer-fehler")
+	b.do(chromedp.SetValue(chromedp.ID("edit-email"), "P.Keller@Gymnasium-am-See.de"))
+	b.submit(`#edit-h ~ form button[type=submit]`)
+	b.expect(".notice", "Gespeichert.")
+	b.expect("h1", "Petra Keller-Roth")
+	if v := b.eval(`document.getElementById("edit-email").value`); v != "p.keller@gymnasium-am-see.de" {
+		t.Errorf("the address after saving reads %q", v)
 	}
 	b.checkPage("user")
 	b.shot("console-admin-04-benutzer")
@@ -309,6 +330,22 @@ func TestConsoleAdmin(t *testing.T) {
 	if v := b.eval(`document.getElementById("rep-by-class-printer-threshold").value`); v != "2" {
 		t.Errorf("the printer's repeat threshold reads %q after saving", v)
 	}
+	// The model-pattern rule of the authority: a level above 0,5 is
+	// refused next to its field, 0,05 is saved.
+	b.do(chromedp.SetValue(chromedp.ID("pat-alpha"), "0,7"), chromedp.SetValue(chromedp.ID("pat-min-incidents"), "4"))
+	b.submit(`#pattern-h ~ form button[type=submit]`)
+	b.expect("#pat-alpha-error", "höchstens 0,5")
+	if v := b.eval(`document.getElementById("pat-alpha").value + "|" + document.getElementById("pat-min-incidents").value`); v != "0,7|4" {
+		t.Errorf("the refused pattern form holds %q", v)
+	}
+	b.checkPage("pattern rule refused")
+	b.do(chromedp.SetValue(chromedp.ID("pat-alpha"), "0,05"))
+	b.submit(`#pattern-h ~ form button[type=submit]`)
+	b.expect(".notice", "Gespeichert.")
+	if v := b.eval(`document.getElementById("pat-alpha").value + "|" + document.getElementById("pat-min-incidents").value + "|" +
+		document.getElementById("rep-by-class-printer-threshold").value`); v != "0,05|4|2" {
+		t.Errorf("after saving the pattern rule the page holds %q", v)
+	}
 	b.checkPage("repeat rules")
 	b.shot("console-admin-13-wiederholfehler")
 	b.open("/verwaltung/ueberwachung")
@@ -323,7 +360,7 @@ func TestConsoleAdmin(t *testing.T) {
 	// The audit log lists the changes.
 	b.open("/verwaltung/protokoll")
 	for _, want := range []string{"Benutzer angelegt", "Mitgliedschaft hinzugefügt", "Schule, Gebäude oder Raum geändert",
-		"SNMP-Zugangsprofil angelegt", "Anmeldetoken angelegt", "Geschäftszeiten geändert", "Regel für Wiederholungsfehler geändert", "Schule, Gebäude oder Raum gelöscht", "Jonas Weber"} {
+		"SNMP-Zugangsprofil angelegt", "Anmeldetoken angelegt", "Geschäftszeiten geändert", "Regel für Wiederholungsfehler geändert", "Regel für Modellmuster geändert", "Benutzer geändert", "Schule, Gebäude oder Raum gelöscht", "Jonas Weber"} {
 		b.expect("table", want)
 	}
 	b.checkPage("audit log")

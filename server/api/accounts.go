@@ -165,6 +165,25 @@ func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request, sc cmdb.Sco
 	return nil
 }
 
+// updateUser changes a user's name and e-mail address (PATCH: a field
+// left out or null stays as it is).
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in cmdb.UserUpdate
+	if err := decode(w, r, maxBody, &in); err != nil {
+		return err
+	}
+	u, err := s.opts.Accounts.UpdateUser(r.Context(), sc, id, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, u)
+	return nil
+}
+
 func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, sc cmdb.Scope) error {
 	id, err := pathID(r, "id")
 	if err != nil {

@@ -83,6 +83,15 @@ func (s *Server) settings() map[string][2]handlerFunc {
 		},
 		in: same[cmdb.RepeatRules], out: shown[cmdb.RepeatRules],
 	}
+	pattern := setting[cmdb.PatternRule, cmdb.PatternRule]{
+		find: func(ctx context.Context, sc cmdb.Scope, id int64) (cmdb.PatternRule, error) {
+			return s.opts.Failures.FindPatternRule(ctx, sc, id)
+		},
+		set: func(ctx context.Context, sc cmdb.Scope, id int64, v cmdb.PatternRule) error {
+			return s.opts.Failures.SetPatternRule(ctx, sc, id, v)
+		},
+		in: same[cmdb.PatternRule], out: shown[cmdb.PatternRule],
+	}
 	monitoring := setting[[]cmdb.MonitoringRule, MonitoringRulesBody]{
 		find: func(ctx context.Context, sc cmdb.Scope, id int64) ([]cmdb.MonitoringRule, error) {
 			ms, err := s.monitoring()
@@ -139,6 +148,7 @@ func (s *Server) settings() map[string][2]handlerFunc {
 	return map[string][2]handlerFunc{
 		"priority-matrix":     pair(matrix.get, matrix.put),
 		"repeat-failure-rule": pair(repeat.get, repeat.put),
+		"pattern-rule":        pair(pattern.get, pattern.put),
 		"monitoring-rules":    pair(monitoring.get, monitoring.put),
 		"calendar":            pair(calendar.get, calendar.put),
 		"sla-targets":         pair(targets.get, targets.put),

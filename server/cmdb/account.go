@@ -64,6 +64,35 @@ type User struct {
 	Memberships  []Membership `json:"memberships"`
 }
 
+// UserUpdate is a change of a user's name and e-mail address; a nil
+// field stays as it is.
+type UserUpdate struct {
+	// Name is the display name, 1 to MaxNameLen characters (trimmed).
+	Name *string `json:"name,omitempty"`
+	// Email is folded to lower case (see NormalizeEmail) and must be
+	// unique.
+	Email *string `json:"email,omitempty"`
+}
+
+// Validate checks the update, trims the name and folds the address.
+func (u *UserUpdate) Validate() error {
+	if u.Name != nil {
+		n := strings.TrimSpace(*u.Name)
+		if err := ValidateName("name", n); err != nil {
+			return err
+		}
+		u.Name = &n
+	}
+	if u.Email != nil {
+		e, err := NormalizeEmail("email", *u.Email)
+		if err != nil {
+			return err
+		}
+		u.Email = &e
+	}
+	return nil
+}
+
 // Membership gives a user a role in an organisation. The organisation kind
 // follows from the role (see RoleOrgKind). AuthorityID is the authority the
 // organisation belongs to (0 for providers and the platform).
@@ -273,6 +302,16 @@ type AccountStore interface {
 	// SetUserLanguage sets the language of a user's mail (de or en):
 	// everyone their own, and who manages the user (see SetPassword).
 	SetUserLanguage(ctx context.Context, s Scope, userID int64, lang string) error
+	// UpdateUser changes a user's name and e-mail address and returns the
+	// user as stored then. Whoever may create the user may: admins
+	// anyone, authority IT a user whose every membership (at least one)
+	// lies in their authorities and is neither admin nor provider.
+	// ENOTFOUND for a user the scope does not see, EFORBIDDEN for one it
+	// may not create (school IT, teachers and providers: every user, also
+	// themselves), EINVALID naming "name" or "email", ECONFLICT naming
+	// "email" for an address another user has. Nothing is written unless
+	// all of it is.
+	UpdateUser(ctx context.Context, s Scope, userID int64, upd UserUpdate) (*User, error)
 
 	SignIn(ctx context.Context, email string, password Secret, meta RequestMeta) (*User, Secret, error)
 	SignInExternal(ctx context.Context, id ExternalIdentity, meta RequestMeta) (*User, Secret, error)

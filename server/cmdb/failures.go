@@ -98,7 +98,17 @@ type FailureStore interface {
 	// FindRepeatFailures returns a page of flagged CIs (most incidents
 	// first) with their flag, and the total; EINVALID for a bad filter.
 	FindRepeatFailures(ctx context.Context, s Scope, f RepeatFailureFilter) ([]*CI, int, error)
-	// FindFailurePatterns runs the model-pattern test over the last
+	// FindPatternRule returns an authority's model-pattern rule
+	// (DefaultPatternRule when it has none). ENOTFOUND unless the scope
+	// sees the whole authority.
+	FindPatternRule(ctx context.Context, s Scope, authorityID int64) (PatternRule, error)
+	// SetPatternRule stores an authority's model-pattern rule; the next
+	// FindFailurePatterns uses it. EINVALID naming the field (see
+	// PatternRule.Validate); ENOTFOUND unless the scope sees the whole
+	// authority.
+	SetPatternRule(ctx context.Context, s Scope, authorityID int64, r PatternRule) error
+	// FindFailurePatterns runs the model-pattern test, with the
+	// authority's rule (see FindPatternRule), over the last
 	// PatternWindowDays of an authority (0: the one authority the scope
 	// sees; EINVALID naming "authority_id" when it sees several).
 	// ENOTFOUND unless the scope sees the whole authority.

@@ -40,21 +40,28 @@ func DefaultPatternRule() PatternRule {
 	return PatternRule{Alpha: 0.01, MinIncidents: 5, MinDevices: 3}
 }
 
+// MaxPatternCount bounds MinIncidents and MinDevices: a rule that asks
+// for more than this never finds a pattern in a school authority.
+const MaxPatternCount = 10000
+
 // Validate returns an EINVALID error naming the field ("alpha",
-// "min_incidents", "min_devices"), or nil: alpha in (0, 0.5], at least 1
-// incident and 1 device.
+// "min_incidents", "min_devices"), or nil: alpha in (0, 0.5], 1 to
+// MaxPatternCount incidents and devices.
 func (r PatternRule) Validate() error {
 	if !(r.Alpha > 0 && r.Alpha <= 0.5) {
 		return Invalid("alpha", "must be greater than 0 and at most 0.5 (got %g)", r.Alpha)
 	}
-	if r.MinIncidents < 1 {
-		return Invalid("min_incidents", "must be at least 1 (got %d)", r.MinIncidents)
+	if r.MinIncidents < 1 || r.MinIncidents > MaxPatternCount {
+		return Invalid("min_incidents", "must be 1 to %d (got %d)", MaxPatternCount, r.MinIncidents)
 	}
-	if r.MinDevices < 1 {
-		return Invalid("min_devices", "must be at least 1 (got %d)", r.MinDevices)
+	if r.MinDevices < 1 || r.MinDevices > MaxPatternCount {
+		return Invalid("min_devices", "must be 1 to %d (got %d)", MaxPatternCount, r.MinDevices)
 	}
 	return nil
 }
+
+// AuditPatternRuleSet is the audit action of a changed model-pattern rule.
+const AuditPatternRuleSet = "pattern_rule_set"
 
 // ModelPattern is a vendor+model whose incident rate stands out against
 // the rest of its class in the authority.

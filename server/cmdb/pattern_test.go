@@ -187,6 +187,8 @@ func TestPatternRuleValidate(t *testing.T) {
 		{PatternRule{0.6, 5, 3}, "alpha"},
 		{PatternRule{0.01, 0, 3}, "min_incidents"},
 		{PatternRule{0.01, 5, 0}, "min_devices"},
+		{PatternRule{0.01, MaxPatternCount + 1, 3}, "min_incidents"},
+		{PatternRule{0.01, 5, MaxPatternCount + 1}, "min_devices"},
 	} {
 		if err := tc.rule.Validate(); ErrorCode(err) != EINVALID || ErrorField(err) != tc.field {
 			t.Errorf("want EINVALID on %s, got %v", tc.field, err)

@@ -280,12 +280,74 @@ func (db *DB) manages(ctx context.Context, s cmdb.Scope, id int64) (*cmdb.User, 
 	if err != nil {
 		return nil, mapErr("postgres.manages", err)
 	}
-	for _, m := range all {
-		if m.AuthorityID == 0 || !s.CanSeeAuthority(m.AuthorityID) || m.Role == cmdb.RoleAdmin || m.Role == cmdb.RoleProvider {
-			return nil, cmdb.Errorf(cmdb.EFORBIDDEN, "This user also holds roles outside your authority; ask a platform admin.")
-		}
+	if !grantsAll(s, all) {
+		return nil, cmdb.Errorf(cmdb.EFORBIDDEN, "This user also holds roles outside your authority; ask a platform admin.")
 	}
 	return u, nil
+}
+
+// grantsAll reports whether a non-admin scope may grant every one of
+// the memberships, as grantable decides for CreateUser: each lies in one
+// of its authorities and is neither admin nor provider.
+func grantsAll(s cmdb.Scope, ms []cmdb.Membership) bool {
+	for _, m := range ms {
+		if m.AuthorityID == 0 || !s.CanSeeAuthority(m.AuthorityID) || m.Role == cmdb.RoleAdmin || m.Role == cmdb.RoleProvider {
+			return false
+		}
+	}
+	return true
+}
+
+// UpdateUser changes a user's name and e-mail address; see
+// cmdb.AccountStore. The rule is CreateUser's: who could make the user
+// as they are may change them, so unlike manages there is no exception
+// for the caller themselves (school IT cannot rename even their own
+// account; authority IT can, holding only their authority's role).
+func (db *DB) UpdateUser(ctx context.Context, s cmdb.Scope, id int64, upd cmdb.UserUpdate) (*cmdb.User, error) {
+	if err := upd.Validate(); err != nil {
+		return nil, err
+	}
+	u, err := db.FindUserByID(ctx, s, id)
+	if err != nil {
+		return nil, err
+	}
+	if !s.Admin {
+		// Checked before the address is written: a caller who may not
+		// change the user must not learn whether an address is taken.
+		// All memberships, also those the caller is not shown; CreateUser
+		// demands at least one of a non-admin.
+		all, err := db.memberships(ctx, db.db, id)
+		if err != nil {
+			return nil, mapErr("postgres.UpdateUser", err)
+		}
+		if len(all) == 0 || !grantsAll(s, all) {
+			return nil, cmdb.Errorf(cmdb.EFORBIDDEN, "Only who may create this user may change their name or e-mail address: a platform admin, or the IT of the authority that holds all of their roles.")
+		}
+	}
+	changed := map[string]any{}
+	if upd.Name != nil && *upd.Name != u.Name {
+		changed["name"] = map[string]string{"old": u.Name, "new": *upd.Name}
+	}
+	if upd.Email != nil && *upd.Email != u.Email {
+		changed["email"] = map[string]string{"old": u.Email, "new": *upd.Email}
+	}
+	if len(changed) == 0 {
+		return u, nil
+	}
+	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE users SET name = coalesce($2, name), email = coalesce($3, email) WHERE id = $1`,
+			id, upd.Name, upd.Email)
+		if ErrorIsUnique(err) {
+			return &cmdb.Error{Code: cmdb.ECONFLICT, Field: "email", Message: "a user with this e-mail address already exists"}
+		} else if err != nil {
+			return err
+		}
+		return audit(ctx, tx, s, cmdb.AuditUserUpdated, "user:"+itoa(id), firstAuthority(u.Memberships), changed, db.now())
+	})
+	if err != nil {
+		return nil, mapErr("postgres.UpdateUser", err)
+	}
+	return db.FindUserByID(ctx, s, id)
 }
 
 // SetPassword sets a user's password (themselves, with their current

@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"strconv"
 	"strings"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/schulit/cmdb/server/cmdb"
 )
@@ -34,6 +36,49 @@ const patternIncidentsSQL = `SELECT x.ci_id, count(*) AS k FROM tickets t JOIN t
 	WHERE t.authority_id = $1 AND t.type = 'incident' AND t.merged_into_id IS NULL AND t.created_at >= $2 AND t.created_at < $3
 	GROUP BY x.ci_id`
 
+// patternRule loads an authority's model-pattern rule, the default when
+// it has none.
+func patternRule(ctx context.Context, q sqlx.QueryerContext, authority int64) (cmdb.PatternRule, error) {
+	var r cmdb.PatternRule
+	err := q.QueryRowxContext(ctx, `SELECT alpha, min_incidents, min_devices FROM pattern_rules WHERE authority_id = $1`, authority).
+		Scan(&r.Alpha, &r.MinIncidents, &r.MinDevices)
+	if err == sql.ErrNoRows {
+		return cmdb.DefaultPatternRule(), nil
+	}
+	return r, err
+}
+
+// FindPatternRule returns an authority's model-pattern rule; see
+// cmdb.FailureStore.
+func (db *DB) FindPatternRule(ctx context.Context, s cmdb.Scope, authority int64) (cmdb.PatternRule, error) {
+	if err := db.authorityExists(ctx, s, authority); err != nil {
+		return cmdb.PatternRule{}, err
+	}
+	r, err := patternRule(ctx, db.db, authority)
+	return r, mapErr("postgres.FindPatternRule", err)
+}
+
+// SetPatternRule stores an authority's model-pattern rule; see
+// cmdb.FailureStore.
+func (db *DB) SetPatternRule(ctx context.Context, s cmdb.Scope, authority int64, r cmdb.PatternRule) error {
+	if err := db.authorityExists(ctx, s, authority); err != nil {
+		return err
+	}
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	return mapErr("postgres.SetPatternRule", db.inTx(ctx, func(tx *sqlx.Tx) error {
+		now := db.now()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO pattern_rules (authority_id, alpha, min_incidents, min_devices, updated_at, updated_by)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (authority_id) DO UPDATE
+			SET alpha = $2, min_incidents = $3, min_devices = $4, updated_at = $5, updated_by = $6`,
+			authority, r.Alpha, r.MinIncidents, r.MinDevices, now, s.Source()); err != nil {
+			return err
+		}
+		return audit(ctx, tx, s, cmdb.AuditPatternRuleSet, "authority:"+itoa(authority), authority, map[string]any{"rule": r}, now)
+	}))
+}
+
 // FindFailurePatterns runs the model-pattern test; see cmdb.FailureStore.
 // The database sums devices per class, vendor and model as stored (one
 // pass over the authority's CIs and the year's incidents); the domain
@@ -55,6 +100,10 @@ func (db *DB) FindFailurePatterns(ctx context.Context, s cmdb.Scope, authority i
 	if err := db.authorityExists(ctx, s, authority); err != nil {
 		return nil, err
 	}
+	rule, err := patternRule(ctx, db.db, authority)
+	if err != nil {
+		return nil, mapErr("postgres.FindFailurePatterns", err)
+	}
 	to := db.now()
 	from := to.AddDate(0, 0, -cmdb.PatternWindowDays)
 	var sums []struct {
@@ -66,7 +115,7 @@ func (db *DB) FindFailurePatterns(ctx context.Context, s cmdb.Scope, authority i
 		Devices   int     `db:"devices"`
 		Affected  int     `db:"affected"`
 	}
-	err := db.db.SelectContext(ctx, &sums, `WITH inc AS (`+patternIncidentsSQL+`), ret AS (`+patternRetiredSQL+`),
+	err = db.db.SelectContext(ctx, &sums, `WITH inc AS (`+patternIncidentsSQL+`), ret AS (`+patternRetiredSQL+`),
 		dev AS (SELECT c.class, c.vendor, c.model, coalesce(inc.k, 0) AS k, `+serviceYearsSQL+` AS years
 			FROM cis c LEFT JOIN inc ON inc.ci_id = c.id LEFT JOIN ret ON ret.ci_id = c.id
 			WHERE c.authority_id = $1 AND c.merged_into IS NULL AND c.status <> 'planned')
@@ -81,7 +130,7 @@ func (db *DB) FindFailurePatterns(ctx context.Context, s cmdb.Scope, authority i
 		groups[i] = cmdb.PatternGroup{Class: g.Class, Vendor: g.Vendor, Model: g.Model, Incidents: g.Incidents, Years: g.Years,
 			Devices: g.Devices, Affected: g.Affected}
 	}
-	found := cmdb.FindModelPatternsInGroups(groups, cmdb.DefaultPatternRule())
+	found := cmdb.FindModelPatternsInGroups(groups, rule)
 	out := make([]*cmdb.FailurePattern, 0, len(found))
 	if len(found) == 0 {
 		return out, nil

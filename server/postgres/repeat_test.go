@@ -215,6 +215,56 @@ func TestRepeatFailureRule(t *testing.T) {
 	}
 }
 
+// TestPatternRule: an authority's model-pattern rule is the default
+// until set, is stored as set, is validated naming the field (nothing
+// stored then), is audited and stays within the authority.
+func TestPatternRule(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	x := newTicketEnv(t, "PRL")
+	a := x.tn.Authority.ID
+	otherIT, _ := x.otherAuthority(t, "PRX")
+	r, err := x.db.FindPatternRule(ctx, x.authIT, a)
+	must(t, err)
+	if r != cmdb.DefaultPatternRule() {
+		t.Fatalf("without a rule: %+v, want the default", r)
+	}
+	rule := cmdb.PatternRule{Alpha: 0.05, MinIncidents: 4, MinDevices: 2}
+	must(t, x.db.SetPatternRule(ctx, x.authIT, a, rule))
+	if got, err := x.db.FindPatternRule(ctx, x.authIT, a); err != nil || got != rule {
+		t.Fatalf("stored rule: %+v %v", got, err)
+	}
+	for field, bad := range map[string]cmdb.PatternRule{
+		"alpha":         {Alpha: 0.7, MinIncidents: 4, MinDevices: 2},
+		"min_incidents": {Alpha: 0.05, MinIncidents: 0, MinDevices: 2},
+		"min_devices":   {Alpha: 0.05, MinIncidents: 4, MinDevices: cmdb.MaxPatternCount + 1},
+	} {
+		if err := x.db.SetPatternRule(ctx, x.authIT, a, bad); cmdb.ErrorCode(err) != cmdb.EINVALID || cmdb.ErrorField(err) != field {
+			t.Errorf("%+v: %v, want EINVALID on %s", bad, err, field)
+		}
+	}
+	if got, _ := x.db.FindPatternRule(ctx, admin, a); got != rule {
+		t.Errorf("a refused rule changed the stored one: %+v", got)
+	}
+	evs, _, err := x.db.FindAudit(ctx, x.authIT, cmdb.AuditFilter{AuthorityID: a, Action: cmdb.AuditPatternRuleSet, Limit: 10})
+	must(t, err)
+	if len(evs) != 1 || evs[0].Actor != x.authIT.Subject {
+		t.Errorf("audit: %+v", evs)
+	}
+	for name, err := range map[string]error{
+		"find":              second(x.db.FindPatternRule(ctx, otherIT, a)),
+		"set":               x.db.SetPatternRule(ctx, otherIT, a, rule),
+		"school IT find":    second(x.db.FindPatternRule(ctx, x.schoolIT2, a)),
+		"school IT set":     x.db.SetPatternRule(ctx, x.schoolIT2, a, rule),
+		"teacher set":       x.db.SetPatternRule(ctx, x.teacher, a, rule),
+		"no such authority": x.db.SetPatternRule(ctx, admin, a+1000, rule),
+	} {
+		if cmdb.ErrorCode(err) != cmdb.ENOTFOUND {
+			t.Errorf("%s: %v, want not found", name, err)
+		}
+	}
+}
+
 // TestFailurePatterns: a projector model with clearly more incidents per
 // device-year than the rest of its class is a pattern, listing its
 // devices; a model with a handful of incidents among many devices, at the
@@ -283,6 +333,28 @@ func TestFailurePatterns(t *testing.T) {
 	for _, d := range p.DeviceList {
 		if !slices.Contains(epson, d.CIID) || !strings.HasPrefix(d.Name, "Beamer EB-X1") {
 			t.Errorf("device %+v is not one of the model's", d)
+		}
+	}
+	// The authority's own rule decides: asking for 13 incidents the Epson
+	// is no pattern, nor asking for 5 devices; asking for 12 on 4 devices
+	// at p < 0.001 it is again.
+	for _, tc := range []struct {
+		rule cmdb.PatternRule
+		want []string
+	}{
+		{cmdb.PatternRule{Alpha: 0.01, MinIncidents: 13, MinDevices: 3}, nil},
+		{cmdb.PatternRule{Alpha: 0.001, MinIncidents: 12, MinDevices: 4}, []string{"EB-X1"}},
+		{cmdb.PatternRule{Alpha: 0.01, MinIncidents: 5, MinDevices: 5}, nil},
+	} {
+		must(t, x.db.SetPatternRule(ctx, x.authIT, a, tc.rule))
+		got, err := x.db.FindFailurePatterns(ctx, x.authIT, a)
+		must(t, err)
+		var models []string
+		for _, p := range got {
+			models = append(models, p.Model)
+		}
+		if !slices.Equal(models, tc.want) {
+			t.Errorf("rule %+v: patterns %v, want %v", tc.rule, models, tc.want)
 		}
 	}
 	// Teachers and school IT see no patterns; admins must name the authority.

@@ -23,7 +23,7 @@ var auditActions = []string{cmdb.AuditSignIn, cmdb.AuditSignInFailed, cmdb.Audit
 	cmdb.AuditUnlocked, cmdb.AuditUserCreated, cmdb.AuditUserUpdated, cmdb.AuditPasswordChanged, cmdb.AuditMembershipAdded,
 	cmdb.AuditMembershipRemove, cmdb.AuditUserDeactivated, cmdb.AuditUserActivated, cmdb.AuditTokenCreated, cmdb.AuditTokenRevoked,
 	cmdb.AuditOrgRenamed, cmdb.AuditOrgDeleted, cmdb.AuditMerge, cmdb.AuditLockReleased, cmdb.AuditLockSet, cmdb.AuditOIDCConfigured,
-	cmdb.AuditCalendarSet, cmdb.AuditSLATargetsSet, cmdb.AuditRepeatRuleSet, "enrolment_token_created", "enrolment_token_revoked",
+	cmdb.AuditCalendarSet, cmdb.AuditSLATargetsSet, cmdb.AuditRepeatRuleSet, cmdb.AuditPatternRuleSet, "enrolment_token_created", "enrolment_token_revoked",
 	"device_enrolled", "snmp_credential_created", "snmp_credential_updated", "snmp_credential_deleted", "snmp_target_deleted", "snmp_range_deleted"}
 
 // auditAction names an action in words where the catalogue has them.

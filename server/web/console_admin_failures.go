@@ -9,11 +9,10 @@ import (
 	"github.com/schulit/cmdb/server/cmdb"
 )
 
-// The repeat-failure rule (FailureStore, as
-// /authorities/{id}/repeat-failure-rule) and the monitoring rules
-// (MonitoringStore, as /authorities/{id}/monitoring-rules). The model
-// pattern test has no rule an authority can set (cmdb.DefaultPatternRule
-// serves all): its page part says what it is.
+// The repeat-failure rule and the model-pattern rule (FailureStore, as
+// /authorities/{id}/repeat-failure-rule and …/pattern-rule), one page
+// with a form each, and the monitoring rules (MonitoringStore, as
+// /authorities/{id}/monitoring-rules).
 
 func (s *server) adminFailureRoutes(h func(string, handler)) {
 	h("GET /verwaltung/wiederholfehler", s.repeatPage)
@@ -38,7 +37,15 @@ func (s *server) repeatPage(w http.ResponseWriter, r *http.Request, rq *request)
 	if err != nil {
 		return err
 	}
-	post := r.Method == http.MethodPost
+	pr, err := s.opts.Failures.FindPatternRule(r.Context(), rq.Scope, auth.ID)
+	if err != nil {
+		return err
+	}
+	// Both forms post here; the pattern form says so (teil=muster), and
+	// only the form sent is read and stored.
+	sent := r.Method == http.MethodPost
+	postPat := sent && r.PostFormValue("teil") == "muster"
+	post := sent && !postPat
 	f := newForm(rq, "rep", "/verwaltung/wiederholfehler", t("admin.save"))
 	f.Hidden = []adminHidden{{"behoerde", itoa(auth.ID)}}
 	next := cmdb.RepeatRules{ByClass: map[string]cmdb.RepeatRule{}}
@@ -75,6 +82,7 @@ func (s *server) repeatPage(w http.ResponseWriter, r *http.Request, rq *request)
 			next.ByClass[c] = cmdb.RepeatRule{Threshold: th, WindowDays: wd}
 		}
 	}
+	pf, nextPat := patternForm(r, rq, auth.ID, pr, postPat)
 	status := http.StatusOK
 	if post {
 		if !f.HasErrors() {
@@ -88,16 +96,87 @@ func (s *server) repeatPage(w http.ResponseWriter, r *http.Request, rq *request)
 		}
 		status = http.StatusUnprocessableEntity
 	}
+	if postPat {
+		if !pf.HasErrors() {
+			err := s.opts.Failures.SetPatternRule(r.Context(), rq.Scope, auth.ID, nextPat)
+			if err == nil {
+				return done(w, r, "/verwaltung/wiederholfehler?behoerde="+itoa(auth.ID), "saved")
+			}
+			if err := pf.refuse(rq, err, nil); err != nil {
+				return err
+			}
+		}
+		status = http.StatusUnprocessableEntity
+	}
 	blocks := []*adminBlock{}
 	if af := authorityFilter(rq, "/verwaltung/wiederholfehler", auth, all); af != nil {
 		blocks = append(blocks, &adminBlock{ID: "pick", Form: af})
 	}
 	p := cmdb.DefaultPatternRule()
 	blocks = append(blocks, &adminBlock{ID: "rep", Heading: auth.Name, Intro: t("admin.repeat.intro"), Form: f},
-		&adminBlock{ID: "pattern", Heading: t("admin.pattern.title"),
-			Intro: t("admin.pattern.intro", "Alpha", strconv.FormatFloat(p.Alpha, 'g', -1, 64), "Incidents", p.MinIncidents, "Devices", p.MinDevices)})
+		&adminBlock{ID: "pattern", Heading: t("admin.pattern.title"), Form: pf,
+			Intro: t("admin.pattern.intro", "Alpha", decimalText(rq, p.Alpha), "Incidents", p.MinIncidents, "Devices", p.MinDevices)})
 	v := &adminView{Heading: t("admin.repeat.title"), Blocks: blocks}
 	return s.renderAdmin(w, r, rq, status, "admin.repeat.title", v)
+}
+
+// patternForm is the form of an authority's model-pattern rule: the
+// stored rule, or what was sent (post) with the values it could not read
+// as numbers refused next to their fields; next is the rule sent.
+func patternForm(r *http.Request, rq *request, authority int64, cur cmdb.PatternRule, post bool) (f *adminForm, next cmdb.PatternRule) {
+	t := rq.tr.T
+	f = newForm(rq, "pat", "/verwaltung/wiederholfehler", t("admin.save"))
+	f.Hidden = []adminHidden{{"behoerde", itoa(authority)}, {"teil", "muster"}}
+	alpha := f.text("alpha", t("admin.field.alpha"), decimalText(rq, cur.Alpha))
+	alpha.Hint, alpha.Autocomplete = t("admin.hint.alpha"), "off"
+	inc := f.add(&adminField{ID: fieldID(f.ID, "min_incidents"), Name: "min_incidents", Label: t("admin.field.minincidents"),
+		Type: "number", Value: strconv.Itoa(cur.MinIncidents)})
+	dev := f.add(&adminField{ID: fieldID(f.ID, "min_devices"), Name: "min_devices", Label: t("admin.field.mindevices"),
+		Type: "number", Value: strconv.Itoa(cur.MinDevices)})
+	if !post {
+		return f, cur
+	}
+	refuse := func(fl *adminField, msgID string) {
+		fl.Error, f.Summary = t(msgID), t("admin.form.errors")
+	}
+	for _, fl := range []*adminField{alpha, inc, dev} {
+		fl.Value = strings.TrimSpace(r.PostFormValue(fl.Name))
+		if fl.Value == "" {
+			refuse(fl, "admin.rule.required")
+		}
+	}
+	if alpha.Error == "" {
+		// A German decimal comma or an English point.
+		a, err := strconv.ParseFloat(strings.Replace(alpha.Value, ",", ".", 1), 64)
+		if err != nil {
+			refuse(alpha, "admin.error.decimal")
+		}
+		next.Alpha = a
+	}
+	for _, x := range []struct {
+		fl  *adminField
+		dst *int
+	}{{inc, &next.MinIncidents}, {dev, &next.MinDevices}} {
+		if x.fl.Error != "" {
+			continue
+		}
+		n, err := strconv.Atoi(x.fl.Value)
+		if err != nil {
+			refuse(x.fl, "admin.error.number")
+		}
+		*x.dst = n
+	}
+	return f, next
+}
+
+// decimalText writes a number as the page's language does (0,01 in
+// German).
+func decimalText(rq *request, v float64) string {
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	if rq.tr.lang == "de" {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s
 }
 
 func levelOptions(rq *request, id string) []adminOption {

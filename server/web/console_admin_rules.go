@@ -34,6 +34,7 @@ var storeRules = []struct {
 	{regexp.MustCompile(`^a user with this e-mail address already exists$`), "admin.rule.emailtaken"},
 	{regexp.MustCompile(`^is required for SNMP`), "admin.rule.required"},
 	{regexp.MustCompile(`^must be (\d+) to (\d+)`), "admin.rule.range"},
+	{regexp.MustCompile(`^must be greater than 0 and at most 0\.5 `), "admin.rule.alpha"},
 }
 
 // ruleText says a store's invalid-input or conflict message in the

@@ -71,6 +71,14 @@ func TestAdminRuleText(t *testing.T) {
 	if !ok || field != "window_days" || msg != "Erlaubt ist eine Zahl von 1 bis 3660." {
 		t.Errorf("range: %q %q %v", field, msg, ok)
 	}
+	field, msg, ok = ruleText(rq, cmdb.PatternRule{Alpha: 0.7, MinIncidents: 5, MinDevices: 3}.Validate())
+	if !ok || field != "alpha" || msg != "Erlaubt ist eine Zahl größer als 0 und höchstens 0,5, z. B. 0,01." {
+		t.Errorf("alpha: %q %q %v", field, msg, ok)
+	}
+	field, msg, ok = ruleText(rq, cmdb.PatternRule{Alpha: 0.01, MinIncidents: 5, MinDevices: 0}.Validate())
+	if !ok || field != "min_devices" || msg != "Erlaubt ist eine Zahl von 1 bis 10000." {
+		t.Errorf("min_devices: %q %q %v", field, msg, ok)
+	}
 	if _, _, ok := ruleText(rq, cmdb.Invalid("x", "something new")); ok {
 		t.Error("an unknown rule is translated")
 	}

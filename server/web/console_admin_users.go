@@ -9,7 +9,8 @@ import (
 )
 
 // Users and their memberships through the AccountStore, as the API's
-// /users routes: list, create (with a first membership), language,
+// /users routes: list, create (with a first membership), name and
+// e-mail address, language,
 // password (set only; never shown, never put back into a form),
 // memberships added and removed, deactivate, reactivate and unlock. The
 // store decides whom the caller manages.
@@ -214,6 +215,7 @@ func (s *server) userView(r *http.Request, rq *request, id int64, refused *admin
 			Actions: []adminAction{{Action: base + "/mitgliedschaft/" + itoa(m.ID) + "/loeschen", Label: t("admin.remove"),
 				Hidden: t("admin.role."+m.Role) + " – " + o.name(m), Danger: true}}})
 	}
+	edit := userEditForm(rq, base, u.Name, u.Email)
 	add := newForm(rq, "member", base+"/mitgliedschaft", t("admin.user.addmembership"))
 	add.choice("role", t("admin.field.role"), "", roleOptions(rq))
 	add.choice("org", t("admin.field.org"), "", o.opts)
@@ -228,6 +230,7 @@ func (s *server) userView(r *http.Request, rq *request, id int64, refused *admin
 		state.Action, state.Submit, state.Danger = base+"/aktivieren", t("admin.user.activate"), false
 	}
 	blocks := []*adminBlock{{ID: "facts", List: facts},
+		{ID: "edit", Heading: t("admin.user.edit"), Intro: t("admin.user.edit.intro"), Form: pick(edit)},
 		{ID: "members", Heading: t("admin.user.memberships"), List: ms},
 		{ID: "addmember", Heading: t("admin.user.addmembership"), Form: pick(add)},
 		{ID: "language", Heading: t("admin.field.language"), Form: pick(lang)},
@@ -238,6 +241,17 @@ func (s *server) userView(r *http.Request, rq *request, id int64, refused *admin
 		blocks = append(blocks, &adminBlock{ID: "unlock", Heading: t("admin.user.locked"), Form: pick(un)})
 	}
 	return &adminView{Crumbs: []adminLink{{"/verwaltung/benutzer", t("admin.users.title")}}, Heading: u.Name, Blocks: blocks}, nil
+}
+
+// userEditForm is the form of a user's name and e-mail address, showing
+// name and email.
+func userEditForm(rq *request, base, name, email string) *adminForm {
+	t := rq.tr.T
+	f := newForm(rq, "edit", base+"/bearbeiten", t("admin.save"))
+	f.text("name", t("admin.field.name"), name).Autocomplete = "off"
+	e := f.text("email", t("admin.field.email"), email)
+	e.Type, e.Autocomplete = "email", "off"
+	return f
 }
 
 func setOrNot(rq *request, set bool) string {
@@ -269,6 +283,11 @@ func (s *server) userAction(w http.ResponseWriter, r *http.Request, rq *request)
 	base := "/verwaltung/benutzer/" + itoa(id)
 	var form *adminForm
 	switch r.PathValue("action") {
+	case "bearbeiten":
+		name, email := r.PostFormValue("name"), r.PostFormValue("email")
+		if _, err = s.opts.Accounts.UpdateUser(ctx, sc, id, cmdb.UserUpdate{Name: &name, Email: &email}); err != nil {
+			form = userEditForm(rq, base, name, email)
+		}
 	case "mitgliedschaft":
 		m := membershipOf(r)
 		m.UserID = id

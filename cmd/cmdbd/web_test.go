@@ -293,8 +293,9 @@ func TestPortalTeacher(t *testing.T) {
 		t.Fatalf("set up single sign-on: %d", code)
 	}
 	b.open("/tickets")
-	if got := b.eval(`(document.querySelector('a[href="/auth/oidc/WEB/login"]') || {}).textContent || ""`); !strings.Contains(got, "Anmelden über Stadt WEB") {
-		t.Errorf("sign-in page offers single sign-on as %q, want a link \"Anmelden über Stadt WEB\"", got)
+	// Its link carries the page asked for, so that the sign-in returns there.
+	if got := b.eval(`(document.querySelector('a[href="/auth/oidc/WEB/login?next=%2Ftickets"]') || {}).textContent || ""`); !strings.Contains(got, "Anmelden über Stadt WEB") {
+		t.Errorf("sign-in page offers single sign-on as %q, want a link \"Anmelden über Stadt WEB\" back to /tickets", got)
 	}
 	b.checkPage("sign-in")
 	b.shot("01-anmelden")

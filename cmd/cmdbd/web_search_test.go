@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -51,4 +53,43 @@ func TestPortalDeviceSearch(t *testing.T) {
 	}
 	b.open(fmt.Sprintf("/melden/raum/%d", f.room))
 	b.expect(printer, code)
+
+	// By name too; and with script, the devices come as she types,
+	// without pressing "Suchen".
+	if got := found("beamer raum"); !has(got, projector) || has(got, printer) {
+		t.Errorf("name \"beamer raum\" finds %q", got)
+	}
+	b.open("/melden")
+	b.do(chromedp.SendKeys(chromedp.ID("q"), "WEB-000"))
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.WaitVisible(`#device-results `+printer)); err != nil {
+		t.Errorf("typing an asset tag shows no device card without submitting: %v", err)
+	}
+	if p := b.path(); p != "/melden" {
+		t.Errorf("the search as one types left the page for %s", p)
+	}
+	b.expect("#search-status", "1 Gerät passt")
+	b.checkPage("device search as one types")
+	b.shot("07c-geraet-tippen")
+
+	// Her own rooms come first, the latest first: she reported in Raum
+	// 1.12 (the fixture), then in the Lehrerzimmer.
+	teacher := &client{t: t, base: c.base}
+	cookie := teacher.signInCookie(f.email, webPassword)
+	cats := asSlice(c.must(200, "GET", "/api/v1/ticket-categories?class=general", nil)["items"])
+	teacher.withCookie(cookie, 201, "POST", "/api/v1/tickets", map[string]any{"type": "incident", "title": "Fenster klemmt",
+		"category_id": id(cats[0].(map[string]any)), "impact": 3, "urgency": 3, "room_id": f.staffRoom, "channel": "portal"})
+	b.open("/melden")
+	if got := b.eval(`Array.from(document.querySelectorAll("section.recent a")).map(a => a.textContent.trim()).join(" | ")`); got != "Lehrerzimmer LZ | Raum 1.12" {
+		t.Errorf("recent rooms = %q, want the Lehrerzimmer, then Raum 1.12", got)
+	}
+	b.checkPage("report start with recent rooms")
+	b.shot("07-raum-waehlen")
+
+	// A retired device is no longer offered.
+	c.must(200, "PATCH", fmt.Sprintf("/api/v1/cis/%d", f.projector), map[string]any{"status": "retired"})
+	if got := found("web-bm-1"); has(got, projector) {
+		t.Errorf("a retired projector is still found: %q", got)
+	}
 }

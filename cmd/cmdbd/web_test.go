@@ -50,11 +50,12 @@ type portalFixture struct {
 	// For the report flow: the authority, the room and its devices, and
 	// a device of the other authority.
 	auth, school, room, printer, projector, foreignCI int64
+	staffRoom                                         int64 // the Lehrerzimmer, without devices
 }
 
 func newPortalFixture(t *testing.T, c *client) portalFixture {
 	t.Helper()
-	auth, school, room, _ := c.tenant("WEB")
+	auth, school, room, staffRoom := c.tenant("WEB")
 	printer := id(c.must(201, "POST", "/api/v1/cis", map[string]any{"authority_id": auth, "room_id": room, "class": "printer",
 		"name": "Drucker Raum 1.12", "vendor": "HP", "model": "LaserJet M404dn", "serial": "WEB-PR-1", "asset_tag": "WEB-00042"}))
 	projector := id(c.must(201, "POST", "/api/v1/cis", map[string]any{"authority_id": auth, "room_id": room, "class": "projector",
@@ -69,7 +70,8 @@ func newPortalFixture(t *testing.T, c *client) portalFixture {
 		return 0
 	}
 	jam, lamp := category("printer", "Papierstau"), category("projector", "Lampe")
-	f := portalFixture{email: "anna.schmidt@gymnasium-am-see.de", auth: auth, school: school, room: room, printer: printer, projector: projector}
+	f := portalFixture{email: "anna.schmidt@gymnasium-am-see.de", auth: auth, school: school, room: room, printer: printer, projector: projector,
+		staffRoom: staffRoom}
 	c.must(201, "POST", "/api/v1/users", map[string]any{"email": f.email, "name": "Anna Schmidt", "password": webPassword,
 		"memberships": []map[string]any{{"role": "teacher", "org_id": school}}})
 	teacher := &client{t: t, base: c.base}

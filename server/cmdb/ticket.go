@@ -522,6 +522,10 @@ type TicketStore interface {
 	// is no person (an integration token), ECONFLICT naming "status" when
 	// the ticket is no longer open.
 	AddTicketWatcher(ctx context.Context, s Scope, ticketID int64) (*Ticket, error)
+	// FindRecentRooms lists the rooms of the caller's own reports in a
+	// school (a ticket's room, or its device's), the latest first, at most
+	// limit: the portal offers them before all the others.
+	FindRecentRooms(ctx context.Context, s Scope, schoolID int64, limit int) ([]int64, error)
 	// FindJoinedTickets says which of the tickets the signed-in caller
 	// joined ("me too"), so that a page offers to join only the others.
 	FindJoinedTickets(ctx context.Context, s Scope, ticketIDs []int64) (map[int64]bool, error)

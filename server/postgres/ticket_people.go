@@ -53,3 +53,26 @@ func (db *DB) FindJoinedTickets(ctx context.Context, s cmdb.Scope, ticketIDs []i
 	}
 	return out, mapErr("postgres.FindJoinedTickets", err)
 }
+
+// FindRecentRooms lists the rooms of the caller's own reports in a
+// school; see cmdb.TicketStore.
+func (db *DB) FindRecentRooms(ctx context.Context, s cmdb.Scope, schoolID int64, limit int) ([]int64, error) {
+	out := []int64{}
+	if s.UserID == 0 {
+		return out, nil
+	}
+	if limit <= 0 || limit > 20 {
+		limit = 5
+	}
+	// The caller's own tickets (tickets_reporter), newest first; a device's
+	// room is where it is now. Rooms are checked against the school, so a
+	// device moved elsewhere does not bring another school's room along.
+	err := db.db.SelectContext(ctx, &out, `SELECT room FROM (
+			SELECT coalesce(t.room_id, c.room_id) AS room, max(t.created_at) AS at
+			FROM tickets t LEFT JOIN ticket_cis x ON x.ticket_id = t.id LEFT JOIN cis c ON c.id = x.ci_id
+			WHERE t.reporter_user_id = $1 AND t.school_id = $2
+			GROUP BY 1) r
+		JOIN rooms ro ON ro.id = r.room AND ro.school_id = $2
+		ORDER BY r.at DESC, r.room LIMIT $3`, s.UserID, schoolID, limit)
+	return out, mapErr("postgres.FindRecentRooms", err)
+}

@@ -106,6 +106,15 @@ func (p *page) OtherLangName() string {
 	return "Deutsch"
 }
 
+// RoomCode is a room's code where its name does not say it already
+// ("Lehrerzimmer" LZ, but "Raum 1.12" not again 1.12).
+func (p *page) RoomCode(name, code string) string {
+	if code == "" || strings.Contains(strings.ToLower(name), strings.ToLower(code)) {
+		return ""
+	}
+	return code
+}
+
 // Status is the label of a ticket status in the page's language.
 func (p *page) Status(status string) string { return p.T("status." + status) }
 

@@ -18,6 +18,9 @@ type reportSchoolView struct {
 	Query     string
 	Buildings []buildingRooms
 	Matches   int
+	// Recent are the rooms of the caller's own reports in the school, the
+	// latest first (shown above the buildings when nothing is searched).
+	Recent []*cmdb.Room
 	// Devices are the school's devices matching the search by name,
 	// asset tag, serial or short code: a teacher who knows the device
 	// need not know its room.
@@ -55,6 +58,11 @@ func (s *server) reportSchool(w http.ResponseWriter, r *http.Request, rq *reques
 		if v.Devices, err = s.schoolDevices(r, rq, v.School, v.Query); err != nil {
 			return err
 		}
+		if v.Query == "" {
+			if v.Recent, err = s.recentRooms(r, rq, v.School, v.Buildings); err != nil {
+				return err
+			}
+		}
 	}
 	s.render(w, r, rq, http.StatusOK, "report", "report.title", v)
 	return nil
@@ -91,6 +99,31 @@ func (s *server) schoolRooms(r *http.Request, rq *request, school *cmdb.School, 
 		}
 	}
 	return out, matches, nil
+}
+
+// maxRecentRooms is how many of her rooms a teacher sees first.
+const maxRecentRooms = 5
+
+// recentRooms are the rooms of the caller's own reports in school, the
+// latest first, among the rooms listed.
+func (s *server) recentRooms(r *http.Request, rq *request, school *cmdb.School, listed []buildingRooms) ([]*cmdb.Room, error) {
+	ids, err := s.opts.Tickets.FindRecentRooms(r.Context(), rq.Scope, school.ID, maxRecentRooms)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	byID := map[int64]*cmdb.Room{}
+	for _, b := range listed {
+		for _, room := range b.Rooms {
+			byID[room.ID] = room
+		}
+	}
+	var out []*cmdb.Room
+	for _, id := range ids {
+		if room := byID[id]; room != nil {
+			out = append(out, room)
+		}
+	}
+	return out, nil
 }
 
 // reportRoomView shows the devices of a room as cards.
@@ -151,13 +184,18 @@ func (s *server) schoolDevices(r *http.Request, rq *request, school *cmdb.School
 	var out []deviceLine
 	seen := map[int64]bool{}
 	add := func(ci *cmdb.CI) {
-		if ci.SchoolID == school.ID && !seen[ci.ID] && len(out) < maxDeviceMatches {
+		if ci.SchoolID == school.ID && reportable(ci) && !seen[ci.ID] && len(out) < maxDeviceMatches {
 			seen[ci.ID] = true
 			out = append(out, deviceLine{ID: ci.ID, Name: ciName(ci), Class: ci.Class, AssetTag: ci.AssetTag, Code: cmdb.ShortCode(ci.ID)})
 		}
 	}
 	if id, err := cmdb.ParseShortCode("q", query); err == nil {
-		if ci, err := s.opts.CIs.FindCIByID(ctx, rq.Scope, id); err == nil {
+		ci, err := s.opts.CIs.FindCIByID(ctx, rq.Scope, id)
+		if err == nil && ci.MergedInto != 0 {
+			// A duplicate's label names the device it was merged into.
+			ci, err = s.opts.CIs.FindCIByID(ctx, rq.Scope, ci.MergedInto)
+		}
+		if err == nil {
 			add(ci)
 		} else if cmdb.ErrorCode(err) != cmdb.ENOTFOUND {
 			return nil, err

@@ -18,12 +18,40 @@ window.addEventListener("pageshow", function () {
     f.removeAttribute("aria-busy");
   });
 });
-// Room search: with script, the list filters as one types; without, the
-// search form asks the server (same result).
+// Room and device search: with script, the room list filters as one
+// types, and the devices matching (name, asset tag, serial, the label's
+// code: the server knows them) follow a moment later from the same page
+// the search form asks for; without script, the form asks the server
+// (same result).
 (function () {
   var q = document.getElementById("q");
+  var results = document.getElementById("device-results");
+  var status = document.getElementById("search-status");
   var lists = document.querySelectorAll("[data-filter] li");
-  if (!q || !lists.length) return;
+  if (!q || (!lists.length && !results)) return;
+  var timer = 0, asked = 0;
+  function devices(term) {
+    if (!results || !q.form) return;
+    var mine = ++asked;
+    if (term.length < 2) {
+      results.innerHTML = "";
+      if (status) status.textContent = "";
+      return;
+    }
+    var url = q.form.action + "?" + new URLSearchParams(new FormData(q.form)).toString();
+    fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        if (mine !== asked) return; // a later search answered first
+        var page = new DOMParser().parseFromString(html, "text/html");
+        var found = page.getElementById("device-results");
+        var said = page.getElementById("search-status");
+        if (!found) return;
+        results.innerHTML = found.innerHTML;
+        if (status && said) status.textContent = said.textContent;
+      })
+      .catch(function () {}); // the search button still asks the server
+  }
   q.addEventListener("input", function () {
     var term = q.value.trim().toLowerCase();
     lists.forEach(function (li) {
@@ -32,5 +60,7 @@ window.addEventListener("pageshow", function () {
     document.querySelectorAll("[data-filter]").forEach(function (section) {
       section.hidden = !section.querySelector("li:not([hidden])");
     });
+    clearTimeout(timer);
+    timer = setTimeout(function () { devices(term); }, 250);
   });
 })();

@@ -72,6 +72,17 @@ func TestPortalReport(t *testing.T) {
 		"body_md": "Drücken Sie **Source** auf der Fernbedienung und wählen Sie *HDMI 1*.\n\n<script>alert(1)</script>", "classes": []string{"projector"}})
 	c.must(201, "POST", "/api/v1/kb-articles", map[string]any{"authority_id": f.auth, "title": "Interner Hinweis: Lampenstunden",
 		"public": false, "body_md": "Nur für die IT.", "classes": []string{"projector"}})
+	// Articles for one problem each: shown by the category once it is chosen.
+	projectorCat := map[string]int64{}
+	for _, it := range asSlice(c.must(200, "GET", "/api/v1/ticket-categories?class=projector", nil)["items"]) {
+		projectorCat[it.(map[string]any)["name"].(string)] = id(it.(map[string]any))
+	}
+	c.must(201, "POST", "/api/v1/kb-articles", map[string]any{"authority_id": f.auth, "title": "Steckt das HDMI-Kabel fest?", "public": true,
+		"body_md": "Ziehen Sie das Kabel ab und stecken Sie es wieder ein.", "classes": []string{"projector"},
+		"category_ids": []int64{projectorCat["Kein Bild"]}})
+	c.must(201, "POST", "/api/v1/kb-articles", map[string]any{"authority_id": f.auth, "title": "Die Lampe blinkt?", "public": true,
+		"body_md": "Lassen Sie den Beamer zehn Minuten abkühlen.", "classes": []string{"projector"},
+		"category_ids": []int64{projectorCat["Lampe"]}})
 	// A duplicate of the projector, merged into it: its old label still works.
 	dup := id(c.must(201, "POST", "/api/v1/cis", map[string]any{"authority_id": f.auth, "room_id": f.room, "class": "projector",
 		"name": "Beamer Raum 1.12", "vendor": "Epson", "model": "EB-W49", "serial": "WEB-BM-OLD"}))
@@ -116,7 +127,18 @@ func TestPortalReport(t *testing.T) {
 	b.do(chromedp.Click(chromedp.CSS(`.help summary`)))
 	b.shot("11-geraet-selbsthilfe")
 
+	shownTips := func() string {
+		return b.eval(`Array.from(document.querySelectorAll("#cat-help details")).filter(d => !d.hidden && !d.closest("[hidden]")).map(d => d.querySelector("summary").textContent.trim()).join(" | ")`)
+	}
+	if got := shownTips(); got != "" {
+		t.Errorf("before a problem is chosen, the tips for problems show: %q", got)
+	}
 	p.tap(`//label[contains(., "Kein Bild")]`)
+	if got := shownTips(); got != "Steckt das HDMI-Kabel fest?" {
+		t.Errorf("with \"Kein Bild\" chosen, the tips read %q, want that problem's article only", got)
+	}
+	b.checkPage("device report, a problem chosen")
+	b.shot("11b-tipp-zur-stoerung")
 	b.do(chromedp.SendKeys(chromedp.ID("description"), "Der Beamer zeigt kein Bild, die Lampe blinkt rot."))
 	p.tap(`//label[contains(., "Der Unterricht kann nicht stattfinden")]`)
 	p.send(`form.form button[type=submit]`)

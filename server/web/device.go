@@ -62,6 +62,9 @@ func (s *server) scannedCI(r *http.Request, rq *request, code string) (*cmdb.CI,
 	return nil, cmdb.Errorf(cmdb.ENOTFOUND, "code %s: merge chain too long", code)
 }
 
+// maxHelp bounds the self-help articles a report page shows.
+const maxHelp = 6
+
 // reportable: a device that is gone (retired, disposed) or merged away
 // takes no reports; its label is stale.
 func reportable(ci *cmdb.CI) bool {
@@ -75,7 +78,10 @@ type reportView struct {
 	CIID    int64
 	Room    *cmdb.Room
 	Open    []openTicket
-	Help    []helpArticle
+	Help    []helpArticle // for the device, whatever is wrong
+	// CatHelp are articles for some of its categories, shown by the
+	// category choice (the script shows those of the one chosen).
+	CatHelp []helpArticle
 	Cats    []*cmdb.TicketCategory
 	Form    reportForm
 	Errors  fieldErrors
@@ -108,6 +114,8 @@ type openTicket struct {
 type helpArticle struct {
 	Title string
 	Body  template.HTML
+	// Categories are the ids it is for, space-separated ("" for all).
+	Categories string
 }
 
 // urgencies are the form's choices in plain words, most urgent first
@@ -186,7 +194,7 @@ func (s *server) deviceReportView(r *http.Request, rq *request) (*reportView, er
 	}
 	if s.opts.KB != nil {
 		arts, _, err := s.opts.KB.FindKBArticles(ctx, rq.Scope, cmdb.KBFilter{Class: ci.Class,
-			Model: strings.TrimSpace(ci.Vendor + " " + ci.Model), PublicOnly: true, Limit: 3})
+			Model: strings.TrimSpace(ci.Vendor + " " + ci.Model), PublicOnly: true, Limit: maxHelp})
 		if err != nil {
 			return nil, err
 		}
@@ -194,7 +202,17 @@ func (s *server) deviceReportView(r *http.Request, rq *request) (*reportView, er
 			// BodyHTML is rendered from Markdown and sanitised by the
 			// KB store when the article is saved (see cmdb.KBArticle);
 			// that, and only that, makes it safe to put in as it is.
-			v.Help = append(v.Help, helpArticle{Title: a.Title, Body: template.HTML(a.BodyHTML)})
+			h := helpArticle{Title: a.Title, Body: template.HTML(a.BodyHTML)}
+			if len(a.CategoryIDs) == 0 {
+				v.Help = append(v.Help, h)
+				continue
+			}
+			ids := make([]string, len(a.CategoryIDs))
+			for i, id := range a.CategoryIDs {
+				ids[i] = strconv.FormatInt(id, 10)
+			}
+			h.Categories = strings.Join(ids, " ")
+			v.CatHelp = append(v.CatHelp, h)
 		}
 	}
 	cats, err := s.opts.Tickets.FindTicketCategories(ctx, rq.Scope, ci.Class)

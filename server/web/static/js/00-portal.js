@@ -64,3 +64,24 @@ window.addEventListener("pageshow", function () {
     timer = setTimeout(function () { devices(term); }, 250);
   });
 })();
+// Self-help for the problem chosen: the articles for other categories
+// hide (without script, all of them show).
+(function () {
+  var box = document.getElementById("cat-help");
+  if (!box || !box.closest("form")) return;
+  var form = box.closest("form");
+  function show() {
+    var chosen = form.querySelector("input[name=category]:checked");
+    var any = false;
+    box.querySelectorAll("[data-categories]").forEach(function (a) {
+      var ids = a.dataset.categories.split(" ");
+      a.hidden = !chosen || ids.indexOf(chosen.value) < 0;
+      any = any || !a.hidden;
+    });
+    box.hidden = !any;
+  }
+  form.addEventListener("change", function (ev) {
+    if (ev.target.name === "category") show();
+  });
+  show();
+})();

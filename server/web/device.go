@@ -73,12 +73,12 @@ func reportable(ci *cmdb.CI) bool {
 
 // reportView is the device (or room) report page.
 type reportView struct {
-	Action  string // where the form posts
-	Device  *deviceLine
-	CIID    int64
-	Room    *cmdb.Room
-	Open    []openTicket
-	Help    []helpArticle // for the device, whatever is wrong
+	Action string // where the form posts
+	Device *deviceLine
+	CIID   int64
+	Room   *cmdb.Room
+	Open   []openTicket
+	Help   []helpArticle // for the device, whatever is wrong
 	// CatHelp are articles for some of its categories, shown by the
 	// category choice (the script shows those of the one chosen).
 	CatHelp []helpArticle

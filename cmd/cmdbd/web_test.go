@@ -520,6 +520,46 @@ func TestPortalPageWeight(t *testing.T) {
 	}
 }
 
+// TestPortalLanguageFollowsBrowser: a person who never chose a language
+// sees the portal in their browser's; one who chose keeps their choice.
+func TestPortalLanguageFollowsBrowser(t *testing.T) {
+	t.Parallel()
+	c, _ := startServer(t)
+	f := newPortalFixture(t, c)
+	c.must(201, "POST", "/api/v1/users", map[string]any{"email": "tom.berg@gymnasium-am-see.de", "name": "Tom Berg", "password": webPassword,
+		"memberships": []map[string]any{{"role": "teacher", "org_id": f.school}}})
+	c.must(201, "POST", "/api/v1/users", map[string]any{"email": "eva.roth@gymnasium-am-see.de", "name": "Eva Roth", "password": webPassword,
+		"language": "de", "memberships": []map[string]any{{"role": "teacher", "org_id": f.school}}})
+	lang := func(email string) string {
+		cookie := (&client{t: t, base: c.base}).signInCookie(email, webPassword)
+		req, _ := http.NewRequest("GET", c.base+"/", nil)
+		req.Header.Set("Cookie", cookie)
+		req.Header.Set("Accept-Language", "en-GB,en;q=0.9")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET / as %s: %d", email, resp.StatusCode)
+		}
+		return resp.Header.Get("Content-Language")
+	}
+	if got := lang("tom.berg@gymnasium-am-see.de"); got != "en" {
+		t.Errorf("a teacher who never chose, with an English browser, gets %q, want en", got)
+	}
+	if got := lang("eva.roth@gymnasium-am-see.de"); got != "de" {
+		t.Errorf("a teacher who chose German, with an English browser, gets %q, want de", got)
+	}
+	u := c.must(200, "GET", "/api/v1/users", nil)
+	for _, it := range asSlice(u["items"]) {
+		m := it.(map[string]any)
+		if m["email"] == "tom.berg@gymnasium-am-see.de" && m["language"] != nil {
+			t.Errorf("a user who never chose shows language %v", m["language"])
+		}
+	}
+}
+
 // TestPortalWithoutScript: with JavaScript off, a teacher still signs
 // in, finds a room by the search form and adds a comment.
 func TestPortalWithoutScript(t *testing.T) {

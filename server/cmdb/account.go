@@ -53,9 +53,10 @@ type User struct {
 	ID    int64  `json:"id"`
 	Email string `json:"email"`
 	Name  string `json:"name"`
-	// Language is the language of the user's mail (de or en); on create
-	// empty means de.
-	Language     string       `json:"language"`
+	// Language is the language the user chose (de or en), for the portal
+	// and their mail; empty when they never chose: the portal then follows
+	// their browser, and mail is German.
+	Language     string       `json:"language,omitempty"`
 	Disabled     bool         `json:"disabled"`
 	HasPassword  bool         `json:"has_password"`
 	CreatedAt    time.Time    `json:"created_at"`

@@ -13,7 +13,7 @@ import (
 var _ cmdb.AccountStore = (*DB)(nil)
 
 // userColumns selects a users row into userRow.
-const userColumns = `u.id, u.email, u.name, u.language, u.disabled, u.password_hash IS NOT NULL AS has_password, u.created_at,
+const userColumns = `u.id, u.email, u.name, coalesce(u.language, '') AS language, u.disabled, u.password_hash IS NOT NULL AS has_password, u.created_at,
 	u.last_sign_in_at, u.locked_until`
 
 type userRow struct {
@@ -105,8 +105,10 @@ func (db *DB) CreateUser(ctx context.Context, s cmdb.Scope, u *cmdb.User, passwo
 		return err
 	}
 	u.Email = email
-	if u.Language, err = cmdb.ValidateLanguage("language", u.Language); err != nil {
-		return err
+	if u.Language != "" { // none: the portal follows the browser, mail is German
+		if u.Language, err = cmdb.ValidateLanguage("language", u.Language); err != nil {
+			return err
+		}
 	}
 	var hash *string
 	if password != "" {
@@ -129,7 +131,7 @@ func (db *DB) CreateUser(ctx context.Context, s cmdb.Scope, u *cmdb.User, passwo
 			}
 		}
 		err := tx.QueryRowxContext(ctx, `INSERT INTO users (email, name, password_hash, created_at, language) VALUES ($1, $2, $3, $4, $5)
-			RETURNING id, created_at`, email, u.Name, hash, db.now(), u.Language).Scan(&u.ID, &u.CreatedAt)
+			RETURNING id, created_at`, email, u.Name, hash, db.now(), nullIfEmptyLang(u.Language)).Scan(&u.ID, &u.CreatedAt)
 		if ErrorIsUnique(err) {
 			return &cmdb.Error{Code: cmdb.ECONFLICT, Field: "email", Message: "a user with this e-mail address already exists"}
 		} else if err != nil {
@@ -476,4 +478,12 @@ func (db *DB) memberships(ctx context.Context, q sqlx.QueryerContext, userID int
 func ErrorIsUnique(err error) bool {
 	pe, ok := err.(*pq.Error)
 	return ok && pe.Code == "23505"
+}
+
+// nullIfEmptyLang stores a language not chosen as NULL.
+func nullIfEmptyLang(lang string) *string {
+	if lang == "" {
+		return nil
+	}
+	return &lang
 }

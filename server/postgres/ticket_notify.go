@@ -68,7 +68,7 @@ func (db *DB) notifyTicket(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, ev cm
 				(t.provider_id IS NULL AND m.role = 'authority_it' AND m.org_id = t.authority_id)
 				OR (t.provider_id IS NOT NULL AND m.role = 'provider' AND m.org_id = t.provider_id)
 				WHERE $3 AND ($4 OR t.assignee_user_id IS NULL))
-		SELECT u.id AS user_id, u.email, u.language FROM r JOIN users u ON u.id = r.uid
+		SELECT u.id AS user_id, u.email, coalesce(u.language, 'de') AS language FROM r JOIN users u ON u.id = r.uid
 		WHERE NOT u.disabled AND u.id <> $5 ORDER BY u.email LIMIT $6`,
 		t.ID, w.reporter, w.group, w.everyoneInGroup, actor, maxNotifyRecipients)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -150,4 +151,42 @@ func TestPortalBadInput(t *testing.T) {
 	if r := postForm(t, c.base+"/melden/betroffen", old, url.Values{"ticket": {f.colleagues}}, "Referer", device); r.location != "/anmelden?next="+url.QueryEscape(strings.TrimPrefix(device, c.base)) {
 		t.Errorf("me too without session goes to %q", r.location)
 	}
+}
+
+// TestPortalHugePhoto: a photo far over the limit (a phone's 25 MB
+// picture) gets the page with the message next to the field, not a reset
+// connection.
+func TestPortalHugePhoto(t *testing.T) {
+	t.Parallel()
+	c, _ := startServer(t)
+	f := newPortalFixture(t, c)
+	cookie := c.signInCookie(f.email, webPassword)
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		mw.WriteField("description", "Der Beamer zeigt kein Bild.")
+		part, _ := mw.CreateFormFile("photo", "IMG_0001.jpg")
+		part.Write([]byte("\xff\xd8\xff\xe0"))
+		chunk := make([]byte, 1<<20)
+		for range 25 {
+			if _, err := part.Write(chunk); err != nil {
+				break // the server stopped reading: the test reads its answer
+			}
+		}
+		mw.Close()
+		pw.Close()
+	}()
+	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/melden/geraet/%d", c.base, f.projector), pr)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Cookie", cookie)
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("a 25 MB photo: %v, want the form with a message", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(b), "zu groß") {
+		t.Errorf("a 25 MB photo: %d, want 422 and the photo's message; body %.300s", resp.StatusCode, b)
+	}
+	pr.Close()
 }

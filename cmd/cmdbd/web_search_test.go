@@ -93,3 +93,50 @@ func TestPortalDeviceSearch(t *testing.T) {
 		t.Errorf("a retired projector is still found: %q", got)
 	}
 }
+
+// TestPortalOtherSchool: a device of another school of the same
+// authority is "not found" to a teacher of the first, by its page, its
+// label and the search; a teacher of both schools picks the school first.
+func TestPortalOtherSchool(t *testing.T) {
+	t.Parallel()
+	c, _ := startServer(t)
+	f := newPortalFixture(t, c)
+	school2 := id(c.must(201, "POST", "/api/v1/schools", map[string]any{"authority_id": f.auth, "code": "40124", "name": "Realschule am Markt"}))
+	building := id(c.must(201, "POST", "/api/v1/buildings", map[string]any{"school_id": school2, "code": "M", "name": "Haupthaus"}))
+	room := id(c.must(201, "POST", "/api/v1/rooms", map[string]any{"building_id": building, "code": "E04", "name": "Raum E04"}))
+	other := id(c.must(201, "POST", "/api/v1/cis", map[string]any{"authority_id": f.auth, "room_id": room, "class": "printer",
+		"name": "Drucker E04", "vendor": "HP", "serial": "WEB-RS-1", "asset_tag": "WEB-00777"}))
+
+	b := newBrowser(t, c.base)
+	b.viewport(390, 844)
+	b.open("/anmelden?next=/melden")
+	b.do(chromedp.SendKeys(chromedp.ID("email"), f.email), chromedp.SendKeys(chromedp.ID("password"), webPassword))
+	b.submit(`button[type=submit].primary`)
+	for _, p := range []string{fmt.Sprintf("/melden/geraet/%d", other), "/r/" + shortCodeOf(c, other), fmt.Sprintf("/melden/raum/%d", room)} {
+		b.open(p)
+		if h := b.text("h1"); !strings.Contains(h, "nicht gefunden") && !strings.Contains(h, "Code unbekannt") {
+			t.Errorf("%s (another school of her authority) shows %q, want not found", p, h)
+		}
+	}
+	b.open("/melden?q=WEB-00777")
+	if n := b.eval(`String(document.querySelectorAll(".devices a").length)`); n != "0" {
+		t.Errorf("the search finds %s devices of another school", n)
+	}
+
+	// A teacher of both schools chooses the school first.
+	c.must(201, "POST", "/api/v1/users", map[string]any{"email": "jan.vogt@gymnasium-am-see.de", "name": "Jan Vogt", "password": webPassword,
+		"memberships": []map[string]any{{"role": "teacher", "org_id": f.school}, {"role": "teacher", "org_id": school2}}})
+	b2 := newBrowser(t, c.base)
+	b2.viewport(390, 844)
+	b2.open("/anmelden?next=/melden")
+	b2.do(chromedp.SendKeys(chromedp.ID("email"), "jan.vogt@gymnasium-am-see.de"), chromedp.SendKeys(chromedp.ID("password"), webPassword))
+	b2.submit(`button[type=submit].primary`)
+	got := b2.eval(`Array.from(document.querySelectorAll(".choices a")).map(a => a.textContent.trim()).join(" | ")`)
+	if !strings.Contains(got, "Gymnasium am See") || !strings.Contains(got, "Realschule am Markt") {
+		t.Errorf("the school choice reads %q", got)
+	}
+	b2.checkPage("school choice")
+	b2.submit(`.choices a[href*="schule=` + fmt.Sprint(school2) + `"]`)
+	b2.expect("main", "Raum E04")
+	b2.checkPage("rooms of the second school")
+}

@@ -355,6 +355,15 @@ func TestPortalTeacher(t *testing.T) {
 	}
 	b.checkPage("my tickets")
 	b.shot("04-meine-tickets")
+	// Only hers: the colleague's (phoned in for Herr Yılmaz) goes.
+	b.submit(`.tabs a[href="/tickets?nur=meine"]`)
+	if mine := b.text(".tickets"); strings.Contains(mine, f.colleagues) || !strings.Contains(mine, f.open) {
+		t.Errorf("only hers lists:\n%s", mine)
+	}
+	if cur := b.text(`.tabs a[aria-current="page"]`); cur != "Nur meine" {
+		t.Errorf("the current tab reads %q", cur)
+	}
+	b.checkPage("my tickets, only mine")
 
 	// The open ticket: place, device and IT's answer; a comment.
 	b.open("/tickets/" + f.open)

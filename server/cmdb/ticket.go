@@ -378,6 +378,8 @@ type TicketFilter struct {
 	AssigneeUserID int64
 	// Channel: tickets that came in through this channel.
 	Channel string
+	// ReporterUserID: tickets this person reported (a teacher's own).
+	ReporterUserID int64
 	// Sort: SortDefault or SortDue.
 	Sort          string
 	Limit, Offset int

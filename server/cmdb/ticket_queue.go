@@ -92,5 +92,8 @@ func (f *TicketFilter) validateQueue() error {
 	if f.Sort != SortDefault && f.Sort != SortDue {
 		return Invalid("sort", "must be due or empty, not %q", f.Sort)
 	}
+	if f.ReporterUserID < 0 {
+		return Invalid("reporter", "must be a user id")
+	}
 	return nil
 }

@@ -30,6 +30,9 @@ func queueFilter(w *where, f cmdb.TicketFilter, order string) string {
 	if f.Channel != "" {
 		w.add("t.channel = ?", f.Channel)
 	}
+	if f.ReporterUserID != 0 {
+		w.add("t.reporter_user_id = ?", f.ReporterUserID)
+	}
 	if f.Sort == cmdb.SortDue {
 		if order == ticketOpenOrder {
 			return ticketDueOrder

@@ -67,6 +67,9 @@ func TestTicketQueue(t *testing.T) {
 	if g := list(x.providerIT, cmdb.TicketFilter{}); g != "1:Drucker B" {
 		t.Errorf("the provider's list: %s", g)
 	}
+	if g := list(x.teacher, cmdb.TicketFilter{ReporterUserID: x.teacher.UserID}); g != "1:Drucker A" {
+		t.Errorf("the teacher's own: %s", g)
+	}
 	for _, f := range []cmdb.TicketFilter{{Channel: "fax"}, {Sort: "title"}, {AssigneeUserID: -1}} {
 		if _, _, err := x.db.FindTickets(ctx, x.authIT, f); cmdb.ErrorCode(err) != cmdb.EINVALID {
 			t.Errorf("filter %+v: %v, want EINVALID", f, err)

@@ -34,8 +34,9 @@ func (s *server) liveTickets(w http.ResponseWriter, r *http.Request, rq *request
 		}
 		ts = []*cmdb.Ticket{t}
 	} else {
+		f, _, _ := myTicketsFilter(rq, r.URL.Query())
 		var err error
-		if ts, _, err = s.opts.Tickets.FindTickets(r.Context(), rq.Scope, myTicketsFilter); err != nil {
+		if ts, _, err = s.opts.Tickets.FindTickets(r.Context(), rq.Scope, f); err != nil {
 			return err
 		}
 	}

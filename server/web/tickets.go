@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,10 +25,45 @@ type ticketRow struct {
 type ticketsView struct {
 	Tickets []ticketRow
 	Total   int
+	// OnlyMine: only the tickets she reported ("?nur=meine"), not her
+	// school's too.
+	OnlyMine   bool
+	Page       int    // from 1
+	Prev, Next string // the other pages' links; "" when there is none
+	Live       string // what the live status follows: this page's list
 }
 
-// myTicketsFilter is the list My tickets shows (and live.go follows).
-var myTicketsFilter = cmdb.TicketFilter{Limit: 100}
+// myTicketsPage is how many tickets a page of My tickets lists.
+const myTicketsPage = 50
+
+// myTicketsFilter is the list My tickets shows for the query (and
+// live.go follows): her school's and hers, or hers only; page by page.
+func myTicketsFilter(rq *request, q url.Values) (cmdb.TicketFilter, bool, int) {
+	f := cmdb.TicketFilter{Limit: myTicketsPage}
+	mine := q.Get("nur") == "meine"
+	if mine {
+		f.ReporterUserID = rq.User.ID
+	}
+	page, _ := strconv.Atoi(q.Get("seite"))
+	page = max(1, min(page, 1000))
+	f.Offset = (page - 1) * myTicketsPage
+	return f, mine, page
+}
+
+// myTicketsQuery is the query of a My tickets list.
+func myTicketsQuery(mine bool, page int) string {
+	q := url.Values{}
+	if mine {
+		q.Set("nur", "meine")
+	}
+	if page > 1 {
+		q.Set("seite", strconv.Itoa(page))
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
+}
 
 // myTickets lists the caller's tickets and their school's: the store
 // gives each caller what they may see.
@@ -35,11 +71,18 @@ func (s *server) myTickets(w http.ResponseWriter, r *http.Request, rq *request) 
 	if isStaff(rq.Scope) {
 		return s.queueList(w, r, rq) // the staff queue (console_queue.go)
 	}
-	ts, total, err := s.opts.Tickets.FindTickets(r.Context(), rq.Scope, myTicketsFilter)
+	f, mine, page := myTicketsFilter(rq, r.URL.Query())
+	ts, total, err := s.opts.Tickets.FindTickets(r.Context(), rq.Scope, f)
 	if err != nil {
 		return err
 	}
-	v := ticketsView{Total: total}
+	v := ticketsView{Total: total, OnlyMine: mine, Page: page, Live: "/live/tickets" + myTicketsQuery(mine, page)}
+	if page > 1 {
+		v.Prev = "/tickets" + myTicketsQuery(mine, page-1)
+	}
+	if f.Offset+len(ts) < total {
+		v.Next = "/tickets" + myTicketsQuery(mine, page+1)
+	}
 	for _, t := range ts {
 		v.Tickets = append(v.Tickets, ticketRow{Number: t.Number, Title: t.Title, Status: t.Status, Created: t.CreatedAt,
 			Open: t.Status != cmdb.StatusResolved && t.Status != cmdb.StatusClosed, Mine: t.ReporterUserID == rq.User.ID})

@@ -19,7 +19,7 @@ import (
 func tools(t *testing.T) (pdftoppm, zbarimg string) {
 	t.Helper()
 	var missing []string
-	for _, n := range []string{"pdftoppm", "zbarimg"} {
+	for _, n := range []string{"pdftoppm", "pdftotext", "zbarimg"} {
 		if _, err := exec.LookPath(n); err != nil {
 			missing = append(missing, n)
 		}
@@ -101,6 +101,18 @@ func TestSheetDecodes(t *testing.T) {
 		out, err := exec.Command(zbarimg, "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", one).Output()
 		if got := strings.TrimSpace(string(out)); err != nil || got != want {
 			t.Errorf("label %d decodes to %q (%v), want %q", i, got, err, want)
+		}
+		// The label's own text, read from its area of the PDF: the code,
+		// the asset tag and the start of the device's name.
+		const ptPerMM = 72 / 25.4
+		txt, err := exec.Command("pdftotext", "-f", fmt.Sprint(i/st.PerSheet()+1), "-l", fmt.Sprint(i/st.PerSheet()+1),
+			"-x", fmt.Sprint(int(float64(x0)/dpmm*ptPerMM)), "-y", fmt.Sprint(int(float64(y0)/dpmm*ptPerMM)),
+			"-W", fmt.Sprint(int(st.W*ptPerMM)), "-H", fmt.Sprint(int(st.H*ptPerMM)), pdf, "-").Output()
+		text := strings.Join(strings.Fields(string(txt)), " ")
+		for _, part := range []string{ls[i].Code, ls[i].AssetTag, "Kyocera ECOSYS"} {
+			if err != nil || !strings.Contains(text, part) {
+				t.Errorf("label %d reads %q (%v), want %q on it", i, text, err, part)
+			}
 		}
 	}
 	if os.Getenv("CMDB_SCREENSHOTS") != "" {

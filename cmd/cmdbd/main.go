@@ -308,7 +308,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return quietHelp(ticketbench.Command(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr, ticketBenchExtras...))
 	case "backup":
 		return m.backup(ctx)
-	case "connector-add", "connector-list", "connector-check", "connector-remove", "sync-run", "bench-sync":
+	case "connector-add", "connector-list", "connector-check", "connector-remove", "connector-repin", "sync-run", "bench-sync":
 		return m.runConnectorCommand(ctx)
 	case "restore":
 		return m.restore(ctx)

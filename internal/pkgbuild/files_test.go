@@ -1,6 +1,10 @@
 package pkgbuild
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -45,5 +49,62 @@ func TestServiceConnectorDir(t *testing.T) {
 		if !strings.HasPrefix(c.Destination, ConnectorDir+"/cmdb-connector-") {
 			t.Errorf("connector installed as %s, not in %s", c.Destination, ConnectorDir)
 		}
+	}
+}
+
+// runPostinst runs the cmdbd package's postinst with args, every command
+// it calls replaced by a stub that logs its arguments (runuser also the
+// data directory it is given); runuser exits with runuserExit.
+func runPostinst(t *testing.T, runuserExit int, args ...string) (log, stderr string) {
+	t.Helper()
+	script, err := packFiles.ReadFile("files/cmdbd.postinst")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	logFile := filepath.Join(dir, "calls.log")
+	for _, c := range []string{"getent", "adduser", "mkdir", "chown", "chmod", "systemctl", "runuser"} {
+		body := fmt.Sprintf("#!/bin/sh\necho \"%s $*\" >>%s\n", c, logFile)
+		if c == "runuser" {
+			body += fmt.Sprintf("echo \"  CMDB_DATA_DIR=$CMDB_DATA_DIR\" >>%s\nexit %d\n", logFile, runuserExit)
+		}
+		if err := os.WriteFile(filepath.Join(dir, c), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	cmd := exec.Command(sh, append([]string{"-c", string(script), "postinst"}, args...)...)
+	cmd.Env = []string{"PATH=" + dir}
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("postinst %v: %v\n%s", args, err, errb.String())
+	}
+	b, _ := os.ReadFile(logFile)
+	return string(b), errb.String()
+}
+
+// TestPostinstRepinsConnectors: an upgrade replaces the connectors, so
+// their pins must be renewed or every instance stops running; postinst
+// runs connector repin for the package's folder, as the user cmdb with
+// the unit's data directory. A first install has nothing to re-pin; a
+// failing repin does not fail the upgrade but says what to run.
+func TestPostinstRepinsConnectors(t *testing.T) {
+	if _, err := os.Stat("/etc/cmdb/cmdbd.env"); err == nil {
+		t.Skip("/etc/cmdb/cmdbd.env exists on this machine; postinst would read it")
+	}
+	want := "runuser -u cmdb -- /usr/bin/cmdbd connector repin --all --connector-dir " + ConnectorDir + "\n  CMDB_DATA_DIR=/var/lib/cmdb\n"
+	log, _ := runPostinst(t, 0, "configure", "1.4.0")
+	if !strings.Contains(log, want) {
+		t.Errorf("upgrade: postinst called\n%s\nwant\n%s", log, want)
+	}
+	if log, _ := runPostinst(t, 0, "configure", ""); strings.Contains(log, "runuser") {
+		t.Errorf("first install re-pins:\n%s", log)
+	}
+	if _, stderr := runPostinst(t, 1, "configure", "1.4.0"); !strings.Contains(stderr, "cmdbd connector repin --all") {
+		t.Errorf("a failed repin is not reported: %q", stderr)
 	}
 }

@@ -111,7 +111,7 @@ func verifyBinary(inst *cmdb.ConnectorInstance) error {
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != inst.BinarySHA256 {
 		return fmt.Errorf("%w: Das Connector-Programm %s wurde ersetzt (SHA-256 %s, registriert ist %s); es wird nicht gestartet. "+
-			"Prüfen Sie die Datei und registrieren Sie sie neu (cmdbd connector add … --replace)", ErrBinaryChanged, inst.BinaryPath, got[:12], inst.BinarySHA256[:12])
+			"Prüfen Sie die Datei und registrieren Sie sie neu (nach einem Update: cmdbd connector repin; sonst cmdbd connector add … --replace)", ErrBinaryChanged, inst.BinaryPath, got[:12], inst.BinarySHA256[:12])
 	}
 	return nil
 }

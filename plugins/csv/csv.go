@@ -92,6 +92,8 @@ func (c *Connector) Pull(ctx context.Context, cfg connector.Config, emit func([]
 		return errors.New(problems[0].Message)
 	}
 	defer t.Close()
+	// The header is read; the host shows progress against the rest.
+	connector.ExpectTotal(ctx, t.rowCount()-1)
 	batch := make([]connector.Record, 0, connector.MaxBatch)
 	err := m.each(ctx, t, func(r connector.Record) error {
 		batch = append(batch, r)

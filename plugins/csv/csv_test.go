@@ -3,6 +3,7 @@ package csv
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -275,5 +276,58 @@ func TestDescribeSchema(t *testing.T) {
 		if _, ok := s.Properties[key]; !ok {
 			t.Errorf("schema lacks %q", key)
 		}
+	}
+}
+
+// expectedTotal pulls the file through the gRPC adapters and returns the
+// total the connector announced before its first batch (0: none) and the
+// records.
+func expectedTotal(t *testing.T, s Settings) (int, int) {
+	t.Helper()
+	total, records := 0, 0
+	ctx := connector.WithExpectTotal(context.Background(), func(n int) { total = n })
+	err := connector.InProcess(t, New()).Pull(ctx, config(t, s), func(b []connector.Record) error {
+		if records == 0 && total == 0 {
+			t.Error("the first batch came before the total")
+		}
+		records += len(b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return total, records
+}
+
+// TestExpectedTotal: the connector announces its data rows before the
+// first batch, so that a first run (nothing known yet) shows progress:
+// a quoted line break is one row, blank lines none, the header not
+// counted; an XLSX sheet's dimension (as Excel writes it) counts its rows.
+func TestExpectedTotal(t *testing.T) {
+	csv := writeFile(t, "inventar.csv", []byte("Seriennummer;Bemerkung\r\n\r\nSN1;\"zwei\r\nZeilen\"\r\nSN2;x\r\n  \r\nSN3;y"))
+	if total, n := expectedTotal(t, Settings{Path: csv}); total != 3 || n != 3 {
+		t.Errorf("csv: announced %d, sent %d; want 3 and 3", total, n)
+	}
+	f := excelize.NewFile()
+	for i := 1; i <= 1201; i++ {
+		row := []any{"Seriennummer"}
+		if i > 1 {
+			row = []any{fmt.Sprintf("SN%d", i)}
+		}
+		cell, _ := excelize.CoordinatesToCellName(1, i)
+		if err := f.SetSheetRow("Sheet1", cell, &row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Excel writes the sheet's dimension; excelize leaves "A1" unless told.
+	if err := f.SetSheetDimension("Sheet1", "A1:A1201"); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "inventar.xlsx")
+	if err := f.SaveAs(p); err != nil {
+		t.Fatal(err)
+	}
+	if total, n := expectedTotal(t, Settings{Path: p}); total != 1200 || n != 1200 {
+		t.Errorf("xlsx: announced %d, sent %d; want 1200 and 1200", total, n)
 	}
 }

@@ -205,8 +205,9 @@ type ConnectorRun struct {
 	Confirmed  bool       `json:"confirmed"`
 	StartedBy  string     `json:"started_by"`
 	RunCounters
-	// Expected is the number of records expected (the replica's size);
-	// 0 when unknown.
+	// Expected is the number of records expected: the total the
+	// connector announced for this run, else the replica's size; 0 when
+	// unknown.
 	Expected int `json:"expected"`
 	Batches  int `json:"batches"`
 	// Progress is the percentage done, 0–100.

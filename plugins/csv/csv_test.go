@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -145,9 +146,9 @@ func TestHostileCSV(t *testing.T) {
 				t.Fatalf("%+v", r)
 			}
 		}},
-		{"same serial on different rows keeps both", []byte("Serial;Raum\nN/A;1\nN/A;2\n;3\n"), Settings{}, func(t *testing.T, r []connector.Record) {
-			if len(r) != 3 || r[0].SourceKey != "serial:N/A" || !strings.HasPrefix(r[1].SourceKey, "row:") ||
-				!strings.HasPrefix(r[2].SourceKey, "row:") || r[1].SourceKey == r[2].SourceKey || r[1].Identifiers.Serial != "N/A" {
+		{"same serial on different rows keeps both", []byte("Serial;Raum\nSN9;1\nSN9;2\n;3\n"), Settings{}, func(t *testing.T, r []connector.Record) {
+			if len(r) != 3 || r[0].SourceKey != "serial:SN9" || !strings.HasPrefix(r[1].SourceKey, "row:") ||
+				!strings.HasPrefix(r[2].SourceKey, "row:") || r[1].SourceKey == r[2].SourceKey || r[1].Identifiers.Serial != "SN9" {
 				t.Fatalf("%+v", r)
 			}
 		}},
@@ -329,5 +330,33 @@ func TestExpectedTotal(t *testing.T) {
 	}
 	if total, n := expectedTotal(t, Settings{Path: p}); total != 1200 || n != 1200 {
 		t.Errorf("xlsx: announced %d, sent %d; want 1200 and 1200", total, n)
+	}
+}
+
+// TestJunkSerialIsNoKey: rows whose serial is a placeholder ("N/A",
+// "k. A.") are keyed by their asset tag, else by their content, never by
+// the placeholder: such a key went to whichever row came first, so
+// sorting the file moved records between devices. The same rows in
+// another order keep their keys.
+func TestJunkSerialIsNoKey(t *testing.T) {
+	rows := []string{"A;N/A;INV-7\r\n", "B;N/A;\r\n", "C;k. A.;\r\n", "D;5CD1234XYZ;\r\n"}
+	keys := func(order ...int) map[string]string {
+		text := "Zeichen;Seriennummer;Inventarnummer\r\n"
+		for _, i := range order {
+			text += rows[i]
+		}
+		out := map[string]string{}
+		for _, r := range pull(t, Settings{Path: writeFile(t, "inventar.csv", []byte(text))}) {
+			out[r.Attributes["Zeichen"]] = r.SourceKey
+		}
+		return out
+	}
+	first := keys(0, 1, 2, 3)
+	if first["A"] != "asset:INV-7" || !strings.HasPrefix(first["B"], "row:") || !strings.HasPrefix(first["C"], "row:") ||
+		first["D"] != "serial:5CD1234XYZ" {
+		t.Fatalf("keys %v", first)
+	}
+	if again := keys(3, 2, 1, 0); !maps.Equal(first, again) {
+		t.Errorf("keys %v, after reordering the rows %v", first, again)
 	}
 }

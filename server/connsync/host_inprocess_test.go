@@ -176,3 +176,258 @@ func TestSyncFirstRunProgress(t *testing.T) {
 		t.Errorf("progress during the first run = %v, want between 0 and 100 (seen %v)", mid, seen)
 	}
 }
+
+// update changes the instance's mapping or policy in the store and
+// takes the stored instance.
+func (h *host) update(u cmdb.ConnectorUpdate) {
+	h.t.Helper()
+	inst, err := h.db.UpdateConnector(context.Background(), admin, h.inst.ID, u)
+	must(h.t, err)
+	h.inst = inst
+}
+
+// later moves the engine's clock on.
+func (h *host) later(d time.Duration) {
+	t := h.now.Load().Add(d)
+	h.now.Store(&t)
+}
+
+func runErr(r *cmdb.ConnectorRun, key string) *cmdb.RunError {
+	for i := range r.ErrorList {
+		if r.ErrorList[i].SourceKey == key {
+			return &r.ErrorList[i]
+		}
+	}
+	return nil
+}
+
+// TestSyncFieldMapping: mapped source fields land on the attribute the
+// mapping names — a free attribute under inventory., a core attribute and
+// an identifier (the serial then identifies the device).
+func TestSyncFieldMapping(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, "FMP", cmdb.ConnectorInstance{Mapping: cmdb.ConnectorMapping{
+		Fields: map[string]string{"Kostenstelle": "inventory.kostenstelle", "Typbezeichnung": cmdb.AttrModel, "Alt-SN": cmdb.AttrSerial, "Fach": ""}}})
+	h.src.set(connector.Record{SourceKey: "K1", ClassHint: "Laptop",
+		Attributes: map[string]string{"Kostenstelle": "4711", "Typbezeichnung": "Latitude 5440", "Alt-SN": "ALTSN0001", "Fach": "Physik"}})
+	if r := h.run(); r.Created != 1 {
+		t.Fatalf("run %+v %+v", r.RunCounters, r.ErrorList)
+	}
+	ci := h.ci("K1")
+	if ci.Attributes["inventory.kostenstelle"] != "4711" || ci.Model != "Latitude 5440" || ci.Serial != "ALTSN0001" {
+		t.Errorf("CI %+v: want inventory.kostenstelle 4711, model Latitude 5440, serial ALTSN0001", ci)
+	}
+	if _, ok := ci.Attributes["Fach"]; ok || ci.Attributes["fach"] != "" || ci.Attributes["Kostenstelle"] != "" {
+		t.Errorf("attributes %v: a dropped or mapped field stayed", ci.Attributes)
+	}
+}
+
+// TestSyncClassWords: the instance's own class words come first; built-in
+// words still apply; a word neither knows is an error of its record.
+func TestSyncClassWords(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, "CLW", cmdb.ConnectorInstance{Mapping: cmdb.ConnectorMapping{
+		Classes: map[string]string{"Smartboard 75": cmdb.ClassDisplay, "Laptop": cmdb.ClassTablet}}})
+	h.src.set(connector.Record{SourceKey: "K1", ClassHint: "smartboard  75", Identifiers: connector.Identifiers{Serial: "CLW00001"}},
+		connector.Record{SourceKey: "K2", ClassHint: "Laptop", Identifiers: connector.Identifiers{Serial: "CLW00002"}},
+		connector.Record{SourceKey: "K3", ClassHint: "Beamer", Identifiers: connector.Identifiers{Serial: "CLW00003"}},
+		connector.Record{SourceKey: "K4", ClassHint: "Tafel XL", Identifiers: connector.Identifiers{Serial: "CLW00004"}})
+	r := h.run()
+	if got := h.ci("K1").Class; got != cmdb.ClassDisplay {
+		t.Errorf("Smartboard 75 → %s, want %s", got, cmdb.ClassDisplay)
+	}
+	if got := h.ci("K2").Class; got != cmdb.ClassTablet {
+		t.Errorf("Laptop → %s: the instance's word must win over the built-in one", got)
+	}
+	if got := h.ci("K3").Class; got != cmdb.ClassProjector {
+		t.Errorf("Beamer → %s, want the built-in projector", got)
+	}
+	if e := runErr(r, "K4"); e == nil || e.Field != "class" || e.Rule != "value_mapping" {
+		t.Errorf("unknown class word: %+v", r.ErrorList)
+	}
+}
+
+// TestSyncSchools: a school is found by the mapping, by code and by name.
+func TestSyncSchools(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, "SCH", cmdb.ConnectorInstance{Mapping: cmdb.ConnectorMapping{
+		Schools: map[string]string{"Gymnasium Nord (alt)": "GYN"}}})
+	h.src.set(connector.Record{SourceKey: "K1", ClassHint: "Laptop", Identifiers: connector.Identifiers{Serial: "SCH00001"},
+		Location: connector.Location{SchoolName: "Gymnasium Nord (alt)"}},
+		connector.Record{SourceKey: "K2", ClassHint: "Laptop", Identifiers: connector.Identifiers{Serial: "SCH00002"},
+			Location: connector.Location{SchoolName: "grundschule am park"}},
+		connector.Record{SourceKey: "K3", ClassHint: "Laptop", Identifiers: connector.Identifiers{Serial: "SCH00003"},
+			Location: connector.Location{SchoolCode: "GSP"}},
+		connector.Record{SourceKey: "K4", ClassHint: "Laptop", Identifiers: connector.Identifiers{Serial: "SCH00004"},
+			Location: connector.Location{SchoolName: "Realschule Süd"}})
+	r := h.run()
+	for key, want := range map[string]int64{"K1": h.ten.gyn.ID, "K2": h.ten.gsp.ID, "K3": h.ten.gsp.ID} {
+		if got := h.ci(key).SchoolID; got != want {
+			t.Errorf("%s in school %d, want %d", key, got, want)
+		}
+	}
+	if e := runErr(r, "K4"); e == nil || e.Field != "school_name" || e.Rule != "unknown_school" {
+		t.Errorf("unknown school: %+v", r.ErrorList)
+	}
+}
+
+// TestSyncCreateRooms: a room the school lacks is an error of its record
+// until the instance may create rooms; then it is created, once.
+func TestSyncCreateRooms(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	h := newHost(t, "CRM", cmdb.ConnectorInstance{})
+	h.src.set(connector.Record{SourceKey: "K1", ClassHint: "Beamer", Identifiers: connector.Identifiers{Serial: "CRM00001"},
+		Location: connector.Location{SchoolCode: "GYN", Building: "Haus A", Room: "3.07"}})
+	rooms := func() []*cmdb.Room {
+		rs, err := h.db.FindRooms(ctx, admin, cmdb.TenantFilter{SchoolID: h.ten.gyn.ID})
+		must(t, err)
+		return rs
+	}
+	r := h.run()
+	if e := runErr(r, "K1"); e == nil || e.Field != "room" || e.Rule != "unknown_room" || len(rooms()) != 1 {
+		t.Fatalf("without create_rooms: errors %+v, rooms %d (want only 1.12)", r.ErrorList, len(rooms()))
+	}
+	h.update(cmdb.ConnectorUpdate{Mapping: &cmdb.ConnectorMapping{CreateRooms: true}})
+	r = h.run()
+	rs := rooms()
+	if r.Errors != 0 || len(rs) != 2 {
+		t.Fatalf("with create_rooms: %+v %+v, %d rooms", r.RunCounters, r.ErrorList, len(rs))
+	}
+	var made *cmdb.Room
+	for _, x := range rs {
+		if x.Code == "3.07" {
+			made = x
+		}
+	}
+	if made == nil || made.BuildingID != h.ten.buildingA.ID || h.ci("K1").RoomID != made.ID {
+		t.Fatalf("room %+v (building A is %d), CI in room %d", made, h.ten.buildingA.ID, h.ci("K1").RoomID)
+	}
+	h.run()
+	if len(rooms()) != 2 {
+		t.Fatal("a second run created the room again")
+	}
+}
+
+// TestSyncAllowed: what the source may not set (allowed) is not written
+// on pull, while identifiers still identify.
+func TestSyncAllowed(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, "ALW", cmdb.ConnectorInstance{Mapping: cmdb.ConnectorMapping{Allowed: []string{cmdb.AttrClass, cmdb.AttrVendor}}})
+	h.src.set(connector.Record{SourceKey: "K1", ClassHint: "Laptop", Status: "defekt",
+		Identifiers: connector.Identifiers{Serial: "ALW00001"},
+		Attributes:  map[string]string{connector.AttrModel: "Latitude 5440", connector.AttrVendor: "Dell"},
+		Location:    connector.Location{SchoolCode: "GYN", Room: "1.12"}})
+	h.run()
+	ci := h.ci("K1")
+	if ci.Class != cmdb.ClassLaptop || ci.Vendor != "Dell" || ci.Serial != "ALW00001" {
+		t.Errorf("allowed values missing: %+v", ci)
+	}
+	if ci.Status == cmdb.StatusInRepair || ci.Model != "" || ci.SchoolID != 0 || ci.RoomID != 0 {
+		t.Errorf("CI %+v: status, model and place are not the source's to set", ci)
+	}
+}
+
+// TestSyncDeletePolicyIgnore: a record that disappears leaves its CI as it
+// is; the replica remembers it is gone.
+func TestSyncDeletePolicyIgnore(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, "DPI", cmdb.ConnectorInstance{DeletePolicy: cmdb.DeleteIgnore, GuardShare: 1})
+	recs := laptops(2)
+	h.src.set(recs...)
+	h.run()
+	h.src.set(recs[1])
+	if r := h.run(); r.Retired != 0 {
+		t.Fatalf("ignore retired %d", r.Retired)
+	}
+	if ci := h.ci("K-0000"); ci.Status == cmdb.StatusRetired || ci.Status == cmdb.StatusDisposed {
+		t.Errorf("ignore changed the CI: %s", ci.Status)
+	}
+	rep, err := h.db.ConnectorReplica(context.Background(), admin, h.inst.ID)
+	must(t, err)
+	if rep["K-0000"].State != cmdb.ReplicaGone || rep["K-0001"].State != cmdb.ReplicaActive {
+		t.Errorf("replica states %s, %s", rep["K-0000"].State, rep["K-0001"].State)
+	}
+}
+
+// TestSyncRetireDispose: a record that disappears is retired at once and
+// disposed DisposeAfterDays later by the engine's clock, not before.
+func TestSyncRetireDispose(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, "DPD", cmdb.ConnectorInstance{DeletePolicy: cmdb.DeleteRetireDispose, DisposeAfterDays: 3, GuardShare: 1})
+	recs := laptops(2)
+	h.src.set(recs...)
+	h.run()
+	h.src.set(recs[1])
+	if r := h.run(); r.Retired != 1 || h.ci("K-0000").Status != cmdb.StatusRetired {
+		t.Fatalf("run after the record went: %+v, CI %s", r.RunCounters, h.ci("K-0000").Status)
+	}
+	h.later(2 * 24 * time.Hour)
+	h.run()
+	if s := h.ci("K-0000").Status; s != cmdb.StatusRetired {
+		t.Fatalf("two days later: %s, want still retired", s)
+	}
+	h.later(24*time.Hour + time.Minute)
+	h.run()
+	if s := h.ci("K-0000").Status; s != cmdb.StatusDisposed {
+		t.Fatalf("three days later: %s, want disposed", s)
+	}
+	if s := h.ci("K-0001").Status; s == cmdb.StatusRetired || s == cmdb.StatusDisposed {
+		t.Fatalf("the record still in the source is %s", s)
+	}
+}
+
+// TestSyncDeletedFlag: a record the source marks deleted is handled as
+// one that disappeared (policy retire).
+func TestSyncDeletedFlag(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, "DEL", cmdb.ConnectorInstance{DeletePolicy: cmdb.DeleteRetire, GuardShare: 1})
+	recs := laptops(2)
+	h.src.set(recs...)
+	h.run()
+	gone := recs[0]
+	gone.Deleted = true
+	h.src.set(gone, recs[1])
+	if r := h.run(); r.Retired != 1 || h.ci("K-0000").Status != cmdb.StatusRetired || h.ci("K-0001").Status == cmdb.StatusRetired {
+		t.Fatalf("run with a deleted record: %+v, CIs %s and %s", r.RunCounters, h.ci("K-0000").Status, h.ci("K-0001").Status)
+	}
+}
+
+// TestSyncConflict: a new record whose serial is already on the CI of
+// another record of the source is no merge: the run counts one conflict
+// and names the record in its log.
+func TestSyncConflict(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, "CFL", cmdb.ConnectorInstance{})
+	first := connector.Record{SourceKey: "K1", ClassHint: "Laptop", Identifiers: connector.Identifiers{Serial: "CFL00001"}}
+	h.src.set(first)
+	h.run()
+	h.src.set(first, connector.Record{SourceKey: "K2", ClassHint: "Laptop", Identifiers: connector.Identifiers{Serial: "CFL00001"}})
+	r, err := h.e.Run(context.Background(), admin, h.inst, connsync.RunOptions{})
+	must(t, err)
+	if r.Conflicts != 1 {
+		t.Fatalf("conflicts %d, want 1: %+v %+v", r.Conflicts, r.RunCounters, r.ErrorList)
+	}
+	if e := runErr(r, "K2"); e == nil || e.Rule == "" || e.Message == "" {
+		t.Fatalf("the conflict is not named in the log: %+v", r.ErrorList)
+	}
+}
+
+// TestSyncUnchangedCostsNoReconcile: a record that maps as last time is
+// counted unchanged and never reaches reconcile; a changed one does.
+func TestSyncUnchangedCostsNoReconcile(t *testing.T) {
+	t.Parallel()
+	h := newHost(t, "UNC", cmdb.ConnectorInstance{})
+	recs := laptops(50)
+	h.src.set(recs...)
+	h.run()
+	before := h.store.applied.Load()
+	if r := h.run(); r.Unchanged != 50 || h.store.applied.Load() != before {
+		t.Fatalf("unchanged re-run: %+v, %d records reconciled", r.RunCounters, h.store.applied.Load()-before)
+	}
+	recs[7].Status = "defekt"
+	h.src.set(recs...)
+	if r := h.run(); r.Updated != 1 || r.Unchanged != 49 || h.store.applied.Load() != before+1 {
+		t.Fatalf("one changed record: %+v, %d records reconciled", r.RunCounters, h.store.applied.Load()-before)
+	}
+}

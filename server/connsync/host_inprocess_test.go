@@ -3,6 +3,7 @@ package connsync_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -408,7 +409,7 @@ func TestSyncConflict(t *testing.T) {
 	if r.Conflicts != 1 {
 		t.Fatalf("conflicts %d, want 1: %+v %+v", r.Conflicts, r.RunCounters, r.ErrorList)
 	}
-	if e := runErr(r, "K2"); e == nil || e.Rule == "" || e.Message == "" {
+	if e := runErr(r, "K2"); e == nil || e.Rule != "duplicate" || !strings.Contains(e.Message, "CIs") {
 		t.Fatalf("the conflict is not named in the log: %+v", r.ErrorList)
 	}
 }

@@ -198,8 +198,8 @@ func mapRecord(inst *cmdb.ConnectorInstance, p *places, rec *connector.Record) m
 		// A field mapped to an identifier identifies the device, whatever
 		// allowed says (as the record's own identifiers do); the mapping,
 		// being said explicitly, wins over the connector's own value.
-		if p := identifier(&o, target); p != nil {
-			*p = v
+		if idf := identifier(&o, target); idf != nil {
+			*idf = v
 			continue
 		}
 		if !m.Allows(target) {

@@ -63,8 +63,11 @@ func runPostinst(t *testing.T, runuserExit int, args ...string) (log, stderr str
 	}
 	dir := t.TempDir()
 	logFile := filepath.Join(dir, "calls.log")
-	for _, c := range []string{"getent", "adduser", "mkdir", "chown", "chmod", "systemctl", "runuser"} {
+	for _, c := range []string{"getent", "adduser", "mkdir", "chown", "chmod", "systemctl", "runuser", "timeout"} {
 		body := fmt.Sprintf("#!/bin/sh\necho \"%s $*\" >>%s\n", c, logFile)
+		if c == "timeout" {
+			body += "shift\nexec \"$@\"\n"
+		}
 		if c == "runuser" {
 			body += fmt.Sprintf("echo \"  CMDB_DATA_DIR=$CMDB_DATA_DIR\" >>%s\nexit %d\n", logFile, runuserExit)
 		}
@@ -96,7 +99,8 @@ func TestPostinstRepinsConnectors(t *testing.T) {
 	if _, err := os.Stat("/etc/cmdb/cmdbd.env"); err == nil {
 		t.Skip("/etc/cmdb/cmdbd.env exists on this machine; postinst would read it")
 	}
-	want := "runuser -u cmdb -- /usr/bin/cmdbd connector repin --all --connector-dir " + ConnectorDir + "\n  CMDB_DATA_DIR=/var/lib/cmdb\n"
+	want := "timeout 300 runuser -u cmdb -- /usr/bin/cmdbd connector repin --all --connector-dir " + ConnectorDir + "\n" +
+		"runuser -u cmdb -- /usr/bin/cmdbd connector repin --all --connector-dir " + ConnectorDir + "\n  CMDB_DATA_DIR=/var/lib/cmdb\n"
 	log, _ := runPostinst(t, 0, "configure", "1.4.0")
 	if !strings.Contains(log, want) {
 		t.Errorf("upgrade: postinst called\n%s\nwant\n%s", log, want)

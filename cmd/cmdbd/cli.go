@@ -39,6 +39,7 @@ var commands = []command{
 	{"connector list", "--authority CODE [--json]", "list an authority's connector instances and their last run"},
 	{"connector check", "--authority CODE --name NAME", "have the connector check its configuration, connection and credentials"},
 	{"connector remove", "--authority CODE --name NAME", "remove a connector instance (its CIs stay)"},
+	{"connector repin", "[--authority CODE] --name NAME | --all [--connector-dir DIR]", "after an upgrade: pin the new executables in the connector directory (each must be a connector of the same plugin)"},
 	{"sync run", "--authority CODE --connector NAME [--dry-run] [--confirm] [--json]", "sync a connector instance now, with a progress bar"},
 	{"bench sync", "[--rows N]", "sync a generated CSV through the real csv connector, then again unchanged (rows/s, peak memory)"},
 	{"backup", "--out FILE [--db URL] [--data-dir DIR]", "dump the database while the server runs (pg_dump custom format)"},

@@ -19,16 +19,39 @@ import (
 
 var pluginNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 
+// packagedConnectorDir is where the Debian package installs the
+// connectors (internal/pkgbuild.ConnectorDir; not imported, that would
+// link nFPM into cmdbd).
+const packagedConnectorDir = "/usr/lib/cmdb/connectors"
+
 // connectorDir is where installed connectors live, named
-// cmdb-connector-<plugin>: --connector-dir, else beside cmdbd.
+// cmdb-connector-<plugin>: --connector-dir (CMDB_CONNECTOR_DIR), else
+// defaultConnectorDir.
 func (m *Main) connectorDir() string {
 	if m.Config.ConnectorDir != "" {
 		return m.Config.ConnectorDir
 	}
+	exeDir := ""
 	if exe, err := os.Executable(); err == nil {
-		return filepath.Dir(exe)
+		exeDir = filepath.Dir(exe)
 	}
-	return ""
+	return defaultConnectorDir(exeDir, packagedConnectorDir)
+}
+
+// defaultConnectorDir is the folder cmdbd lies in when a connector lies
+// beside it (a build tree: bin/cmdbd, bin/cmdb-connector-csv), else the
+// package's folder when it exists (/usr/bin/cmdbd holds no connectors),
+// else the folder of cmdbd.
+func defaultConnectorDir(exeDir, packaged string) string {
+	if exeDir != "" {
+		if m, _ := filepath.Glob(filepath.Join(exeDir, "cmdb-connector-*")); len(m) > 0 {
+			return exeDir
+		}
+	}
+	if st, err := os.Stat(packaged); err == nil && st.IsDir() {
+		return packaged
+	}
+	return exeDir
 }
 
 // describeBinary pins an executable by its SHA-256 and starts it once: it

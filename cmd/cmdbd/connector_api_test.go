@@ -129,3 +129,22 @@ func init() {
 		accessMatrix[k] = v
 	}
 }
+
+// TestDefaultConnectorDir: without --connector-dir, a build tree's
+// connectors beside cmdbd are found; a packaged cmdbd in /usr/bin, with
+// none beside it, finds the package's connector folder.
+func TestDefaultConnectorDir(t *testing.T) {
+	bin, pkg, none := t.TempDir(), t.TempDir(), filepath.Join(t.TempDir(), "missing")
+	if got := defaultConnectorDir(bin, pkg); got != pkg {
+		t.Errorf("no connector beside cmdbd: %q, want the package's folder %q", got, pkg)
+	}
+	if got := defaultConnectorDir(bin, none); got != bin {
+		t.Errorf("no package folder: %q, want the folder of cmdbd %q", got, bin)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "cmdb-connector-csv"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := defaultConnectorDir(bin, pkg); got != bin {
+		t.Errorf("connector beside cmdbd: %q, want %q", got, bin)
+	}
+}

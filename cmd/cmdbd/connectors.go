@@ -26,7 +26,7 @@ import (
 // connectorCommands parse their own flags (like snmp poll) and open the
 // database themselves.
 var connectorCommands = map[string]bool{
-	"connector-add": true, "connector-list": true, "connector-check": true, "connector-remove": true,
+	"connector-add": true, "connector-list": true, "connector-check": true, "connector-remove": true, "connector-repin": true,
 	"sync-run": true, "bench-sync": true,
 }
 
@@ -43,6 +43,8 @@ type connectorFlags struct {
 	replace, dryRun, confirm bool
 	push                     bool
 	asJSON                   bool
+	all                      bool   // repin: every instance
+	connectorDir             string // repin
 	rows                     int
 	cpuProfile               string
 }
@@ -52,8 +54,8 @@ type multiFlag []string
 func (f *multiFlag) String() string     { return strings.Join(*f, ",") }
 func (f *multiFlag) Set(v string) error { *f = append(*f, v); return nil }
 
-// runConnectorCommand runs cmdbd connector add|list|check|remove, sync
-// run and bench sync.
+// runConnectorCommand runs cmdbd connector add|list|check|remove|repin,
+// sync run and bench sync.
 func (m *Main) runConnectorCommand(ctx context.Context) error {
 	cmd := m.Config.Command
 	fs := flag.NewFlagSet("cmdbd "+strings.ReplaceAll(cmd, "-", " "), flag.ContinueOnError)
@@ -63,10 +65,18 @@ func (m *Main) runConnectorCommand(ctx context.Context) error {
 	fs.StringVar(&f.dataDir, "data-dir", envOr("CMDB_DATA_DIR", "./cmdb-data"), "data directory (env CMDB_DATA_DIR)")
 	fs.StringVar(&m.Config.LogFormat, "log-format", envOr("CMDB_LOG_FORMAT", "auto"), "log format: auto, text or json (env CMDB_LOG_FORMAT)")
 	fs.StringVar(&m.Config.LogLevel, "log-level", envOr("CMDB_LOG_LEVEL", "warn"), "log level: debug, info, warn, error (env CMDB_LOG_LEVEL)")
-	if cmd != "bench-sync" {
+	switch cmd {
+	case "bench-sync":
+	case "connector-repin":
+		fs.StringVar(&f.authority, "authority", "", "code of the authority; empty: every authority (with --all)")
+	default:
 		fs.StringVar(&f.authority, "authority", "", "code of the authority (required)")
 	}
 	switch cmd {
+	case "connector-repin":
+		fs.StringVar(&f.name, "name", "", "name of the connector instance to re-pin (with --authority)")
+		fs.BoolVar(&f.all, "all", false, "re-pin every instance whose executable lies in the connector directory")
+		fs.StringVar(&f.connectorDir, "connector-dir", os.Getenv("CMDB_CONNECTOR_DIR"), "directory of the installed connectors (env CMDB_CONNECTOR_DIR); default as serve's")
 	case "connector-add", "connector-check", "connector-remove":
 		fs.StringVar(&f.name, "name", "", "name of the connector instance, e.g. inventar (required)")
 	case "sync-run":
@@ -105,6 +115,9 @@ func (m *Main) runConnectorCommand(ctx context.Context) error {
 	m.log = m.logger()
 	if cmd == "bench-sync" {
 		return m.benchSync(ctx, f)
+	}
+	if cmd == "connector-repin" {
+		return m.connectorRepin(ctx, f)
 	}
 	if f.authority == "" {
 		return errors.New("--authority is required")

@@ -83,7 +83,7 @@ type Config struct {
 	RestoreFile      string             // restore FILE
 	Mail             MailConfig         // serve, demo: CMDB_SMTP_* and CMDB_IMAP_*
 	// ConnectorDir holds the installed connectors (cmdb-connector-<plugin>)
-	// that the API may register by name; empty: beside cmdbd.
+	// that the API may register by name; empty: defaultConnectorDir.
 	ConnectorDir string
 	// ImportDir is where the files that connectors read (the csv
 	// connector's settings.path) must lie when authority IT sets them
@@ -180,7 +180,7 @@ func (m *Main) ParseFlags(args []string) error {
 		if err := registerRetentionFlags(fs, &c.Retention); err != nil {
 			return err
 		}
-		fs.StringVar(&c.ConnectorDir, "connector-dir", os.Getenv("CMDB_CONNECTOR_DIR"), "directory of the installed connectors (cmdb-connector-<plugin>) that authority IT may register through the API by name (env CMDB_CONNECTOR_DIR); default: beside cmdbd")
+		fs.StringVar(&c.ConnectorDir, "connector-dir", os.Getenv("CMDB_CONNECTOR_DIR"), "directory of the installed connectors (cmdb-connector-<plugin>) that authority IT may register through the API by name (env CMDB_CONNECTOR_DIR); default: beside cmdbd if a connector lies there, else /usr/lib/cmdb/connectors if it exists")
 		fs.StringVar(&c.ImportDir, "import-dir", os.Getenv("CMDB_IMPORT_DIR"), "directory the files connectors read must lie in when set through the API by authority IT (a csv connector's settings.path; env CMDB_IMPORT_DIR); default: <data-dir>/import")
 		fs.StringVar(&c.PublicURL, "public-url", os.Getenv("CMDB_PUBLIC_URL"), "URL users reach the server at, for single sign-on redirects and links in mail (env CMDB_PUBLIC_URL); default http://<listen address>")
 		fs.Usage = func() {
@@ -308,7 +308,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return quietHelp(ticketbench.Command(ctx, m.Config.SNMPArgs, m.Stdout, m.Stderr, ticketBenchExtras...))
 	case "backup":
 		return m.backup(ctx)
-	case "connector-add", "connector-list", "connector-check", "connector-remove", "sync-run", "bench-sync":
+	case "connector-add", "connector-list", "connector-check", "connector-remove", "connector-repin", "sync-run", "bench-sync":
 		return m.runConnectorCommand(ctx)
 	case "restore":
 		return m.restore(ctx)

@@ -42,7 +42,10 @@ type Connector interface {
 	// batches, in order, never all at once. It stops and returns emit's
 	// error when emit fails (the host has stopped listening). Batches of
 	// any size are allowed; the transport splits them into messages of at
-	// most MaxBatch records.
+	// most MaxBatch records. A connector that knows how many records it
+	// will send (a file's rows, an API's total) says so with ExpectTotal
+	// before its first emit, so that the host can show progress on a
+	// first run.
 	Pull(ctx context.Context, cfg Config, emit func(batch []Record) error) error
 
 	// Push writes CMDB changes back to the source. A connector without the
@@ -250,4 +253,25 @@ type PushResult struct {
 type PushFailure struct {
 	SourceKey string `json:"source_key"`
 	Message   string `json:"message"`
+}
+
+type expectTotalKey struct{}
+
+// ExpectTotal tells the host, from inside Pull, how many records this Pull
+// will hand to emit in all (deleted ones included), for its progress; call
+// it before the first emit, with ctx the context Pull got. n <= 0 (not
+// known) and calls outside a Pull are ignored. It is a hint: the host
+// does not rely on it, so a count that turns out wrong costs only a wrong
+// percentage.
+func ExpectTotal(ctx context.Context, n int) {
+	if f, ok := ctx.Value(expectTotalKey{}).(func(int)); ok && n > 0 {
+		f(n)
+	}
+}
+
+// WithExpectTotal returns a context for a Pull whose ExpectTotal calls go
+// to f (the host's progress; the transport's adapters). f may be called
+// from the goroutine that runs Pull.
+func WithExpectTotal(ctx context.Context, f func(n int)) context.Context {
+	return context.WithValue(ctx, expectTotalKey{}, f)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -67,12 +68,16 @@ func (s *grpcServer) Check(ctx context.Context, c *pb.Config) (*pb.CheckResult, 
 }
 
 func (s *grpcServer) Pull(req *pb.PullRequest, stream grpc.ServerStreamingServer[pb.RecordBatch]) error {
-	err := s.impl.Pull(stream.Context(), configFromPB(req.GetConfig()), func(batch []Record) error {
+	// The connector's ExpectTotal goes out with the next message; it may
+	// call it from a goroutine of its own.
+	var total atomic.Int64
+	ctx := WithExpectTotal(stream.Context(), func(n int) { total.Store(int64(n)) })
+	err := s.impl.Pull(ctx, configFromPB(req.GetConfig()), func(batch []Record) error {
 		// Split whatever the connector hands over into messages of at
 		// most MaxBatch records, so that no message grows with the source.
 		for len(batch) > 0 {
 			n := min(len(batch), MaxBatch)
-			msg := &pb.RecordBatch{Records: make([]*pb.Record, n)}
+			msg := &pb.RecordBatch{Records: make([]*pb.Record, n), ExpectedTotal: total.Swap(0)}
 			for i := range n {
 				msg.Records[i] = recordToPB(batch[i])
 			}
@@ -135,6 +140,9 @@ func (c *grpcClient) Pull(ctx context.Context, cfg Config, emit func([]Record) e
 		}
 		if err != nil {
 			return clientError(err)
+		}
+		if t := msg.GetExpectedTotal(); t > 0 {
+			ExpectTotal(ctx, int(t))
 		}
 		batch := make([]Record, len(msg.GetRecords()))
 		for i, r := range msg.GetRecords() {

@@ -96,3 +96,39 @@ func TestGRPCPush(t *testing.T) {
 		t.Fatalf("Push on a pull-only connector = %v, want ErrUnsupported", err)
 	}
 }
+
+// expecting announces its total before it emits, as the csv connector does.
+type expecting struct {
+	fake
+	total int
+}
+
+func (e *expecting) Pull(ctx context.Context, cfg Config, emit func([]Record) error) error {
+	ExpectTotal(ctx, e.total)
+	return e.fake.Pull(ctx, cfg, emit)
+}
+
+// TestGRPCPullExpectedTotal: the total a connector announces reaches the
+// host's ExpectTotal once, before the first batch; one that announces
+// nothing leaves it unknown.
+func TestGRPCPullExpectedTotal(t *testing.T) {
+	for _, total := range []int{0, 1234} {
+		c := inProcess(t, &expecting{fake: fake{n: 1234}, total: total})
+		var calls []int
+		batches := 0
+		ctx := WithExpectTotal(context.Background(), func(n int) { calls = append(calls, n) })
+		err := c.Pull(ctx, Config{}, func(b []Record) error {
+			if batches == 0 && total > 0 && len(calls) != 1 {
+				t.Errorf("total %d: the first batch came before the total", total)
+			}
+			batches++
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []int{total}; total == 0 && len(calls) != 0 || total > 0 && !reflect.DeepEqual(calls, want) {
+			t.Errorf("announced %d, the host heard %v", total, calls)
+		}
+	}
+}

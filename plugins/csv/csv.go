@@ -6,7 +6,8 @@
 //
 // Values are trimmed and brought into one notation (MACs, dates as
 // YYYY-MM-DD); judging them (junk serials, unknown classes) is the
-// server's work. Exact duplicate rows are dropped.
+// server's work, except that a junk serial never becomes a record's key.
+// Exact duplicate rows are dropped.
 package csv
 
 import (
@@ -24,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/schulit/cmdb/plugins/connector"
+	"github.com/schulit/cmdb/plugins/connector/junk"
 )
 
 // Version is the connector's version.
@@ -92,6 +94,8 @@ func (c *Connector) Pull(ctx context.Context, cfg connector.Config, emit func([]
 		return errors.New(problems[0].Message)
 	}
 	defer t.Close()
+	// The header is read; the host shows progress against the rest.
+	connector.ExpectTotal(ctx, t.rowCount()-1)
 	batch := make([]connector.Record, 0, connector.MaxBatch)
 	err := m.each(ctx, t, func(r connector.Record) error {
 		batch = append(batch, r)
@@ -354,7 +358,9 @@ func (m *mapping) record(cells []string, line int, sum [32]byte) connector.Recor
 	switch {
 	case m.key >= 0 && m.key < len(cells) && clean(cells[m.key]) != "":
 		r.SourceKey = clean(cells[m.key])
-	case r.Identifiers.Serial != "":
+	case r.Identifiers.Serial != "" && !junk.Serial(r.Identifiers.Serial):
+		// A placeholder ("N/A", "k.A.") stands on many rows: a key of it
+		// would go to whichever row comes first, and move with the order.
 		r.SourceKey = "serial:" + r.Identifiers.Serial
 	case r.Identifiers.AssetTag != "":
 		// Stabler than the row's content, which changes with every move.

@@ -3,6 +3,8 @@ package csv
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -144,9 +146,9 @@ func TestHostileCSV(t *testing.T) {
 				t.Fatalf("%+v", r)
 			}
 		}},
-		{"same serial on different rows keeps both", []byte("Serial;Raum\nN/A;1\nN/A;2\n;3\n"), Settings{}, func(t *testing.T, r []connector.Record) {
-			if len(r) != 3 || r[0].SourceKey != "serial:N/A" || !strings.HasPrefix(r[1].SourceKey, "row:") ||
-				!strings.HasPrefix(r[2].SourceKey, "row:") || r[1].SourceKey == r[2].SourceKey || r[1].Identifiers.Serial != "N/A" {
+		{"same serial on different rows keeps both", []byte("Serial;Raum\nSN9;1\nSN9;2\n;3\n"), Settings{}, func(t *testing.T, r []connector.Record) {
+			if len(r) != 3 || r[0].SourceKey != "serial:SN9" || !strings.HasPrefix(r[1].SourceKey, "row:") ||
+				!strings.HasPrefix(r[2].SourceKey, "row:") || r[1].SourceKey == r[2].SourceKey || r[1].Identifiers.Serial != "SN9" {
 				t.Fatalf("%+v", r)
 			}
 		}},
@@ -275,5 +277,86 @@ func TestDescribeSchema(t *testing.T) {
 		if _, ok := s.Properties[key]; !ok {
 			t.Errorf("schema lacks %q", key)
 		}
+	}
+}
+
+// expectedTotal pulls the file through the gRPC adapters and returns the
+// total the connector announced before its first batch (0: none) and the
+// records.
+func expectedTotal(t *testing.T, s Settings) (int, int) {
+	t.Helper()
+	total, records := 0, 0
+	ctx := connector.WithExpectTotal(context.Background(), func(n int) { total = n })
+	err := connector.InProcess(t, New()).Pull(ctx, config(t, s), func(b []connector.Record) error {
+		if records == 0 && total == 0 {
+			t.Error("the first batch came before the total")
+		}
+		records += len(b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return total, records
+}
+
+// TestExpectedTotal: the connector announces its data rows before the
+// first batch, so that a first run (nothing known yet) shows progress:
+// a quoted line break is one row, blank lines none, the header not
+// counted; an XLSX sheet's dimension (as Excel writes it) counts its rows.
+func TestExpectedTotal(t *testing.T) {
+	csv := writeFile(t, "inventar.csv", []byte("Seriennummer;Bemerkung\r\n\r\nSN1;\"zwei\r\nZeilen\"\r\nSN2;x\r\n  \r\nSN3;y"))
+	if total, n := expectedTotal(t, Settings{Path: csv}); total != 3 || n != 3 {
+		t.Errorf("csv: announced %d, sent %d; want 3 and 3", total, n)
+	}
+	f := excelize.NewFile()
+	for i := 1; i <= 1201; i++ {
+		row := []any{"Seriennummer"}
+		if i > 1 {
+			row = []any{fmt.Sprintf("SN%d", i)}
+		}
+		cell, _ := excelize.CoordinatesToCellName(1, i)
+		if err := f.SetSheetRow("Sheet1", cell, &row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Excel writes the sheet's dimension; excelize leaves "A1" unless told.
+	if err := f.SetSheetDimension("Sheet1", "A1:A1201"); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "inventar.xlsx")
+	if err := f.SaveAs(p); err != nil {
+		t.Fatal(err)
+	}
+	if total, n := expectedTotal(t, Settings{Path: p}); total != 1200 || n != 1200 {
+		t.Errorf("xlsx: announced %d, sent %d; want 1200 and 1200", total, n)
+	}
+}
+
+// TestJunkSerialIsNoKey: rows whose serial is a placeholder ("N/A",
+// "k. A.") are keyed by their asset tag, else by their content, never by
+// the placeholder: such a key went to whichever row came first, so
+// sorting the file moved records between devices. The same rows in
+// another order keep their keys.
+func TestJunkSerialIsNoKey(t *testing.T) {
+	rows := []string{"A;N/A;INV-7\r\n", "B;N/A;\r\n", "C;k. A.;\r\n", "D;5CD1234XYZ;\r\n"}
+	keys := func(order ...int) map[string]string {
+		text := "Zeichen;Seriennummer;Inventarnummer\r\n"
+		for _, i := range order {
+			text += rows[i]
+		}
+		out := map[string]string{}
+		for _, r := range pull(t, Settings{Path: writeFile(t, "inventar.csv", []byte(text))}) {
+			out[r.Attributes["Zeichen"]] = r.SourceKey
+		}
+		return out
+	}
+	first := keys(0, 1, 2, 3)
+	if first["A"] != "asset:INV-7" || !strings.HasPrefix(first["B"], "row:") || !strings.HasPrefix(first["C"], "row:") ||
+		first["D"] != "serial:5CD1234XYZ" {
+		t.Fatalf("keys %v", first)
+	}
+	if again := keys(3, 2, 1, 0); !maps.Equal(first, again) {
+		t.Errorf("keys %v, after reordering the rows %v", first, again)
 	}
 }

@@ -20,6 +20,9 @@ import (
 // the end; line is where the row starts, for the run log.
 type table interface {
 	Next() (cells []string, line int, err error)
+	// rowCount is about how many rows the sheet has, header included
+	// (for progress); 0 when unknown.
+	rowCount() int
 	Close() error
 }
 
@@ -94,6 +97,7 @@ func decode(raw []byte, enc string) ([]byte, error) {
 type csvTable struct {
 	r    *csv.Reader
 	skip int // lines consumed before the reader (sep=)
+	rows int // countRows
 }
 
 func newCSVTable(text []byte, delimiter string) (*csvTable, error) {
@@ -131,8 +135,36 @@ func newCSVTable(text []byte, delimiter string) (*csvTable, error) {
 	r.Comma = comma
 	r.FieldsPerRecord = -1 // ragged rows happen; missing cells are empty
 	r.LazyQuotes = true    // a stray quote in a model name must not lose the row
-	return &csvTable{r: r, skip: skip}, nil
+	return &csvTable{r: r, skip: skip, rows: countRows(text)}, nil
 }
+
+// countRows counts the lines of text that hold anything, a line break
+// inside quotes not ending one: the rows the reader will yield, header
+// included, give or take rows of empty cells and duplicates (for
+// progress, never for logic).
+func countRows(text []byte) int {
+	n, quoted, content := 0, false, false
+	for _, b := range text {
+		switch {
+		case b == '"':
+			quoted, content = !quoted, true
+		case b == '\n' && !quoted:
+			if content {
+				n++
+			}
+			content = false
+		case b != '\r' && b != ' ' && b != '\t':
+			content = true
+		}
+	}
+	if content {
+		n++
+	}
+	return n
+}
+
+// rowCount is the number of rows, header included, or 0 when unknown.
+func (t *csvTable) rowCount() int { return t.rows }
 
 func countOutsideQuotes(line []byte, d rune) int {
 	n, quoted := 0, false
@@ -162,9 +194,10 @@ func (t *csvTable) Close() error { return nil }
 // numbers, which parseDate understands, rather than in the sheet's
 // display format).
 type xlsxTable struct {
-	f    *excelize.File
-	rows *excelize.Rows
-	line int
+	f     *excelize.File
+	rows  *excelize.Rows
+	line  int
+	count int // rowCount
 }
 
 func openXLSX(path, sheet string) (*xlsxTable, error) {
@@ -187,8 +220,21 @@ func openXLSX(path, sheet string) (*xlsxTable, error) {
 		_ = f.Close()
 		return nil, err
 	}
-	return &xlsxTable{f: f, rows: rows}, nil
+	t := &xlsxTable{f: f, rows: rows}
+	// The sheet's dimension ("A1:F1001") names its last row; writers that
+	// leave it out or write "A1" make the count unknown.
+	if dim, err := f.GetSheetDimension(sheet); err == nil {
+		if _, last, ok := strings.Cut(dim, ":"); ok {
+			if _, row, err := excelize.CellNameToCoordinates(last); err == nil && row > 1 {
+				t.count = row
+			}
+		}
+	}
+	return t, nil
 }
+
+// rowCount is the number of rows, header included, or 0 when unknown.
+func (t *xlsxTable) rowCount() int { return t.count }
 
 func (t *xlsxTable) Next() ([]string, int, error) {
 	if !t.rows.Next() {

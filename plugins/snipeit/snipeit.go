@@ -223,6 +223,11 @@ func fail(field, rule, msg string) connector.CheckResult {
 // f. Snipe-IT may answer fewer rows than asked (its MAX_RESULTS), so the
 // offset moves on by what came; the list ends at total or at an empty page.
 func each[T any](ctx context.Context, cl *client, path string, pageSize int, extra url.Values, f func([]T) error) error {
+	return eachTotal(ctx, cl, path, pageSize, extra, func(rows []T, _ int) error { return f(rows) })
+}
+
+// eachTotal is each, telling f the list's total as of each page.
+func eachTotal[T any](ctx context.Context, cl *client, path string, pageSize int, extra url.Values, f func(rows []T, total int) error) error {
 	offset := 0
 	for {
 		q := url.Values{"limit": {strconv.Itoa(pageSize)}, "offset": {strconv.Itoa(offset)}}
@@ -237,7 +242,7 @@ func each[T any](ctx context.Context, cl *client, path string, pageSize int, ext
 		if err != nil {
 			return err
 		}
-		if err := f(l.Rows); err != nil {
+		if err := f(l.Rows, total); err != nil {
 			return err
 		}
 		offset += len(l.Rows)
@@ -293,7 +298,11 @@ func (c *Connector) Pull(ctx context.Context, cfg connector.Config, emit func([]
 	}
 	seen := map[int]bool{}
 	n, skipped := 0, 0
-	err = each(ctx, cl, "/hardware", s.pageSize(), byID, func(rows []asset) error {
+	err = eachTotal(ctx, cl, "/hardware", s.pageSize(), byID, func(rows []asset, total int) error {
+		if n == 0 && skipped == 0 {
+			// The first page's total, for the host's progress on a first run.
+			connector.ExpectTotal(ctx, total)
+		}
 		for _, a := range rows {
 			// An asset seen twice (the pages moved while reading) is
 			// sent once.

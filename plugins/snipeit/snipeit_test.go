@@ -580,3 +580,26 @@ func TestCustomFieldValues(t *testing.T) {
 		t.Errorf("attributes %v, MACs %v", r.Attributes, r.Identifiers.MACs)
 	}
 }
+
+// TestPullExpectedTotal: the first page's total reaches the host before
+// the first batch, so that a first run shows progress.
+func TestPullExpectedTotal(t *testing.T) {
+	f := snipeittest.New(t)
+	district(f, 1234)
+	var totals []int
+	records := 0
+	ctx := connector.WithExpectTotal(context.Background(), func(n int) { totals = append(totals, n) })
+	err := connector.InProcess(t, newTest()).Pull(ctx, config(f.Settings(map[string]any{"page_size": 100}), f.Token), func(b []connector.Record) error {
+		if records == 0 && len(totals) == 0 {
+			t.Error("the first batch came before the total")
+		}
+		records += len(b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(totals) != 1 || totals[0] != 1234 || records != 1234 {
+		t.Fatalf("announced %v, sent %d; want [1234] and 1234", totals, records)
+	}
+}

@@ -102,22 +102,46 @@ type ConnectorMapping struct {
 
 var instanceNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,47}$`)
 
+// AttrSourceDeviceID is the attribute a connector record's
+// Identifiers.SourceDeviceID becomes (the source's own device id).
+const AttrSourceDeviceID = "source_device_id"
+
+// FieldTargets are the attributes a source field may be mapped to
+// (ConnectorMapping.Fields) besides free attributes under a namespace
+// (InNamespace): the core attributes that are not set through the class,
+// status and school mappings. Serial, asset tag, hostname and hardware
+// UUID become the observation's identifiers.
+var FieldTargets = []string{AttrName, AttrVendor, AttrModel, AttrSerial, AttrAssetTag, AttrHostname, AttrHardwareUUID,
+	AttrOSName, AttrOSVersion, AttrPurchaseDate, AttrWarrantyEnd, AttrOwner}
+
+// IdentifierAttrs are the field targets that identify a device.
+var IdentifierAttrs = []string{AttrSerial, AttrAssetTag, AttrHostname, AttrHardwareUUID}
+
 // Validate checks a mapping: every target attribute, class and status
-// must exist. The error names the offending entry.
+// must exist. A field maps to one of FieldTargets or to a free attribute
+// under a namespace ("inventory.kostenstelle"); allowed names core
+// attributes, the source's device id or such free attributes. A name of
+// neither kind ("garantie_endee", "modell") is a typo that would silently
+// drop the field, so it is refused. The error names the offending entry.
 func (m *ConnectorMapping) Validate() error {
 	for _, k := range sortedKeys(m.Fields) {
 		v := m.Fields[k]
+		field := "mapping.fields." + k
 		if strings.TrimSpace(k) == "" {
 			return Invalid("mapping.fields", "a source field name must not be empty")
 		}
 		if v == "" {
 			continue
 		}
-		if err := ValidAttrName("mapping.fields."+k, v); err != nil {
+		if err := ValidAttrName(field, v); err != nil {
 			return err
 		}
 		if contains([]string{AttrClass, AttrStatus, AttrSchool, AttrRoom}, v) {
-			return Invalid("mapping.fields."+k, "%q is set through the class, status and school mappings, not as a field", v)
+			return Invalid(field, "%q is set through the class, status and school mappings, not as a field", v)
+		}
+		if !contains(FieldTargets, v) && !InNamespace(v) {
+			return Invalid(field, "%q is no attribute a field can be mapped to: one of %s, or a free attribute under inventory. (e.g. inventory.%s)",
+				v, strings.Join(FieldTargets, ", "), attrWord(v))
 		}
 	}
 	for _, k := range sortedKeys(m.Classes) {
@@ -136,11 +160,24 @@ func (m *ConnectorMapping) Validate() error {
 		}
 	}
 	for i, a := range m.Allowed {
-		if err := ValidAttrName("mapping.allowed["+strconv.Itoa(i)+"]", a); err != nil {
+		field := "mapping.allowed[" + strconv.Itoa(i) + "]"
+		if err := ValidAttrName(field, a); err != nil {
 			return err
+		}
+		if !contains(CoreAttrs, a) && a != AttrSourceDeviceID && !InNamespace(a) {
+			return Invalid(field, "%q is no attribute: one of %s, %s, or a free attribute under a namespace such as inventory.",
+				a, strings.Join(CoreAttrs, ", "), AttrSourceDeviceID)
 		}
 	}
 	return nil
+}
+
+// attrWord is the last word of a dotted attribute name.
+func attrWord(v string) string {
+	if i := strings.LastIndexByte(v, '.'); i >= 0 {
+		return v[i+1:]
+	}
+	return v
 }
 
 // Allows reports whether the mapping lets the source set attr.
@@ -205,8 +242,9 @@ type ConnectorRun struct {
 	Confirmed  bool       `json:"confirmed"`
 	StartedBy  string     `json:"started_by"`
 	RunCounters
-	// Expected is the number of records expected (the replica's size);
-	// 0 when unknown.
+	// Expected is the number of records expected: the total the
+	// connector announced for this run, else the replica's size; 0 when
+	// unknown.
 	Expected int `json:"expected"`
 	Batches  int `json:"batches"`
 	// Progress is the percentage done, 0–100.

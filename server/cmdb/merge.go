@@ -64,17 +64,28 @@ func AttrGroup(attr string) string {
 		return GroupInventory
 	}
 	first, _, _ := strings.Cut(attr, ".")
-	switch first {
-	case "cpu", "memory", "disk", "battery", "bios", "hw", "nic":
-		return GroupHardware
-	case "os", "software":
-		return GroupSoftware
-	case "counter", "supply", "printer":
-		return GroupMetrics
-	case "inventory":
-		return GroupInventory
+	if g, ok := attrNamespaces[first]; ok {
+		return g
 	}
 	return GroupOther
+}
+
+// attrNamespaces are the first words of free attributes that place them
+// in a precedence group (AttrGroup).
+var attrNamespaces = map[string]string{
+	"cpu": GroupHardware, "memory": GroupHardware, "disk": GroupHardware, "battery": GroupHardware,
+	"bios": GroupHardware, "hw": GroupHardware, "nic": GroupHardware,
+	"os": GroupSoftware, "software": GroupSoftware,
+	"counter": GroupMetrics, "supply": GroupMetrics, "printer": GroupMetrics,
+	"inventory": GroupInventory,
+}
+
+// InNamespace reports whether attr is a free attribute under one of the
+// namespaces AttrGroup knows ("inventory.kostenstelle", "bios.version").
+func InNamespace(attr string) bool {
+	first, rest, ok := strings.Cut(attr, ".")
+	_, known := attrNamespaces[first]
+	return ok && known && rest != ""
 }
 
 func (p *Policy) rank(group, source string) int {

@@ -4,19 +4,13 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"unicode"
+
+	"github.com/schulit/cmdb/plugins/connector/junk"
 )
 
 // NormalizeSerial trims a serial number, drops inner spaces and folds it
 // to upper case, so that " cnd 1234x " and "CND1234X" match.
-func NormalizeSerial(s string) string {
-	return strings.ToUpper(strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) {
-			return -1
-		}
-		return r
-	}, s))
-}
+func NormalizeSerial(s string) string { return junk.Normalize(s) }
 
 // vendorAliases maps folded vendor spellings to one canonical name.
 var vendorAliases = map[string]string{
@@ -164,26 +158,12 @@ type Junk struct {
 // characters, without any letter or digit ("???", "---"), or a single
 // repeated character ("0000000000", "XXXX").
 func (j *Junk) JunkSerial(norm string) bool {
-	if len(norm) < 3 || j.Serials[norm] {
-		return true
-	}
-	k := JunkKey(norm)
-	if k == "" || j.Serials[k] {
-		return true
-	}
-	return strings.Trim(norm, norm[:1]) == ""
+	return junk.Placeholder(norm) || j.Serials[norm] || j.Serials[JunkKey(norm)]
 }
 
 // JunkKey folds a serial to its letters and digits in upper case: the
 // form in which junk list entries match ("N/A" = "NA", "k. A." = "KA").
-func JunkKey(s string) string {
-	return strings.ToUpper(strings.Map(func(r rune) rune {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			return r
-		}
-		return -1
-	}, s))
-}
+func JunkKey(s string) string { return junk.Key(s) }
 
 // AddSerial puts a serial, as reported, on the junk list.
 func (j *Junk) AddSerial(v string) {

@@ -18,6 +18,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/schulit/cmdb/plugins/connector"
@@ -111,7 +112,7 @@ func verifyBinary(inst *cmdb.ConnectorInstance) error {
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != inst.BinarySHA256 {
 		return fmt.Errorf("%w: Das Connector-Programm %s wurde ersetzt (SHA-256 %s, registriert ist %s); es wird nicht gestartet. "+
-			"Prüfen Sie die Datei und registrieren Sie sie neu (cmdbd connector add … --replace)", ErrBinaryChanged, inst.BinaryPath, got[:12], inst.BinarySHA256[:12])
+			"Prüfen Sie die Datei und registrieren Sie sie neu (nach einem Update: cmdbd connector repin; sonst cmdbd connector add … --replace)", ErrBinaryChanged, inst.BinaryPath, got[:12], inst.BinarySHA256[:12])
 	}
 	return nil
 }
@@ -282,6 +283,12 @@ type state struct {
 	began   time.Time
 	last    time.Time
 	mem     *memWatch
+	// base is the replica's count of active records: what the guard
+	// measures disappearances against.
+	base int
+	// announced is the total the connector announced for this Pull
+	// (connector.ExpectTotal), 0 if none; set from the Pull's goroutine.
+	announced atomic.Int64
 }
 
 func (st *state) sync(ctx context.Context) error {
@@ -292,9 +299,10 @@ func (st *state) sync(ctx context.Context) error {
 	}
 	for _, r := range st.replica {
 		if r.State == cmdb.ReplicaActive || r.State == cmdb.ReplicaError {
-			st.run.Expected++
+			st.base++
 		}
 	}
+	st.run.Expected = st.base
 	schools, err := e.o.Store.FindSchools(ctx, s, cmdb.TenantFilter{AuthorityID: inst.AuthorityID})
 	if err != nil {
 		return err
@@ -371,7 +379,10 @@ func (st *state) pull(ctx context.Context, c connector.Connector, cfg connector.
 			}
 		}
 	}()
-	pullErr := c.Pull(ctx, cfg, func(batch []connector.Record) error {
+	// A first run has no replica to measure progress by: the source's
+	// own count, when the connector announces one, serves instead.
+	pctx := connector.WithExpectTotal(ctx, func(n int) { st.announced.Store(int64(n)) })
+	pullErr := c.Pull(pctx, cfg, func(batch []connector.Record) error {
 		select {
 		case queue <- batch:
 			return nil
@@ -469,6 +480,9 @@ func (st *state) report(ctx context.Context, force bool) error {
 		return nil
 	}
 	st.last = now
+	if n := st.announced.Load(); n > 0 {
+		st.run.Expected = int(n)
+	}
 	if st.run.Expected > 0 {
 		st.run.Progress = min(99, 100*float64(st.run.Seen)/float64(st.run.Expected))
 	}
@@ -637,7 +651,7 @@ func (st *state) disappeared(ctx context.Context) error {
 	for i, r := range gone {
 		goneKeys[i] = r.NativeKey
 	}
-	if n, base := len(gone), st.run.Expected; n > 0 && base > 0 && float64(n) > inst.GuardShare*float64(base) && !st.opts.Confirm {
+	if n, base := len(gone), st.base; n > 0 && base > 0 && float64(n) > inst.GuardShare*float64(base) && !st.opts.Confirm {
 		if err := st.w.Touch(ctx, st.began, now, goneKeys); err != nil {
 			return err
 		}

@@ -178,7 +178,7 @@ func mapRecord(inst *cmdb.ConnectorInstance, p *places, rec *connector.Record) m
 	}
 	attrs := map[string]string{}
 	if id.SourceDeviceID != "" {
-		attrs["source_device_id"] = id.SourceDeviceID
+		attrs[cmdb.AttrSourceDeviceID] = id.SourceDeviceID
 	}
 	for k, v := range rec.Attributes {
 		attrs[k] = v
@@ -192,7 +192,17 @@ func mapRecord(inst *cmdb.ConnectorInstance, p *places, rec *connector.Record) m
 				target = p.attrName(k)
 			}
 		}
-		if target == "" || !m.Allows(target) {
+		if target == "" {
+			continue
+		}
+		// A field mapped to an identifier identifies the device, whatever
+		// allowed says (as the record's own identifiers do); the mapping,
+		// being said explicitly, wins over the connector's own value.
+		if idf := identifier(&o, target); idf != nil {
+			*idf = v
+			continue
+		}
+		if !m.Allows(target) {
 			continue
 		}
 		if target == cmdb.AttrVendor {
@@ -229,6 +239,22 @@ func mapRecord(inst *cmdb.ConnectorInstance, p *places, rec *connector.Record) m
 		}
 	}
 	return mapped{obs: o, newRoom: wish}
+}
+
+// identifier returns the observation's field of an identifier target,
+// nil for any other attribute.
+func identifier(o *cmdb.Observation, target string) *string {
+	switch target {
+	case cmdb.AttrSerial:
+		return &o.Serial
+	case cmdb.AttrAssetTag:
+		return &o.AssetTag
+	case cmdb.AttrHostname:
+		return &o.Hostname
+	case cmdb.AttrHardwareUUID:
+		return &o.HardwareUUID
+	}
+	return nil
 }
 
 // validate checks a changed record's observation as reconcile will, so

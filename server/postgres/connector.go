@@ -187,6 +187,7 @@ func (db *DB) UpdateConnector(ctx context.Context, s cmdb.Scope, id int64, u cmd
 			return notFound("connector", id)
 		}
 		c := cs[0]
+		oldSHA := c.BinarySHA256
 		if u.Settings != nil {
 			c.Settings = *u.Settings
 		}
@@ -248,8 +249,13 @@ func (db *DB) UpdateConnector(ctx context.Context, s cmdb.Scope, id int64, u cmd
 		}
 		changed := cmdb.SortedSecretNames(u.Secrets)
 		out = c
-		return audit(ctx, tx, s, "connector_updated", fmt.Sprintf("connector:%d", id), c.AuthorityID,
-			map[string]any{"secrets_changed": changed, "push": c.Push}, c.UpdatedAt)
+		detail := map[string]any{"secrets_changed": changed, "push": c.Push}
+		if c.BinarySHA256 != oldSHA {
+			// A new pin (connector repin, add --replace) is a new program
+			// that runs with the secrets: the log says which.
+			detail["binary_path"], detail["binary_sha256"], detail["binary_sha256_was"] = c.BinaryPath, c.BinarySHA256, oldSHA
+		}
+		return audit(ctx, tx, s, "connector_updated", fmt.Sprintf("connector:%d", id), c.AuthorityID, detail, c.UpdatedAt)
 	})
 	if err != nil {
 		return nil, mapErr("postgres.UpdateConnector", err)

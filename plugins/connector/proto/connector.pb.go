@@ -421,8 +421,13 @@ func (x *PullRequest) GetConfig() *Config {
 }
 
 type RecordBatch struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Records       []*Record              `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Records []*Record              `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	// expected_total is how many records the whole Pull will send, as the
+	// source counted them (a file's rows, an API's total), for the host's
+	// progress; 0: unknown. Set on the first message after the connector
+	// learnt it (connector.ExpectTotal); older connectors never set it.
+	ExpectedTotal int64 `protobuf:"varint,2,opt,name=expected_total,json=expectedTotal,proto3" json:"expected_total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -462,6 +467,13 @@ func (x *RecordBatch) GetRecords() []*Record {
 		return x.Records
 	}
 	return nil
+}
+
+func (x *RecordBatch) GetExpectedTotal() int64 {
+	if x != nil {
+		return x.ExpectedTotal
+	}
+	return 0
 }
 
 type Record struct {
@@ -996,9 +1008,10 @@ const file_connector_proto_rawDesc = "" +
 	"\x04rule\x18\x02 \x01(\tR\x04rule\x12\x18\n" +
 	"\amessage\x18\x03 \x01(\tR\amessage\"@\n" +
 	"\vPullRequest\x121\n" +
-	"\x06config\x18\x01 \x01(\v2\x19.cmdb.connector.v1.ConfigR\x06config\"B\n" +
+	"\x06config\x18\x01 \x01(\v2\x19.cmdb.connector.v1.ConfigR\x06config\"i\n" +
 	"\vRecordBatch\x123\n" +
-	"\arecords\x18\x01 \x03(\v2\x19.cmdb.connector.v1.RecordR\arecords\"\xcd\x03\n" +
+	"\arecords\x18\x01 \x03(\v2\x19.cmdb.connector.v1.RecordR\arecords\x12%\n" +
+	"\x0eexpected_total\x18\x02 \x01(\x03R\rexpectedTotal\"\xcd\x03\n" +
 	"\x06Record\x12\x1d\n" +
 	"\n" +
 	"source_key\x18\x01 \x01(\tR\tsourceKey\x12\x1d\n" +

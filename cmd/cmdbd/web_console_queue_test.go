@@ -148,11 +148,15 @@ func TestConsoleQueue(t *testing.T) {
 	b.shot("console-queue-04-veraltet")
 	signOut()
 
-	// The provider: their ticket only.
+	// The provider: their ticket only, and where to go for it.
+	c.must(200, "PATCH", fmt.Sprintf("/api/v1/cis/%d", printer), map[string]any{"asset_tag": "QUE-INV-7"}) // a lock
 	signIn("mia.krause@systemhaus-nord.de")
 	b.expect("table.queue", jamNo)
 	if got := b.text("main"); strings.Contains(got, lampNo) {
 		t.Errorf("the provider sees another provider's ticket %s", lampNo)
+	}
+	if got := b.eval(`[...document.querySelectorAll("table.queue tbody tr")].map(r => r.textContent.replace(/\s+/g, " ")).join("|")`); !strings.Contains(got, "Gymnasium am See") {
+		t.Errorf("the provider's queue reads %q, want the ticket's school", got)
 	}
 	if nav := b.text("nav.console"); strings.Contains(nav, "Geräte") {
 		t.Errorf("the provider's navigation offers %q", nav)
@@ -161,6 +165,8 @@ func TestConsoleQueue(t *testing.T) {
 	b.shot("console-queue-05-dienstleister")
 	b.open("/tickets/" + jamNo)
 	b.expect(".facts", "Systemhaus Nord")
+	b.expect(".facts", "Gymnasium am See")
+	b.expect(".ci-panel", "Raum 1.12")
 	if n := b.eval(`String(document.querySelectorAll("button[value=assign], button[value=escalate], button[value=merge]").length)`); n != "0" {
 		t.Errorf("the provider is offered %s forms of IT (assign, escalate, merge)", n)
 	}
@@ -171,6 +177,15 @@ func TestConsoleQueue(t *testing.T) {
 	b.submit(`button[value=status]`)
 	b.expect(".facts", "Wartet")
 	b.checkPage("ticket, provider")
+	// The device of the ticket: where it stands, to read, not to change.
+	b.open(fmt.Sprintf("/cis/%d", printer))
+	b.expect(".device-head", "Raum 1.12")
+	b.expect(".device-head", "Gymnasium am See")
+	b.expect(".locks", "QUE-INV-7")
+	if n := b.eval(`String(document.querySelectorAll("main form[method=post]").length)`); n != "0" {
+		t.Errorf("the provider is offered %s forms to change the device (edit, unlock)", n)
+	}
+	b.checkPage("device, provider")
 	b.open("/tickets/" + lampNo)
 	b.expect("h1", "Seite nicht gefunden")
 	b.viewport(320, 800)

@@ -193,6 +193,9 @@ type deviceView struct {
 	Stale         []timelineLine
 	Saved         bool
 	Label         bool
+	// CanEdit: the caller may change the CI (hand edit, unlock); a
+	// provider's staff only read the CIs of their tickets.
+	CanEdit bool
 }
 
 type seenLine struct {
@@ -251,8 +254,9 @@ func (s *server) deviceView(r *http.Request, rq *request, ci *cmdb.CI) (*deviceV
 	ctx := r.Context()
 	nm := s.newNames(r, rq)
 	v := &deviceView{CI: ci, Room: nm.room(ci.RoomID), School: nm.school(ci.SchoolID), Statuses: cmdb.Statuses,
-		Form:  deviceForm{RoomID: ci.RoomID, Status: ci.Status, AssetTag: ci.AssetTag, Version: ciVersion(ci)},
-		Label: ci.MergedInto == 0 && s.opts.Labels != nil}
+		Form:    deviceForm{RoomID: ci.RoomID, Status: ci.Status, AssetTag: ci.AssetTag, Version: ciVersion(ci)},
+		Label:   ci.MergedInto == 0 && s.opts.Labels != nil,
+		CanEdit: rq.Scope.CanWrite(ci.AuthorityID, ci.SchoolID)}
 	if f := ci.RepeatFailure; f != nil {
 		v.Repeat = rq.tr.T("device.ci.repeat.reason", "Count", f.Count, "Days", f.WindowDays, "Tickets", strings.Join(f.Tickets, ", "))
 	}
@@ -324,7 +328,7 @@ func (s *server) deviceView(r *http.Request, rq *request, ci *cmdb.CI) (*deviceV
 			return err
 		})
 	}
-	if ci.SchoolID != 0 {
+	if ci.SchoolID != 0 && v.CanEdit {
 		g.Go(func() (err error) {
 			v.Rooms, err = s.opts.Tenants.FindRooms(ctx, rq.Scope, cmdb.TenantFilter{SchoolID: ci.SchoolID})
 			return err

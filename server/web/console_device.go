@@ -33,7 +33,9 @@ func (s *server) deviceRoutes(mux *http.ServeMux) {
 // deviceListView is the device search.
 type deviceListView struct {
 	Query, Class, Status string
+	Vendor, Model        string
 	SchoolID             int64
+	AuthorityID          int64 // kept in the form when a link names one
 	Schools              []*cmdb.School
 	Classes, Statuses    []string
 	Rows                 []deviceRow
@@ -49,10 +51,16 @@ type deviceRow struct {
 	Flagged                               bool
 }
 
+// deviceFilter reads the list's filter from its query parameters: q,
+// klasse, schule, status, hersteller, modell (vendor and model match
+// whole, ignoring case, as a model pattern of the dashboard names them)
+// and traeger (an authority, for callers who see several).
 func (s *server) deviceFilter(r *http.Request) (cmdb.CIFilter, int) {
 	q := r.URL.Query()
-	f := cmdb.CIFilter{Query: strings.TrimSpace(q.Get("q")), Class: q.Get("klasse"), Status: q.Get("status")}
+	f := cmdb.CIFilter{Query: strings.TrimSpace(q.Get("q")), Class: q.Get("klasse"), Status: q.Get("status"),
+		Vendor: strings.TrimSpace(q.Get("hersteller")), Model: strings.TrimSpace(q.Get("modell"))}
 	f.SchoolID, _ = strconv.ParseInt(q.Get("schule"), 10, 64)
+	f.AuthorityID, _ = strconv.ParseInt(q.Get("traeger"), 10, 64)
 	page, _ := strconv.Atoi(q.Get("seite"))
 	if page < 1 {
 		page = 1
@@ -105,8 +113,8 @@ func (s *server) newNames(r *http.Request, rq *request) *names {
 
 func (s *server) deviceList(w http.ResponseWriter, r *http.Request, rq *request) error {
 	f, page := s.deviceFilter(r)
-	v := deviceListView{Query: f.Query, Class: f.Class, Status: f.Status, SchoolID: f.SchoolID, Page: page,
-		Classes: cmdb.Classes, Statuses: cmdb.Statuses}
+	v := deviceListView{Query: f.Query, Class: f.Class, Status: f.Status, Vendor: f.Vendor, Model: f.Model,
+		SchoolID: f.SchoolID, AuthorityID: f.AuthorityID, Page: page, Classes: cmdb.Classes, Statuses: cmdb.Statuses}
 	if err := f.Validate(); err != nil {
 		return err
 	}

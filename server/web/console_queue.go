@@ -45,16 +45,19 @@ func (s *server) staffUpload(h handler) http.Handler {
 // queueFilter is the queue's filter as the URL carries it.
 type queueFilter struct {
 	Status, Level, Group, Assignee, School, Priority, SLA, Channel, Query, Sort string
-	Page                                                                        int
+	// Authority narrows to one authority, for callers who see several (the
+	// dashboard's links name it); the form keeps it hidden.
+	Authority string
+	Page      int
 }
 
 // queueParams are the URL query parameters of the filter, in form order.
-var queueParams = []string{"status", "level", "group", "assignee", "school", "priority", "sla", "channel", "q", "sort"}
+var queueParams = []string{"status", "level", "group", "assignee", "school", "priority", "sla", "channel", "q", "sort", "authority"}
 
 func readQueueFilter(q url.Values) queueFilter {
 	f := queueFilter{Status: q.Get("status"), Level: q.Get("level"), Group: q.Get("group"), Assignee: q.Get("assignee"),
 		School: q.Get("school"), Priority: q.Get("priority"), SLA: q.Get("sla"), Channel: q.Get("channel"),
-		Query: strings.TrimSpace(q.Get("q")), Sort: q.Get("sort")}
+		Query: strings.TrimSpace(q.Get("q")), Sort: q.Get("sort"), Authority: q.Get("authority")}
 	if !q.Has("status") {
 		f.Status = "open" // the queue is the work still to do
 	}
@@ -68,7 +71,7 @@ func readQueueFilter(q url.Values) queueFilter {
 // values is the filter as a URL query (without the page).
 func (f queueFilter) values() url.Values {
 	v := url.Values{}
-	for i, s := range []string{f.Status, f.Level, f.Group, f.Assignee, f.School, f.Priority, f.SLA, f.Channel, f.Query, f.Sort} {
+	for i, s := range []string{f.Status, f.Level, f.Group, f.Assignee, f.School, f.Priority, f.SLA, f.Channel, f.Query, f.Sort, f.Authority} {
 		if s != "" || (i == 0 && f.Status == "") {
 			v.Set(queueParams[i], s)
 		}
@@ -105,6 +108,9 @@ func (f queueFilter) store(me int64) (cmdb.TicketFilter, error) {
 	}
 	tf.Priority = int(n)
 	if tf.SchoolID, err = num("school", f.School); err != nil {
+		return tf, err
+	}
+	if tf.AuthorityID, err = num("authority", f.Authority); err != nil {
 		return tf, err
 	}
 	if f.Assignee == "me" {
@@ -231,7 +237,7 @@ func (s *server) queuePage(r *http.Request, rq *request, f queueFilter) (v *queu
 	}()
 	tf, err = f.store(rq.User.ID)
 	if err != nil {
-		fe, err := rq.queueStoreError(err, "status", "level", "group", "assignee", "school", "priority", "sla", "channel", "sort")
+		fe, err := rq.queueStoreError(err, "status", "level", "group", "assignee", "school", "priority", "sla", "channel", "sort", "authority")
 		if err != nil {
 			return nil, tf, err
 		}

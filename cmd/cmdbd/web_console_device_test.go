@@ -62,6 +62,20 @@ func TestConsoleDevice(t *testing.T) {
 	if _, err := db.RollupMetrics(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// The inventory connector reports the printer ten days ago and again
+	// yesterday, unchanged: it last saw it yesterday, though the values it
+	// set date from ten days ago.
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	tenDays, yesterday := time.Now().AddDate(0, 0, -10), time.Now().AddDate(0, 0, -1)
+	for _, at := range []time.Time{tenDays, yesterday} {
+		clock = at
+		if _, err := db.Reconcile(ctx, cmdb.AdminScope("test"), []cmdb.Observation{{Source: "connector:inventar", SourceKey: "inv-4711",
+			AuthorityID: f.auth, Class: cmdb.ClassPrinter, Serial: "WEB-PR-1", Vendor: "HP",
+			Attributes: map[string]string{cmdb.AttrPurchaseDate: "2023-08-01"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock = time.Now()
 
 	b := newBrowser(t, c.base)
 	b.do(chromedp.EmulateViewport(1280, 900))
@@ -85,6 +99,10 @@ func TestConsoleDevice(t *testing.T) {
 		t.Fatalf("the list's link opened %s", p)
 	}
 	b.expect("h1", "Drucker Raum 1.12")
+	seen := strings.ReplaceAll(b.text(".device-head"), "\u00a0", " ")
+	if want := "Anbindung inventar: " + yesterday.In(berlin).Format("02.01.2006, 15:04 Uhr"); !strings.Contains(seen, want) {
+		t.Errorf("the device's head reads %q, want %q (the connector's last observation)", seen, want)
+	}
 	b.expect("#verlauf", f.open)
 	b.expect("#verlauf", f.colleagues)
 	b.expect("#verlauf", "asset_tag")

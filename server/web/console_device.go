@@ -268,20 +268,6 @@ func (s *server) deviceView(r *http.Request, rq *request, ci *cmdb.CI) (*deviceV
 	if f := ci.RepeatFailure; f != nil {
 		v.Repeat = rq.tr.T("device.ci.repeat.reason", "Count", f.Count, "Days", f.WindowDays, "Tickets", strings.Join(f.Tickets, ", "))
 	}
-	last := map[string]time.Time{}
-	for _, p := range ci.Provenance {
-		src := p.Source
-		if strings.HasPrefix(src, "user:") {
-			src = "user"
-		}
-		if p.At.After(last[src]) {
-			last[src] = p.At
-		}
-	}
-	for src, at := range last {
-		v.Seen = append(v.Seen, seenLine{src, at})
-	}
-	sort.Slice(v.Seen, func(i, j int) bool { return v.Seen[i].At.After(v.Seen[j].At) })
 	page, _ := strconv.Atoi(r.URL.Query().Get("seite"))
 	if page < 1 {
 		page = 1
@@ -309,6 +295,13 @@ func (s *server) deviceView(r *http.Request, rq *request, ci *cmdb.CI) (*deviceV
 		v.Identifiers, err = s.opts.CIs.FindIdentifiers(ctx, rq.Scope, ci.ID)
 		return err
 	})
+	if s.opts.Dashboard != nil {
+		g.Go(func() error {
+			srcs, err := s.opts.Dashboard.FindCISources(ctx, rq.Scope, ci.ID)
+			v.Seen = seenLines(rq, srcs)
+			return err
+		})
+	}
 	g.Go(func() (err error) {
 		v.Locks, err = s.opts.CIs.FindLocks(ctx, rq.Scope, ci.ID)
 		return err
@@ -346,6 +339,34 @@ func (s *server) deviceView(r *http.Request, rq *request, ci *cmdb.CI) (*deviceV
 		return nil, err
 	}
 	return v, nil
+}
+
+// seenLines says when each source last saw the CI, newest first: the
+// time of its last observation (ci_sources), also one that changed
+// nothing — not of the last value it changed. Hand edits of all people
+// are one line.
+func seenLines(rq *request, srcs []cmdb.SourceSeen) []seenLine {
+	last := map[string]time.Time{}
+	for _, x := range srcs {
+		name := sourceName(rq, x.Source)
+		if cmdb.SourceKind(x.Source) == cmdb.SourceUser {
+			name = rq.tr.T("device.ci.seen.user")
+		}
+		if x.LastSeen.After(last[name]) {
+			last[name] = x.LastSeen
+		}
+	}
+	out := make([]seenLine, 0, len(last))
+	for name, at := range last {
+		out = append(out, seenLine{name, at})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].At.Equal(out[j].At) {
+			return out[i].At.After(out[j].At)
+		}
+		return out[i].Source < out[j].Source
+	})
+	return out
 }
 
 // timeline merges the CI's history, tickets and health events, newest

@@ -308,6 +308,20 @@ func TestConsoleDash(t *testing.T) {
 	b.expect("#dups", "PC-VERW-2 (Inventar)")
 	b.checkPage("duplicates")
 	b.shot("console-dash-duplikate")
+	// The list as a file: both pairs.
+	csvHref := b.eval(`document.querySelector('a[href*="format=csv"]').getAttribute('href')`)
+	req, _ = http.NewRequest("GET", c.base+csvHref, nil)
+	req.Header.Set("Cookie", cookie)
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if s := string(body); resp.StatusCode != 200 || !strings.HasPrefix(s, "\ufeffGerät A;Gerät B;") || strings.Count(s, "\r\n") != 3 ||
+			!strings.Contains(s, "PC-VERW-1 (Inventar)") || !strings.Contains(s, "PC-VERW-2 (Inventar)") {
+			t.Errorf("the duplicates as CSV (%s): %d %q", csvHref, resp.StatusCode, s)
+		}
+	}
 	b.open(fmt.Sprintf("/duplikate/%d", f.dup))
 	b.expect(".dup-sides", "CZC00000A")
 	b.expect(".dup-sides", "CZC00000B")

@@ -153,6 +153,9 @@ type queueView struct {
 	Provider   bool // the caller is a provider's staff
 	FilterName string
 	Notice     string
+	// ExportLimit is set when the list is longer than an export holds:
+	// the file has its first ExportLimit rows, and the page says so.
+	ExportLimit int
 }
 
 type pageLink struct {
@@ -249,6 +252,9 @@ func (s *server) queuePage(r *http.Request, rq *request, f queueFilter) (v *queu
 		return nil, tf, err
 	}
 	v.Total = total
+	if total > s.queueExportMax() {
+		v.ExportLimit = s.queueExportMax()
+	}
 	if err := wait(); err != nil {
 		return nil, tf, err
 	}
@@ -368,21 +374,33 @@ func (s *server) lookupPerson(r *http.Request, rq *request, id int64) string {
 }
 
 // queueExportLimit bounds an export: the queue's filters narrow a list
-// larger than this.
+// larger than this. A longer list is cut, and both the page and the
+// file's last row say so.
 const queueExportLimit = 20000
 
-// queueExport writes every row of the filtered list (all pages).
+func (s *server) queueExportMax() int {
+	if s.exportMax > 0 {
+		return s.exportMax
+	}
+	return queueExportLimit
+}
+
+// queueExport writes every row of the filtered list (all pages), at most
+// queueExportMax of them; a cut list ends with a row that says so.
 func (s *server) queueExport(w http.ResponseWriter, r *http.Request, rq *request, v *queueView, tf cmdb.TicketFilter, format string) error {
 	T := rq.tr.T
 	header := []string{T("queue.col.number"), T("queue.col.title"), T("queue.col.school"), T("queue.col.status"), T("queue.col.priority"),
 		T("queue.col.level"), T("queue.col.group"), T("queue.col.assignee"), T("queue.col.due"), T("queue.col.sla"), T("queue.col.channel"), T("queue.col.created")}
 	var out [][]string
-	tf.Limit, tf.Offset = 1000, 0
+	limit, total := s.queueExportMax(), 0
+	tf.Limit, tf.Offset = min(1000, limit), 0
 	for {
-		ts, total, err := s.opts.Tickets.FindTickets(r.Context(), rq.Scope, tf)
+		ts, n, err := s.opts.Tickets.FindTickets(r.Context(), rq.Scope, tf)
 		if err != nil {
 			return err
 		}
+		total = n
+		ts = ts[:min(len(ts), limit-tf.Offset)]
 		rows, err := s.queueRows(r, rq, ts, v.Schools, v.Providers)
 		if err != nil {
 			return err
@@ -397,9 +415,14 @@ func (s *server) queueExport(w http.ResponseWriter, r *http.Request, rq *request
 				strconv.Itoa(t.Level), row.Group, row.Assignee, row.Due, sla, T("queue.channel." + t.Channel), rq.tr.DateTime(t.CreatedAt)})
 		}
 		tf.Offset += len(ts)
-		if len(ts) == 0 || tf.Offset >= total || tf.Offset >= queueExportLimit {
+		if len(ts) == 0 || tf.Offset >= total || tf.Offset >= limit {
 			break
 		}
+	}
+	if total > len(out) && tf.Offset >= limit {
+		cut := make([]string, len(header))
+		cut[0] = T("queue.export.cut", "Limit", limit, "Total", total)
+		out = append(out, cut)
 	}
 	return export(w, format, "tickets", header, out)
 }

@@ -127,6 +127,25 @@ func TestConsoleQueue(t *testing.T) {
 	b.expect(".notice", "Die Zuweisung ist gespeichert")
 	b.expect(".facts", "Jonas Weber")
 	b.expect(".facts", "Zugewiesen")
+	// The queue by assignee: the person chosen from the list, or nobody.
+	b.open("/tickets")
+	b.do(chromedp.Click("details.filters summary"))
+	if opts := b.text("#f-assignee"); !strings.Contains(opts, "Jonas Weber") || !strings.Contains(opts, "Niemandem zugewiesen") || strings.Contains(opts, "Anna Schmidt") {
+		t.Errorf("the assignee filter offers %q, want IT and nobody, no teacher", opts)
+	}
+	for _, c := range []struct{ value, shows, hides string }{{fmt.Sprint(itID), jamNo, lampNo}, {"none", lampNo, jamNo}} {
+		set("#f-assignee", c.value)
+		b.submit(`form.filter-form button[type=submit]`)
+		if p := b.path(); !strings.Contains(p, "assignee="+c.value) {
+			t.Errorf("the assignee filter %s opens %s", c.value, p)
+		}
+		b.expect("table.queue", c.shows)
+		if got := b.text("table.queue"); strings.Contains(got, c.hides) {
+			t.Errorf("assignee %s: the queue lists %s", c.value, c.hides)
+		}
+	}
+	b.checkPage("queue, by assignee")
+	b.open("/tickets/" + jamNo)
 	set("#level", "2")
 	set("#group", fmt.Sprint(nord))
 	b.submit(`button[value=escalate]`)

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -115,6 +116,8 @@ func (f queueFilter) store(me int64) (cmdb.TicketFilter, error) {
 	}
 	if f.Assignee == "me" {
 		tf.AssigneeUserID = me
+	} else if f.Assignee == "none" {
+		tf.Unassigned = true
 	} else if tf.AssigneeUserID, err = num("assignee", f.Assignee); err != nil {
 		return tf, err
 	}
@@ -147,6 +150,7 @@ type queueView struct {
 	Queues     []queueLink
 	Schools    []*cmdb.School
 	Providers  []*cmdb.Provider
+	People     []personChoice // whom the assignee filter offers
 	Saved      []*cmdb.SavedFilter
 	Query      string // the filter's URL query, for export links and saving
 	Errors     fieldErrors
@@ -209,6 +213,12 @@ func (s *server) queuePage(r *http.Request, rq *request, f queueFilter) (v *queu
 		pv.Providers, err = s.opts.Tenants.FindProviders(ctx, rq.Scope)
 		return err
 	})
+	if s.opts.Accounts != nil {
+		g.Go(func() (err error) {
+			pv.People, err = s.queuePeople(r, rq)
+			return err
+		})
+	}
 	if s.opts.Queue != nil {
 		g.Go(func() (err error) {
 			pv.Saved, err = s.opts.Queue.FindSavedFilters(ctx, rq.Scope)
@@ -279,6 +289,34 @@ func (s *server) queuePage(r *http.Request, rq *request, f queueFilter) (v *queu
 		v.Next = page(f.Page + 1)
 	}
 	return v, tf, nil
+}
+
+// queuePeople lists whom the assignee filter offers: the people tickets
+// the caller sees can be assigned to (as the assign form lists them per
+// ticket): the authority's and the schools' IT and the providers' staff
+// the caller may see.
+func (s *server) queuePeople(r *http.Request, rq *request) ([]personChoice, error) {
+	us, err := s.opts.Accounts.FindUsers(r.Context(), rq.Scope)
+	if err != nil {
+		return nil, err
+	}
+	var out []personChoice
+	for _, u := range us {
+		if u.Disabled {
+			continue
+		}
+		if slices.ContainsFunc(u.Memberships, func(m cmdb.Membership) bool {
+			return m.Role == cmdb.RoleAuthorityIT || m.Role == cmdb.RoleSchoolIT || (m.Role == cmdb.RoleProvider && m.OrgID != 0)
+		}) {
+			name := u.Name
+			if name == "" {
+				name = u.Email
+			}
+			out = append(out, personChoice{ID: u.ID, Label: name})
+		}
+	}
+	slices.SortFunc(out, func(a, b personChoice) int { return strings.Compare(a.Label, b.Label) })
+	return out, nil
 }
 
 // queueLinks are the counts per queue, each a link to its list.

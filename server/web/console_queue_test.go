@@ -26,7 +26,8 @@ func init() {
 		Schools:   []*cmdb.School{{ID: 1, Name: "Gymnasium am See"}},
 		Providers: []*cmdb.Provider{{ID: 2, Name: "Systemhaus Nord"}},
 		Saved:     []*cmdb.SavedFilter{{ID: 1, Name: "2nd Level offen", Query: "level=2&status=open"}},
-		Errors:    fieldErrors{"name": "zu lang", "level": "falsch"}, FilterName: "x", Notice: "saved", ExportLimit: 100}
+		Errors:    fieldErrors{"name": "zu lang", "level": "falsch"}, FilterName: "x", Notice: "saved", ExportLimit: 100,
+		People: []personChoice{{ID: 7, Label: "Jonas Weber"}}}
 	moreViews["console_queue_ticket"] = &staffTicketView{T: tk, Seen: at.Format(seenLayout), School: "Gymnasium am See", Room: "Raum 1.12",
 		Group: "Systemhaus Nord", Assignee: "Jonas Weber", Reporter: "Anna Schmidt", DueResolve: "09.03.2026, 11:15 Uhr", SLA: cmdb.SLABreached,
 		Devices: []ciPanel{{CI: &cmdb.CI{ID: 5, Class: cmdb.ClassProjector, Serial: "X1", RepeatFailure: &cmdb.RepeatFailureFlag{Count: 3, WindowDays: 365}},

@@ -130,6 +130,19 @@ func TestConsoleDevice(t *testing.T) {
 	b.submit(`#sperren form button`)
 	b.expect("#sperren", "Keine Felder gesperrt")
 
+	// "–" as the room takes the device out of its room (and locks that).
+	b.do(chromedp.SetValue(chromedp.ID("room"), "0"))
+	b.submit(`form[action="` + page + `"] button[type=submit]`)
+	b.expect("[role=status]", "Gespeichert")
+	if ci := c.must(200, "GET", fmt.Sprintf("/api/v1/cis/%d", f.printer), nil); fmt.Sprint(ci["room_id"]) != "0" && ci["room_id"] != nil {
+		t.Errorf("room after choosing none: %v", ci["room_id"])
+	}
+	if got := b.eval(`document.getElementById("room").value`); got != "0" {
+		t.Errorf("the form shows room %q after choosing none", got)
+	}
+	b.expect("#sperren", "room gesperrt")
+	b.submit(`#sperren form button`)
+
 	// A stale edit: someone changes the name while the form is open.
 	b.do(chromedp.SetValue(chromedp.ID("asset_tag"), "WEB-00099"))
 	c.must(200, "PATCH", fmt.Sprintf("/api/v1/cis/%d", f.printer), map[string]any{"name": "Drucker Lehrerzimmer"})

@@ -498,7 +498,12 @@ func (s *server) deviceEdit(w http.ResponseWriter, r *http.Request, rq *request)
 	}
 	o := cmdb.Observation{Source: rq.Scope.Source(), CIID: ci.ID, AuthorityID: ci.AuthorityID, Attributes: map[string]string{}}
 	changed := false
-	if form.RoomID != ci.RoomID && form.RoomID != 0 {
+	switch {
+	case form.RoomID == ci.RoomID:
+	case form.RoomID == 0:
+		// "–": the device stands in no room (of its school) now.
+		o.Clear, changed = append(o.Clear, cmdb.AttrRoom), true
+	default:
 		o.RoomID, changed = form.RoomID, true
 	}
 	if form.Status != ci.Status {

@@ -205,6 +205,13 @@ func TestConsoleQueue(t *testing.T) {
 		t.Errorf("the provider is offered %s forms to change the device (edit, unlock)", n)
 	}
 	b.checkPage("device, provider")
+	// Knowing where to go is no licence to report there.
+	b.open(fmt.Sprintf("/melden/raum/%d", room))
+	b.expect("h1", "Seite nicht gefunden")
+	b.open("/melden")
+	if got := b.text("main"); strings.Contains(got, "Gymnasium am See") {
+		t.Errorf("the provider is offered the school to report in: %q", got)
+	}
 	b.open("/tickets/" + lampNo)
 	b.expect("h1", "Seite nicht gefunden")
 	b.viewport(320, 800)

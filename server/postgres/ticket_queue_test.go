@@ -61,6 +61,9 @@ func TestTicketQueue(t *testing.T) {
 	if g := list(x.providerIT, cmdb.TicketFilter{Unassigned: true}); g != "1:Drucker B" {
 		t.Errorf("the provider's, assigned to nobody: %s", g)
 	}
+	if _, _, err := x.db.FindTickets(ctx, x.authIT, cmdb.TicketFilter{AssigneeUserID: x.authIT.UserID, Unassigned: true}); cmdb.ErrorField(err) != "assignee" {
+		t.Errorf("assigned to me and to nobody: %v, want invalid naming assignee", err)
+	}
 	if g := list(x.authIT, cmdb.TicketFilter{Channel: cmdb.ChannelPhone}); g != "1:Anruf" {
 		t.Errorf("by phone: %s", g)
 	}
@@ -73,7 +76,7 @@ func TestTicketQueue(t *testing.T) {
 	if g := list(x.providerIT, cmdb.TicketFilter{}); g != "1:Drucker B" {
 		t.Errorf("the provider's list: %s", g)
 	}
-	for _, f := range []cmdb.TicketFilter{{Channel: "fax"}, {Sort: "title"}, {AssigneeUserID: -1}, {AssigneeUserID: x.authIT.UserID, Unassigned: true}} {
+	for _, f := range []cmdb.TicketFilter{{Channel: "fax"}, {Sort: "title"}, {AssigneeUserID: -1}} {
 		if _, _, err := x.db.FindTickets(ctx, x.authIT, f); cmdb.ErrorCode(err) != cmdb.EINVALID {
 			t.Errorf("filter %+v: %v, want EINVALID", f, err)
 		}

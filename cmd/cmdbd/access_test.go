@@ -81,6 +81,12 @@ var accStaff = []string{"teacher", "school_it", "authority_it"}
 // provider, because the fixture ticket assigned to it links the printer.
 var accCIReaders = []string{"teacher", "school_it", "authority_it", "provider"}
 
+// accPlaceReaders read the tenant's school and first room by id: its
+// staff, and the provider, because the fixture ticket assigned to it links
+// the printer standing there (a technician must know where to go); no
+// other place (TestTicketScopePerRole).
+var accPlaceReaders = []string{"teacher", "school_it", "authority_it", "provider"}
+
 func accPath(format string, a ...any) func(*accEnv, *accTenant, string) (string, any) {
 	return func(*accEnv, *accTenant, string) (string, any) { return fmt.Sprintf(format, a...), nil }
 }
@@ -214,10 +220,10 @@ var accessMatrix = map[string]accessRule{
 	"POST /api/v1/schools": {create: true, kind: "school", allow: []string{"authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return "/api/v1/schools", map[string]any{"authority_id": tn.auth, "code": fmt.Sprintf("S%d", x.next()), "name": "Neue Schule"}
 	}},
-	"GET /api/v1/schools/{id}": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/schools/{id}": {allow: accPlaceReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/schools/%d", tn.school), nil
 	}},
-	"GET /api/v1/schools/{id}/labels": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/schools/{id}/labels": {allow: accPlaceReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/schools/%d/labels", tn.school), nil
 	}},
 	// Renaming and deleting: schools by authority IT, buildings and rooms
@@ -260,10 +266,10 @@ var accessMatrix = map[string]accessRule{
 	"POST /api/v1/rooms": {create: true, kind: "room", allow: []string{"school_it", "authority_it"}, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return "/api/v1/rooms", map[string]any{"building_id": tn.building, "code": fmt.Sprintf("R%d", x.next()), "name": "Neuer Raum"}
 	}},
-	"GET /api/v1/rooms/{id}": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/rooms/{id}": {allow: accPlaceReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/rooms/%d", tn.room1), nil
 	}},
-	"GET /api/v1/rooms/{id}/labels": {allow: accStaff, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
+	"GET /api/v1/rooms/{id}/labels": {allow: accPlaceReaders, req: func(x *accEnv, tn *accTenant, _ string) (string, any) {
 		return fmt.Sprintf("/api/v1/rooms/%d/labels", tn.room1), nil
 	}},
 

@@ -194,21 +194,31 @@ func TestConsoleDash(t *testing.T) {
 	b.expect("#patterns", "Kopierer Verwaltung 1")
 	b.checkPage("dashboard")
 	b.shot("console-dash-uebersicht")
-	// The pattern's model leads to the device list with the API's filter
-	// names: the API lists the model's devices, and each listed device
-	// links to its page.
-	pat := b.eval(`document.querySelector('#patterns li a').getAttribute('href')`)
-	if u, err := url.Parse(pat); err != nil || u.Path != "/cis" {
-		t.Errorf("the pattern links to %q", pat)
-	} else if n := c.must(200, "GET", "/api/v1/cis?"+u.RawQuery, nil)["total"]; fmt.Sprint(n) != "3" {
-		t.Errorf("%s: the API finds %v devices, want the 3 Kyocera", pat, n)
-	}
+	// The pattern's model leads to the device list of that model: the
+	// three Kyocera, no other device; and each device it names links to
+	// its page.
 	if n := b.eval(`String(document.querySelectorAll('#patterns .devices a[href^="/cis/"]').length)`); n != "3" {
 		t.Errorf("the pattern lists %s devices, want 3", n)
 	}
+	b.submit(`#patterns li a`)
+	if p := b.path(); !strings.HasPrefix(p, "/cis?") {
+		t.Errorf("the pattern leads to %s, want the device list", p)
+	}
+	var listed []string
+	if err := json.Unmarshal([]byte(b.eval(`JSON.stringify([...document.querySelectorAll('table.list tbody th')].map(c => c.textContent.trim()))`)), &listed); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(listed, ",") != "Kopierer Verwaltung 1,Kopierer Verwaltung 2,Kopierer Verwaltung 3" {
+		t.Errorf("the pattern's device list shows %v, want the 3 Kyocera", listed)
+	}
+	if got := b.eval(`document.querySelector('#hersteller').value + "/" + document.querySelector('#modell').value`); got != "Kyocera/ECOSYS M2540dn" {
+		t.Errorf("the device list's filter reads %q, want the pattern's vendor and model", got)
+	}
+	b.checkPage("device list of a pattern")
+	b.open("/uebersicht")
 
 	// Every figure of the ticket table and the SLA tile leads to the
-	// queue with the API's filter names: the API gives that many tickets.
+	// queue, which lists that many tickets (the API agrees).
 	var links []struct{ Href, Text string }
 	if err := json.Unmarshal([]byte(b.eval(`JSON.stringify([...document.querySelectorAll('#open-tickets a, #fig-breached')].map(a => ({Href: a.getAttribute('href'), Text: a.textContent.trim()})))`)), &links); err != nil {
 		t.Fatal(err)
@@ -224,7 +234,11 @@ func TestConsoleDash(t *testing.T) {
 		}
 		got := c.must(200, "GET", "/api/v1/tickets?"+u.RawQuery, nil)["total"]
 		if fmt.Sprint(got) != l.Text {
-			t.Errorf("%s: the dashboard says %s, the queue's filter finds %v", l.Href, l.Text, got)
+			t.Errorf("%s: the dashboard says %s, the API's filter finds %v", l.Href, l.Text, got)
+		}
+		b.open(l.Href)
+		if rows := b.eval(`String(document.querySelectorAll('table.queue tbody tr').length)`); rows != l.Text {
+			t.Errorf("%s: the dashboard says %s, the queue shows %s rows", l.Href, l.Text, rows)
 		}
 	}
 
@@ -294,6 +308,20 @@ func TestConsoleDash(t *testing.T) {
 	b.expect("#dups", "PC-VERW-2 (Inventar)")
 	b.checkPage("duplicates")
 	b.shot("console-dash-duplikate")
+	// The list as a file: both pairs.
+	csvHref := b.eval(`document.querySelector('a[href*="format=csv"]').getAttribute('href')`)
+	req, _ = http.NewRequest("GET", c.base+csvHref, nil)
+	req.Header.Set("Cookie", cookie)
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if s := string(body); resp.StatusCode != 200 || !strings.HasPrefix(s, "\ufeffGerät A;Gerät B;") || strings.Count(s, "\r\n") != 3 ||
+			!strings.Contains(s, "PC-VERW-1 (Inventar)") || !strings.Contains(s, "PC-VERW-2 (Inventar)") {
+			t.Errorf("the duplicates as CSV (%s): %d %q", csvHref, resp.StatusCode, s)
+		}
+	}
 	b.open(fmt.Sprintf("/duplikate/%d", f.dup))
 	b.expect(".dup-sides", "CZC00000A")
 	b.expect(".dup-sides", "CZC00000B")

@@ -62,6 +62,20 @@ func TestConsoleDevice(t *testing.T) {
 	if _, err := db.RollupMetrics(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// The inventory connector reports the printer ten days ago and again
+	// yesterday, unchanged: it last saw it yesterday, though the values it
+	// set date from ten days ago.
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	tenDays, yesterday := time.Now().AddDate(0, 0, -10), time.Now().AddDate(0, 0, -1)
+	for _, at := range []time.Time{tenDays, yesterday} {
+		clock = at
+		if _, err := db.Reconcile(ctx, cmdb.AdminScope("test"), []cmdb.Observation{{Source: "connector:inventar", SourceKey: "inv-4711",
+			AuthorityID: f.auth, Class: cmdb.ClassPrinter, Serial: "WEB-PR-1", Vendor: "HP",
+			Attributes: map[string]string{cmdb.AttrPurchaseDate: "2023-08-01"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock = time.Now()
 
 	b := newBrowser(t, c.base)
 	b.do(chromedp.EmulateViewport(1280, 900))
@@ -85,6 +99,10 @@ func TestConsoleDevice(t *testing.T) {
 		t.Fatalf("the list's link opened %s", p)
 	}
 	b.expect("h1", "Drucker Raum 1.12")
+	seen := strings.ReplaceAll(b.text(".device-head"), "\u00a0", " ")
+	if want := "Anbindung inventar: " + yesterday.In(berlin).Format("02.01.2006, 15:04 Uhr"); !strings.Contains(seen, want) {
+		t.Errorf("the device's head reads %q, want %q (the connector's last observation)", seen, want)
+	}
 	b.expect("#verlauf", f.open)
 	b.expect("#verlauf", f.colleagues)
 	b.expect("#verlauf", "asset_tag")
@@ -111,6 +129,19 @@ func TestConsoleDevice(t *testing.T) {
 	b.shot("console-device-locked")
 	b.submit(`#sperren form button`)
 	b.expect("#sperren", "Keine Felder gesperrt")
+
+	// "–" as the room takes the device out of its room (and locks that).
+	b.do(chromedp.SetValue(chromedp.ID("room"), "0"))
+	b.submit(`form[action="` + page + `"] button[type=submit]`)
+	b.expect("[role=status]", "Gespeichert")
+	if ci := c.must(200, "GET", fmt.Sprintf("/api/v1/cis/%d", f.printer), nil); fmt.Sprint(ci["room_id"]) != "0" && ci["room_id"] != nil {
+		t.Errorf("room after choosing none: %v", ci["room_id"])
+	}
+	if got := b.eval(`document.getElementById("room").value`); got != "0" {
+		t.Errorf("the form shows room %q after choosing none", got)
+	}
+	b.expect("#sperren", "room gesperrt")
+	b.submit(`#sperren form button`)
 
 	// A stale edit: someone changes the name while the form is open.
 	b.do(chromedp.SetValue(chromedp.ID("asset_tag"), "WEB-00099"))

@@ -127,6 +127,25 @@ func TestConsoleQueue(t *testing.T) {
 	b.expect(".notice", "Die Zuweisung ist gespeichert")
 	b.expect(".facts", "Jonas Weber")
 	b.expect(".facts", "Zugewiesen")
+	// The queue by assignee: the person chosen from the list, or nobody.
+	b.open("/tickets")
+	b.do(chromedp.Click("details.filters summary"))
+	if opts := b.text("#f-assignee"); !strings.Contains(opts, "Jonas Weber") || !strings.Contains(opts, "Niemandem zugewiesen") || strings.Contains(opts, "Anna Schmidt") {
+		t.Errorf("the assignee filter offers %q, want IT and nobody, no teacher", opts)
+	}
+	for _, c := range []struct{ value, shows, hides string }{{fmt.Sprint(itID), jamNo, lampNo}, {"none", lampNo, jamNo}} {
+		set("#f-assignee", c.value)
+		b.submit(`form.filter-form button[type=submit]`)
+		if p := b.path(); !strings.Contains(p, "assignee="+c.value) {
+			t.Errorf("the assignee filter %s opens %s", c.value, p)
+		}
+		b.expect("table.queue", c.shows)
+		if got := b.text("table.queue"); strings.Contains(got, c.hides) {
+			t.Errorf("assignee %s: the queue lists %s", c.value, c.hides)
+		}
+	}
+	b.checkPage("queue, by assignee")
+	b.open("/tickets/" + jamNo)
 	set("#level", "2")
 	set("#group", fmt.Sprint(nord))
 	b.submit(`button[value=escalate]`)
@@ -148,11 +167,15 @@ func TestConsoleQueue(t *testing.T) {
 	b.shot("console-queue-04-veraltet")
 	signOut()
 
-	// The provider: their ticket only.
+	// The provider: their ticket only, and where to go for it.
+	c.must(200, "PATCH", fmt.Sprintf("/api/v1/cis/%d", printer), map[string]any{"asset_tag": "QUE-INV-7"}) // a lock
 	signIn("mia.krause@systemhaus-nord.de")
 	b.expect("table.queue", jamNo)
 	if got := b.text("main"); strings.Contains(got, lampNo) {
 		t.Errorf("the provider sees another provider's ticket %s", lampNo)
+	}
+	if got := b.eval(`[...document.querySelectorAll("table.queue tbody tr")].map(r => r.textContent.replace(/\s+/g, " ")).join("|")`); !strings.Contains(got, "Gymnasium am See") {
+		t.Errorf("the provider's queue reads %q, want the ticket's school", got)
 	}
 	if nav := b.text("nav.console"); strings.Contains(nav, "Geräte") {
 		t.Errorf("the provider's navigation offers %q", nav)
@@ -161,6 +184,8 @@ func TestConsoleQueue(t *testing.T) {
 	b.shot("console-queue-05-dienstleister")
 	b.open("/tickets/" + jamNo)
 	b.expect(".facts", "Systemhaus Nord")
+	b.expect(".facts", "Gymnasium am See")
+	b.expect(".ci-panel", "Raum 1.12")
 	if n := b.eval(`String(document.querySelectorAll("button[value=assign], button[value=escalate], button[value=merge]").length)`); n != "0" {
 		t.Errorf("the provider is offered %s forms of IT (assign, escalate, merge)", n)
 	}
@@ -171,6 +196,22 @@ func TestConsoleQueue(t *testing.T) {
 	b.submit(`button[value=status]`)
 	b.expect(".facts", "Wartet")
 	b.checkPage("ticket, provider")
+	// The device of the ticket: where it stands, to read, not to change.
+	b.open(fmt.Sprintf("/cis/%d", printer))
+	b.expect(".device-head", "Raum 1.12")
+	b.expect(".device-head", "Gymnasium am See")
+	b.expect(".locks", "QUE-INV-7")
+	if n := b.eval(`String(document.querySelectorAll("main form[method=post]").length)`); n != "0" {
+		t.Errorf("the provider is offered %s forms to change the device (edit, unlock)", n)
+	}
+	b.checkPage("device, provider")
+	// Knowing where to go is no licence to report there.
+	b.open(fmt.Sprintf("/melden/raum/%d", room))
+	b.expect("h1", "Seite nicht gefunden")
+	b.open("/melden")
+	if got := b.text("main"); strings.Contains(got, "Gymnasium am See") {
+		t.Errorf("the provider is offered the school to report in: %q", got)
+	}
 	b.open("/tickets/" + lampNo)
 	b.expect("h1", "Seite nicht gefunden")
 	b.viewport(320, 800)

@@ -376,6 +376,8 @@ type TicketFilter struct {
 	Query string
 	// AssigneeUserID: tickets assigned to this person.
 	AssigneeUserID int64
+	// Unassigned: tickets assigned to nobody (not with AssigneeUserID).
+	Unassigned bool
 	// Channel: tickets that came in through this channel.
 	Channel string
 	// ReporterUserID: tickets this person reported (a teacher's own).

@@ -86,6 +86,9 @@ func (f *TicketFilter) validateQueue() error {
 	if f.AssigneeUserID < 0 {
 		return Invalid("assignee", "must be a user id")
 	}
+	if f.Unassigned && f.AssigneeUserID != 0 {
+		return Invalid("assignee", "must be a person or nobody, not both")
+	}
 	if f.Channel != "" && !contains(TicketChannels, f.Channel) {
 		return Invalid("channel", "must be one of %s, not %q", strings.Join(TicketChannels, ", "), f.Channel)
 	}

@@ -60,10 +60,33 @@ func (db *DB) CreateSchool(ctx context.Context, s cmdb.Scope, v *cmdb.School) er
 	return mapErr("postgres.CreateSchool", err)
 }
 
+// placeReadScope adds the condition under which the scope may read a
+// school or room (its columns authority a, school sc and id, qualified
+// with the table's name; kind is "school_id" or "room_id", the column of
+// tickets and CIs that names one): its tenants' places, and for a provider's staff also the school
+// and room of a ticket assigned to their provider and those of the CIs
+// they read through such a ticket (see ciReadScope), so that a
+// technician knows where to go. It grants reading the place alone: not
+// its other rooms, devices or tickets, and no change (every write checks
+// CanWrite).
+func (w *where) placeReadScope(s cmdb.Scope, a, sc, id, kind string) {
+	if s.Admin || len(s.Providers) == 0 {
+		w.scope(s, a, sc)
+		return
+	}
+	var own where
+	own.scope(s, a, sc)
+	providers := pq.Array(s.Providers)
+	w.add("("+own.String()+` OR EXISTS (SELECT 1 FROM tickets pt WHERE pt.provider_id = ANY(?) AND pt.`+kind+` = `+id+`)
+		OR EXISTS (SELECT 1 FROM tickets pt JOIN ticket_cis pc ON pc.ticket_id = pt.id JOIN cis pci ON pci.id = pc.ci_id
+			WHERE pt.provider_id = ANY(?) AND pt.status <> 'closed' AND pci.`+kind+` = `+id+`))`,
+		append(own.args, providers, providers)...)
+}
+
 // FindSchools lists visible schools.
 func (db *DB) FindSchools(ctx context.Context, s cmdb.Scope, f cmdb.TenantFilter) ([]*cmdb.School, error) {
 	var w where
-	w.scope(s, "authority_id", "id")
+	w.placeReadScope(s, "schools.authority_id", "schools.id", "schools.id", "school_id")
 	if f.AuthorityID != 0 {
 		w.add("authority_id = ?", f.AuthorityID)
 	}
@@ -147,7 +170,7 @@ func (db *DB) CreateRoom(ctx context.Context, s cmdb.Scope, v *cmdb.Room) error 
 // FindRooms lists visible rooms.
 func (db *DB) FindRooms(ctx context.Context, s cmdb.Scope, f cmdb.TenantFilter) ([]*cmdb.Room, error) {
 	var w where
-	w.scope(s, "authority_id", "school_id")
+	w.placeReadScope(s, "rooms.authority_id", "rooms.school_id", "rooms.id", "room_id")
 	if f.AuthorityID != 0 {
 		w.add("authority_id = ?", f.AuthorityID)
 	}
@@ -166,7 +189,7 @@ func (db *DB) FindRooms(ctx context.Context, s cmdb.Scope, f cmdb.TenantFilter) 
 // FindRoomByID returns one room; ENOTFOUND outside the scope.
 func (db *DB) FindRoomByID(ctx context.Context, s cmdb.Scope, id int64) (*cmdb.Room, error) {
 	var w where
-	w.scope(s, "authority_id", "school_id")
+	w.placeReadScope(s, "rooms.authority_id", "rooms.school_id", "rooms.id", "room_id")
 	w.add("id = ?", id)
 	var r cmdb.Room
 	err := db.db.GetContext(ctx, &r, rebind(`SELECT id, building_id AS buildingid, school_id AS schoolid, authority_id AS authorityid, code, name FROM rooms WHERE `+w.String()), w.args...)

@@ -12,7 +12,7 @@ import (
 )
 
 // The staff queue's store side: the filters FindTickets took on for it
-// (assignee, channel, order by due time), the counts per queue, saved
+// (assignee or nobody, channel, order by due time), the counts per queue, saved
 // filters and the refusal of a stale edit.
 
 var _ cmdb.TicketQueueStore = (*DB)(nil)
@@ -26,6 +26,9 @@ const ticketDueOrder = ` ORDER BY t.sla_deadline NULLS LAST, t.priority, t.creat
 func queueFilter(w *where, f cmdb.TicketFilter, order string) string {
 	if f.AssigneeUserID != 0 {
 		w.add("t.assignee_user_id = ?", f.AssigneeUserID)
+	}
+	if f.Unassigned {
+		w.add("t.assignee_user_id IS NULL")
 	}
 	if f.Channel != "" {
 		w.add("t.channel = ?", f.Channel)

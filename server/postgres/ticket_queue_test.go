@@ -10,8 +10,8 @@ import (
 	"github.com/schulit/cmdb/server/cmdb"
 )
 
-// TestTicketQueue: the staff queue's counts, its filters by assignee and
-// channel and its order by due time, over what each caller sees.
+// TestTicketQueue: the staff queue's counts, its filters by assignee (a
+// person or nobody) and channel and its order by due time, over what each caller sees.
 func TestTicketQueue(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -54,6 +54,15 @@ func TestTicketQueue(t *testing.T) {
 	}
 	if g := list(x.authIT, cmdb.TicketFilter{AssigneeUserID: x.authIT.UserID}); g != "1:Drucker A" {
 		t.Errorf("assigned to me: %s", g)
+	}
+	if g := list(x.authIT, cmdb.TicketFilter{Unassigned: true, Statuses: []string{"open"}}); g != "2:Drucker B,Anruf" && g != "2:Anruf,Drucker B" {
+		t.Errorf("open, assigned to nobody: %s", g)
+	}
+	if g := list(x.providerIT, cmdb.TicketFilter{Unassigned: true}); g != "1:Drucker B" {
+		t.Errorf("the provider's, assigned to nobody: %s", g)
+	}
+	if _, _, err := x.db.FindTickets(ctx, x.authIT, cmdb.TicketFilter{AssigneeUserID: x.authIT.UserID, Unassigned: true}); cmdb.ErrorField(err) != "assignee" {
+		t.Errorf("assigned to me and to nobody: %v, want invalid naming assignee", err)
 	}
 	if g := list(x.authIT, cmdb.TicketFilter{Channel: cmdb.ChannelPhone}); g != "1:Anruf" {
 		t.Errorf("by phone: %s", g)

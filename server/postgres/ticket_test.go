@@ -273,6 +273,43 @@ func TestTicketScopePerRole(t *testing.T) {
 		t.Errorf("reporter without the school membership: %v", err)
 	}
 
+	// places checks that the provider reads exactly school and room (0:
+	// none), by id and in lists.
+	places := func(school, room int64) {
+		t.Helper()
+		scs, err := x.db.FindSchools(ctx, x.providerIT, cmdb.TenantFilter{})
+		must(t, err)
+		var got []int64
+		for _, sc := range scs {
+			got = append(got, sc.ID)
+		}
+		if want := []int64{school}; (school == 0 && len(got) != 0) || (school != 0 && !slices.Equal(got, want)) {
+			t.Errorf("provider's schools %v, want %d", got, school)
+		}
+		rms, err := x.db.FindRooms(ctx, x.providerIT, cmdb.TenantFilter{SchoolID: x.tn.School.ID})
+		must(t, err)
+		got = nil
+		for _, rm := range rms {
+			got = append(got, rm.ID)
+		}
+		if want := []int64{room}; (room == 0 && len(got) != 0) || (room != 0 && !slices.Equal(got, want)) {
+			t.Errorf("provider's rooms %v, want %d", got, room)
+		}
+		for _, sc := range []*cmdb.School{x.tn.School, x.tn.School2} {
+			if _, err := x.db.FindSchoolByID(ctx, x.providerIT, sc.ID); (err == nil) != (sc.ID == school) {
+				t.Errorf("provider reads school %s: %v", sc.Name, err)
+			}
+		}
+		for _, rm := range []*cmdb.Room{x.tn.Room, x.tn.Room2, x.tn.Room3} {
+			if got, err := x.db.FindRoomByID(ctx, x.providerIT, rm.ID); (err == nil) != (rm.ID == room) {
+				t.Errorf("provider reads room %s: %v", rm.Name, err)
+			} else if err == nil && got.Name != rm.Name {
+				t.Errorf("provider reads room %d as %q", rm.ID, got.Name)
+			}
+		}
+	}
+	places(0, 0)
+
 	// The provider sees a ticket only while it is assigned to them.
 	if _, err := x.db.FindTicketByID(ctx, x.providerIT, mine.ID); cmdb.ErrorCode(err) != cmdb.ENOTFOUND {
 		t.Fatalf("provider before assignment: %v", err)
@@ -303,6 +340,17 @@ func TestTicketScopePerRole(t *testing.T) {
 	if _, err := x.db.MergeCIs(ctx, x.providerIT, x.printer, x.projector); err == nil {
 		t.Error("provider merged CIs")
 	}
+	// Nor change it, by hand edit or by releasing a lock: reading is all.
+	if _, err := x.db.Reconcile(ctx, x.providerIT, []cmdb.Observation{{Source: x.providerIT.Source(), CIID: x.printer,
+		AuthorityID: x.tn.Authority.ID, RoomID: x.tn.Room2.ID}}); err == nil {
+		t.Error("provider's hand edit of the CI of its ticket went through")
+	}
+	if err := x.db.ReleaseLock(ctx, x.providerIT, x.printer, cmdb.AttrRoom); cmdb.ErrorCode(err) != cmdb.EFORBIDDEN {
+		t.Errorf("provider releasing a lock of the CI of its ticket: %v, want forbidden", err)
+	}
+	// The technician learns where to go: the school and room of the
+	// ticket's CI, and no other place of the authority.
+	places(x.tn.School.ID, x.tn.Room.ID)
 	// The provider hands it to the second provider and loses sight of it.
 	p2 := x.provider2
 	ok(t)(x.db.UpdateTicket(ctx, x.providerIT, mine.ID, cmdb.TicketUpdate{ProviderID: &p2}))
@@ -315,6 +363,7 @@ func TestTicketScopePerRole(t *testing.T) {
 	if _, err := x.db.FindCIByID(ctx, x.providerIT, x.printer); cmdb.ErrorCode(err) != cmdb.ENOTFOUND {
 		t.Errorf("provider reads the CI after handing over: %v", err)
 	}
+	places(0, 0)
 	if _, err := x.db.UpdateTicket(ctx, x.providerIT, mine.ID, cmdb.TicketUpdate{Title: ptr("x")}); cmdb.ErrorCode(err) != cmdb.ENOTFOUND {
 		t.Fatalf("provider changes a ticket no longer theirs: %v", err)
 	}

@@ -12,7 +12,7 @@ import (
 
 // The dashboard (/uebersicht): an authority's figures at a glance, each
 // a link to the list behind it — the staff queue (/tickets) and the
-// device list (/cis) with the query names of the API's filters, or a
+// device list (/cis) with those lists' own query names, or a
 // list page of its own (/uebersicht/...) with CSV and XLSX export. The
 // store decides what the caller sees: authority IT the whole authority,
 // a school IT contact their school.
@@ -237,7 +237,7 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request, rq *request) 
 				dp := dashPattern{Class: rq.tr.T("class." + p.Class), Incidents: p.Incidents,
 					Expected: decimal(rq, p.Expected, 1),
 					Model: link{Text: strings.TrimSpace(p.Vendor + " " + p.Model), N: p.Devices,
-						Href: href("/cis", "authority", a, "class", p.Class, "vendor", p.Vendor, "model", p.Model)}}
+						Href: href("/cis", "traeger", a, "klasse", p.Class, "hersteller", p.Vendor, "modell", p.Model)}}
 				for _, dev := range p.DeviceList {
 					dp.Devices = append(dp.Devices, link{Text: dev.Name, N: dev.Incidents, Href: "/cis/" + strconv.FormatInt(dev.CIID, 10)})
 				}

@@ -23,10 +23,13 @@ type dupRow struct {
 }
 
 type dupsView struct {
-	Rows  []dupRow
-	Total int
-	Done  string // "merged" or "dismissed" after a decision
-	Kept  link
+	Rows       []dupRow
+	Total      int
+	From, To   int
+	Prev, Next string
+	CSV, XLSX  string
+	Done       string // "merged" or "dismissed" after a decision
+	Kept       link
 }
 
 // dupSide is one CI of a candidate.
@@ -66,12 +69,34 @@ type dupView struct {
 	Meanwhile  bool // it was decided by someone else while this caller looked
 }
 
+// duplicates lists the open candidates a page at a time (?page=), or all
+// of them as a file (?format=csv|xlsx).
 func (s *server) duplicates(w http.ResponseWriter, r *http.Request, rq *request) error {
-	ds, total, err := s.opts.CIs.FindDuplicates(r.Context(), rq.Scope, cmdb.DuplicateFilter{Limit: 100})
+	if format := exportFormat(r); format != "" {
+		return s.duplicatesExport(w, r, rq, format)
+	}
+	page := 1
+	if p := r.URL.Query().Get("page"); p != "" {
+		var err error
+		if page, err = strconv.Atoi(p); err != nil || page < 1 || page > 1<<20 {
+			return cmdb.Invalid("page", "must be a page number")
+		}
+	}
+	f := cmdb.DuplicateFilter{Limit: dashPageSize, Offset: (page - 1) * dashPageSize}
+	ds, total, err := s.opts.CIs.FindDuplicates(r.Context(), rq.Scope, f)
 	if err != nil {
 		return err
 	}
-	v := dupsView{Total: total, Done: r.URL.Query().Get("ok")}
+	v := dupsView{Total: total, Done: r.URL.Query().Get("ok"), CSV: "/duplikate?format=csv", XLSX: "/duplikate?format=xlsx"}
+	if len(ds) > 0 {
+		v.From, v.To = f.Offset+1, f.Offset+len(ds)
+	}
+	if page > 1 {
+		v.Prev = "/duplikate?page=" + strconv.Itoa(page-1)
+	}
+	if f.Offset+len(ds) < total {
+		v.Next = "/duplikate?page=" + strconv.Itoa(page+1)
+	}
 	if v.Done != "merged" && v.Done != "dismissed" {
 		v.Done = ""
 	}
@@ -80,7 +105,14 @@ func (s *server) duplicates(w http.ResponseWriter, r *http.Request, rq *request)
 			v.Kept = link{Text: ci.Name, Href: "/cis/" + strconv.FormatInt(ci.ID, 10)}
 		}
 	}
-	names := map[int64]string{}
+	v.Rows = s.dupRows(r, rq, ds, map[int64]string{})
+	s.render(w, r, rq, http.StatusOK, "console_dash_dups", "dups.title", v)
+	return nil
+}
+
+// dupRows names the CIs of the candidates; names caches them across
+// calls.
+func (s *server) dupRows(r *http.Request, rq *request, ds []*cmdb.DuplicateCandidate, names map[int64]string) []dupRow {
 	name := func(id int64) link {
 		n, ok := names[id]
 		if !ok {
@@ -94,11 +126,34 @@ func (s *server) duplicates(w http.ResponseWriter, r *http.Request, rq *request)
 		}
 		return link{Text: n, Href: "/cis/" + strconv.FormatInt(id, 10)}
 	}
+	rows := make([]dupRow, 0, len(ds))
 	for _, d := range ds {
-		v.Rows = append(v.Rows, dupRow{ID: d.ID, A: name(d.CIA), B: name(d.CIB), Rule: ruleName(rq, d.Rule), Created: d.CreatedAt})
+		rows = append(rows, dupRow{ID: d.ID, A: name(d.CIA), B: name(d.CIB), Rule: ruleName(rq, d.Rule), Created: d.CreatedAt})
 	}
-	s.render(w, r, rq, http.StatusOK, "console_dash_dups", "dups.title", v)
-	return nil
+	return rows
+}
+
+// duplicatesExport writes every open candidate, the columns of the list.
+func (s *server) duplicatesExport(w http.ResponseWriter, r *http.Request, rq *request, format string) error {
+	T := rq.tr.T
+	header := []string{T("dups.col.a"), T("dups.col.b"), T("dups.col.rule"), T("dups.col.since")}
+	var out [][]string
+	names := map[int64]string{}
+	f := cmdb.DuplicateFilter{Limit: 1000}
+	for {
+		ds, total, err := s.opts.CIs.FindDuplicates(r.Context(), rq.Scope, f)
+		if err != nil {
+			return err
+		}
+		for _, row := range s.dupRows(r, rq, ds, names) {
+			out = append(out, []string{row.A.Text, row.B.Text, row.Rule, rq.tr.Date(row.Created)})
+		}
+		f.Offset += len(ds)
+		if len(ds) == 0 || f.Offset >= total {
+			break
+		}
+	}
+	return export(w, format, "duplikate", header, out)
 }
 
 // ruleName names an identify rule as people say it.

@@ -1,6 +1,9 @@
 package web
 
 import (
+	"context"
+	"encoding/csv"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -28,7 +31,8 @@ func init() {
 	moreViews["console_dash_list"] = dashListView{Heading: "Heute fällig", Intro: "Offene Tickets", Back: "/uebersicht",
 		Header: []string{"Nummer", "Titel"}, Rows: [][]link{{{Text: "SWS-2026-00001", Href: "/tickets/SWS-2026-00001"}, {Text: "Papierstau"}}},
 		Total: 101, From: 1, To: 100, Next: "/uebersicht/heute-faellig?page=2", CSV: "?format=csv", XLSX: "?format=xlsx"}
-	moreViews["console_dash_dups"] = dupsView{Total: 1, Done: "merged", Kept: link{Text: "Laptop 7", Href: "/cis/7"},
+	moreViews["console_dash_dups"] = dupsView{Total: 101, From: 101, To: 101, Prev: "/duplikate?page=1", CSV: "/duplikate?format=csv", XLSX: "/duplikate?format=xlsx",
+		Done: "merged", Kept: link{Text: "Laptop 7", Href: "/cis/7"},
 		Rows: []dupRow{{ID: 3, A: link{Text: "Laptop 7"}, B: link{Text: "Laptop 8"}, Rule: "MAC-Adresse", Created: at}}}
 	old, nw := "1.12", "2.01"
 	side := func(id int64, label string) *dupSide {
@@ -56,5 +60,66 @@ func TestDashViewsSpeak(t *testing.T) {
 				t.Errorf("%s/%s: %d\n%s", name, lang, w.Code, body)
 			}
 		}
+	}
+}
+
+// dupStore is a CI store of n open duplicate candidates (CIs 2i+1 and
+// 2i+2); only what the duplicates list asks is answered.
+type dupStore struct {
+	cmdb.CIStore
+	n int
+}
+
+func (d dupStore) FindDuplicates(_ context.Context, _ cmdb.Scope, f cmdb.DuplicateFilter) ([]*cmdb.DuplicateCandidate, int, error) {
+	var out []*cmdb.DuplicateCandidate
+	for i := f.Offset; i < min(d.n, f.Offset+f.Limit); i++ {
+		out = append(out, &cmdb.DuplicateCandidate{ID: int64(i + 1), CIA: int64(2*i + 1), CIB: int64(2*i + 2), Rule: "mac", Status: cmdb.DupOpen,
+			CreatedAt: time.Date(2026, 3, 9, 10, 0, 0, 0, time.UTC)})
+	}
+	return out, d.n, nil
+}
+
+func (d dupStore) FindCIByID(_ context.Context, _ cmdb.Scope, id int64) (*cmdb.CI, error) {
+	return &cmdb.CI{ID: id, Name: fmt.Sprintf("Laptop %d", id)}, nil
+}
+
+// TestDuplicatesPagesAndExport: the review lists every open candidate a
+// page at a time, and exports all of them, not the first hundred.
+func TestDuplicatesPagesAndExport(t *testing.T) {
+	s := &server{views: mustEngine(), i18n: mustCatalogue(), opts: Options{CIs: dupStore{n: 250}}}
+	rq := &request{User: &cmdb.User{ID: 7, Name: "Anna"}, Lang: "de", tr: s.i18n.translator("de")}
+	page := func(path string) string {
+		t.Helper()
+		w := httptest.NewRecorder()
+		if err := s.duplicates(w, httptest.NewRequest("GET", path, nil), rq); err != nil || w.Code != 200 {
+			t.Fatalf("%s: %d %v", path, w.Code, err)
+		}
+		return w.Body.String()
+	}
+	first := page("/duplikate")
+	if n := strings.Count(first, `href="/duplikate/`); n != 100 {
+		t.Errorf("page 1 lists %d candidates, want 100", n)
+	}
+	if !strings.Contains(first, `href="/duplikate?page=2" rel="next"`) || !strings.Contains(first, "250 offene Paare · angezeigt 1–100") {
+		t.Errorf("page 1 has no way on, or does not say what it shows")
+	}
+	last := page("/duplikate?page=3")
+	if n := strings.Count(last, `href="/duplikate/`); n != 50 || !strings.Contains(last, "Laptop 500") || !strings.Contains(last, `href="/duplikate?page=2" rel="prev"`) {
+		t.Errorf("page 3 lists %d candidates, want the last 50 and a way back", n)
+	}
+	for _, format := range []string{"csv", "xlsx"} {
+		if !strings.Contains(first, `href="/duplikate?format=`+format+`"`) {
+			t.Errorf("no %s export link", format)
+		}
+	}
+	w := httptest.NewRecorder()
+	if err := s.duplicates(w, httptest.NewRequest("GET", "/duplikate?format=csv", nil), rq); err != nil {
+		t.Fatal(err)
+	}
+	cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(w.Body.String(), "\ufeff")))
+	cr.Comma = ';'
+	rows, err := cr.ReadAll()
+	if err != nil || len(rows) != 251 || rows[0][0] != "Gerät A" || rows[250][1] != "Laptop 500" || rows[1][2] != "MAC-Adresse" {
+		t.Errorf("the CSV holds %d rows (%v), want the header and 250 candidates", len(rows), err)
 	}
 }

@@ -33,7 +33,9 @@ func (s *server) deviceRoutes(mux *http.ServeMux) {
 // deviceListView is the device search.
 type deviceListView struct {
 	Query, Class, Status string
+	Vendor, Model        string
 	SchoolID             int64
+	AuthorityID          int64 // kept in the form when a link names one
 	Schools              []*cmdb.School
 	Classes, Statuses    []string
 	Rows                 []deviceRow
@@ -49,10 +51,16 @@ type deviceRow struct {
 	Flagged                               bool
 }
 
+// deviceFilter reads the list's filter from its query parameters: q,
+// klasse, schule, status, hersteller, modell (vendor and model match
+// whole, ignoring case, as a model pattern of the dashboard names them)
+// and traeger (an authority, for callers who see several).
 func (s *server) deviceFilter(r *http.Request) (cmdb.CIFilter, int) {
 	q := r.URL.Query()
-	f := cmdb.CIFilter{Query: strings.TrimSpace(q.Get("q")), Class: q.Get("klasse"), Status: q.Get("status")}
+	f := cmdb.CIFilter{Query: strings.TrimSpace(q.Get("q")), Class: q.Get("klasse"), Status: q.Get("status"),
+		Vendor: strings.TrimSpace(q.Get("hersteller")), Model: strings.TrimSpace(q.Get("modell"))}
 	f.SchoolID, _ = strconv.ParseInt(q.Get("schule"), 10, 64)
+	f.AuthorityID, _ = strconv.ParseInt(q.Get("traeger"), 10, 64)
 	page, _ := strconv.Atoi(q.Get("seite"))
 	if page < 1 {
 		page = 1
@@ -105,8 +113,8 @@ func (s *server) newNames(r *http.Request, rq *request) *names {
 
 func (s *server) deviceList(w http.ResponseWriter, r *http.Request, rq *request) error {
 	f, page := s.deviceFilter(r)
-	v := deviceListView{Query: f.Query, Class: f.Class, Status: f.Status, SchoolID: f.SchoolID, Page: page,
-		Classes: cmdb.Classes, Statuses: cmdb.Statuses}
+	v := deviceListView{Query: f.Query, Class: f.Class, Status: f.Status, Vendor: f.Vendor, Model: f.Model,
+		SchoolID: f.SchoolID, AuthorityID: f.AuthorityID, Page: page, Classes: cmdb.Classes, Statuses: cmdb.Statuses}
 	if err := f.Validate(); err != nil {
 		return err
 	}
@@ -193,6 +201,9 @@ type deviceView struct {
 	Stale         []timelineLine
 	Saved         bool
 	Label         bool
+	// CanEdit: the caller may change the CI (hand edit, unlock); a
+	// provider's staff only read the CIs of their tickets.
+	CanEdit bool
 }
 
 type seenLine struct {
@@ -251,25 +262,12 @@ func (s *server) deviceView(r *http.Request, rq *request, ci *cmdb.CI) (*deviceV
 	ctx := r.Context()
 	nm := s.newNames(r, rq)
 	v := &deviceView{CI: ci, Room: nm.room(ci.RoomID), School: nm.school(ci.SchoolID), Statuses: cmdb.Statuses,
-		Form:  deviceForm{RoomID: ci.RoomID, Status: ci.Status, AssetTag: ci.AssetTag, Version: ciVersion(ci)},
-		Label: ci.MergedInto == 0 && s.opts.Labels != nil}
+		Form:    deviceForm{RoomID: ci.RoomID, Status: ci.Status, AssetTag: ci.AssetTag, Version: ciVersion(ci)},
+		Label:   ci.MergedInto == 0 && s.opts.Labels != nil,
+		CanEdit: rq.Scope.CanWrite(ci.AuthorityID, ci.SchoolID)}
 	if f := ci.RepeatFailure; f != nil {
 		v.Repeat = rq.tr.T("device.ci.repeat.reason", "Count", f.Count, "Days", f.WindowDays, "Tickets", strings.Join(f.Tickets, ", "))
 	}
-	last := map[string]time.Time{}
-	for _, p := range ci.Provenance {
-		src := p.Source
-		if strings.HasPrefix(src, "user:") {
-			src = "user"
-		}
-		if p.At.After(last[src]) {
-			last[src] = p.At
-		}
-	}
-	for src, at := range last {
-		v.Seen = append(v.Seen, seenLine{src, at})
-	}
-	sort.Slice(v.Seen, func(i, j int) bool { return v.Seen[i].At.After(v.Seen[j].At) })
 	page, _ := strconv.Atoi(r.URL.Query().Get("seite"))
 	if page < 1 {
 		page = 1
@@ -297,6 +295,13 @@ func (s *server) deviceView(r *http.Request, rq *request, ci *cmdb.CI) (*deviceV
 		v.Identifiers, err = s.opts.CIs.FindIdentifiers(ctx, rq.Scope, ci.ID)
 		return err
 	})
+	if s.opts.Dashboard != nil {
+		g.Go(func() error {
+			srcs, err := s.opts.Dashboard.FindCISources(ctx, rq.Scope, ci.ID)
+			v.Seen = seenLines(rq, srcs)
+			return err
+		})
+	}
 	g.Go(func() (err error) {
 		v.Locks, err = s.opts.CIs.FindLocks(ctx, rq.Scope, ci.ID)
 		return err
@@ -324,7 +329,7 @@ func (s *server) deviceView(r *http.Request, rq *request, ci *cmdb.CI) (*deviceV
 			return err
 		})
 	}
-	if ci.SchoolID != 0 {
+	if ci.SchoolID != 0 && v.CanEdit {
 		g.Go(func() (err error) {
 			v.Rooms, err = s.opts.Tenants.FindRooms(ctx, rq.Scope, cmdb.TenantFilter{SchoolID: ci.SchoolID})
 			return err
@@ -334,6 +339,34 @@ func (s *server) deviceView(r *http.Request, rq *request, ci *cmdb.CI) (*deviceV
 		return nil, err
 	}
 	return v, nil
+}
+
+// seenLines says when each source last saw the CI, newest first: the
+// time of its last observation (ci_sources), also one that changed
+// nothing — not of the last value it changed. Hand edits of all people
+// are one line.
+func seenLines(rq *request, srcs []cmdb.SourceSeen) []seenLine {
+	last := map[string]time.Time{}
+	for _, x := range srcs {
+		name := sourceName(rq, x.Source)
+		if cmdb.SourceKind(x.Source) == cmdb.SourceUser {
+			name = rq.tr.T("device.ci.seen.user")
+		}
+		if x.LastSeen.After(last[name]) {
+			last[name] = x.LastSeen
+		}
+	}
+	out := make([]seenLine, 0, len(last))
+	for name, at := range last {
+		out = append(out, seenLine{name, at})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].At.Equal(out[j].At) {
+			return out[i].At.After(out[j].At)
+		}
+		return out[i].Source < out[j].Source
+	})
+	return out
 }
 
 // timeline merges the CI's history, tickets and health events, newest
@@ -465,7 +498,12 @@ func (s *server) deviceEdit(w http.ResponseWriter, r *http.Request, rq *request)
 	}
 	o := cmdb.Observation{Source: rq.Scope.Source(), CIID: ci.ID, AuthorityID: ci.AuthorityID, Attributes: map[string]string{}}
 	changed := false
-	if form.RoomID != ci.RoomID && form.RoomID != 0 {
+	switch {
+	case form.RoomID == ci.RoomID:
+	case form.RoomID == 0:
+		// "–": the device stands in no room (of its school) now.
+		o.Clear, changed = append(o.Clear, cmdb.AttrRoom), true
+	default:
 		o.RoomID, changed = form.RoomID, true
 	}
 	if form.Status != ci.Status {

@@ -19,7 +19,7 @@ func init() {
 		{Name: "supply.1.percent", Label: "Toner", DaysLeft: 12, Points: []plotPoint{{at.Add(-48 * time.Hour), 80}, {at, 70}}}}}
 	p.SVG = drawPlot(p, mustCatalogue().translator(cmdb.LangDE))
 	moreViews["console_device"] = &deviceView{CI: ci, Room: "Raum 1.12", School: "Gymnasium am See", Seen: []seenLine{{"snmp", at}},
-		Repeat: "3 Störungen", Statuses: cmdb.Statuses, Rooms: []*cmdb.Room{{ID: 3, Name: "Raum 1.12"}}, Label: true, Saved: true,
+		Repeat: "3 Störungen", Statuses: cmdb.Statuses, Rooms: []*cmdb.Room{{ID: 3, Name: "Raum 1.12"}}, Label: true, Saved: true, CanEdit: true,
 		Form:     deviceForm{RoomID: 3, Status: cmdb.StatusInUse, AssetTag: "SWS-42", Version: "1"},
 		Errors:   fieldErrors{"form": "veraltet", "asset_tag": "zu lang"},
 		Stale:    []timelineLine{{At: at, Kind: "change", Attr: "room", Old: old, New: new, Source: "user:anna"}},

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -45,16 +46,19 @@ func (s *server) staffUpload(h handler) http.Handler {
 // queueFilter is the queue's filter as the URL carries it.
 type queueFilter struct {
 	Status, Level, Group, Assignee, School, Priority, SLA, Channel, Query, Sort string
-	Page                                                                        int
+	// Authority narrows to one authority, for callers who see several (the
+	// dashboard's links name it); the form keeps it hidden.
+	Authority string
+	Page      int
 }
 
 // queueParams are the URL query parameters of the filter, in form order.
-var queueParams = []string{"status", "level", "group", "assignee", "school", "priority", "sla", "channel", "q", "sort"}
+var queueParams = []string{"status", "level", "group", "assignee", "school", "priority", "sla", "channel", "q", "sort", "authority"}
 
 func readQueueFilter(q url.Values) queueFilter {
 	f := queueFilter{Status: q.Get("status"), Level: q.Get("level"), Group: q.Get("group"), Assignee: q.Get("assignee"),
 		School: q.Get("school"), Priority: q.Get("priority"), SLA: q.Get("sla"), Channel: q.Get("channel"),
-		Query: strings.TrimSpace(q.Get("q")), Sort: q.Get("sort")}
+		Query: strings.TrimSpace(q.Get("q")), Sort: q.Get("sort"), Authority: q.Get("authority")}
 	if !q.Has("status") {
 		f.Status = "open" // the queue is the work still to do
 	}
@@ -68,7 +72,7 @@ func readQueueFilter(q url.Values) queueFilter {
 // values is the filter as a URL query (without the page).
 func (f queueFilter) values() url.Values {
 	v := url.Values{}
-	for i, s := range []string{f.Status, f.Level, f.Group, f.Assignee, f.School, f.Priority, f.SLA, f.Channel, f.Query, f.Sort} {
+	for i, s := range []string{f.Status, f.Level, f.Group, f.Assignee, f.School, f.Priority, f.SLA, f.Channel, f.Query, f.Sort, f.Authority} {
 		if s != "" || (i == 0 && f.Status == "") {
 			v.Set(queueParams[i], s)
 		}
@@ -107,8 +111,13 @@ func (f queueFilter) store(me int64) (cmdb.TicketFilter, error) {
 	if tf.SchoolID, err = num("school", f.School); err != nil {
 		return tf, err
 	}
+	if tf.AuthorityID, err = num("authority", f.Authority); err != nil {
+		return tf, err
+	}
 	if f.Assignee == "me" {
 		tf.AssigneeUserID = me
+	} else if f.Assignee == "none" {
+		tf.Unassigned = true
 	} else if tf.AssigneeUserID, err = num("assignee", f.Assignee); err != nil {
 		return tf, err
 	}
@@ -141,12 +150,16 @@ type queueView struct {
 	Queues     []queueLink
 	Schools    []*cmdb.School
 	Providers  []*cmdb.Provider
+	People     []personChoice // whom the assignee filter offers
 	Saved      []*cmdb.SavedFilter
 	Query      string // the filter's URL query, for export links and saving
 	Errors     fieldErrors
 	Provider   bool // the caller is a provider's staff
 	FilterName string
 	Notice     string
+	// ExportLimit is set when the list is longer than an export holds:
+	// the file has its first ExportLimit rows, and the page says so.
+	ExportLimit int
 }
 
 type pageLink struct {
@@ -200,6 +213,12 @@ func (s *server) queuePage(r *http.Request, rq *request, f queueFilter) (v *queu
 		pv.Providers, err = s.opts.Tenants.FindProviders(ctx, rq.Scope)
 		return err
 	})
+	if s.opts.Accounts != nil {
+		g.Go(func() (err error) {
+			pv.People, err = s.queuePeople(r, rq)
+			return err
+		})
+	}
 	if s.opts.Queue != nil {
 		g.Go(func() (err error) {
 			pv.Saved, err = s.opts.Queue.FindSavedFilters(ctx, rq.Scope)
@@ -231,7 +250,7 @@ func (s *server) queuePage(r *http.Request, rq *request, f queueFilter) (v *queu
 	}()
 	tf, err = f.store(rq.User.ID)
 	if err != nil {
-		fe, err := rq.queueStoreError(err, "status", "level", "group", "assignee", "school", "priority", "sla", "channel", "sort")
+		fe, err := rq.queueStoreError(err, "status", "level", "group", "assignee", "school", "priority", "sla", "channel", "sort", "authority")
 		if err != nil {
 			return nil, tf, err
 		}
@@ -243,6 +262,9 @@ func (s *server) queuePage(r *http.Request, rq *request, f queueFilter) (v *queu
 		return nil, tf, err
 	}
 	v.Total = total
+	if total > s.queueExportMax() {
+		v.ExportLimit = s.queueExportMax()
+	}
 	if err := wait(); err != nil {
 		return nil, tf, err
 	}
@@ -267,6 +289,34 @@ func (s *server) queuePage(r *http.Request, rq *request, f queueFilter) (v *queu
 		v.Next = page(f.Page + 1)
 	}
 	return v, tf, nil
+}
+
+// queuePeople lists whom the assignee filter offers: the people tickets
+// the caller sees can be assigned to (as the assign form lists them per
+// ticket): the authority's and the schools' IT and the providers' staff
+// the caller may see.
+func (s *server) queuePeople(r *http.Request, rq *request) ([]personChoice, error) {
+	us, err := s.opts.Accounts.FindUsers(r.Context(), rq.Scope)
+	if err != nil {
+		return nil, err
+	}
+	var out []personChoice
+	for _, u := range us {
+		if u.Disabled {
+			continue
+		}
+		if slices.ContainsFunc(u.Memberships, func(m cmdb.Membership) bool {
+			return m.Role == cmdb.RoleAuthorityIT || m.Role == cmdb.RoleSchoolIT || (m.Role == cmdb.RoleProvider && m.OrgID != 0)
+		}) {
+			name := u.Name
+			if name == "" {
+				name = u.Email
+			}
+			out = append(out, personChoice{ID: u.ID, Label: name})
+		}
+	}
+	slices.SortFunc(out, func(a, b personChoice) int { return strings.Compare(a.Label, b.Label) })
+	return out, nil
 }
 
 // queueLinks are the counts per queue, each a link to its list.
@@ -362,21 +412,33 @@ func (s *server) lookupPerson(r *http.Request, rq *request, id int64) string {
 }
 
 // queueExportLimit bounds an export: the queue's filters narrow a list
-// larger than this.
+// larger than this. A longer list is cut, and both the page and the
+// file's last row say so.
 const queueExportLimit = 20000
 
-// queueExport writes every row of the filtered list (all pages).
+func (s *server) queueExportMax() int {
+	if s.exportMax > 0 {
+		return s.exportMax
+	}
+	return queueExportLimit
+}
+
+// queueExport writes every row of the filtered list (all pages), at most
+// queueExportMax of them; a cut list ends with a row that says so.
 func (s *server) queueExport(w http.ResponseWriter, r *http.Request, rq *request, v *queueView, tf cmdb.TicketFilter, format string) error {
 	T := rq.tr.T
 	header := []string{T("queue.col.number"), T("queue.col.title"), T("queue.col.school"), T("queue.col.status"), T("queue.col.priority"),
 		T("queue.col.level"), T("queue.col.group"), T("queue.col.assignee"), T("queue.col.due"), T("queue.col.sla"), T("queue.col.channel"), T("queue.col.created")}
 	var out [][]string
-	tf.Limit, tf.Offset = 1000, 0
+	limit, total := s.queueExportMax(), 0
+	tf.Limit, tf.Offset = min(1000, limit), 0
 	for {
-		ts, total, err := s.opts.Tickets.FindTickets(r.Context(), rq.Scope, tf)
+		ts, n, err := s.opts.Tickets.FindTickets(r.Context(), rq.Scope, tf)
 		if err != nil {
 			return err
 		}
+		total = n
+		ts = ts[:min(len(ts), limit-tf.Offset)]
 		rows, err := s.queueRows(r, rq, ts, v.Schools, v.Providers)
 		if err != nil {
 			return err
@@ -391,9 +453,14 @@ func (s *server) queueExport(w http.ResponseWriter, r *http.Request, rq *request
 				strconv.Itoa(t.Level), row.Group, row.Assignee, row.Due, sla, T("queue.channel." + t.Channel), rq.tr.DateTime(t.CreatedAt)})
 		}
 		tf.Offset += len(ts)
-		if len(ts) == 0 || tf.Offset >= total || tf.Offset >= queueExportLimit {
+		if len(ts) == 0 || tf.Offset >= total || tf.Offset >= limit {
 			break
 		}
+	}
+	if total > len(out) && tf.Offset >= limit {
+		cut := make([]string, len(header))
+		cut[0] = T("queue.export.cut", "Limit", limit, "Total", total)
+		out = append(out, cut)
 	}
 	return export(w, format, "tickets", header, out)
 }

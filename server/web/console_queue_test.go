@@ -1,6 +1,12 @@
 package web
 
 import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
 	"time"
 
 	"github.com/schulit/cmdb/server/cmdb"
@@ -20,7 +26,8 @@ func init() {
 		Schools:   []*cmdb.School{{ID: 1, Name: "Gymnasium am See"}},
 		Providers: []*cmdb.Provider{{ID: 2, Name: "Systemhaus Nord"}},
 		Saved:     []*cmdb.SavedFilter{{ID: 1, Name: "2nd Level offen", Query: "level=2&status=open"}},
-		Errors:    fieldErrors{"name": "zu lang", "level": "falsch"}, FilterName: "x", Notice: "saved"}
+		Errors:    fieldErrors{"name": "zu lang", "level": "falsch"}, FilterName: "x", Notice: "saved", ExportLimit: 100,
+		People: []personChoice{{ID: 7, Label: "Jonas Weber"}}}
 	moreViews["console_queue_ticket"] = &staffTicketView{T: tk, Seen: at.Format(seenLayout), School: "Gymnasium am See", Room: "Raum 1.12",
 		Group: "Systemhaus Nord", Assignee: "Jonas Weber", Reporter: "Anna Schmidt", DueResolve: "09.03.2026, 11:15 Uhr", SLA: cmdb.SLABreached,
 		Devices: []ciPanel{{CI: &cmdb.CI{ID: 5, Class: cmdb.ClassProjector, Serial: "X1", RepeatFailure: &cmdb.RepeatFailureFlag{Count: 3, WindowDays: 365}},
@@ -40,4 +47,68 @@ func init() {
 		School: &cmdb.School{ID: 1, Name: "Gymnasium am See"}, Room: &cmdb.Room{ID: 3, Name: "Raum 1.12"}, Base: "person=7&schule=1&raum=3",
 		Device: &deviceLine{ID: 5, Name: "Beamer 1.12", Class: cmdb.ClassProjector}, Cats: []*cmdb.TicketCategory{{ID: 1, Name: "Lampe"}},
 		Form: intakeForm{Key: "k", CategoryID: 1, Impact: 3, Urgency: 2}, Errors: fieldErrors{"description": "leer", "form": "x"}}
+}
+
+// queueStores answer what the queue asks of tickets and tenants: n open
+// tickets of one school, nobody assigned.
+type queueStores struct {
+	cmdb.TicketStore
+	cmdb.TenantStore
+	n int
+}
+
+func (q queueStores) FindTickets(_ context.Context, _ cmdb.Scope, f cmdb.TicketFilter) ([]*cmdb.Ticket, int, error) {
+	var out []*cmdb.Ticket
+	for i := f.Offset; i < min(q.n, f.Offset+f.Limit); i++ {
+		out = append(out, &cmdb.Ticket{ID: int64(i + 1), Number: fmt.Sprintf("SWS-2026-%05d", i+1), Title: "Papierstau", Status: cmdb.StatusNew,
+			Priority: 3, Level: 1, Channel: cmdb.ChannelPortal, SchoolID: 1})
+	}
+	return out, q.n, nil
+}
+
+func (q queueStores) FindSchools(context.Context, cmdb.Scope, cmdb.TenantFilter) ([]*cmdb.School, error) {
+	return []*cmdb.School{{ID: 1, Name: "Gymnasium am See"}}, nil
+}
+
+func (q queueStores) FindProviders(context.Context, cmdb.Scope) ([]*cmdb.Provider, error) {
+	return nil, nil
+}
+
+// TestQueueExportSaysWhenCut: a list longer than an export holds is cut,
+// and the page and the file's last row say so; a shorter one is whole and
+// says nothing.
+func TestQueueExportSaysWhenCut(t *testing.T) {
+	for _, tc := range []struct{ n, rows int }{{75, 30}, {30, 30}} {
+		st := queueStores{n: tc.n}
+		s := &server{views: mustEngine(), i18n: mustCatalogue(), opts: Options{Tickets: st, Tenants: st}, exportMax: 30}
+		rq := &request{User: &cmdb.User{ID: 7, Name: "Jonas"}, Scope: cmdb.Scope{UserID: 7, Authorities: []int64{1}}, Lang: "de", tr: s.i18n.translator("de")}
+		w := httptest.NewRecorder()
+		if err := s.queueList(w, httptest.NewRequest("GET", "/tickets", nil), rq); err != nil || w.Code != 200 {
+			t.Fatalf("%d tickets: the queue: %d %v", tc.n, w.Code, err)
+		}
+		note := "Die Datei enthält nur die ersten 30 von 75 Tickets"
+		if cut := strings.Contains(w.Body.String(), note); cut != (tc.n > 30) {
+			t.Errorf("%d tickets: the page says it is cut: %v", tc.n, cut)
+		}
+		w = httptest.NewRecorder()
+		if err := s.queueList(w, httptest.NewRequest("GET", "/tickets?format=csv", nil), rq); err != nil {
+			t.Fatal(err)
+		}
+		cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(w.Body.String(), "\ufeff")))
+		cr.Comma = ';'
+		rows, err := cr.ReadAll()
+		if err != nil {
+			t.Fatalf("%d tickets: %v", tc.n, err)
+		}
+		want := 1 + tc.rows
+		if tc.n > 30 {
+			want++
+		}
+		if len(rows) != want || rows[1][0] != "SWS-2026-00001" || rows[tc.rows][0] != fmt.Sprintf("SWS-2026-%05d", tc.rows) {
+			t.Fatalf("%d tickets: the file holds %d rows, want %d", tc.n, len(rows), want)
+		}
+		if last := rows[len(rows)-1][0]; strings.HasPrefix(last, note) != (tc.n > 30) {
+			t.Errorf("%d tickets: the file ends with %q", tc.n, last)
+		}
+	}
 }

@@ -230,7 +230,7 @@ func (s *server) roomReportView(r *http.Request, rq *request) (*reportView, erro
 	if err != nil || id <= 0 {
 		return nil, cmdb.Errorf(cmdb.ENOTFOUND, "room %q", r.PathValue("id"))
 	}
-	room, err := s.opts.Tenants.FindRoomByID(r.Context(), rq.Scope, id)
+	room, err := s.reportRoomByID(r, rq, id)
 	if err != nil {
 		return nil, err
 	}

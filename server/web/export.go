@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/xuri/excelize/v2"
@@ -28,6 +30,9 @@ func exportFormat(r *http.Request) string {
 // export writes header and rows as a file named name (without the
 // extension) in format ("csv" or "xlsx"). Cells are text as shown on
 // the page; the caller formats dates and numbers in the page's language.
+// Cells hold what people typed (a teacher's ticket title), so none may
+// become a formula in the spreadsheet that opens the file: see csvSafe;
+// XLSX cells are typed as text.
 func export(w http.ResponseWriter, format, name string, header []string, rows [][]string) error {
 	var buf bytes.Buffer
 	ctype := "text/csv; charset=utf-8"
@@ -36,8 +41,11 @@ func export(w http.ResponseWriter, format, name string, header []string, rows []
 		buf.WriteString("\ufeff")
 		cw := csv.NewWriter(&buf)
 		cw.Comma, cw.UseCRLF = ';', true
-		cw.Write(header)
-		cw.WriteAll(rows)
+		cw.Write(csvSafe(header))
+		for _, r := range rows {
+			cw.Write(csvSafe(r))
+		}
+		cw.Flush()
 		if err := cw.Error(); err != nil {
 			return fmt.Errorf("web: export %s: %w", name, err)
 		}
@@ -54,6 +62,8 @@ func export(w http.ResponseWriter, format, name string, header []string, rows []
 		row := func(n int, cells []string, style int) error {
 			vals := make([]any, len(cells))
 			for i, c := range cells {
+				// A string value is an inline string: text, never a
+				// formula, whatever it starts with.
 				vals[i] = excelize.Cell{Value: c, StyleID: style}
 			}
 			at, _ := excelize.CoordinatesToCellName(1, n)
@@ -81,4 +91,18 @@ func export(w http.ResponseWriter, format, name string, header []string, rows []
 	w.Header().Set("Content-Disposition", `attachment; filename="`+file+`"`)
 	w.Write(buf.Bytes())
 	return nil
+}
+
+// csvSafe returns the cells with every one that a spreadsheet would read
+// as a formula (starting with = + - @, a tab or a carriage return)
+// prefixed with a single quote, which shows it as the text it is
+// (OWASP's advice against CSV injection). The cells are not changed.
+func csvSafe(cells []string) []string {
+	out := slices.Clone(cells)
+	for i, c := range out {
+		if c != "" && strings.IndexByte("=+-@\t\r", c[0]) >= 0 {
+			out[i] = "'" + c
+		}
+	}
+	return out
 }

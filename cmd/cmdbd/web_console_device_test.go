@@ -129,6 +129,10 @@ func TestConsoleDevice(t *testing.T) {
 	b.shot("console-device-locked")
 	b.submit(`#sperren form button`)
 	b.expect("#sperren", "Keine Felder gesperrt")
+	// The timeline has the lock coming and going.
+	if tl := b.eval(`Array.from(document.querySelectorAll("tr.tl-lock")).map(r => r.textContent.replace(/\s+/g, " ").trim()).join(" | ")`); !strings.Contains(tl, "asset_tag: gesperrt → frei") || !strings.Contains(tl, "asset_tag: frei → gesperrt") {
+		t.Errorf("the timeline's lock rows read %q", tl)
+	}
 
 	// "–" as the room takes the device out of its room (and locks that).
 	b.do(chromedp.SetValue(chromedp.ID("room"), "0"))

@@ -94,6 +94,15 @@ func (r *reconciler) apply(o *cmdb.Observation, id *cmdb.Identity) (*cmdb.CI, cm
 			break
 		}
 		r.newLocks[lockKey{ci, a}] = lockRow{value: ci.Get(a), by: o.Source, at: at}
+		if !r.locks[ci.ID][a] {
+			// The timeline shows a lock coming as it shows one going
+			// (ReleaseLock writes "locked" → "unlocked").
+			r.history = append(r.history, historyRow{ci: ci, attr: "lock." + a, old: "unlocked", new: "locked", source: o.Source, at: at})
+			if r.locks[ci.ID] == nil {
+				r.locks[ci.ID] = map[string]bool{}
+			}
+			r.locks[ci.ID][a] = true
+		}
 	}
 	if len(changes) > 0 || !maps.Equal(before, ci.Provenance) {
 		r.dirty[ci] = true

@@ -406,7 +406,14 @@ func (s *server) timeline(r *http.Request, rq *request, ciID int64, page int) ([
 		case strings.HasPrefix(h.Attr, "merge"):
 			l.Kind = "merge"
 		case strings.HasPrefix(h.Attr, "lock."):
-			l.Kind = "lock"
+			l.Kind, l.Attr = "lock", strings.TrimPrefix(h.Attr, "lock.")
+			word := func(v string) string {
+				if v == "locked" || v == "unlocked" {
+					return rq.tr.T("device.ci.tl." + v)
+				}
+				return v
+			}
+			l.Old, l.New = word(l.Old), word(l.New)
 		case h.Attr == cmdb.AttrRoom:
 			l.Old, l.New = orText(nm.room(parseIDText(l.Old)), l.Old), orText(nm.room(parseIDText(l.New)), l.New)
 		case h.Attr == cmdb.AttrSchool:

@@ -296,24 +296,28 @@ func (s *server) queuePage(r *http.Request, rq *request, f queueFilter) (v *queu
 // ticket): the authority's and the schools' IT and the providers' staff
 // the caller may see.
 func (s *server) queuePeople(r *http.Request, rq *request) ([]personChoice, error) {
+	return s.people(r, rq, func(m cmdb.Membership) bool {
+		return m.Role == cmdb.RoleAuthorityIT || m.Role == cmdb.RoleSchoolIT || (m.Role == cmdb.RoleProvider && m.OrgID != 0)
+	})
+}
+
+// people lists the active users the caller sees who have a membership
+// keep accepts, by name.
+func (s *server) people(r *http.Request, rq *request, keep func(cmdb.Membership) bool) ([]personChoice, error) {
 	us, err := s.opts.Accounts.FindUsers(r.Context(), rq.Scope)
 	if err != nil {
 		return nil, err
 	}
 	var out []personChoice
 	for _, u := range us {
-		if u.Disabled {
+		if u.Disabled || !slices.ContainsFunc(u.Memberships, keep) {
 			continue
 		}
-		if slices.ContainsFunc(u.Memberships, func(m cmdb.Membership) bool {
-			return m.Role == cmdb.RoleAuthorityIT || m.Role == cmdb.RoleSchoolIT || (m.Role == cmdb.RoleProvider && m.OrgID != 0)
-		}) {
-			name := u.Name
-			if name == "" {
-				name = u.Email
-			}
-			out = append(out, personChoice{ID: u.ID, Label: name})
+		name := u.Name
+		if name == "" {
+			name = u.Email
 		}
+		out = append(out, personChoice{ID: u.ID, Label: name})
 	}
 	slices.SortFunc(out, func(a, b personChoice) int { return strings.Compare(a.Label, b.Label) })
 	return out, nil

@@ -272,30 +272,10 @@ func openHealth(evs []*cmdb.HealthEvent) []*cmdb.HealthEvent {
 // assignable lists the people a ticket can be assigned to: the
 // authority's and the school's IT, and the providers' staff.
 func (s *server) assignable(r *http.Request, rq *request, t *cmdb.Ticket) ([]personChoice, error) {
-	us, err := s.opts.Accounts.FindUsers(r.Context(), rq.Scope)
-	if err != nil {
-		return nil, err
-	}
-	var out []personChoice
-	for _, u := range us {
-		if u.Disabled {
-			continue
-		}
-		for _, m := range u.Memberships {
-			ok := (m.Role == cmdb.RoleAuthorityIT && m.OrgID == t.AuthorityID) || (m.Role == cmdb.RoleSchoolIT && m.OrgID == t.SchoolID) ||
-				(m.Role == cmdb.RoleProvider && m.AuthorityID == 0 && m.OrgID != 0)
-			if ok {
-				name := u.Name
-				if name == "" {
-					name = u.Email
-				}
-				out = append(out, personChoice{ID: u.ID, Label: name})
-				break
-			}
-		}
-	}
-	slices.SortFunc(out, func(a, b personChoice) int { return strings.Compare(a.Label, b.Label) })
-	return out, nil
+	return s.people(r, rq, func(m cmdb.Membership) bool {
+		return (m.Role == cmdb.RoleAuthorityIT && m.OrgID == t.AuthorityID) || (m.Role == cmdb.RoleSchoolIT && m.OrgID == t.SchoolID) ||
+			(m.Role == cmdb.RoleProvider && m.AuthorityID == 0 && m.OrgID != 0)
+	})
 }
 
 // historyLine turns a history entry into words.

@@ -79,7 +79,8 @@ type Options struct {
 	SHA256 []byte
 }
 
-func (o Options) withDefaults() Options {
+// WithDefaults is o with its zero fields set to the defaults Launch uses.
+func (o Options) WithDefaults() Options {
 	if o.StartTimeout <= 0 {
 		o.StartTimeout = 15 * time.Second
 	}
@@ -118,7 +119,7 @@ func Launch(ctx context.Context, path string, logger *slog.Logger) (Connector, f
 
 // LaunchWith is Launch with Options.
 func LaunchWith(ctx context.Context, path string, logger *slog.Logger, o Options) (Connector, func(), error) {
-	o = o.withDefaults()
+	o = o.WithDefaults()
 	name := filepath.Base(path)
 	cmd := exec.Command(path)
 	cmd.Env = append(os.Environ(), o.Env...)

@@ -7,7 +7,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/schulit/cmdb/plugins/connector"
 	"github.com/schulit/cmdb/server/cmdb"
@@ -32,15 +31,6 @@ func (e *Engine) Describe(ctx context.Context, inst *cmdb.ConnectorInstance) (co
 	}
 	defer stop()
 	return c.Describe(ctx)
-}
-
-// callTimeout is the deadline of one Push call: the plugin options'
-// CallTimeout, as the launched connector enforces it too.
-func (e *Engine) callTimeout() time.Duration {
-	if d := e.o.Plugin.CallTimeout; d > 0 {
-		return d
-	}
-	return 2 * time.Minute
 }
 
 // pushBack writes the CMDB's changes back through the connector: every
@@ -83,7 +73,9 @@ func (st *state) pushBack(ctx context.Context, c connector.Connector, cfg connec
 
 // pushBatch sends one batch and records its outcome.
 func (st *state) pushBatch(ctx context.Context, c connector.Connector, cfg connector.Config, changes []connector.Change, cands []*cmdb.PushCandidate) error {
-	cctx, cancel := context.WithTimeout(ctx, st.e.callTimeout())
+	// The plugin options' call deadline, as a launched connector enforces
+	// it too (an in-process one does not).
+	cctx, cancel := context.WithTimeout(ctx, st.e.o.Plugin.WithDefaults().CallTimeout)
 	res, err := c.Push(cctx, cfg, changes)
 	cancel()
 	if err != nil {

@@ -114,9 +114,6 @@ const AttrSourceDeviceID = "source_device_id"
 var FieldTargets = []string{AttrName, AttrVendor, AttrModel, AttrSerial, AttrAssetTag, AttrHostname, AttrHardwareUUID,
 	AttrOSName, AttrOSVersion, AttrPurchaseDate, AttrWarrantyEnd, AttrOwner}
 
-// IdentifierAttrs are the field targets that identify a device.
-var IdentifierAttrs = []string{AttrSerial, AttrAssetTag, AttrHostname, AttrHardwareUUID}
-
 // Validate checks a mapping: every target attribute, class and status
 // must exist. A field maps to one of FieldTargets or to a free attribute
 // under a namespace ("inventory.kostenstelle"); allowed names core

@@ -146,36 +146,10 @@ func (db *DB) UpdateTicket(ctx context.Context, s cmdb.Scope, id int64, u cmdb.T
 			out = t
 			return nil
 		}
-		if len(cs) == 0 { // only the solution: a comment
-			if err := db.addComment(ctx, tx, s, t, solution(u), s.Source()); err != nil {
+		if len(cs) > 0 {
+			if err := writeTicketChange(ctx, tx, s, t, u, cs, relink, now); err != nil {
 				return err
 			}
-			out, err = findTicket(ctx, tx, cmdb.AdminScope(s.Subject), t.ID, false)
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE tickets SET title = $2, description = $3, category_id = $4, impact = $5, urgency = $6,
-			priority = $7, level = $8, provider_id = $9, assignee_user_id = $10, status = $11, resolved_at = $12, closed_at = $13,
-			updated_at = $14 WHERE id = $1`, t.ID, t.Title, t.Description, t.CategoryID, t.Impact, t.Urgency, t.Priority, t.Level,
-			nullID(t.ProviderID), nullID(t.AssigneeUserID), t.Status, t.ResolvedAt, t.ClosedAt, now)
-		if err != nil {
-			return err
-		}
-		if relink {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM ticket_cis WHERE ticket_id = $1`, t.ID); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_cis (ticket_id, ci_id) SELECT $1, unnest($2::bigint[])`, t.ID, pq.Array(*u.CIIDs)); err != nil {
-				return err
-			}
-			if err := repeatFailuresAfterLink(ctx, tx, t.AuthorityID, append(slices.Clone(t.CIIDs), *u.CIIDs...), now); err != nil {
-				return err
-			}
-		}
-		if err := addTicketHistory(ctx, tx, t.ID, now, s, u.Channel, cs); err != nil {
-			return err
-		}
-		if err := slaAfterUpdate(ctx, tx, s, t, cs, now); err != nil {
-			return err
 		}
 		if u.Solution != nil {
 			if err := db.addComment(ctx, tx, s, t, solution(u), s.Source()); err != nil {
@@ -191,6 +165,33 @@ func (db *DB) UpdateTicket(ctx context.Context, s cmdb.Scope, id int64, u cmdb.T
 	})
 	db.settleSLA(out)
 	return out, mapErr("postgres.UpdateTicket", err)
+}
+
+// writeTicketChange writes the changes cs of update u to t (its row, its
+// CIs when relinked, its history and its SLA), in tx.
+func writeTicketChange(ctx context.Context, tx *sqlx.Tx, s cmdb.Scope, t *cmdb.Ticket, u cmdb.TicketUpdate, cs []change, relink bool, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE tickets SET title = $2, description = $3, category_id = $4, impact = $5, urgency = $6,
+		priority = $7, level = $8, provider_id = $9, assignee_user_id = $10, status = $11, resolved_at = $12, closed_at = $13,
+		updated_at = $14 WHERE id = $1`, t.ID, t.Title, t.Description, t.CategoryID, t.Impact, t.Urgency, t.Priority, t.Level,
+		nullID(t.ProviderID), nullID(t.AssigneeUserID), t.Status, t.ResolvedAt, t.ClosedAt, now)
+	if err != nil {
+		return err
+	}
+	if relink {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM ticket_cis WHERE ticket_id = $1`, t.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_cis (ticket_id, ci_id) SELECT $1, unnest($2::bigint[])`, t.ID, pq.Array(*u.CIIDs)); err != nil {
+			return err
+		}
+		if err := repeatFailuresAfterLink(ctx, tx, t.AuthorityID, append(slices.Clone(t.CIIDs), *u.CIIDs...), now); err != nil {
+			return err
+		}
+	}
+	if err := addTicketHistory(ctx, tx, t.ID, now, s, u.Channel, cs); err != nil {
+		return err
+	}
+	return slaAfterUpdate(ctx, tx, s, t, cs, now)
 }
 
 // solution is the public comment an update carries.

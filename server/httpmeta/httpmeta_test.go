@@ -27,3 +27,22 @@ func TestMeta(t *testing.T) {
 		t.Fatalf("%+v", m)
 	}
 }
+
+// TestLocalPath: a sign-in returns only to a path of this site.
+func TestLocalPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                     "/",
+		"/tickets":             "/tickets",
+		"/tickets/A-1?ok=1#x":  "/tickets/A-1?ok=1#x",
+		"//evil.example/":      "/",
+		"/\\evil.example":      "/",
+		"https://evil.example": "/",
+		"tickets":              "/",
+		"/x\r\nSet-Cookie: a":  "/",
+		"javascript:alert(1)":  "/",
+	} {
+		if got := LocalPath(in); got != want {
+			t.Errorf("LocalPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/server/httpmeta"
 )
 
 // signInView is the sign-in form: what was typed (never the password)
@@ -36,7 +37,7 @@ func (s *server) signInPage(w http.ResponseWriter, r *http.Request, rq *request,
 }
 
 func (s *server) signInForm(w http.ResponseWriter, r *http.Request, rq *request) error {
-	next := safeNext(r.URL.Query().Get("next"))
+	next := httpmeta.LocalPath(r.URL.Query().Get("next"))
 	if rq.User != nil {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return nil
@@ -52,7 +53,7 @@ func (s *server) signInForm(w http.ResponseWriter, r *http.Request, rq *request)
 // signIn checks e-mail and password with the account store and starts a
 // session in the API's cookie, then goes back to the page asked for.
 func (s *server) signIn(w http.ResponseWriter, r *http.Request, rq *request) error {
-	v := signInView{Email: strings.TrimSpace(r.PostFormValue("email")), Next: safeNext(r.PostFormValue("next")), Errors: fieldErrors{}}
+	v := signInView{Email: strings.TrimSpace(r.PostFormValue("email")), Next: httpmeta.LocalPath(r.PostFormValue("next")), Errors: fieldErrors{}}
 	password := cmdb.Secret(r.PostFormValue("password"))
 	if v.Email == "" {
 		v.Errors["email"] = rq.tr.T("signin.email.required")
@@ -119,6 +120,6 @@ func (s *server) setLanguage(w http.ResponseWriter, r *http.Request, rq *request
 		}
 	}
 	setCookie(w, langCookie, lang, 365*24*time.Hour)
-	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+	http.Redirect(w, r, httpmeta.LocalPath(r.PostFormValue("next")), http.StatusSeeOther)
 	return nil
 }

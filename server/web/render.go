@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/schulit/cmdb/server/cmdb"
+	"github.com/schulit/cmdb/server/httpmeta"
 )
 
 // engine holds one template per view, each with the common layout.
@@ -129,14 +130,14 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, rq *request, sta
 	if rq.Lang == cmdb.LangEN {
 		other = cmdb.LangDE
 	}
-	p := &page{translator: rq.tr, Title: rq.tr.T(titleID), User: rq.User, Path: safeNext(r.URL.RequestURI()),
+	p := &page{translator: rq.tr, Title: rq.tr.T(titleID), User: rq.User, Path: httpmeta.LocalPath(r.URL.RequestURI()),
 		OtherLang: other, CSS: s.views.assetURL("app.css"), JS: s.views.assetURL("app.js"),
 		Icon: s.views.assetURL("icon.svg"), Data: data, scope: rq.Scope}
 	if rq.User != nil {
 		p.Owner = s.drafts.owner(rq.User.ID, s.now())
 	}
 	if r.Method != http.MethodGet {
-		p.Path = safeNext(r.URL.Path)
+		p.Path = httpmeta.LocalPath(r.URL.Path)
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {

@@ -242,7 +242,7 @@ func (s *server) signInFirst(w http.ResponseWriter, r *http.Request) {
 			next = ref.RequestURI()
 		}
 	}
-	target := "/anmelden?next=" + url.QueryEscape(safeNext(next))
+	target := "/anmelden?next=" + url.QueryEscape(httpmeta.LocalPath(next))
 	if kept != "" {
 		target += "&entwurf=" + kept
 	}
@@ -285,10 +285,6 @@ type errorView struct{ Code string }
 func (s *server) notFound(w http.ResponseWriter, r *http.Request, rq *request) error {
 	return cmdb.Errorf(cmdb.ENOTFOUND, "no page %s", r.URL.Path)
 }
-
-// safeNext returns next when it is a path of this site, else "/": the
-// sign-in never sends anyone elsewhere.
-func safeNext(next string) string { return httpmeta.LocalPath(next) }
 
 // requestMeta says where a request came from, for audit and rate limits.
 func requestMeta(r *http.Request) cmdb.RequestMeta { return httpmeta.Meta(r) }
